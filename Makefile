@@ -1,0 +1,49 @@
+# spendcast: `make loadtest` and `make test` are the quick start; both set everything up in .venv.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install model serve loadtest test lint typecheck unit compare bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED) ## Create .venv and install spendcast with its dev tools
+
+model: $(INSTALLED) ## Train the model unless one is already saved in models/
+	$(BIN)/spendcast train --if-missing
+
+serve: model ## Serve the API on http://127.0.0.1:8000 (docs at /docs)
+	$(BIN)/spendcast serve
+
+loadtest: model ## Start the API, run a 30 s load test, print the results, write the report
+	$(BIN)/python scripts/quickstart_loadtest.py
+
+lint: $(INSTALLED) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED) ## mypy (strict)
+	$(BIN)/mypy
+
+unit: $(INSTALLED) ## pytest only
+	$(BIN)/pytest
+
+test: lint typecheck unit ## Everything CI runs: lint, types, every test
+
+compare: model ## The lab's before/after: lab baseline vs spendcast, report in runs/
+	$(BIN)/python scripts/lab_compare.py
+
+bench: model ## Throughput benchmark (wrk): see bench/README.md
+	$(BIN)/python bench/throughput.py
+
+clean: ## Remove runs, local databases, logs and journals (keeps .venv and models)
+	rm -rf runs journal spendcast.db spendcast.db-* api_logfile.log

@@ -1,0 +1,98 @@
+"""Start the real ``spendcast serve`` on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A port the kernel just handed out on loopback (bound to 0, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    workdir: Path
+    env: dict[str, str]
+
+    @property
+    def database_path(self) -> Path:
+        return self.workdir / "spendcast.db"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "api_logfile.log"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the server and wait for it to exit; returns its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} was not ready within {timeout}s")
+
+
+@contextmanager
+def running_server(
+    workdir: Path,
+    *,
+    workers: int = 1,
+    token: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[Server]:
+    """Run ``spendcast serve`` in ``workdir`` (its database, log and journal land there).
+
+    The model directory must already hold a trained model (see the ``model_dir`` fixture).
+    """
+    port = free_port()
+    env = {**os.environ, "SPENDCAST_MODEL_POLL_SECONDS": "0.5"}
+    env.pop("SPENDCAST_API_TOKEN", None)
+    if token is not None:
+        env["SPENDCAST_API_TOKEN"] = token
+    env.update(extra_env or {})
+    command = [
+        sys.executable, "-m", "spendcast", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *extra_args,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=workdir, env=env)
+    server = Server(process, f"http://127.0.0.1:{port}", workdir, env)
+    try:
+        wait_ready(server.url, process)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
