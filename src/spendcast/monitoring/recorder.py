@@ -1,0 +1,263 @@
+"""The recorder: ``record()`` journals and enqueues a row; a writer thread inserts batches.
+
+Hot path: one JSON dump, one ``os.write`` to this process's journal, one queue put. The writer
+thread drains the queue in batches (``batch_size`` rows or ``flush_seconds``) and inserts each
+batch in one idempotent transaction. While the database is down, up to ``buffer_rows`` rows wait
+in memory; later rows are only in the journal (spilled) and are read back from it when the
+database returns. Journals of killed processes are replayed by the next recorder that starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from spendcast.errors import RecorderError
+from spendcast.monitoring.backlog import Backlog, Entry
+from spendcast.monitoring.database import Database
+from spendcast.monitoring.inference import Inference, to_line
+from spendcast.monitoring.journal import Journal, orphans, read_segment
+
+if TYPE_CHECKING:
+    from spendcast.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderStats:
+    running: bool
+    database_ok: bool
+    backlog: int  # rows recorded by this process and not yet in the database
+    written: int  # rows this process inserted (from memory or from its spilled journal)
+    spilled: int  # rows that did not fit in memory and went to the journal only
+    replayed: int  # rows read back from the journals of dead processes
+    failed_batches: int  # database operations that failed and were retried
+    rejected: int = 0  # rows the database refused (bad values): logged, never retried
+    dropped: int = 0  # rows lost: journal write failed while the memory buffer was full
+
+
+class Recorder:
+    """Records every inference into the ``inference_log`` table, off the request path."""
+
+    def __init__(
+        self,
+        database_url: str,
+        journal_dir: Path,
+        *,
+        batch_size: int = 500,
+        flush_seconds: float = 0.2,
+        buffer_rows: int = 50_000,
+        segment_rows: int = 10_000,
+        fsync: bool = False,
+        retry_max_seconds: float = 2.0,
+        orphan_scan_seconds: float = 30.0,
+    ) -> None:
+        if batch_size < 1 or buffer_rows < 1 or segment_rows < 1 or flush_seconds <= 0:
+            raise ValueError("batch_size, buffer_rows, segment_rows and flush_seconds must be > 0")
+        self._database_url = database_url
+        self._journal = Journal(Path(journal_dir), fsync=fsync)
+        self._backlog = Backlog(
+            self._journal, buffer_rows=buffer_rows, batch_size=batch_size, segment_rows=segment_rows
+        )
+        self._batch_size = batch_size
+        self._flush_seconds = flush_seconds
+        self._retry_max_seconds = retry_max_seconds
+        self._orphan_scan_seconds = orphan_scan_seconds
+        self._abort = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._database: Database | None = None
+        self._stopped = False
+        self._ready = False  # schema checked and orphans replayed since the last failure
+        self._database_ok = False
+        self._written = 0
+        self._replayed = 0
+        self._failed_batches = 0
+        self._rejected = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Recorder:
+        return cls(
+            settings.database_url,
+            settings.journal_dir,
+            batch_size=settings.recorder_batch_size,
+            flush_seconds=settings.recorder_flush_seconds,
+            buffer_rows=settings.recorder_buffer_rows,
+        )
+
+    def start(self) -> None:
+        """Open the database and the journal, replay orphan journals, start the writer thread.
+
+        An unreachable database does not stop the start: rows are journaled and the writer
+        keeps retrying. A bad URL or an unwritable journal directory raises RecorderError.
+        """
+        if self._thread is not None or self._stopped:
+            raise RecorderError("a Recorder can be started only once")
+        self._database = Database(self._database_url)
+        try:
+            self._journal.open()
+            self._backlog.open()
+        except OSError as exc:
+            self._database.close()
+            directory = self._journal.directory
+            raise RecorderError(f"cannot write the journal in {directory}: {exc}") from exc
+        try:
+            self._bootstrap()
+        except SQLAlchemyError as exc:
+            logger.warning("inference log database unavailable at start, will retry: %s", exc)
+        self._thread = threading.Thread(target=self._run, name="spendcast-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Flush every row to the database and close. Idempotent.
+
+        If the database stays unreachable for ``timeout`` seconds the remaining rows stay in the
+        journal, which the next recorder to start replays.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        self._backlog.refuse("the recorder is stopped")
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                self._abort.set()
+                thread.join(min(timeout, 1.0))
+                logger.error(
+                    "inference log: %d rows not written before shutdown stay in journal %s",
+                    self._backlog.size,
+                    self._journal.directory,
+                )
+        self._backlog.close()
+        if self._database is not None:
+            self._database.close()
+
+    def __enter__(self) -> Recorder:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def record(self, inference: Inference) -> None:
+        """Journal and enqueue one row. Never touches the database, never waits on it."""
+        self._backlog.add((to_line(inference),), (inference,))
+
+    def record_many(self, inferences: Sequence[Inference]) -> None:
+        self._backlog.add([to_line(inference) for inference in inferences], inferences)
+
+    def stats(self) -> RecorderStats:
+        backlog = self._backlog
+        with backlog.lock:
+            thread = self._thread
+            return RecorderStats(
+                running=backlog.accepting and thread is not None and thread.is_alive(),
+                database_ok=self._database_ok,
+                backlog=backlog.size,
+                written=self._written,
+                spilled=backlog.spilled,
+                replayed=self._replayed,
+                failed_batches=self._failed_batches,
+                rejected=self._rejected,
+                dropped=backlog.dropped,
+            )
+
+    # -- writer thread -----------------------------------------------------------------------
+
+    @property
+    def _db(self) -> Database:
+        assert self._database is not None
+        return self._database
+
+    def _bootstrap(self) -> None:
+        self._db.create_schema()
+        self._replay_orphans()
+        self._ready = True
+        self._database_ok = True
+
+    def _run(self) -> None:
+        delay = 0.05
+        pending: list[Entry] = []
+        next_scan = time.monotonic() + self._orphan_scan_seconds
+        backlog = self._backlog
+        while not self._abort.is_set():
+            try:
+                if not self._ready:
+                    self._bootstrap()
+                    logger.info("inference log database reachable")
+                if not pending:
+                    pending = backlog.take(self._flush_seconds)
+                idle = not pending
+                if pending:
+                    self._written += self._insert([row for _, row in pending])
+                    backlog.committed(pending)
+                    pending = []
+                backlog.rotate_if_due(idle)
+                for segment in backlog.spilled_segments():
+                    start = segment.spill_from
+                    assert start is not None
+                    self._written += self._insert(read_segment(segment.path, start))
+                    backlog.recovered(segment)
+                backlog.delete_done_segments()
+                if time.monotonic() >= next_scan:
+                    self._replay_orphans()
+                    next_scan = time.monotonic() + self._orphan_scan_seconds
+                delay = 0.05
+            except SQLAlchemyError as exc:
+                self._failed_batches += 1
+                if self._database_ok:
+                    logger.warning("inference log database unavailable, retrying: %s", exc)
+                self._ready = False  # re-check the schema: the database may have been recreated
+                self._database_ok = False
+                self._abort.wait(delay)
+                delay = min(delay * 2, self._retry_max_seconds)
+                continue
+            except OSError:
+                logger.exception("inference log journal error, retrying")
+                self._abort.wait(1.0)
+                continue
+            if not backlog.accepting and backlog.size == 0:
+                break
+        backlog.delete_done_segments()
+
+    def _insert(self, rows: Sequence[Inference]) -> int:
+        """Insert rows, ``batch_size`` per transaction; returns how many the database accepted."""
+        accepted = 0
+        for offset in range(0, len(rows), self._batch_size):
+            batch = rows[offset : offset + self._batch_size]
+            try:
+                self._db.insert([row.as_row() for row in batch])
+                accepted += len(batch)
+            except (IntegrityError, DataError):
+                # A value the database refuses: retry row by row so only the bad rows are lost.
+                for row in batch:
+                    try:
+                        self._db.insert([row.as_row()])
+                        accepted += 1
+                    except (IntegrityError, DataError) as exc:
+                        self._rejected += 1
+                        logger.error("inference log refused row %r: %s", row, exc)
+        return accepted
+
+    def _replay_orphans(self) -> None:
+        """Insert the rows of every journal left by a dead process, then delete it."""
+        for orphan in orphans(self._journal.directory, self._journal):
+            try:
+                for path in orphan.segments:
+                    rows = read_segment(path)
+                    self._insert(rows)
+                    self._replayed += len(rows)
+                    path.unlink()
+            except BaseException:
+                orphan.release()
+                raise
+            orphan.finish()
+            logger.info("replayed the journal of a stopped process: %s", orphan.lock_path.name)
