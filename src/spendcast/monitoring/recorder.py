@@ -90,6 +90,7 @@ class Recorder:
             batch_size=settings.recorder_batch_size,
             flush_seconds=settings.recorder_flush_seconds,
             buffer_rows=settings.recorder_buffer_rows,
+            fsync=settings.recorder_fsync,
         )
 
     def start(self) -> None:
