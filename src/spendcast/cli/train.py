@@ -1,0 +1,125 @@
+"""``spendcast train``: fit the spending model and save it as the current version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from spendcast.settings import Settings
+
+
+@click.command()
+@click.option(
+    "--dataset",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SPENDCAST_DATASET_PATH",
+    help="Training CSV with columns age,education,income,spending "
+    "[default: the dataset shipped with spendcast]. Env: SPENDCAST_DATASET_PATH.",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SPENDCAST_MODEL_DIR",
+    help="Directory the artifact is saved into and CURRENT points from "
+    "[default: models]. Env: SPENDCAST_MODEL_DIR.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    envvar="SPENDCAST_SEED",
+    help="Seed of the train/test split (and of --regenerate-dataset). Env: SPENDCAST_SEED.",
+)
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="Only train when the model directory has no current model; "
+    "otherwise print its version and exit 0.",
+)
+@click.option(
+    "--regenerate-dataset",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Write the synthetic dataset (1,000 rows, from --seed) to PATH and exit without training.",
+)
+def train(
+    dataset: Path | None,
+    model_dir: Path | None,
+    seed: int,
+    if_missing: bool,
+    regenerate_dataset: Path | None,
+) -> None:
+    """Train the spending model and save a versioned skops artifact.
+
+    Fits ordinal education + scaled age and income -> linear regression on an 80/20 split,
+    prints train/test MSE and R², and makes the new version current: running servers pick
+    it up within SPENDCAST_MODEL_POLL_SECONDS.
+    """
+    from spendcast.errors import ModelError
+    from spendcast.model.artifact import artifact_path, current_version
+    from spendcast.settings import Settings
+
+    if regenerate_dataset is not None:
+        _regenerate(regenerate_dataset, seed)
+        return
+    overrides = {"dataset_path": dataset, "model_dir": model_dir}
+    settings = Settings().model_copy(
+        update={name: value for name, value in overrides.items() if value is not None}
+    )
+    try:
+        existing = current_version(settings.model_dir)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
+    if if_missing and existing is not None:
+        click.echo(f"model {existing} already in {settings.model_dir}: nothing to do")
+        click.echo(f"artifact: {artifact_path(settings.model_dir, existing)}")
+        return
+    _train(settings, seed)
+
+
+def _train(settings: Settings, seed: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from spendcast.model.training import train_and_save
+
+    source = settings.dataset_path
+    if source is not None and not source.is_file():
+        raise click.UsageError(f"dataset {source} does not exist or is not a file")
+    try:
+        trained = train_and_save(settings, seed=seed)
+    except (ValueError, OSError) as error:
+        raise click.ClickException(f"training failed: {error}") from error
+    metrics = trained.metrics
+    table = Table(title=f"spendcast model {trained.version}")
+    table.add_column("split")
+    table.add_column("rows", justify="right")
+    table.add_column("MSE", justify="right")
+    table.add_column("R²", justify="right")
+    for split in ("train", "test"):
+        table.add_row(
+            split,
+            f"{metrics[f'n_{split}']:.0f}",
+            f"{metrics[f'mse_{split}']:,.1f}",
+            f"{metrics[f'r2_{split}']:.4f}",
+        )
+    console = Console(soft_wrap=True)
+    console.print(table)
+    console.print(f"dataset: {source or 'packaged customers.csv'}")
+    console.print(f"version: {trained.version}")
+    console.print(f"artifact: {trained.path}")
+
+
+def _regenerate(path: Path, seed: int) -> None:
+    from spendcast.model.dataset import generate, write_csv
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(generate(seed=seed), path)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error}") from error
+    click.echo(f"wrote {path}")
