@@ -1,0 +1,110 @@
+"""Prometheus metrics, correct with several worker processes.
+
+``spendcast serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before workers
+start; then every worker writes its values there and ``/metrics`` (answered by any worker)
+aggregates them all. Without the variable (an in-process test client) each app keeps its own
+registry.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED_ROUTE = "unmatched"
+
+__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics"]
+
+
+class Metrics:
+    """The counters, histogram and gauges one app updates."""
+
+    def __init__(self) -> None:
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
+        self.registry = CollectorRegistry()
+        reg = self.registry
+        self.requests = Counter(
+            "spendcast_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=reg,
+        )
+        self.duration = Histogram(
+            "spendcast_http_request_duration_seconds",
+            "Time spent answering a request, by route template.",
+            ["route"],
+            buckets=BUCKETS,
+            registry=reg,
+        )
+        self.predictions = Counter(
+            "spendcast_predictions", "Predictions answered (one per row).", registry=reg
+        )
+        self.recorder_backlog = _gauge("backlog", "Inferences waiting to be written.", reg)
+        self.recorder_written = _gauge("written", "Inferences written to the database.", reg)
+        self.recorder_spilled = _gauge("spilled", "Inferences spilled to the journal.", reg)
+        self.recorder_replayed = _gauge("replayed", "Journal inferences replayed.", reg)
+        self.model_info = Gauge(
+            "spendcast_model_info",
+            "The model version served (1) or served before (0).",
+            ["version"],
+            multiprocess_mode="livemax",
+            registry=reg,
+        )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request; label children are cached so this stays cheap."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            label = method if method in KNOWN_METHODS else "OTHER"
+            children = (
+                self.requests.labels(label, route, str(status)),
+                self.duration.labels(route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def set_model(self, version: str, previous: str | None = None) -> None:
+        if previous is not None and previous != version:
+            self.model_info.labels(previous).set(0)
+        self.model_info.labels(version).set(1)
+
+    def set_recorder(self, backlog: int, written: int, spilled: int, replayed: int) -> None:
+        self.recorder_backlog.set(backlog)
+        self.recorder_written.set(written)
+        self.recorder_spilled.set(spilled)
+        self.recorder_replayed.set(replayed)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every worker's values."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """Forget this worker's live gauges (its counters stay in the totals)."""
+        if self.multiprocess_dir is not None:
+            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
+
+
+def _gauge(name: str, documentation: str, registry: CollectorRegistry) -> Gauge:
+    return Gauge(
+        f"spendcast_recorder_{name}", documentation, multiprocess_mode="livesum", registry=registry
+    )

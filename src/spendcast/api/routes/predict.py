@@ -1,0 +1,110 @@
+"""``GET /predict`` (the lab's contract) and ``POST /predict`` (a batch).
+
+The hot path: validated query -> the predictor held in memory -> a non-blocking enqueue to the
+recorder -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries are answered by
+``PredictRoute``'s fast path; this endpoint answers the rest and defines the contract.
+
+Unknown query parameters (and unknown keys in batch rows) are ignored, as HTTP caches and
+cache-busters expect; missing ones are a 422.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from spendcast.api.auth import require_token
+from spendcast.api.deps import PredictorDep, RecorderDep, RuntimeDep, SettingsDep
+from spendcast.api.fast_path import PredictRoute
+from spendcast.api.responses import MODEL_VERSION_HEADER, with_model_version
+from spendcast.api.schemas import Customer
+from spendcast.errors import BatchTooLargeError
+from spendcast.model.schema import AGE_MAX, AGE_MIN, INCOME_MAX, INCOME_MIN, Education
+from spendcast.monitoring import Inference
+
+router = APIRouter(tags=["predict"], dependencies=[Depends(require_token)])
+
+_VERSION_HEADER = {
+    MODEL_VERSION_HEADER: {
+        "description": "The model version that answered.",
+        "schema": {"type": "string"},
+    }
+}
+_AUTH_ERRORS: dict[int | str, dict[str, str]] = {401: {"description": "Missing or wrong token."}}
+
+
+async def predict_one(
+    education: Annotated[Education, Query(description="Highest diploma.")],
+    age: Annotated[int, Query(ge=AGE_MIN, le=AGE_MAX, description="Age in whole years.")],
+    income: Annotated[
+        float,
+        Query(ge=INCOME_MIN, le=INCOME_MAX, allow_inf_nan=False, description="Yearly income."),
+    ],
+    predictor: PredictorDep,
+    recorder: RecorderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Predicted yearly spending of one customer, as a bare JSON number."""
+    prediction = predictor.predict_one(education, age, income)
+    recorder.record(Inference(education, age, income, prediction, predictor.version))
+    runtime.metrics.predictions.inc()
+    return with_model_version(prediction, predictor.version)
+
+
+# Registered with PredictRoute: plainly valid queries take its fast path (see fast_path.py).
+router.add_api_route(
+    "/predict",
+    predict_one,
+    methods=["GET"],
+    response_model=float,
+    responses={200: {"headers": _VERSION_HEADER}, **_AUTH_ERRORS},
+    route_class_override=PredictRoute,
+)
+
+
+async def _json_batch(request: Request, settings: SettingsDep) -> None:
+    """415 unless the body is JSON; 413 over the batch limit, before rows are validated."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(
+            status_code=415, detail="send a JSON body (Content-Type: application/json)"
+        )
+    if not await request.body():
+        return  # FastAPI answers 422: the body is required
+    body = await request.json()  # already parsed (and cached) by FastAPI
+    if isinstance(body, list) and len(body) > settings.batch_limit:
+        raise BatchTooLargeError(
+            f"{len(body)} rows is more than the limit of {settings.batch_limit} "
+            "(SPENDCAST_BATCH_LIMIT)"
+        )
+
+
+@router.post(
+    "/predict",
+    response_model=list[float],
+    dependencies=[Depends(_json_batch)],
+    responses={
+        200: {"headers": _VERSION_HEADER},
+        413: {"description": "More rows than SPENDCAST_BATCH_LIMIT."},
+        415: {"description": "The body is not JSON."},
+        **_AUTH_ERRORS,
+    },
+)
+async def predict_many(
+    rows: list[Customer],
+    predictor: PredictorDep,
+    recorder: RecorderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Predicted yearly spending of each customer, in the order given."""
+    predictions = predictor.predict_many([(r.education, r.age, r.income) for r in rows])
+    version = predictor.version
+    recorder.record_many(
+        [
+            Inference(r.education, r.age, r.income, p, version)
+            for r, p in zip(rows, predictions, strict=True)
+        ]
+    )
+    runtime.metrics.predictions.inc(len(predictions))
+    return with_model_version(predictions, version)

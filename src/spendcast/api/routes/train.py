@@ -1,0 +1,26 @@
+"""``POST /train``: retrain from the dataset and serve the new model (token required)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from spendcast.api.auth import require_configured_token
+from spendcast.api.deps import RuntimeDep
+from spendcast.api.schemas import TrainResult
+
+router = APIRouter(tags=["train"])
+
+
+@router.post(
+    "/train",
+    response_model=TrainResult,
+    dependencies=[Depends(require_configured_token)],
+    responses={
+        401: {"description": "Missing or wrong token."},
+        403: {"description": "No SPENDCAST_API_TOKEN configured: training over HTTP is off."},
+    },
+)
+async def train(runtime: RuntimeDep) -> TrainResult:
+    """Train, save and serve a new model version; other workers follow within seconds."""
+    trained = await runtime.retrain()
+    return TrainResult(version=trained.version, metrics=dict(trained.metrics))

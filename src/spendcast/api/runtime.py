@@ -1,0 +1,121 @@
+"""What one worker serves with: the predictor, the recorder, the access log and the metrics.
+
+Built by ``create_app`` without any I/O; ``start``/``stop`` run in the lifespan. The predictor
+is swapped by one attribute assignment, so a request sees the old model or the new one, never
+a mix: after a ``POST /train`` here at once, in the other workers within ``model_poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from spendcast.api.access_log import AccessLog
+from spendcast.api.metrics import Metrics
+from spendcast.model.artifact import ModelVersion, current_version, load_predictor
+from spendcast.model.predictor import Predictor
+from spendcast.monitoring import Recorder, RecorderStats
+from spendcast.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+RECORDER_STOP_SECONDS = 30.0
+
+
+class Runtime:
+    """The per-worker state the routes read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        secret = settings.api_token.get_secret_value() if settings.api_token else ""
+        self.token: bytes | None = secret.encode() if secret else None
+        self.access_log = AccessLog(settings.log_file)
+        self.metrics = Metrics()
+        self._predictor: Predictor | None = None
+        self._recorder: Recorder | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._train_lock = asyncio.Lock()
+
+    @property
+    def predictor(self) -> Predictor:
+        if self._predictor is None:
+            raise RuntimeError("the app has not started: use it through its lifespan")
+        return self._predictor
+
+    @property
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            raise RuntimeError("the app has not started: use it through its lifespan")
+        return self._recorder
+
+    def recorder_stats(self) -> RecorderStats | None:
+        """The recorder's counters (also copied into the metrics), or None before start."""
+        if self._recorder is None:
+            return None
+        stats = self._recorder.stats()
+        self.metrics.set_recorder(stats.backlog, stats.written, stats.spilled, stats.replayed)
+        return stats
+
+    async def start(self) -> None:
+        """Load the model once, start the recorder, the log writer and the model watcher."""
+        self.access_log.start()
+        try:
+            self.swap(await asyncio.to_thread(load_predictor, self.settings.model_dir))
+            recorder = Recorder.from_settings(self.settings)
+            await asyncio.to_thread(recorder.start)
+            self._recorder = recorder
+        except BaseException:
+            await self.stop()
+            raise
+        self._watcher = asyncio.create_task(self._watch_model(), name="spendcast-model-watcher")
+
+    async def stop(self) -> None:
+        """Stop watching, flush every recorded inference and every log line."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        recorder, self._recorder = self._recorder, None
+        try:
+            if recorder is not None:
+                await asyncio.to_thread(recorder.stop, RECORDER_STOP_SECONDS)
+        finally:
+            self.access_log.stop()
+            self.metrics.close()
+
+    def swap(self, predictor: Predictor) -> None:
+        """Serve ``predictor`` from the next request on."""
+        previous = self._predictor.version if self._predictor is not None else None
+        self._predictor = predictor
+        self.metrics.set_model(predictor.version, previous)
+        if previous is not None and previous != predictor.version:
+            logger.info("now serving model %s (was %s)", predictor.version, previous)
+
+    async def retrain(self) -> ModelVersion:
+        """Train and save a model off the event loop, then serve it in this worker."""
+        # Imported here: training pulls in scikit-learn, which serving never needs.
+        from spendcast.model.training import train_and_save
+
+        async with self._train_lock:
+            trained = await asyncio.to_thread(train_and_save, self.settings)
+            predictor = await asyncio.to_thread(
+                load_predictor, self.settings.model_dir, trained.version
+            )
+            self.swap(predictor)
+            return trained
+
+    async def _watch_model(self) -> None:
+        model_dir = self.settings.model_dir
+        while True:
+            await asyncio.sleep(self.settings.model_poll_seconds)
+            self.recorder_stats()
+            if self._train_lock.locked():
+                continue  # this worker is training; it swaps when done
+            try:
+                version = await asyncio.to_thread(current_version, model_dir)
+                if version is not None and version != self.predictor.version:
+                    self.swap(await asyncio.to_thread(load_predictor, model_dir, version))
+            except Exception:
+                logger.exception("could not load the latest model from %s", model_dir)

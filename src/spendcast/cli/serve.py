@@ -1,0 +1,124 @@
+"""``spendcast serve``: the prediction API under uvicorn, one app per worker process."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+APP_FACTORY = "spendcast.api.app:create_app"
+GRACEFUL_SHUTDOWN_SECONDS = 30
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
+THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@click.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="SPENDCAST_HOST",
+    help="Interface to listen on (0.0.0.0 for every interface). Env: SPENDCAST_HOST.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="SPENDCAST_PORT",
+    help="TCP port to listen on. Env: SPENDCAST_PORT.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="SPENDCAST_WORKERS",
+    help="Worker processes, each with its own model and recorder. Env: SPENDCAST_WORKERS.",
+)
+@click.option(
+    "--root-path",
+    default="",
+    envvar="SPENDCAST_ROOT_PATH",
+    help="Path prefix a proxy strips before forwarding (e.g. /api); /docs works under it. "
+    "Env: SPENDCAST_ROOT_PATH.",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SPENDCAST_MODEL_DIR",
+    help="Directory of trained models [default: models]. Env: SPENDCAST_MODEL_DIR.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    envvar="SPENDCAST_LOG_LEVEL",
+    help="Server log verbosity (calls go to the API log file). Env: SPENDCAST_LOG_LEVEL.",
+)
+def serve(
+    host: str, port: int, workers: int, root_path: str, model_dir: Path | None, log_level: str
+) -> None:
+    """Serve the prediction API with uvicorn (no auto-reload).
+
+    Every call is logged to SPENDCAST_LOG_FILE and every prediction recorded in
+    SPENDCAST_DATABASE_URL. Set SPENDCAST_API_TOKEN to require a token (cookie
+    spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
+    Stops gracefully on SIGTERM or Ctrl-C, after flushing both.
+    """
+    for name in THREAD_LIMITS:  # before numpy loads, here and in the workers
+        os.environ.setdefault(name, "1")
+    if model_dir is not None:
+        os.environ["SPENDCAST_MODEL_DIR"] = str(model_dir)
+    _require_model()
+
+    import uvicorn
+
+    metrics_dir = tempfile.mkdtemp(prefix="spendcast-metrics-")
+    # Set before any worker imports prometheus_client, which reads it at import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            root_path=root_path.rstrip("/"),
+            log_level=log_level.lower(),
+            log_config=_log_config(log_level.upper()),
+            access_log=False,  # the API log file replaces uvicorn's access log
+            loop="uvloop",
+            http="httptools",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _require_model() -> None:
+    from spendcast.errors import SpendcastError
+    from spendcast.model.artifact import current_version
+    from spendcast.settings import Settings
+
+    model_dir = Settings().model_dir
+    try:
+        version = current_version(model_dir)
+    except SpendcastError as error:
+        raise click.ClickException(str(error)) from None
+    if version is None:
+        raise click.ClickException(f"no trained model in {model_dir}: run `spendcast train` first")
+
+
+def _log_config(level: str) -> dict[str, object]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["spendcast"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
