@@ -39,6 +39,10 @@ def test_docs_and_openapi(client: TestClient) -> None:
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
     assert "/openapi.json" in docs.text
+    # Served from the package, not a CDN: /docs works on a machine without internet access.
+    assert "cdn" not in docs.text
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
     spec = client.get("/openapi.json").json()
     assert {"/", "/health", "/ready", "/predict", "/train", "/metrics"} <= set(spec["paths"])
     parameters = {p["name"]: p for p in spec["paths"]["/predict"]["get"]["parameters"]}

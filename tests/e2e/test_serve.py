@@ -180,4 +180,7 @@ def test_docs_work_behind_a_proxy_that_strips_the_prefix(workdir: Path) -> None:
         docs = httpx.get(f"{public}/docs", timeout=10)
         assert docs.status_code == 200
         assert "/spend/openapi.json" in docs.text
+        assert "/spend/docs/assets/swagger-ui-bundle.js" in docs.text
+        assets = httpx.get(f"{public}/docs/assets/swagger-ui-bundle.js", timeout=10)
+        assert assets.status_code == 200
         assert httpx.get(f"{public}/", timeout=10).json()["docs"] == "/spend/docs"

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from spendcast.api.docs import install_docs
 from spendcast.api.errors import install_error_handlers
 from spendcast.api.middleware import ObserveMiddleware
 from spendcast.api.routes import health, metrics, predict, train
@@ -36,10 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Predicts a customer's yearly spending; every inference is recorded.",
         version=_package_version(),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     for module in (health, predict, train, metrics):
         app.include_router(module.router)
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(ObserveMiddleware, access_log=runtime.access_log, metrics=runtime.metrics)
     return app
