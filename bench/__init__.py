@@ -1,0 +1,1 @@
+"""The throughput benchmark (``python bench/throughput.py``); see README.md here."""

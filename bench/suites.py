@@ -1,0 +1,245 @@
+"""What the benchmark measures: the servers to start, the scenarios run against them, the ratios.
+
+``full`` is the issue's comparison (spendcast 1 and 2 workers, the lab baseline, a bare ASGI
+hello on the same stack); ``stacks`` puts the bare hello on each candidate server stack.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.report import Ratio
+from bench.servers import PORT, ServerSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO_APP = "bench.hello_asgi:app"
+APP_FACTORY = "spendcast.api.app:create_app"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One wrk run: ``path`` on ``server``; ``query`` randomises the prediction query."""
+
+    name: str
+    server: str
+    path: str
+    query: bool = False
+    slow: bool = False  # the lab baseline: fewer connections, shorter runs
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """CPU lists for taskset: 1-worker servers, N-worker servers, the load generator."""
+
+    single: str | None
+    multi: str | None
+    generator: str | None
+
+    @classmethod
+    def for_cpus(cls, cpus: list[int], enabled: bool = True) -> Pinning:
+        """Server on the first core, generator on the last; N workers get every core."""
+        if not enabled or len(cpus) < 2:
+            return cls(None, None, None)
+        every = ",".join(str(c) for c in cpus)
+        return cls(str(cpus[0]), every, str(cpus[-1]))
+
+    def server(self, workers: int) -> str | None:
+        return self.single if workers == 1 else self.multi
+
+
+@dataclass(frozen=True)
+class Suite:
+    servers: tuple[ServerSpec, ...]
+    scenarios: tuple[Scenario, ...]
+    ratios: tuple[Ratio, ...]
+
+    def select(self, words: tuple[str, ...]) -> Suite:
+        """Only the scenarios whose name holds one of ``words`` (all when empty), their
+        servers, and the ratios that can still be computed."""
+        if not words:
+            return self
+        scenarios = tuple(s for s in self.scenarios if any(w in s.name for w in words))
+        names = {s.name for s in scenarios}
+        servers = {s.server for s in scenarios}
+        return Suite(
+            tuple(s for s in self.servers if s.name in servers),
+            scenarios,
+            tuple(r for r in self.ratios if {r.numerator, r.denominator} <= names),
+        )
+
+
+def uvicorn_command(
+    app: str, workers: int, loop: str = "uvloop", http: str = "httptools"
+) -> tuple[str, ...]:
+    return (
+        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", PORT,
+        "--workers", str(workers), "--loop", loop, "--http", http,
+        "--log-level", "warning", "--no-access-log", "--backlog", "2048",
+    )  # fmt: skip
+
+
+def granian_command(app: str, workers: int, factory: bool = False) -> tuple[str, ...]:
+    return (
+        sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+        "--port", PORT, "--workers", str(workers), "--log-level", "warning",
+        "--no-ws", "--backlog", "2048", *(("--factory",) if factory else ()), app,
+    )  # fmt: skip
+
+
+def reuseport_command(app: str, workers: int, factory: bool = False) -> tuple[str, ...]:
+    return (
+        sys.executable, str(ROOT / "bench" / "reuseport.py"), app,
+        "--port", PORT, "--workers", str(workers), *(("--factory",) if factory else ()),
+    )  # fmt: skip
+
+
+def hello_command(stack: str, workers: int) -> tuple[str, ...]:
+    if stack == "granian":
+        return granian_command(HELLO_APP, workers)
+    if stack == "reuseport":
+        return reuseport_command(HELLO_APP, workers)
+    return uvicorn_command(HELLO_APP, workers)
+
+
+def full_suite(
+    pin: Pinning, spendcast_env: Mapping[str, str], lab_env: Mapping[str, str], workdir: Path,
+    stack: str = "uvicorn",
+) -> Suite:  # fmt: skip
+    """spendcast /health and /predict with 1 and 2 workers, the lab baseline, the bare hello."""
+
+    def spendcast(workers: int) -> ServerSpec:
+        return ServerSpec(
+            name=f"spendcast-{workers}w",
+            command=(
+                sys.executable,
+                "-m",
+                "spendcast",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                PORT,
+                "--workers",
+                str(workers),
+            ),
+            workers=workers,
+            cpus=pin.server(workers),
+            ready_path="/ready",
+            env=spendcast_env,
+            cwd=workdir,
+        )
+
+    lab = ServerSpec(
+        name="lab-1w",
+        # The lab as it ships: plain `uvicorn app:app`, default loop/protocol, access log on.
+        command=(
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "examples.lab_baseline.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            PORT,
+        ),
+        cpus=pin.server(1),
+        ready_path="/ready",
+        env=lab_env,
+        cwd=ROOT,
+    )
+    hello = ServerSpec(
+        name="hello-1w", command=hello_command(stack, 1), cpus=pin.server(1), cwd=ROOT
+    )
+    scenarios = (
+        Scenario("hello 1w", "hello-1w", "/health"),
+        Scenario("health 1w", "spendcast-1w", "/health"),
+        Scenario("predict 1w", "spendcast-1w", "/predict", query=True),
+        Scenario("health 2w", "spendcast-2w", "/health"),
+        Scenario("predict 2w", "spendcast-2w", "/predict", query=True),
+        Scenario("lab predict 1w", "lab-1w", "/predict", query=True, slow=True),
+    )
+    ratios = (
+        Ratio("predict / health, 1 worker", "predict 1w", "health 1w", 0.85),
+        Ratio("predict / health, 2 workers", "predict 2w", "health 2w", 0.85),
+        Ratio("spendcast predict / lab predict, 1 worker", "predict 1w", "lab predict 1w", 100),
+        Ratio("spendcast predict 2w / lab predict 1w", "predict 2w", "lab predict 1w", 100),
+        Ratio("predict 2 workers / 1 worker", "predict 2w", "predict 1w", 1.5),
+        Ratio("health 2 workers / 1 worker", "health 2w", "health 1w"),
+        Ratio("spendcast health / bare ASGI hello", "health 1w", "hello 1w"),
+    )
+    return Suite((hello, spendcast(1), spendcast(2), lab), scenarios, ratios)
+
+
+def spendcast_stacks_suite(pin: Pinning, spendcast_env: Mapping[str, str], workdir: Path) -> Suite:
+    """spendcast's /predict under ``spendcast serve`` (uvicorn --workers), granian and uvicorn
+    with one SO_REUSEPORT socket per worker, 1 and 2 workers."""
+    env = {
+        **spendcast_env,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+    }
+    (workdir / "metrics").mkdir(exist_ok=True)
+    serve = (sys.executable, "-m", "spendcast", "serve", "--host", "127.0.0.1", "--port", PORT)
+    candidates: dict[str, tuple[tuple[str, ...], int]] = {}
+    for workers in (1, 2):
+        candidates[f"serve-{workers}w"] = ((*serve, "--workers", str(workers)), workers)
+        candidates[f"granian-{workers}w"] = (granian_command(APP_FACTORY, workers, True), workers)
+        candidates[f"reuseport-{workers}w"] = (
+            reuseport_command(APP_FACTORY, workers, True),
+            workers,
+        )
+    servers = tuple(
+        ServerSpec(
+            name=name,
+            command=command,
+            workers=workers,
+            cpus=pin.server(workers),
+            ready_path="/ready",
+            env=env,
+            cwd=workdir,
+        )
+        for name, (command, workers) in candidates.items()
+    )
+    scenarios = tuple(Scenario(name, name, "/predict", query=True) for name in candidates)
+    ratios = (
+        Ratio("granian / serve, 1w", "granian-1w", "serve-1w"),
+        Ratio("granian / serve, 2w", "granian-2w", "serve-2w"),
+        Ratio("reuseport / serve, 2w", "reuseport-2w", "serve-2w"),
+        Ratio("serve 2w / 1w", "serve-2w", "serve-1w", 1.5),
+        Ratio("granian 2w / 1w", "granian-2w", "granian-1w", 1.5),
+        Ratio("reuseport 2w / 1w", "reuseport-2w", "reuseport-1w", 1.5),
+    )
+    return Suite(servers, scenarios, ratios)
+
+
+def stacks_suite(pin: Pinning) -> Suite:
+    """The bare hello on each candidate server stack, 1 and 2 workers."""
+    candidates: dict[str, tuple[tuple[str, ...], int]] = {
+        "uvicorn-1w": (uvicorn_command(HELLO_APP, 1), 1),
+        "uvicorn-asyncio-h11-1w": (uvicorn_command(HELLO_APP, 1, "asyncio", "h11"), 1),
+        "granian-1w": (granian_command(HELLO_APP, 1), 1),
+        "uvicorn-2w": (uvicorn_command(HELLO_APP, 2), 2),
+        "uvicorn-asyncio-h11-2w": (uvicorn_command(HELLO_APP, 2, "asyncio", "h11"), 2),
+        "reuseport-2w": (reuseport_command(HELLO_APP, 2), 2),
+        "granian-2w": (granian_command(HELLO_APP, 2), 2),
+    }
+    servers = tuple(
+        ServerSpec(name=name, command=command, workers=workers, cpus=pin.server(workers), cwd=ROOT)
+        for name, (command, workers) in candidates.items()
+    )
+    scenarios = tuple(Scenario(name, name, "/health") for name in candidates)
+    ratios = (
+        Ratio("uvicorn asyncio+h11 / uvloop+httptools, 1w", "uvicorn-asyncio-h11-1w", "uvicorn-1w"),
+        Ratio("granian / uvicorn, 1w", "granian-1w", "uvicorn-1w"),
+        Ratio("uvicorn 2w / 1w", "uvicorn-2w", "uvicorn-1w", 1.5),
+        Ratio("asyncio+h11 2w / 1w", "uvicorn-asyncio-h11-2w", "uvicorn-asyncio-h11-1w", 1.5),
+        Ratio("reuseport 2w / uvicorn 1w", "reuseport-2w", "uvicorn-1w", 1.5),
+        Ratio("granian 2w / 1w", "granian-2w", "granian-1w", 1.5),
+        Ratio("granian 2w / reuseport 2w", "granian-2w", "reuseport-2w"),
+    )
+    return Suite(servers, scenarios, ratios)

@@ -1,0 +1,301 @@
+"""Throughput benchmark: spendcast vs its own /health, the lab's starting code and a bare ASGI
+hello, with wrk on loopback, server and generator on separate cores, interleaved repetitions.
+
+    python bench/throughput.py            # full run (see bench/README.md)
+    python bench/throughput.py --quick    # the CI-friendly regression guard
+    python bench/throughput.py --suite stacks   # bare hello on each candidate server stack
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import click
+
+from bench.chart import write_chart
+from bench.cpu import snapshot, system_busy_seconds, used_between, worker_pids
+from bench.report import (
+    RATIO_HEADER,
+    SCENARIO_HEADER,
+    Measurement,
+    format_table,
+    ratio_rows,
+    scenario_rows,
+    summary,
+)
+from bench.servers import RunningServer, running
+from bench.suites import (
+    Pinning,
+    Scenario,
+    Suite,
+    full_suite,
+    spendcast_stacks_suite,
+    stacks_suite,
+)
+from bench.wrk import WrkResult, run_wrk, wrk_command
+
+
+def _machine() -> dict[str, Any]:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def _train_model(model_dir: Path) -> None:
+    click.echo(f"training a model in {model_dir} ...", err=True)
+    subprocess.run(
+        [sys.executable, "-m", "spendcast", "train", "--model-dir", str(model_dir)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _measure(
+    server: RunningServer,
+    scenario: Scenario,
+    *,
+    connections: int,
+    duration_s: float,
+    threads: int,
+    pin: Pinning,
+    token: str | None,
+    wrk: str,
+) -> tuple[WrkResult, tuple[float, ...], float]:
+    """One wrk run; returns its result, each worker's CPU and the rest of the machine's CPU."""
+    pids = worker_pids(server.process.pid)
+    before, busy_before = snapshot(pids), system_busy_seconds()
+    command = wrk_command(
+        server.url,
+        connections=connections,
+        duration_s=duration_s,
+        threads=threads,
+        cpus=pin.generator,
+        wrk=wrk,
+    )
+    result = run_wrk(command, path=scenario.path, randomised_query=scenario.query, token=token)
+    workers = used_between(before, snapshot(pids))
+    other = system_busy_seconds() - busy_before - sum(workers) - result.generator_cpu_s
+    return result, workers, round(max(0.0, other), 2)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--suite",
+    type=click.Choice(["full", "stacks", "spendcast-stacks"]),
+    default="full",
+    show_default=True,
+    help="full: spendcast vs lab vs bare hello; stacks: bare hello on each server stack.",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Short runs (3 s, 2 repetitions): a regression guard that prints the ratios.",
+)
+@click.option(
+    "--duration", type=float, default=None, help="Seconds per wrk run [default: 10, --quick: 3]."
+)
+@click.option(
+    "--repeats",
+    type=int,
+    default=None,
+    help="Interleaved repetitions of every scenario [default: 3, --quick: 2].",
+)
+@click.option(
+    "--connections",
+    type=int,
+    default=64,
+    show_default=True,
+    help="wrk connections for spendcast and the hello.",
+)
+@click.option(
+    "--lab-connections",
+    type=int,
+    default=4,
+    show_default=True,
+    help="wrk connections for the (100-1000x slower) lab baseline.",
+)
+@click.option(
+    "--lab-duration",
+    type=float,
+    default=None,
+    help="Seconds per lab-baseline run [default: half of --duration, at least 2].",
+)
+@click.option("--threads", type=int, default=1, show_default=True, help="wrk threads.")
+@click.option(
+    "--stack",
+    type=click.Choice(["uvicorn", "granian", "reuseport"]),
+    default="uvicorn",
+    show_default=True,
+    help="Server stack of the bare hello in the full suite (match what `spendcast serve` runs).",
+)
+@click.option(
+    "--pin/--no-pin",
+    default=True,
+    show_default=True,
+    help="Pin servers and wrk to separate cores with taskset.",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="A directory with a trained model [default: train one in a temp dir].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("runs/bench"),
+    show_default=True,
+    help="Directory for results.json and throughput.png.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="Run only the scenarios whose name contains this text (repeatable).",
+)
+@click.option("--wrk", "wrk_path", default="wrk", show_default=True, help="wrk executable.")
+def main(
+    suite: str, quick: bool, duration: float | None, repeats: int | None, connections: int,
+    lab_connections: int, lab_duration: float | None, threads: int, stack: str, pin: bool,
+    model_dir: Path | None, out: Path, only: tuple[str, ...], wrk_path: str,
+) -> None:  # fmt: skip
+    """Measure rps and p50/p99 of each scenario, then the ratios with their spread."""
+    if shutil.which(wrk_path) is None:
+        raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
+    duration = duration or (3.0 if quick else 10.0)
+    repeats = repeats or (2 if quick else 3)
+    lab_duration = lab_duration or max(2.0, duration / 2)
+    pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
+    token = secrets.token_urlsafe(16)
+    out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="spendcast-bench-") as tmp, ExitStack() as stack_:
+        workdir = Path(tmp)
+        chosen = _suite(suite, pinning, workdir, model_dir, token, stack).select(only)
+        servers: dict[str, RunningServer] = {}
+        for spec in chosen.servers:
+            click.echo(f"starting {spec.name} (cpus {spec.cpus or 'any'}) ...", err=True)
+            servers[spec.name] = stack_.enter_context(running(spec, workdir))
+
+        def measure(
+            scenario: Scenario, seconds: float
+        ) -> tuple[WrkResult, tuple[float, ...], float]:
+            return _measure(
+                servers[scenario.server], scenario,
+                connections=lab_connections if scenario.slow else connections,
+                duration_s=lab_duration if scenario.slow and seconds >= duration else seconds,
+                threads=threads, pin=pinning, token=token, wrk=wrk_path,
+            )  # fmt: skip
+
+        for scenario in chosen.scenarios:  # warm-up, discarded
+            measure(scenario, 1)
+        measurements: list[Measurement] = []
+        started = time.monotonic()
+        for repetition in range(repeats):
+            for scenario in chosen.scenarios:
+                result, cpu, other = measure(scenario, duration)
+                measurements.append(
+                    Measurement(
+                        scenario.name,
+                        repetition,
+                        result.rps,
+                        result.p50_us,
+                        result.p99_us,
+                        result.error_count,
+                        result.requests,
+                        cpu,
+                        result.generator_cpu_s,
+                        other,
+                    )
+                )
+                click.echo(
+                    f"rep {repetition + 1}/{repeats} {scenario.name:<24} {result.rps:>10,.0f} rps"
+                    f"  p99 {result.p99_us / 1000:6.2f} ms  errors {result.error_count}"
+                    f"  worker cpu {cpu}  other cpu {other}",
+                    err=True,
+                )
+        elapsed = time.monotonic() - started
+
+    machine = _machine()
+    title = (
+        f"{suite} suite, {machine['cpus']} cpus ({machine['cpu_model']}), "
+        f"{repeats} x {duration:g} s, {connections} connections"
+    )
+    click.echo(f"\n{title}\n")
+    click.echo(format_table(SCENARIO_HEADER, scenario_rows(measurements)))
+    click.echo("")
+    click.echo(format_table(RATIO_HEADER, ratio_rows(measurements, chosen.ratios)))
+    results = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python", "bench/throughput.py", *sys.argv[1:]]),
+        "machine": machine,
+        "settings": {
+            "suite": suite,
+            "duration_s": duration,
+            "repeats": repeats,
+            "connections": connections,
+            "lab_connections": lab_connections,
+            "lab_duration_s": lab_duration,
+            "wrk_threads": threads,
+            "pinning": pinning.__dict__,
+            "stack": stack,
+            "elapsed_s": round(elapsed, 1),
+        },
+        "measurements": [m.as_dict() for m in measurements],
+        **summary(measurements, chosen.ratios),
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_chart(measurements, chosen.ratios, out / "throughput.png", title)
+    click.echo(f"\nwrote {out / 'results.json'} and {out / 'throughput.png'}")
+
+
+def _suite(
+    name: str, pin: Pinning, workdir: Path, model_dir: Path | None, token: str, stack: str
+) -> Suite:
+    if name == "stacks":
+        return stacks_suite(pin)
+    if model_dir is None:
+        model_dir = workdir / "models"
+        _train_model(model_dir)
+    spendcast_env = {
+        "SPENDCAST_MODEL_DIR": str(model_dir.resolve()),
+        "SPENDCAST_DATABASE_URL": f"sqlite:///{workdir / 'spendcast.db'}",
+        "SPENDCAST_LOG_FILE": str(workdir / "api_logfile.log"),
+        "SPENDCAST_JOURNAL_DIR": str(workdir / "journal"),
+        "SPENDCAST_API_TOKEN": token,
+    }
+    lab_env = {
+        "LAB_BASELINE_MODEL": str(workdir / "lab_baseline_model.joblib"),
+        "LAB_BASELINE_DATABASE_URL": f"sqlite:///{workdir / 'lab_baseline.db'}",
+    }
+    if name == "spendcast-stacks":
+        return spendcast_stacks_suite(pin, spendcast_env, workdir)
+    return full_suite(pin, spendcast_env, lab_env, workdir, stack)
+
+
+if __name__ == "__main__":
+    main()

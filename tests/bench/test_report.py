@@ -1,0 +1,84 @@
+"""bench.report: ratios paired by repetition, spreads, CPU split labels, tables, the digest."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.report import (
+    Measurement,
+    Ratio,
+    cpu_split_label,
+    format_table,
+    ratio_rows,
+    ratio_values,
+    scenario_rows,
+    spread,
+    summary,
+)
+
+
+def run(scenario: str, repetition: int, rps: float, cpu: tuple[float, ...] = (1.0,)) -> Measurement:
+    return Measurement(scenario, repetition, rps, 500, 2000, 0, int(rps), cpu, 0.5)
+
+
+MEASUREMENTS = [
+    run("health", 0, 10_000),
+    run("predict", 0, 9_000),
+    run("health", 1, 12_000),
+    run("predict", 1, 9_600),
+    run("predict", 2, 5_000),  # no health in repetition 2: not paired
+    run("lab", 0, 0),
+]
+
+
+def test_ratio_pairs_runs_of_the_same_repetition() -> None:
+    values = ratio_values(MEASUREMENTS, Ratio("p/h", "predict", "health"))
+    assert values == pytest.approx([0.9, 0.8])
+
+
+def test_ratio_skips_a_denominator_that_served_nothing() -> None:
+    assert ratio_values(MEASUREMENTS, Ratio("p/lab", "predict", "lab")) == []
+
+
+def test_spread() -> None:
+    assert spread([3.0, 1.0, 2.0]) == spread([1.0, 2.0, 3.0])
+    s = spread([3.0, 1.0, 2.0])
+    assert (s.median, s.low, s.high, s.count) == (2.0, 1.0, 3.0, 3)
+    assert s.label() == "2.00 [1.00-3.00]"
+    assert spread([]).label() == "n/a"
+
+
+def test_cpu_split_label_busiest_first() -> None:
+    assert cpu_split_label((1.0, 3.0)) == "75/25"
+    assert cpu_split_label((2.0,)) == "-"
+    assert cpu_split_label((0.0, 0.0)) == "0/0"
+
+
+def test_rows_and_table() -> None:
+    rows = scenario_rows(MEASUREMENTS)
+    assert [row[0] for row in rows] == ["health", "predict", "lab"]
+    assert rows[1][1] == "9,000"  # median of 9,000, 9,600 and 5,000
+    ratios = ratio_rows(MEASUREMENTS, [Ratio("p/h", "predict", "health", 0.85)])
+    assert ratios == [["p/h", "0.85 [0.80-0.90]", ">= 0.85", "ok"]]
+    table = format_table(["name", "value"], [["a", "1"], ["long name", "22"]]).splitlines()
+    assert table[0] == "name       value"
+    assert table[2] == "a              1"
+    assert table[3] == "long name     22"
+
+
+def test_summary_says_whether_each_target_is_met() -> None:
+    digest = summary(
+        MEASUREMENTS,
+        [Ratio("p/h", "predict", "health", 0.9), Ratio("p/lab", "predict", "lab", 100)],
+    )
+    assert digest["ratios"]["p/h"]["met"] is False
+    assert digest["ratios"]["p/lab"]["met"] is None
+    assert digest["scenarios"]["predict"]["rps_median"] == 9_000
+    assert digest["scenarios"]["health"]["worker_split"] == ["-", "-"]
+
+
+def test_cpu_per_request() -> None:
+    measurement = run("predict", 0, 10_000, cpu=(0.5, 0.3))
+    assert measurement.cpu_us_per_request == pytest.approx(80.0)
+    assert run("lab", 0, 0).cpu_us_per_request == 0.0
+    assert measurement.as_dict()["cpu_us_per_request"] == 80.0
