@@ -1,0 +1,186 @@
+"""``spendcast loadtest``: one headless Locust run, exact percentiles, SLO gates as exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spendcast.loadtest.duration import parse_duration
+from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig, RunResult
+from spendcast.loadtest.slo import Slo, SloSyntaxError, parse_slo
+
+SLO_EXIT_CODE = 3
+
+
+class SloFailed(click.ClickException):
+    """At least one SLO did not hold (exit code 3)."""
+
+    exit_code = SLO_EXIT_CODE
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Slo, ...]:
+    try:
+        return tuple(parse_slo(value) for value in values)
+    except SloSyntaxError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+@click.command()
+@click.option(
+    "--host",
+    required=True,
+    envvar="SPENDCAST_LOADTEST_HOST",
+    help="Base URL of the API, with its path prefix if any (http://127.0.0.1:8000, "
+    "https://proxy/some/prefix/). Env: SPENDCAST_LOADTEST_HOST.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(sorted(SCENARIO_USERS)),
+    default="predict",
+    show_default=True,
+    envvar="SPENDCAST_LOADTEST_SCENARIO",
+    help="health: GET /health; predict: GET /predict with realistic customers; batch: POST "
+    "/predict with 20 customers; mixed: 80/10/10 of those. Env: SPENDCAST_LOADTEST_SCENARIO.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    envvar="SPENDCAST_LOADTEST_USERS",
+    help="Concurrent simulated users. Env: SPENDCAST_LOADTEST_USERS.",
+)
+@click.option(
+    "--spawn-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    envvar="SPENDCAST_LOADTEST_SPAWN_RATE",
+    help="Users started per second [default: all in the first second]. "
+    "Env: SPENDCAST_LOADTEST_SPAWN_RATE.",
+)
+@click.option(
+    "--duration",
+    default="30s",
+    show_default=True,
+    callback=_duration,
+    envvar="SPENDCAST_LOADTEST_DURATION",
+    help="How long to run: 30s, 2m, 1h30m or seconds. Env: SPENDCAST_LOADTEST_DURATION.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=-1),
+    default=None,
+    envvar="SPENDCAST_LOADTEST_PROCESSES",
+    help="Locust worker processes generating the load (-1: one per CPU) [default: one "
+    "process]. Env: SPENDCAST_LOADTEST_PROCESSES.",
+)
+@click.option(
+    "--slo",
+    "slos",
+    multiple=True,
+    callback=_slos,
+    envvar="SPENDCAST_LOADTEST_SLO",
+    help="An objective the run must hold, repeatable: p95<50ms, p99.9<1s, max<2s, "
+    "errors<0.1%, rps>=500, predict:p99<=200ms. Exit code 3 when one fails. "
+    "Env: SPENDCAST_LOADTEST_SLO (space-separated).",
+)
+@click.option(
+    "--think-time",
+    default=None,
+    envvar="SPENDCAST_LOADTEST_THINK_TIME",
+    help="Pause of each user between requests in seconds, 0.1 or a range 0.05-0.2 "
+    "[default: 0, closed loop]. Env: SPENDCAST_LOADTEST_THINK_TIME.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="SPENDCAST_LOADTEST_OUT",
+    help="Run directory [default: runs/<UTC timestamp>-<scenario>/]. Env: SPENDCAST_LOADTEST_OUT.",
+)
+@click.option(
+    "--quiet",
+    is_flag=True,
+    envvar="SPENDCAST_LOADTEST_QUIET",
+    help="No live progress and no table: only failed SLOs and the run directory. "
+    "Env: SPENDCAST_LOADTEST_QUIET.",
+)
+def loadtest(
+    host: str,
+    scenario: str,
+    users: int,
+    spawn_rate: float | None,
+    duration: int,
+    processes: int | None,
+    slos: tuple[Slo, ...],
+    think_time: str | None,
+    out_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Load the API headless with Locust and gate the result on SLOs.
+
+    Authentication comes from the environment: SPENDCAST_API_TOKEN (sent as the
+    spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
+    proxy). The run directory holds summary.json, the HDR histograms (recording.json),
+    Locust's CSV and HTML report, and PNG charts.
+
+    Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
+    request completed), 2 usage error, 3 an SLO failed.
+    """
+    try:
+        config = RunConfig(
+            host=host,
+            scenario=scenario,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration_s=duration,
+            processes=processes,
+            slos=slos,
+            out_dir=out_dir,
+            think_time=think_time,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    result = execute(config, quiet=quiet)
+    if not result.passed:
+        failed = sum(not r.passed for r in result.slo_results)
+        raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+
+
+def execute(config: RunConfig, *, quiet: bool = False) -> RunResult:
+    """Run ``config`` showing live progress and the results; ``LoadTestError`` -> exit code 1."""
+    from rich.console import Console
+
+    from spendcast.loadtest.display import LiveProgress, print_results, slo_lines
+    from spendcast.loadtest.runner import run_load
+
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+        console = Console(highlight=False, width=max(console.width, 130))
+    try:
+        if quiet or not console.is_terminal:
+            if not quiet:
+                console.print(f"{config.scenario}: {config.users} users for {config.duration_s}s…")
+            result = run_load(config)
+        else:
+            with LiveProgress(console, config.duration_s, config.scenario) as live:
+                result = run_load(config, live.update)
+    except LoadTestError as error:
+        raise click.ClickException(str(error)) from error
+    if quiet:
+        for line, slo in zip(slo_lines(result.slo_results), result.slo_results, strict=True):
+            if not slo.passed:
+                console.print(line)
+    else:
+        print_results(console, result.summary, result.slo_results)
+    console.print(f"report: {result.out_dir}")
+    return result

@@ -1,0 +1,108 @@
+"""What the terminal shows: live progress while a run goes, then the results and SLO verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from spendcast.loadtest.runner import Progress
+from spendcast.loadtest.slo import SloResult, format_value
+
+_LATENCY_COLUMNS = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
+_TAIL_COLUMNS = (("p99.9", "p99_9"), ("max", "max"))
+
+
+class LiveProgress:
+    """A one-line live view: elapsed/duration, users, rps, failures, current p95."""
+
+    def __init__(self, console: Console, duration_s: float, label: str) -> None:
+        self.duration_s = duration_s
+        self.label = label
+        self._live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
+
+    def __enter__(self) -> LiveProgress:
+        self._live.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._live.__exit__(kind, error, traceback)
+
+    def update(self, progress: Progress) -> None:
+        self._live.update(self._render(progress))
+
+    def _render(self, progress: Progress | None) -> Text:
+        if progress is None:
+            return Text(f"{self.label}: starting Locust…", style="dim")
+        p95 = "–" if progress.p95_ms is None else f"{progress.p95_ms:g} ms"
+        failures_style = "bold red" if progress.failures else "green"
+        text = Text(f"{self.label}  ")
+        text.append(f"{progress.elapsed:4.0f}s / {self.duration_s:.0f}s", style="bold")
+        text.append(f"  users {progress.users}  rps {progress.rps:,.0f}  ")
+        text.append(f"failures {progress.failures}", style=failures_style)
+        text.append(f"  p95 {p95}  requests {progress.requests:,}")
+        return text
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
+def results_table(summary: Mapping[str, Any]) -> Table:
+    """Per endpoint and total: requests, failures, rps and latency percentiles in ms."""
+    table = Table(title=f"{summary['config'].get('scenario', '')} · {summary['duration_s']:.1f} s")
+    table.add_column("endpoint", no_wrap=True)
+    for header in ("requests", "failures", "rps"):
+        table.add_column(header, justify="right")
+    for header, _ in (*_LATENCY_COLUMNS, *_TAIL_COLUMNS):
+        table.add_column(f"{header} ms", justify="right")
+    rows: list[tuple[str, Mapping[str, Any], str]] = [
+        (f"{e['method']} {e['name']}", e, "") for e in summary["endpoints"]
+    ]
+    rows.append(("total", summary, "bold"))
+    for label, figures, style in rows:
+        latency = figures["latency_ms"]
+        failures = figures["failures"]
+        table.add_row(
+            label,
+            f"{figures['requests']:,}",
+            Text(f"{failures:,}", style="red" if failures else ""),
+            f"{figures['rps']:,.1f}",
+            *(_ms(latency[key]) for _, key in (*_LATENCY_COLUMNS, *_TAIL_COLUMNS)),
+            style=style,
+        )
+    return table
+
+
+def slo_lines(results: Sequence[SloResult]) -> list[Text]:
+    """One line per SLO: ✓ or ✗, the expression, its threshold and what was observed."""
+    lines = []
+    for result in results:
+        mark, style = ("✓", "green") if result.passed else ("✗", "bold red")
+        observed = (
+            "no request" if result.observed is None
+            else format_value(result.slo.metric, result.observed)
+        )  # fmt: skip
+        line = Text(f"{mark} ", style=style)
+        line.append(f"{result.slo.expression}: observed {observed} (must be ")
+        line.append(f"{result.slo.describe_threshold()})")
+        lines.append(line)
+    return lines
+
+
+def print_results(
+    console: Console, summary: Mapping[str, Any], results: Sequence[SloResult]
+) -> None:
+    console.print(results_table(summary))
+    for line in slo_lines(results):
+        console.print(line)

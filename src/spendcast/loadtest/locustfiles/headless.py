@@ -1,0 +1,11 @@
+"""The locustfile ``spendcast loadtest`` hands to Locust: the scenarios plus the recording hooks.
+
+It sits alone in its folder because Locust puts a locustfile's folder first on ``sys.path``.
+"""
+
+from spendcast.loadtest import hooks
+from spendcast.loadtest.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+
+hooks.register()
+
+__all__ = ["BatchPredictUser", "HealthUser", "MixedUser", "PredictUser"]

@@ -1,0 +1,174 @@
+"""What a run measured, request by request: HDR histograms per endpoint and per second.
+
+A ``Recording`` lives in each Locust process that sends requests. Worker processes ``drain()``
+what they recorded since their last report and the master ``absorb()``s it, so the merged
+recording is the same as if one process had sent every request. Completed seconds are kept
+encoded (a few hundred bytes each instead of an HDR counts array) so hour-long runs stay small.
+
+``recording.json`` (written by the master when Locust quits; ``RECORDING_FILE``)::
+
+    {"schema_version": 1, "unit": "us", "started_at": <epoch s>, "stopped_at": <epoch s>,
+     "endpoints": {"GET /predict": {"method": "GET", "name": "/predict", "requests": n,
+                                    "failures": n, "histogram": "<HDR base64>"}, ...},
+     "seconds": {"<epoch second>": {"requests": n, "failures": n, "histogram": "<HDR base64>"}},
+     "users": {"<epoch second>": n}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from spendcast.loadtest.latency import LatencyHistogram
+
+RECORDING_FILE: Final = "recording.json"
+PROGRESS_FILE: Final = "progress.jsonl"
+SCHEMA_VERSION: Final = 1
+
+
+@dataclass
+class Tally:
+    """Requests, failures and their latencies (kept as a histogram or as its encoding)."""
+
+    requests: int = 0
+    failures: int = 0
+    histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+    def add(self, response_time_ms: float, failed: bool) -> None:
+        self.requests += 1
+        self.failures += int(failed)
+        self.histogram.record_ms(response_time_ms)
+
+    def merge(self, other: Tally) -> None:
+        self.requests += other.requests
+        self.failures += other.failures
+        self.histogram.merge(other.histogram)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "failures": self.failures,
+            "histogram": self.histogram.encode(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        histogram = LatencyHistogram.decode(str(data["histogram"]))
+        return cls(int(data["requests"]), int(data["failures"]), histogram)
+
+
+def endpoint_key(method: str, name: str) -> str:
+    return f"{method.upper()} {name}"
+
+
+class Recording:
+    """Per-endpoint and per-second tallies, plus the users running each second."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, Tally] = {}
+        self.open_seconds: dict[int, Tally] = {}
+        self.closed_seconds: dict[int, dict[str, Any]] = {}  # second -> encoded Tally
+        self.users: dict[int, int] = {}
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+
+    def record(
+        self, method: str, name: str, response_time_ms: float, failed: bool, at: float
+    ) -> None:
+        key = endpoint_key(method, name)
+        tally = self.endpoints.get(key)
+        if tally is None:
+            tally = self.endpoints[key] = Tally()
+        tally.add(response_time_ms, failed)
+        second = int(at)
+        per_second = self.open_seconds.get(second)
+        if per_second is None:
+            per_second = self.open_seconds[second] = Tally()
+        per_second.add(response_time_ms, failed)
+
+    def close_seconds(self, before: float | None = None) -> None:
+        """Encode the seconds earlier than ``before`` (all of them when ``None``)."""
+        for second in sorted(self.open_seconds):
+            if before is not None and second >= int(before):
+                break
+            self._add_closed(second, self.open_seconds.pop(second).to_json())
+
+    def _add_closed(self, second: int, encoded: dict[str, Any]) -> None:
+        previous = self.closed_seconds.get(second)
+        if previous is not None:
+            merged = Tally.from_json(previous)
+            merged.merge(Tally.from_json(encoded))
+            encoded = merged.to_json()
+        self.closed_seconds[second] = encoded
+
+    def drain(self, now: float | None = None) -> dict[str, Any]:
+        """What was recorded since the last drain, encoded; the recording restarts empty."""
+        self.close_seconds(now)
+        data = {
+            "endpoints": {key: tally.to_json() for key, tally in self.endpoints.items()},
+            "seconds": {str(s): encoded for s, encoded in self.closed_seconds.items()},
+        }
+        self.endpoints = {}
+        self.closed_seconds = {}
+        return data
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        """Merge what another process drained."""
+        for key, encoded in data.get("endpoints", {}).items():
+            tally = Tally.from_json(encoded)
+            if key in self.endpoints:
+                self.endpoints[key].merge(tally)
+            else:
+                self.endpoints[key] = tally
+        for second, encoded in data.get("seconds", {}).items():
+            self._add_closed(int(second), encoded)
+
+    def to_json(self) -> dict[str, Any]:
+        self.close_seconds()
+        endpoints: dict[str, Any] = {}
+        for key, tally in sorted(self.endpoints.items()):
+            method, _, name = key.partition(" ")
+            endpoints[key] = {"method": method, "name": name, **tally.to_json()}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "unit": "us",
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "endpoints": endpoints,
+            "seconds": {str(s): self.closed_seconds[s] for s in sorted(self.closed_seconds)},
+            "users": {str(s): n for s, n in sorted(self.users.items())},
+        }
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json()), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class LoadedRecording:
+    """A ``recording.json`` read back: decoded tallies keyed as written."""
+
+    started_at: float
+    stopped_at: float
+    endpoints: dict[tuple[str, str], Tally]  # (method, name) -> tally
+    seconds: dict[int, Tally]
+    users: dict[int, int]
+
+
+def read_recording(path: Path) -> LoadedRecording:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"{path}: unsupported schema_version {data.get('schema_version')!r}")
+    endpoints = {
+        (str(e["method"]), str(e["name"])): Tally.from_json(e) for e in data["endpoints"].values()
+    }
+    seconds = {int(s): Tally.from_json(t) for s, t in data["seconds"].items()}
+    users = {int(s): int(n) for s, n in data["users"].items()}
+    started = data["started_at"]
+    stopped = data["stopped_at"]
+    if started is None:
+        started = min([*seconds, *users], default=0)
+    if stopped is None:
+        stopped = max([s + 1 for s in [*seconds, *users]], default=started)
+    return LoadedRecording(float(started), float(stopped), endpoints, seconds, users)

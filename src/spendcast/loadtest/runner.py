@@ -1,0 +1,301 @@
+"""The run primitive: one headless Locust run against a host, as one directory of results.
+
+``run_load(config)`` checks that the host answers, runs ``python -m locust`` as a subprocess
+(gevent's monkey-patching stays out of this process; ``--processes`` works) with the headless
+locustfile and its recording hooks, follows its progress, then reads the exact latencies back,
+checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compare`` and
+``profile`` are built on it. It never imports Locust itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from spendcast.errors import SpendcastError
+from spendcast.loadtest.credentials import COOKIE_ENV, TOKEN_ENV, base_url, public_host
+from spendcast.loadtest.duration import parse_think_time
+from spendcast.loadtest.latency import LatencyHistogram, LatencyStats
+from spendcast.loadtest.recording import (
+    PROGRESS_FILE,
+    RECORDING_FILE,
+    LoadedRecording,
+    read_recording,
+)
+from spendcast.loadtest.slo import Slo, SloResult
+from spendcast.loadtest.summary import build_summary, check_slos
+
+SCENARIO_USERS: Final = {
+    "health": "HealthUser",
+    "predict": "PredictUser",
+    "batch": "BatchPredictUser",
+    "mixed": "MixedUser",
+}
+HEADLESS_LOCUSTFILE: Final = Path(__file__).parent / "locustfiles" / "headless.py"
+STOP_TIMEOUT_S: Final = 10  # users finish their request in flight: every answer is counted
+SUMMARY_FILE: Final = "summary.json"
+LOCUST_LOG: Final = "locust.log"
+CSV_PREFIX: Final = "locust"
+HTML_REPORT: Final = "report.html"
+
+
+class LoadTestError(SpendcastError):
+    """The run itself failed: host unreachable, Locust crashed, or no request completed."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs. Secrets (``token``, ``cookie``) never reach the run directory.
+
+    ``spawn_rate`` ``None`` starts every user within the first second; ``out_dir`` ``None``
+    writes to ``runs/<UTC timestamp>-<scenario>/``; ``token``/``cookie`` ``None`` keep
+    ``SPENDCAST_API_TOKEN``/``SPENDCAST_COOKIE`` from the environment; ``think_time`` is
+    ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``).
+    """
+
+    host: str
+    scenario: str = "predict"
+    users: int = 10
+    spawn_rate: float | None = None
+    duration_s: int = 30
+    processes: int | None = None
+    slos: tuple[Slo, ...] = ()
+    out_dir: Path | None = None
+    think_time: str | None = None
+    token: str | None = None
+    cookie: str | None = None
+    plots: bool = True
+    check_host: bool = True
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIO_USERS:
+            raise ValueError(f"unknown scenario {self.scenario!r}: one of {sorted(SCENARIO_USERS)}")
+        if self.users < 1 or self.duration_s < 1:
+            raise ValueError("users and duration_s must be at least 1")
+        if self.think_time is not None:
+            parse_think_time(self.think_time)
+
+    def public(self) -> dict[str, Any]:
+        """The configuration as written in ``summary.json``: no token, no cookie."""
+        return {
+            "host": public_host(self.host),
+            "scenario": self.scenario,
+            "users": self.users,
+            "spawn_rate": self.effective_spawn_rate,
+            "duration_s": self.duration_s,
+            "processes": self.processes,
+            "think_time": self.think_time,
+            "slos": [slo.expression for slo in self.slos],
+        }
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        return float(self.users) if self.spawn_rate is None else self.spawn_rate
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One live sample from the running Locust (written once a second)."""
+
+    elapsed: float
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: its directory, ``summary.json`` as a dict and the decoded recording."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    slo_results: tuple[SloResult, ...]
+    recording: LoadedRecording
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.slo_results)
+
+    @property
+    def requests(self) -> int:
+        return int(self.summary["requests"])
+
+    @property
+    def failures(self) -> int:
+        return int(self.summary["failures"])
+
+    @property
+    def rps(self) -> float:
+        return float(self.summary["rps"])
+
+    def histogram(self, method: str | None = None, name: str | None = None) -> LatencyHistogram:
+        """Latencies of every request, of one route (all methods), or of one method and route."""
+        return LatencyHistogram.merged(
+            tally.histogram
+            for (m, n), tally in self.recording.endpoints.items()
+            if (name is None or n == name) and (method is None or m == method.upper())
+        )
+
+    def latency(self, method: str | None = None, name: str | None = None) -> LatencyStats:
+        return self.histogram(method, name).stats()
+
+    def count(self, method: str | None = None, name: str | None = None) -> tuple[int, int]:
+        """``(requests, failures)`` of every request, a route, or a method and route."""
+        tallies = [
+            tally
+            for (m, n), tally in self.recording.endpoints.items()
+            if (name is None or n == name) and (method is None or m == method.upper())
+        ]
+        return sum(t.requests for t in tallies), sum(t.failures for t in tallies)
+
+
+def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return root / f"{stamp}-{scenario}"
+
+
+def check_host(host: str, timeout: float = 5.0) -> None:
+    """Raise ``LoadTestError`` unless ``host`` answers HTTP (any status counts as an answer)."""
+    url = f"{base_url(host)}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 (http(s) only, below)
+            return
+    except urllib.error.HTTPError:
+        return  # it answered, even if not with 200 (a proxy's 401, a 404 at /health)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise LoadTestError(f"host {public_host(host)} does not answer: {reason}") from error
+
+
+def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
+    command = [
+        sys.executable, "-m", "locust",
+        "-f", str(HEADLESS_LOCUSTFILE),
+        "--headless", "--only-summary",
+        "--host", config.host,
+        "--users", str(config.users),
+        "--spawn-rate", f"{config.effective_spawn_rate:g}",
+        "--run-time", f"{config.duration_s}s",
+        "--stop-timeout", str(STOP_TIMEOUT_S),
+        "--exit-code-on-error", "0",  # failed requests are results, not a crash
+        "--csv", str(out_dir / CSV_PREFIX),
+        "--html", str(out_dir / HTML_REPORT),
+        "--spendcast-out", str(out_dir),
+    ]  # fmt: skip
+    if config.processes is not None:
+        command += ["--processes", str(config.processes)]
+    return [*command, SCENARIO_USERS[config.scenario]]
+
+
+def _environment(config: RunConfig) -> dict[str, str]:
+    env = {**os.environ, **config.extra_env}
+    for name, value in ((TOKEN_ENV, config.token), (COOKIE_ENV, config.cookie)):
+        if value is not None:
+            env[name] = value
+    if config.think_time is not None:
+        env["SPENDCAST_LOADTEST_THINK_TIME"] = config.think_time
+    return env
+
+
+def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None = None) -> RunResult:
+    """Run one load test; raises ``LoadTestError`` when the run itself fails."""
+    if not config.host.startswith(("http://", "https://")):
+        raise LoadTestError(f"host {config.host!r} must start with http:// or https://")
+    if config.check_host:
+        check_host(config.host)
+    out_dir = (config.out_dir or default_out_dir(config.scenario)).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    code = _run_locust(config, out_dir, on_progress)
+    recording_path = out_dir / RECORDING_FILE
+    if code != 0 or not recording_path.exists():
+        raise LoadTestError(f"Locust failed (exit code {code}): {_last_log_line(out_dir)}")
+    recording = read_recording(recording_path)
+    slo_results = check_slos(recording, config.slos)
+    files: dict[str, Any] = {
+        "recording": RECORDING_FILE,
+        "html": HTML_REPORT,
+        "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
+        "log": LOCUST_LOG,
+    }
+    summary = build_summary(recording, config.public(), slo_results, files)
+    if config.plots:
+        from spendcast.loadtest.plots import write_plots  # matplotlib: only when plotting
+
+        labels = {f"{m} {n}": t.histogram for (m, n), t in sorted(recording.endpoints.items())}
+        if len(labels) > 1:
+            labels["total"] = LatencyHistogram.merged(labels.values())
+        summary["files"]["plots"] = [p.name for p in write_plots(summary, labels, out_dir)]
+    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if summary["requests"] == 0:
+        raise LoadTestError(f"no request completed against {public_host(config.host)}")
+    return RunResult(out_dir, summary, slo_results, recording)
+
+
+def _run_locust(
+    config: RunConfig, out_dir: Path, on_progress: Callable[[Progress], None] | None
+) -> int:
+    """Run Locust to its end, feeding ``on_progress``; returns its exit code."""
+    progress_path = out_dir / PROGRESS_FILE
+    progress_path.unlink(missing_ok=True)
+    deadline = time.monotonic() + config.duration_s + STOP_TIMEOUT_S + 120
+    with (out_dir / LOCUST_LOG).open("wb") as log:
+        # cwd: the run directory, so no locust.conf or pyproject.toml around changes the run.
+        process = subprocess.Popen(
+            locust_command(config, out_dir),
+            cwd=out_dir,
+            env=_environment(config),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        offset = 0
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    process.kill()
+                    process.wait()
+                    raise LoadTestError(f"Locust did not finish within {config.duration_s}s")
+                offset = _follow(progress_path, offset, on_progress)
+                time.sleep(0.25)
+        except BaseException:
+            if process.poll() is None:  # Ctrl-C or an error: let Locust write what it has
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=STOP_TIMEOUT_S + 30)
+            raise
+        _follow(progress_path, offset, on_progress)
+    return process.returncode
+
+
+def _follow(path: Path, offset: int, on_progress: Callable[[Progress], None] | None) -> int:
+    """Hand every complete new line of the progress file to ``on_progress``; the new offset."""
+    if on_progress is None or not path.exists():
+        return offset
+    with path.open("rb") as file:
+        file.seek(offset)
+        chunk = file.read()
+    end = chunk.rfind(b"\n") + 1
+    for line in chunk[:end].splitlines():
+        data = json.loads(line)
+        on_progress(Progress(**data))
+    return offset + end
+
+
+def _last_log_line(out_dir: Path) -> str:
+    path = out_dir / LOCUST_LOG
+    lines = path.read_text(errors="replace").strip().splitlines() if path.exists() else []
+    errors = [line for line in lines if "Error" in line or "error" in line]
+    return (errors or lines or ["no output"])[-1].strip()

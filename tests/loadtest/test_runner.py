@@ -1,0 +1,40 @@
+"""The run primitive's own failures, with a real Locust subprocess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spendcast.loadtest.runner import LoadTestError, RunConfig, locust_command, run_load
+from tests.support.server import free_port
+
+
+def test_a_crashing_locust_is_a_run_failure(tmp_path: Path) -> None:
+    # A think time Locust cannot read makes the locustfile fail at import: Locust exits at once.
+    config = RunConfig(
+        host=f"http://127.0.0.1:{free_port()}",
+        duration_s=2,
+        out_dir=tmp_path / "run",
+        check_host=False,
+        extra_env={"SPENDCAST_LOADTEST_THINK_TIME": "not-a-number"},
+    )
+    with pytest.raises(LoadTestError, match="Locust failed"):
+        run_load(config)
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_the_command_names_the_scenario_user_and_never_the_token(tmp_path: Path) -> None:
+    config = RunConfig(host="http://h", scenario="batch", processes=2, token="s3cret")
+    command = locust_command(config, tmp_path)
+    assert command[-1] == "BatchPredictUser"
+    assert command[command.index("--processes") + 1] == "2"
+    assert "s3cret" not in " ".join(command)
+    assert "s3cret" not in str(config.public())
+
+
+def test_bad_configurations_are_refused() -> None:
+    with pytest.raises(ValueError, match="scenario"):
+        RunConfig(host="http://h", scenario="soak")
+    with pytest.raises(ValueError, match="think time"):
+        RunConfig(host="http://h", think_time="x")
