@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from spendcast.cli._distributed import distributed_options
+from spendcast.loadtest.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.duration import parse_duration
-from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig, RunResult
+from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, Progress, RunConfig, RunResult
 from spendcast.loadtest.slo import Slo, SloSyntaxError, parse_slo
 
 SLO_EXIT_CODE = 3
@@ -36,10 +39,9 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 @click.command()
 @click.option(
     "--host",
-    required=True,
     envvar="SPENDCAST_LOADTEST_HOST",
     help="Base URL of the API, with its path prefix if any (http://127.0.0.1:8000, "
-    "https://proxy/some/prefix/). Env: SPENDCAST_LOADTEST_HOST.",
+    "https://proxy/some/prefix/); required except with --worker. Env: SPENDCAST_LOADTEST_HOST.",
 )
 @click.option(
     "--scenario",
@@ -114,6 +116,33 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     help="No live progress and no table: only failed SLOs and the run directory. "
     "Env: SPENDCAST_LOADTEST_QUIET.",
 )
+@click.option(
+    "--prometheus-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="SPENDCAST_LOADTEST_PROMETHEUS_PORT",
+    help="Serve the live figures (users, rps, failures, exact percentiles per endpoint) on "
+    "http://<prometheus-host>:PORT/metrics while the run goes. "
+    "Env: SPENDCAST_LOADTEST_PROMETHEUS_PORT.",
+)
+@click.option(
+    "--prometheus-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="SPENDCAST_LOADTEST_PROMETHEUS_HOST",
+    help="Interface of --prometheus-port (0.0.0.0 for a Prometheus on another machine). "
+    "Env: SPENDCAST_LOADTEST_PROMETHEUS_HOST.",
+)
+@click.option(
+    "--jsonl",
+    "jsonl_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar="SPENDCAST_LOADTEST_JSONL",
+    help="Append the live figures to FILE, one JSON object per line and per second. "
+    "Env: SPENDCAST_LOADTEST_JSONL.",
+)
+@distributed_options
 def loadtest(
     host: str,
     scenario: str,
@@ -125,6 +154,18 @@ def loadtest(
     think_time: str | None,
     out_dir: Path | None,
     quiet: bool,
+    prometheus_port: int | None,
+    prometheus_host: str,
+    jsonl_path: Path | None,
+    master: bool,
+    master_bind_host: str,
+    master_bind_port: int,
+    expect_workers: int,
+    expect_workers_max_wait: int,
+    worker: bool,
+    master_host: str,
+    master_port: int,
+    worker_dump: Path | None,
 ) -> None:
     """Load the API headless with Locust and gate the result on SLOs.
 
@@ -133,9 +174,24 @@ def loadtest(
     proxy). The run directory holds summary.json, the HDR histograms (recording.json),
     Locust's CSV and HTML report, and PNG charts.
 
+    Several machines: one `--master --expect-workers N` (it writes the run directory and
+    checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's
+    exact histograms are merged on the master).
+
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
     request completed), 2 usage error, 3 an SLO failed.
     """
+    if worker:
+        if master:
+            raise click.UsageError("--worker and --master exclude each other")
+        if slos or out_dir or prometheus_port is not None or jsonl_path:
+            raise click.UsageError(
+                "--slo, --out, --prometheus-port and --jsonl belong to the master, not a --worker"
+            )
+        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time))
+        return
+    if not host:
+        raise click.UsageError("Missing option '--host' (only a --worker needs none).")
     try:
         config = RunConfig(
             host=host,
@@ -147,17 +203,32 @@ def loadtest(
             slos=slos,
             out_dir=out_dir,
             think_time=think_time,
+            master=MasterOptions(
+                expect_workers, master_bind_host, master_bind_port, expect_workers_max_wait
+            )
+            if master
+            else None,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    result = execute(config, quiet=quiet)
+    from spendcast.loadtest.live_export import LiveExports
+
+    with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
+        result = execute(config, quiet=quiet, on_progress=exports.update)
     if not result.passed:
         failed = sum(not r.passed for r in result.slo_results)
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
 
 
-def execute(config: RunConfig, *, quiet: bool = False) -> RunResult:
-    """Run ``config`` showing live progress and the results; ``LoadTestError`` -> exit code 1."""
+def execute(
+    config: RunConfig,
+    *,
+    quiet: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """Run ``config`` showing live progress and the results; ``LoadTestError`` -> exit code 1.
+
+    ``on_progress`` also gets every live sample (exports to dashboards)."""
     from rich.console import Console
 
     from spendcast.loadtest.display import LiveProgress, print_results, slo_lines
@@ -170,10 +241,16 @@ def execute(config: RunConfig, *, quiet: bool = False) -> RunResult:
         if quiet or not console.is_terminal:
             if not quiet:
                 console.print(f"{config.scenario}: {config.users} users for {config.duration_s}s…")
-            result = run_load(config)
+            result = run_load(config, on_progress)
         else:
             with LiveProgress(console, config.duration_s, config.scenario) as live:
-                result = run_load(config, live.update)
+
+                def show(sample: Progress) -> None:
+                    live.update(sample)
+                    if on_progress is not None:
+                        on_progress(sample)
+
+                result = run_load(config, show)
     except LoadTestError as error:
         raise click.ClickException(str(error)) from error
     if quiet:
@@ -184,3 +261,11 @@ def execute(config: RunConfig, *, quiet: bool = False) -> RunResult:
         print_results(console, result.summary, result.slo_results)
     console.print(f"report: {result.out_dir}")
     return result
+
+
+def _work(config: WorkerConfig) -> None:
+    from spendcast.loadtest.distributed import run_worker
+
+    code = run_worker(config)
+    if code != 0:
+        raise click.ClickException(f"the Locust worker exited with code {code}")

@@ -3,8 +3,9 @@
 Registered by the headless locustfile (``locustfiles/headless.py``) that ``spendcast loadtest``
 hands to Locust, with the run directory as ``--spendcast-out DIR``. In every process that sends
 requests, ``events.request`` feeds the recording; workers send it to the master with each
-report; the master (or the only process) writes one progress line per second and, when Locust
-quits, ``recording.json``.
+report and hand over the rest when the test stops (``handoff``); the master (or the only
+process) writes one progress line per second, a last one once every worker has handed over,
+and, when Locust quits, ``recording.json``.
 """
 
 from __future__ import annotations
@@ -13,23 +14,31 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import gevent
 import gevent.event
 from locust import events, stats
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
+from spendcast.loadtest.handoff import MasterHandoff, WorkerHandoff
 from spendcast.loadtest.recording import PROGRESS_FILE, RECORDING_FILE, Recording
 
 OUT_OPTION = "--spendcast-out"
+DUMP_OPTION = "--spendcast-worker-dump"
+THINK_TIME_OPTION = "--spendcast-think-time"
+DUMP_ENV = "SPENDCAST_LOADTEST_WORKER_DUMP"
 REPORT_KEY = "spendcast_recording"
+INTENDED_START_KEY = "spendcast_intended_start"  # request context: epoch s
 TICK_SECONDS = 1.0
+LIVE_PERCENTILES = (50.0, 95.0, 99.0)
 
 _recording = Recording()
 _greenlets: list[gevent.Greenlet] = []
 _stopped = gevent.event.Event()
+_master = MasterHandoff(_recording)
+_worker: WorkerHandoff | None = None
 
 
 def _listen(hook: Any, listener: Callable[..., Any]) -> None:
@@ -38,41 +47,84 @@ def _listen(hook: Any, listener: Callable[..., Any]) -> None:
 
 def register() -> None:
     """Attach the listeners to Locust's global events (once per process)."""
-    _listen(events.init_command_line_parser, _add_option)
+    _listen(events.init_command_line_parser, _add_options)
     _listen(events.request, _on_request)
     _listen(events.init, _on_init)
 
 
-def _add_option(parser: Any, **_: Any) -> None:
+def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
         OUT_OPTION, default="", help="Directory where spendcast writes its recording and progress"
+    )
+    parser.add_argument(
+        DUMP_OPTION,
+        default="",
+        env_var=DUMP_ENV,  # so that the workers --processes forks dump too
+        help="Worker: directory where it also writes all it recorded",
+    )
+    parser.add_argument(
+        THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
     )
 
 
 def _on_request(
-    request_type: str, name: str, response_time: float, exception: Any, **_: Any
+    request_type: str,
+    name: str,
+    response_time: float,
+    exception: Any,
+    context: dict[str, Any] | None = None,
+    start_time: float | None = None,
+    **_: Any,
 ) -> None:
-    _recording.record(request_type, name, response_time or 0.0, exception is not None, time.time())
+    elapsed = response_time or 0.0
+    intended = (context or {}).get(INTENDED_START_KEY)
+    if intended is not None and start_time is not None and start_time > intended:
+        # An open-model user (``arrival``) was due earlier: the wait counts (coordinated omission).
+        elapsed += (start_time - intended) * 1000.0
+    _recording.record(request_type, name, elapsed, exception is not None, time.time())
+
+
+def current_recording() -> Recording:
+    """This process's recording (a load shape reads the seconds completed so far)."""
+    return _recording
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
-    out = getattr(environment.parsed_options, "spendcast_out", "")
-    if isinstance(environment.runner, WorkerRunner):
+    options = environment.parsed_options
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        global _worker
+        # Read now: the master's own (empty) value replaces it with the first spawn message.
+        dump = getattr(options, "spendcast_worker_dump", "")
+        _worker = WorkerHandoff(_recording, Path(dump) if dump else None)
+        _worker.attach(runner)
         _listen(environment.events.report_to_master, _on_report_to_master)
-        _listen(environment.events.test_start, lambda **_: _stopped.clear())
+        _listen(environment.events.test_start, _on_worker_test_start)
         _listen(environment.events.test_stop, lambda **_: _stopped.set())
         return
+    if isinstance(runner, MasterRunner):
+        _master.attach(runner)
     _listen(environment.events.worker_report, _on_worker_report)
     _listen(environment.events.test_start, _on_test_start)
     _listen(environment.events.test_stop, _on_test_stop)
+    out = getattr(options, "spendcast_out", "")
     if out:
         directory = Path(out)
+        progress = _Progress(directory / PROGRESS_FILE)
+        _listen(environment.events.test_stop, lambda environment, **_: progress.last(environment))
         _listen(
-            environment.events.quitting, lambda **_: _recording.write(directory / RECORDING_FILE)
+            environment.events.quitting, lambda environment, **_: _finish(environment, directory)
         )
-        if getattr(environment.parsed_options, "csv_prefix", None):
+        if getattr(options, "csv_prefix", None):
             _listen(environment.events.quitting, _let_csv_writer_catch_up)
-        _greenlets.append(gevent.spawn(_tick, environment, directory / PROGRESS_FILE))
+        _greenlets.append(gevent.spawn(progress.tick, environment))
+
+
+def _finish(environment: Environment, directory: Path) -> None:
+    _master.collect(environment)  # on SIGTERM, quitting comes before test_stop
+    if _recording.started_at is not None and _recording.stopped_at is None:
+        _recording.stopped_at = time.time()
+    _recording.write(directory / RECORDING_FILE)
 
 
 def _let_csv_writer_catch_up(**_: Any) -> None:
@@ -83,7 +135,20 @@ def _let_csv_writer_catch_up(**_: Any) -> None:
 
 def _on_report_to_master(data: dict[str, Any], **_: Any) -> None:
     # Once stopped, no request is in flight: the last, partial second goes too.
-    data[REPORT_KEY] = _recording.drain(None if _stopped.is_set() else time.time())
+    assert _worker is not None
+    data[REPORT_KEY] = _worker.drain(None if _stopped.is_set() else time.time())
+
+
+def _on_worker_test_start(environment: Environment, **_: Any) -> None:
+    _stopped.clear()
+    if _recording.started_at is None:
+        _recording.started_at = time.time()
+    think_time = getattr(environment.parsed_options, "spendcast_think_time", "")
+    if think_time:  # the master's --think-time, for workers on other machines
+        from spendcast.loadtest.scenarios import think_time as wait_time
+
+        for user_class in environment.user_classes:
+            user_class.wait_time = wait_time(think_time)
 
 
 def _on_worker_report(data: dict[str, Any], **_: Any) -> None:
@@ -92,37 +157,70 @@ def _on_worker_report(data: dict[str, Any], **_: Any) -> None:
 
 
 def _on_test_start(**_: Any) -> None:
+    _master.reset()
     if _recording.started_at is None:
         _recording.started_at = time.time()
 
 
-def _on_test_stop(**_: Any) -> None:
+def _on_test_stop(environment: Environment, **_: Any) -> None:
+    _master.collect(environment)  # workers stop and hand over: they sent until now
     _recording.stopped_at = time.time()
 
 
-def _tick(environment: Environment, progress_path: Path) -> None:
-    """Each second: sample the users and append one progress line for the live display."""
-    last_requests, last_time = 0, time.time()
-    with progress_path.open("a", encoding="utf-8") as progress:
+class _Progress:
+    """``progress.jsonl``: one line a second while the test runs, and a last, exact one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: IO[str] | None = None
+        self.last_requests = 0
+        self.last_time = time.time()
+
+    def tick(self, environment: Environment) -> None:
         while True:
             now = time.time()
             _recording.close_seconds(now - 1)
             runner = environment.runner
-            if runner is None or _recording.started_at is None or _recording.stopped_at:
+            if runner is not None and _recording.started_at and not _recording.stopped_at:
+                _recording.users[int(now)] = runner.user_count
+                self.write(environment, now, final=False)
+                gevent.sleep(TICK_SECONDS)
+            else:
                 gevent.sleep(TICK_SECONDS / 4)
-                continue
-            _recording.users[int(now)] = runner.user_count
-            total = runner.stats.total
-            rps = (total.num_requests - last_requests) / max(now - last_time, 1e-6)
-            last_requests, last_time = total.num_requests, now
-            line = {
-                "elapsed": round(now - _recording.started_at, 3),
-                "users": runner.user_count,
-                "requests": total.num_requests,
-                "failures": total.num_failures,
-                "rps": round(rps, 2),
-                "p95_ms": total.get_current_response_time_percentile(0.95),
+
+    def last(self, environment: Environment) -> None:
+        if _recording.started_at is not None:
+            self.write(environment, _recording.stopped_at or time.time(), final=True)
+
+    def write(self, environment: Environment, now: float, *, final: bool) -> None:
+        runner = environment.runner
+        assert runner is not None
+        assert _recording.started_at is not None
+        endpoints: dict[str, Any] = {}
+        for key, tally in sorted(_recording.endpoints.items()):
+            values = tally.histogram.percentiles_ms(LIVE_PERCENTILES)
+            endpoints[key] = {
+                "requests": tally.requests,
+                "failures": tally.failures,
+                **{f"p{p:g}_ms": values[p] for p in LIVE_PERCENTILES},
             }
-            progress.write(json.dumps(line) + "\n")
-            progress.flush()
-            gevent.sleep(TICK_SECONDS)
+        requests = sum(e["requests"] for e in endpoints.values())
+        # The last line: the run's mean (workers' final reports arrive all at once).
+        since = _recording.started_at if final else self.last_time
+        rps = (requests - (0 if final else self.last_requests)) / max(now - since, 1e-6)
+        self.last_requests, self.last_time = requests, now
+        line = {
+            "elapsed": round(now - _recording.started_at, 3),
+            "time": round(now, 3),
+            "users": 0 if final else runner.user_count,
+            "requests": requests,
+            "failures": sum(e["failures"] for e in endpoints.values()),
+            "rps": round(rps, 2),
+            "p95_ms": runner.stats.total.get_current_response_time_percentile(0.95),
+            "endpoints": endpoints,
+            "final": final,
+        }
+        if self.file is None:
+            self.file = self.path.open("a", encoding="utf-8")
+        self.file.write(json.dumps(line) + "\n")
+        self.file.flush()

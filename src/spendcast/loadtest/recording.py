@@ -11,7 +11,8 @@ encoded (a few hundred bytes each instead of an HDR counts array) so hour-long r
      "endpoints": {"GET /predict": {"method": "GET", "name": "/predict", "requests": n,
                                     "failures": n, "histogram": "<HDR base64>"}, ...},
      "seconds": {"<epoch second>": {"requests": n, "failures": n, "histogram": "<HDR base64>"}},
-     "users": {"<epoch second>": n}}
+     "users": {"<epoch second>": n},
+     "workers": ["<Locust client id>", ...]}  # distributed runs: workers that handed over
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Recording:
         self.users: dict[int, int] = {}
         self.started_at: float | None = None
         self.stopped_at: float | None = None
+        self.workers: list[str] = []  # distributed: the workers that handed over their last data
 
     def record(
         self, method: str, name: str, response_time_ms: float, failed: bool, at: float
@@ -139,6 +141,7 @@ class Recording:
             "endpoints": endpoints,
             "seconds": {str(s): self.closed_seconds[s] for s in sorted(self.closed_seconds)},
             "users": {str(s): n for s, n in sorted(self.users.items())},
+            "workers": sorted(self.workers),
         }
 
     def write(self, path: Path) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from spendcast.errors import SpendcastError
 from spendcast.loadtest.credentials import COOKIE_ENV, TOKEN_ENV, base_url, public_host
+from spendcast.loadtest.distributed import MasterOptions
 from spendcast.loadtest.duration import parse_think_time
 from spendcast.loadtest.latency import LatencyHistogram, LatencyStats
 from spendcast.loadtest.recording import (
@@ -61,7 +62,8 @@ class RunConfig:
     ``spawn_rate`` ``None`` starts every user within the first second; ``out_dir`` ``None``
     writes to ``runs/<UTC timestamp>-<scenario>/``; ``token``/``cookie`` ``None`` keep
     ``SPENDCAST_API_TOKEN``/``SPENDCAST_COOKIE`` from the environment; ``think_time`` is
-    ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``).
+    ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``). ``master``: run
+    as Locust's master, the users on workers (``spendcast loadtest --worker``, distributed.py).
     """
 
     host: str
@@ -78,6 +80,10 @@ class RunConfig:
     plots: bool = True
     check_host: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # A locustfile with its own load shape (``capacity``), and the user class it runs.
+    locustfile: Path | None = None
+    user_class: str | None = None
+    master: MasterOptions | None = None
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -96,6 +102,7 @@ class RunConfig:
             "spawn_rate": self.effective_spawn_rate,
             "duration_s": self.duration_s,
             "processes": self.processes,
+            "workers": None if self.master is None else self.master.expect_workers,
             "think_time": self.think_time,
             "slos": [slo.expression for slo in self.slos],
         }
@@ -107,7 +114,12 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class Progress:
-    """One live sample from the running Locust (written once a second)."""
+    """One live sample from the running Locust (a line of ``progress.jsonl``, once a second).
+
+    ``p95_ms`` is Locust's own (rounded, last 10 s); ``endpoints`` hold exact counts and
+    percentiles since the start, keyed ``"GET /predict"``; the ``final`` sample is written once
+    every request is counted (its ``rps`` is the run's mean).
+    """
 
     elapsed: float
     users: int
@@ -115,6 +127,9 @@ class Progress:
     failures: int
     rps: float
     p95_ms: float | None
+    time: float = 0.0
+    endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,7 +199,7 @@ def check_host(host: str, timeout: float = 5.0) -> None:
 def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     command = [
         sys.executable, "-m", "locust",
-        "-f", str(HEADLESS_LOCUSTFILE),
+        "-f", str(config.locustfile or HEADLESS_LOCUSTFILE),
         "--headless", "--only-summary",
         "--host", config.host,
         "--users", str(config.users),
@@ -198,7 +213,11 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     ]  # fmt: skip
     if config.processes is not None:
         command += ["--processes", str(config.processes)]
-    return [*command, SCENARIO_USERS[config.scenario]]
+    if config.master is not None:
+        command += config.master.locust_args()
+    if config.think_time is not None:  # the master sends it to workers on other machines
+        command += ["--spendcast-think-time", config.think_time]
+    return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
 
 
 def _environment(config: RunConfig) -> dict[str, str]:
@@ -251,7 +270,8 @@ def _run_locust(
     """Run Locust to its end, feeding ``on_progress``; returns its exit code."""
     progress_path = out_dir / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
-    deadline = time.monotonic() + config.duration_s + STOP_TIMEOUT_S + 120
+    waiting = config.master.workers_wait_s if config.master is not None else 0
+    deadline = time.monotonic() + waiting + config.duration_s + STOP_TIMEOUT_S + 120
     with (out_dir / LOCUST_LOG).open("wb") as log:
         # cwd: the run directory, so no locust.conf or pyproject.toml around changes the run.
         process = subprocess.Popen(

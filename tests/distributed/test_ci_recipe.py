@@ -1,0 +1,105 @@
+"""The CI recipe (deploy/github-actions.yml, docs/ci.md) run locally through its own commands.
+
+The workflow's load-test step is read from the YAML and run by bash in the repository root, as
+GitHub's runner would, with a short duration and the SLO under test: a met SLO exits 0, an
+impossible one 3 (which fails the job), and both leave the report where the workflow publishes
+it from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.server import free_port
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = REPO_ROOT / "deploy" / "github-actions.yml"
+
+
+def _steps() -> list[dict[str, Any]]:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps: list[dict[str, Any]] = workflow["jobs"]["loadtest"]["steps"]
+    return steps
+
+
+def _step(name: str) -> dict[str, Any]:
+    return next(step for step in _steps() if step.get("name") == name)
+
+
+def _run_load_test_step(ci_dir: Path, slo: str) -> subprocess.CompletedProcess[str]:
+    step = _step("Train, serve, load test with SLOs")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPENDCAST_")}
+    env.update(step["env"])
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+            "SPENDCAST_CI_DIR": str(ci_dir),
+            "SPENDCAST_PORT": str(free_port()),
+            "SPENDCAST_WORKERS": "1",
+            "SPENDCAST_LOADTEST_USERS": "2",
+            "SPENDCAST_LOADTEST_DURATION": "2s",
+            "SPENDCAST_LOADTEST_SLO": slo,
+        }
+    )
+    return subprocess.run(
+        ["bash", "-c", step["run"]],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _summary(ci_dir: Path) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads((ci_dir / "run" / "summary.json").read_text())
+    return summary
+
+
+def test_met_slos_pass_the_job(tmp_path: Path) -> None:
+    result = _run_load_test_step(tmp_path, "p99<60s errors<=0%")
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = _summary(tmp_path)
+    assert summary["passed"] is True
+    assert [s["expression"] for s in summary["slos"]] == ["p99<60s", "errors<=0%"]
+    assert summary["requests"] > 0
+    assert (tmp_path / "run" / "report.html").stat().st_size > 0
+    assert "load test passed" in result.stdout
+
+
+def test_an_impossible_slo_fails_the_job_with_exit_code_3(tmp_path: Path) -> None:
+    result = _run_load_test_step(tmp_path, "p50<0.001ms")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert _summary(tmp_path)["passed"] is False
+    assert (tmp_path / "run" / "report.html").stat().st_size > 0
+    assert "::error title=SLO failed::p50<0.001ms" in result.stdout
+
+
+def test_the_workflow_installs_first_and_always_publishes_the_run() -> None:
+    names = [step.get("name") for step in _steps()]
+    assert names.index("Install") < names.index("Train, serve, load test with SLOs")
+    publish = _step("Publish the report")
+    assert publish["if"] == "always()"
+    assert publish["with"]["path"].rstrip("/") == "ci-loadtest"  # the script's default folder
+    assert re.search(r'SPENDCAST_CI_DIR="\$\{SPENDCAST_CI_DIR:-ci-loadtest\}"', _script())
+
+
+def test_docs_show_the_shipped_workflow() -> None:
+    docs = (REPO_ROOT / "docs" / "ci.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, flags=re.DOTALL)
+    assert WORKFLOW.read_text() in blocks
+
+
+def _script() -> str:
+    return (REPO_ROOT / "deploy" / "ci-loadtest.sh").read_text()
