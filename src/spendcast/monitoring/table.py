@@ -68,20 +68,34 @@ def schema_exists(engine: Engine) -> bool:
     return any(index["name"] == CREATED_AT_INDEX for index in inspector.get_indexes(TABLE_NAME))
 
 
-def create_schema(engine: Engine, attempts: int = 5) -> None:
+def create_schema(engine: Engine, busy_seconds: float = 30.0) -> None:
     """Create the table and index if missing.
 
     Two processes may both see the table missing and both create it: the loser gets a
-    duplicate-object error (or SQLite's "database is locked"), then finds the schema there.
-    Connection errors propagate: the caller retries when the database is back.
+    duplicate-object error and tries again (the table may be there before its index). SQLite
+    answers "database is locked" at once, without waiting, when two connections both try to
+    upgrade a read to a write: also tried again, for up to ``busy_seconds`` in all. Other errors (the database is unreachable)
+    propagate: the caller retries when the database is back.
     """
-    for attempt in range(1, attempts + 1):
+    deadline = time.monotonic() + busy_seconds
+    delay = 0.02
+    while True:
         try:
             metadata.create_all(engine, checkfirst=True)
             return
-        except (IntegrityError, ProgrammingError, OperationalError):
-            if schema_exists(engine):
+        except (IntegrityError, ProgrammingError, OperationalError) as exc:
+            if _schema_exists_now(engine):
                 return
-            if attempt == attempts:
+            message = str(exc.orig).lower()
+            racing = "locked" in message or "already exists" in message
+            if not racing or time.monotonic() >= deadline:
                 raise
-            time.sleep(0.05 * attempt)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def _schema_exists_now(engine: Engine) -> bool:
+    try:
+        return schema_exists(engine)
+    except OperationalError:  # still locked by the process creating it
+        return False
