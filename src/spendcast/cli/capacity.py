@@ -1,0 +1,229 @@
+"""``spendcast capacity``: step the load up until the SLO breaks; the highest load that holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spendcast.cli.loadtest import SloFailed, _duration
+from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig
+from spendcast.loadtest.search import MODES, SearchPlan, parse_growth
+from spendcast.loadtest.slo import SloSyntaxError, parse_slo
+
+DEFAULT_SLOS = ("p99<100ms", "errors<1%")
+
+
+def _growth(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        parse_growth(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+    return value
+
+
+def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(parse_slo(value).expression for value in values) or DEFAULT_SLOS
+    except SloSyntaxError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+@click.command()
+@click.option(
+    "--host",
+    required=True,
+    envvar="SPENDCAST_CAPACITY_HOST",
+    help="Base URL of the API (http://127.0.0.1:8000). Env: SPENDCAST_CAPACITY_HOST.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="users",
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_MODE",
+    help="users: step concurrent users (closed model, Locust's own); rate: step the "
+    "arrival rate in requests/s (open model: latency counted from each request's "
+    "intended start, so queueing cannot hide). Env: SPENDCAST_CAPACITY_MODE.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(sorted(SCENARIO_USERS)),
+    default="predict",
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_SCENARIO",
+    help="What each request does (see spendcast loadtest). Env: SPENDCAST_CAPACITY_SCENARIO.",
+)
+@click.option(
+    "--start",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    envvar="SPENDCAST_CAPACITY_START",
+    help="First step's load: users, or requests/s in rate mode [default: 1 user, "
+    "10 req/s]. Env: SPENDCAST_CAPACITY_START.",
+)
+@click.option(
+    "--growth",
+    default="x2",
+    show_default=True,
+    callback=_growth,
+    envvar="SPENDCAST_CAPACITY_GROWTH",
+    help="How the load grows from step to step: x2 (multiply) or +10 (add). "
+    "Env: SPENDCAST_CAPACITY_GROWTH.",
+)
+@click.option(
+    "--slo",
+    "slos",
+    multiple=True,
+    callback=_slos,
+    envvar="SPENDCAST_CAPACITY_SLO",
+    help="An objective every step must hold, repeatable, over all requests: p99<100ms, "
+    "p95<50ms, max<1s, errors<1% [default: p99<100ms errors<1%]. "
+    "Env: SPENDCAST_CAPACITY_SLO (space-separated).",
+)
+@click.option(
+    "--window",
+    default="2s",
+    show_default=True,
+    callback=_duration,
+    envvar="SPENDCAST_CAPACITY_WINDOW",
+    help="Length of the windows a step is measured in. Env: SPENDCAST_CAPACITY_WINDOW.",
+)
+@click.option(
+    "--stable-windows",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_STABLE_WINDOWS",
+    help="Consecutive windows that must agree before a step is decided. "
+    "Env: SPENDCAST_CAPACITY_STABLE_WINDOWS.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.10,
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_TOLERANCE",
+    help="Agreement of those windows: throughput within this fraction of their mean, "
+    "the SLO percentile within twice it. Env: SPENDCAST_CAPACITY_TOLERANCE.",
+)
+@click.option(
+    "--max-step-time",
+    default="30s",
+    show_default=True,
+    callback=_duration,
+    envvar="SPENDCAST_CAPACITY_MAX_STEP_TIME",
+    help="A step that never settles is decided after this long. "
+    "Env: SPENDCAST_CAPACITY_MAX_STEP_TIME.",
+)
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_MAX_STEPS",
+    help="Growing steps at most. Env: SPENDCAST_CAPACITY_MAX_STEPS.",
+)
+@click.option(
+    "--bisect",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_BISECT",
+    help="Extra steps halving the gap between the last load that held and the first "
+    "that broke (0: none). Env: SPENDCAST_CAPACITY_BISECT.",
+)
+@click.option(
+    "--max-users",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    envvar="SPENDCAST_CAPACITY_MAX_USERS",
+    help="Users at most (rate mode sizes its pool from the rate and the latency SLO). "
+    "Env: SPENDCAST_CAPACITY_MAX_USERS.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="SPENDCAST_CAPACITY_OUT",
+    help="Run directory [default: runs/<UTC timestamp>-capacity-<mode>/]. "
+    "Env: SPENDCAST_CAPACITY_OUT.",
+)
+@click.option("--quiet", is_flag=True, envvar="SPENDCAST_CAPACITY_QUIET",
+              help="No live view and no table: the answer and the run directory only. "
+              "Env: SPENDCAST_CAPACITY_QUIET.")  # fmt: skip
+def capacity(
+    host: str,
+    mode: str,
+    scenario: str,
+    start: float | None,
+    growth: str,
+    slos: tuple[str, ...],
+    window: int,
+    stable_windows: int,
+    tolerance: float,
+    max_step_time: int,
+    max_steps: int,
+    bisect: int,
+    max_users: int,
+    out_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Find the highest load the API holds within its SLOs.
+
+    Each step runs until stable (or --max-step-time); the search stops at the first step that
+    breaks an SLO or where throughput stops growing, then bisects. Prints the answer ("holds N
+    req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
+    self-contained index.html in the run directory. See docs/capacity.md.
+
+    Exit codes: 0 a load that holds was found, 1 the run failed, 2 usage error, 3 the SLO
+    broke already at the first step.
+    """
+    from rich.console import Console
+
+    from spendcast.loadtest.capacity import STEPS_FILE, capacity_config, run_capacity
+    from spendcast.loadtest.capacity_display import CapacityLive, steps_table
+    from spendcast.loadtest.html_report import write_report
+
+    try:
+        plan = SearchPlan(
+            mode="rate" if mode == "rate" else "users",
+            start=start if start is not None else (1 if mode == "users" else 10),
+            growth=growth,
+            slos=slos,
+            max_steps=max_steps,
+            window_s=window,
+            stable_windows=stable_windows,
+            tolerance=tolerance,
+            max_step_s=max_step_time,
+            bisect=bisect,
+            max_users=max_users,
+        )
+        base = RunConfig(host=host, scenario=scenario, out_dir=out_dir)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 140))
+    steps_path = capacity_config(base, plan).out_dir
+    assert steps_path is not None
+    base = RunConfig(host=host, scenario=scenario, out_dir=steps_path)
+    try:
+        if quiet or not console.is_terminal:
+            if not quiet:
+                console.print(f"capacity search ({plan.mode}) against {host}…")
+            result = run_capacity(base, plan)
+        else:
+            with CapacityLive(console, plan, steps_path.resolve() / STEPS_FILE) as live:
+                result = run_capacity(base, plan, live.update)
+    except LoadTestError as error:
+        raise click.ClickException(str(error)) from error
+    page = write_report([result.out_dir], result.out_dir / "index.html")
+    if not quiet:
+        console.print(steps_table(plan, result.steps))
+    console.print(result.answer(), style="bold")
+    console.print(f"report: {page}")
+    if not result.found:
+        raise SloFailed("no step held the SLO: start lower (--start)")

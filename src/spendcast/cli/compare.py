@@ -1,0 +1,170 @@
+"""``spendcast compare``: did the change make it faster? Two runs, or two servers in pairs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from spendcast.cli.loadtest import _duration
+from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--baseline-cmd",
+    envvar="SPENDCAST_COMPARE_BASELINE_CMD",
+    help="Command serving the baseline, {port} replaced by a free port, e.g. "
+    "'uvicorn examples.lab_baseline.app:app --port {port}'. "
+    "Env: SPENDCAST_COMPARE_BASELINE_CMD.",
+)
+@click.option(
+    "--candidate-cmd",
+    envvar="SPENDCAST_COMPARE_CANDIDATE_CMD",
+    help="Command serving the candidate, same form. Env: SPENDCAST_COMPARE_CANDIDATE_CMD.",
+)
+@click.option(
+    "--baseline-label",
+    default="baseline",
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_BASELINE_LABEL",
+    help="Name of the baseline in the report. Env: SPENDCAST_COMPARE_BASELINE_LABEL.",
+)
+@click.option(
+    "--candidate-label",
+    default="candidate",
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_CANDIDATE_LABEL",
+    help="Name of the candidate in the report. Env: SPENDCAST_COMPARE_CANDIDATE_LABEL.",
+)
+@click.option(
+    "--pairs",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_PAIRS",
+    help="Interleaved pairs of runs (ABBA order). Env: SPENDCAST_COMPARE_PAIRS.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(sorted(SCENARIO_USERS)),
+    default="predict",
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_SCENARIO",
+    help="The load each run sends (see spendcast loadtest). Env: SPENDCAST_COMPARE_SCENARIO.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_USERS",
+    help="Concurrent users of each run. Env: SPENDCAST_COMPARE_USERS.",
+)
+@click.option(
+    "--duration",
+    default="10s",
+    show_default=True,
+    callback=_duration,
+    envvar="SPENDCAST_COMPARE_DURATION",
+    help="Length of each run. Env: SPENDCAST_COMPARE_DURATION.",
+)
+@click.option(
+    "--warmup",
+    default="2s",
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_WARMUP",
+    help="A run on each server before the pairs, not counted (0 to skip). "
+    "Env: SPENDCAST_COMPARE_WARMUP.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_THRESHOLD",
+    help="Smallest ratio change that counts as a difference (0.05: 5 %). "
+    "Env: SPENDCAST_COMPARE_THRESHOLD.",
+)
+@click.option(
+    "--ready-path",
+    default="/ready",
+    show_default=True,
+    envvar="SPENDCAST_COMPARE_READY_PATH",
+    help="Path that answers 2xx once a server is ready. Env: SPENDCAST_COMPARE_READY_PATH.",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="SPENDCAST_COMPARE_OUT",
+              help="Comparison directory [default: runs/<UTC timestamp>-compare/]. "
+              "Env: SPENDCAST_COMPARE_OUT.")  # fmt: skip
+def compare(
+    run_dirs: tuple[Path, ...],
+    baseline_cmd: str | None,
+    candidate_cmd: str | None,
+    baseline_label: str,
+    candidate_label: str,
+    pairs: int,
+    scenario: str,
+    users: int,
+    duration: int,
+    warmup: str,
+    threshold: float,
+    ready_path: str,
+    out_dir: Path | None,
+) -> None:
+    """Compare a baseline and a candidate: faster, slower or no significant difference.
+
+    Either two run directories (BASELINE_DIR CANDIDATE_DIR, e.g. from spendcast loadtest), or
+    --baseline-cmd and --candidate-cmd: both servers are started on free ports (from the
+    current directory, with this environment; SPENDCAST_API_TOKEN also authenticates the
+    load), warmed up, and loaded in turn for --pairs pairs. Writes comparison.json,
+    comparison.md, charts and a self-contained index.html.
+
+    Exit codes: 0 compared, 1 a run or a server failed, 2 usage error.
+    """
+    from spendcast.loadtest.compare_report import write_comparison
+    from spendcast.loadtest.pairs import Side, compare_dirs, compare_servers
+    from spendcast.loadtest.server_process import ServerStartError
+
+    commands = (baseline_cmd, candidate_cmd)
+    if run_dirs and any(commands):
+        raise click.UsageError("give two run directories or --baseline-cmd/--candidate-cmd")
+    if not run_dirs and not all(commands):
+        raise click.UsageError("give two run directories, or both --baseline-cmd and "
+                               "--candidate-cmd")  # fmt: skip
+    if run_dirs and len(run_dirs) != 2:
+        raise click.UsageError(f"expected two run directories, got {len(run_dirs)}")
+    out = out_dir or Path("runs") / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-compare")
+    try:
+        warmup_s = 0 if warmup.strip() in ("0", "0s") else _duration_value(warmup)
+        if run_dirs:
+            comparison = compare_dirs(run_dirs[0], run_dirs[1], threshold=threshold)
+        else:
+            base = RunConfig(host="http://127.0.0.1", scenario=scenario, users=users,
+                             duration_s=duration)  # fmt: skip
+
+            def progress(side: str, pair: int, result: object) -> None:
+                if result is None:
+                    click.echo(f"pair {pair}/{pairs}: {side}…")
+
+            comparison = compare_servers(
+                Side(baseline_label, baseline_cmd), Side(candidate_label, candidate_cmd),
+                base, out, pairs=pairs, warmup_s=warmup_s, ready_path=ready_path,
+                threshold=threshold, on_run=progress,
+            )  # fmt: skip
+    except (LoadTestError, ServerStartError) as error:
+        raise click.ClickException(str(error)) from error
+    except (ValueError, FileNotFoundError) as error:
+        raise click.UsageError(str(error)) from error
+    page = write_comparison(comparison, out)
+    click.echo((out / "comparison.md").read_text(encoding="utf-8").split("\n![")[0].rstrip())
+    click.echo(f"\nverdict: {comparison.verdict}")
+    click.echo(f"report: {page}")
+
+
+def _duration_value(text: str) -> int:
+    from spendcast.loadtest.duration import parse_duration
+
+    return parse_duration(text)

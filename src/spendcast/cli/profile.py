@@ -1,0 +1,172 @@
+"""``spendcast profile``: load the API while py-spy samples it; where the time goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spendcast.cli.loadtest import _duration
+from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig, default_out_dir
+
+
+@click.command()
+@click.option(
+    "--pid",
+    type=click.IntRange(min=1),
+    default=None,
+    envvar="SPENDCAST_PROFILE_PID",
+    help="Profile this running server process (and its worker processes); give "
+    "--host too. Env: SPENDCAST_PROFILE_PID.",
+)
+@click.option(
+    "--server-cmd",
+    default=None,
+    envvar="SPENDCAST_PROFILE_SERVER_CMD",
+    help="Or start this server command ({port} replaced by a free port), profile it, "
+    "stop it, e.g. 'uvicorn examples.lab_baseline.app:app --port {port}'. "
+    "Env: SPENDCAST_PROFILE_SERVER_CMD.",
+)
+@click.option(
+    "--host",
+    default=None,
+    envvar="SPENDCAST_PROFILE_HOST",
+    help="Base URL of the server given by --pid. Env: SPENDCAST_PROFILE_HOST.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(sorted(SCENARIO_USERS)),
+    default="predict",
+    show_default=True,
+    envvar="SPENDCAST_PROFILE_SCENARIO",
+    help="The load sent while sampling. Env: SPENDCAST_PROFILE_SCENARIO.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    envvar="SPENDCAST_PROFILE_USERS",
+    help="Concurrent users. Env: SPENDCAST_PROFILE_USERS.",
+)
+@click.option(
+    "--duration",
+    default="20s",
+    show_default=True,
+    callback=_duration,
+    envvar="SPENDCAST_PROFILE_DURATION",
+    help="How long to load and sample. Env: SPENDCAST_PROFILE_DURATION.",
+)
+@click.option(
+    "--rate",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    envvar="SPENDCAST_PROFILE_RATE",
+    help="py-spy samples per second. Env: SPENDCAST_PROFILE_RATE.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    envvar="SPENDCAST_PROFILE_TOP",
+    help="Functions listed by own and by total time. Env: SPENDCAST_PROFILE_TOP.",
+)
+@click.option(
+    "--ready-path",
+    default="/ready",
+    show_default=True,
+    envvar="SPENDCAST_PROFILE_READY_PATH",
+    help="Path that answers 2xx once --server-cmd is ready. Env: SPENDCAST_PROFILE_READY_PATH.",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="SPENDCAST_PROFILE_OUT",
+              help="Run directory [default: runs/<UTC timestamp>-profile/]. "
+              "Env: SPENDCAST_PROFILE_OUT.")  # fmt: skip
+def profile(
+    pid: int | None,
+    server_cmd: str | None,
+    host: str | None,
+    scenario: str,
+    users: int,
+    duration: int,
+    rate: int,
+    top: int,
+    ready_path: str,
+    out_dir: Path | None,
+) -> None:
+    """Sample the server with py-spy under load: a flame graph and its top functions.
+
+    Writes flamegraph.svg, profile.speedscope.json (open at https://www.speedscope.app),
+    profile.json and a self-contained index.html next to the load test's own files, and prints
+    the functions with the most samples by own time (the CPU spent in them) and by total time
+    (with what they call). py-spy needs ptrace rights: root, or --cap-add SYS_PTRACE in Docker.
+
+    Exit codes: 0 profiled, 1 the run, the server or py-spy failed, 2 usage error.
+    """
+    from rich.console import Console
+
+    from spendcast.loadtest.html_report import write_report
+    from spendcast.loadtest.profiling import ProfileError, ProfileResult, profile_load
+    from spendcast.loadtest.server_process import ServerStartError, started_server
+
+    if (pid is None) == (server_cmd is None):
+        raise click.UsageError("give either --pid (with --host) or --server-cmd")
+    if pid is not None and host is None:
+        raise click.UsageError("--pid needs --host, the server's base URL")
+    out = (out_dir or default_out_dir("profile")).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    console = Console(highlight=False, width=max(Console().width, 120))
+
+    def run(target_host: str, target_pid: int, label: str) -> ProfileResult:
+        config = RunConfig(host=target_host, scenario=scenario, users=users, duration_s=duration,
+                           out_dir=out)  # fmt: skip
+        console.print(f"profiling {label} (pid {target_pid}): {users} users for {duration}s…")
+        return profile_load(config, target_pid, target=label, rate=rate, top=top)
+
+    try:
+        if server_cmd is not None:
+            with (
+                (out / "server.log").open("wb") as log,
+                started_server(server_cmd, ready_path=ready_path, output=log) as server,
+            ):
+                result = run(server.url, server.process.pid, server_cmd)
+        else:
+            assert pid is not None
+            assert host is not None
+            result = run(host, pid, f"pid {pid} at {host}")
+    except (ProfileError, LoadTestError, ServerStartError) as error:
+        raise click.ClickException(str(error)) from error
+    except FileNotFoundError as error:
+        raise click.UsageError(f"cannot start the server: {error}") from error
+    _print(console, result.data)
+    page = write_report([result.out_dir], result.out_dir / "index.html")
+    console.print(f"flame graph: {result.out_dir / result.data['files']['flamegraph']}")
+    console.print(f"report: {page}")
+
+
+def _print(console: object, data: dict[str, object]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    assert isinstance(console, Console)
+    views = (
+        ("top_own", "Top functions by own time (the CPU spent in the function itself)"),
+        ("top_total", "Top functions by total time (with what they call; wrappers left out)"),
+        ("top_application", "The application's own functions by total time"),
+    )
+    for key, title in views:
+        table = Table(title=f"{title}: {data['samples']:,} samples")
+        for header in ("function", "file", "samples", "share"):
+            table.add_column(header, justify="left" if header in ("function", "file") else "right")
+        rows = data[key]
+        assert isinstance(rows, list)
+        for row in rows:
+            table.add_row(row["function"], row["file"], f"{row['samples']:,}",
+                          f"{row['percent']:.1f} %")  # fmt: skip
+        console.print(table)
+    packages = data["top_packages"]
+    assert isinstance(packages, list)
+    console.print("own time by package: " + ", ".join(
+        f"{p['package']} {p['percent']:.0f} %" for p in packages[:6]))  # fmt: skip

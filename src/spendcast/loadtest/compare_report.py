@@ -1,0 +1,118 @@
+"""A comparison's directory: ``comparison.json``, ``comparison.md``, charts, ``index.html``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Final
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from spendcast.loadtest.html_report import write_report
+from spendcast.loadtest.pairs import Comparison, merged_histogram
+
+COMPARISON_FILE: Final = "comparison.json"
+MARKDOWN_FILE: Final = "comparison.md"
+FIGURES_PNG: Final = "compare_figures.png"
+LATENCY_PNG: Final = "compare_latency.png"
+COLORS: Final = {"baseline": "tab:gray", "candidate": "tab:blue"}
+
+
+def write_comparison(comparison: Comparison, out_dir: Path) -> Path:
+    """Write every file of the comparison into ``out_dir``; returns the HTML page."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = comparison.to_json()
+    data["files"] = {
+        "markdown": MARKDOWN_FILE,
+        "html": "index.html",
+        "plots": [_figures_chart(comparison, out_dir / FIGURES_PNG).name,
+                  _latency_chart(comparison, out_dir / LATENCY_PNG).name],
+    }  # fmt: skip
+    (out_dir / COMPARISON_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    (out_dir / MARKDOWN_FILE).write_text(markdown(data), encoding="utf-8")
+    return write_report([out_dir], out_dir / "index.html")
+
+
+def markdown(data: dict[str, Any]) -> str:
+    base, cand = data["baseline"], data["candidate"]
+    lines = [
+        f"# {cand['label']} vs {base['label']}",
+        "",
+        f"**{data['headline']}**",
+        "",
+        "| figure | baseline | candidate | ratio | spread | verdict |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for f in data["figures"]:
+        lines.append(f"| {f['label']} | {f['baseline_text']} | {f['candidate_text']} | "
+                     f"{f['ratio_text']} | {f['spread_text']} | {f['verdict']} |")  # fmt: skip
+    lines += ["", f"How significance is decided: {data['significance']}", ""]
+    for side, name in ((base, "baseline"), (cand, "candidate")):
+        if side["command"]:
+            lines.append(f"- {name} ({side['label']}): `{side['command']}`")
+    config = data["config"]
+    if data["method"] == "pairs":
+        lines.append(f"- each run: scenario `{config['scenario']}`, {config['users']} users, "
+                     f"{config['duration_s']} s; {data['pairs']} pairs after a "
+                     f"{config['warmup_s']} s warm-up of each server")  # fmt: skip
+    lines += ["", f"![figures]({FIGURES_PNG})", "", f"![latency]({LATENCY_PNG})", ""]
+    return "\n".join(lines)
+
+
+def _save(figure: Any, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _figures_chart(comparison: Comparison, path: Path) -> Path:
+    """One panel per figure: a bar per side (its summary value) and a dot per run."""
+    shown = [f for f in comparison.figures if f.name != "errors"]
+    figure, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 4))
+    labels = (comparison.baseline.label, comparison.candidate.label)
+    for axis, item in zip(axes, shown, strict=True):
+        values = (item.baseline, item.candidate)
+        axis.bar([0, 1], values, color=[COLORS["baseline"], COLORS["candidate"]], alpha=0.7)
+        for index in (0, 1):
+            dots = [pair[index] for pair in item.per_pair]
+            axis.scatter([index] * len(dots), dots, color="black", s=12, zorder=3)
+        axis.set_xticks([0, 1], [_short(label) for label in labels])
+        axis.set_title(f"{item.label}\n{item.verdict} ({item.texts()['ratio_text']})", fontsize=9)
+        axis.set_ylim(bottom=0)
+        axis.grid(alpha=0.3, axis="y")
+    figure.suptitle(f"{comparison.candidate.label} vs {comparison.baseline.label}")
+    return _save(figure, path)
+
+
+def _latency_chart(comparison: Comparison, path: Path) -> Path:
+    """Both sides' latency by percentile (every run of a side merged), log scale of nines."""
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    ticks = (0.0, 90.0, 99.0, 99.9, 99.99)
+    for name, side in (("baseline", comparison.baseline), ("candidate", comparison.candidate)):
+        histogram = merged_histogram(side.run_dirs)
+        if histogram.count == 0:
+            continue
+        depth = min(4.0, math.log10(histogram.count)) if histogram.count > 1 else 0.0
+        percentiles = [100.0 * (1 - 10 ** (-depth * i / 60)) for i in range(61)]
+        values = histogram.percentiles_ms(percentiles)
+        xs = [1.0 / (1.0 - p / 100.0) for p in percentiles]
+        ys = [math.nan if (v := values[p]) is None else v for p in percentiles]
+        axis.plot(xs, ys, label=side.label, color=COLORS[name], drawstyle="steps-post")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xticks([1.0 / (1.0 - p / 100.0) for p in ticks], [f"{p:g}%" for p in ticks])
+    axis.set_xlabel("percentile")
+    axis.set_ylabel("latency (ms, log scale)")
+    axis.legend()
+    axis.set_title("Latency by percentile, every run of each side merged")
+    axis.grid(alpha=0.3, which="both")
+    return _save(figure, path)
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= 18 else label[:17] + "…"

@@ -1,0 +1,28 @@
+"""The locustfile ``spendcast capacity`` hands to Locust: scenarios, open-model users, the shape.
+
+It sits in the locustfiles folder because Locust puts a locustfile's folder first on ``sys.path``.
+"""
+
+from spendcast.loadtest import hooks
+from spendcast.loadtest.arrival import (
+    OpenBatchPredictUser,
+    OpenHealthUser,
+    OpenMixedUser,
+    OpenPredictUser,
+)
+from spendcast.loadtest.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+from spendcast.loadtest.shapes import CapacityShape
+
+hooks.register()
+
+__all__ = [
+    "BatchPredictUser",
+    "CapacityShape",
+    "HealthUser",
+    "MixedUser",
+    "OpenBatchPredictUser",
+    "OpenHealthUser",
+    "OpenMixedUser",
+    "OpenPredictUser",
+    "PredictUser",
+]

@@ -1,0 +1,128 @@
+"""``CapacityShape``: the Locust load shape that runs a ``CapacitySearch``.
+
+Locust calls ``tick()`` once a second. The shape hands the search the seconds this process
+recorded so far (``hooks.current_recording``), applies the load it answers (users, or an
+arrival rate on the ``arrival`` timetable with enough users to keep it), and appends each step's
+start and end to ``capacity_steps.jsonl`` in the run directory, where ``capacity`` and the
+live display read them. The plan comes from ``SPENDCAST_CAPACITY_PLAN`` (JSON).
+
+This module imports Locust: only Locust processes import it (``locustfiles/capacity_search``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from locust import LoadTestShape
+
+from spendcast.loadtest.arrival import TIMETABLE
+from spendcast.loadtest.hooks import current_recording
+from spendcast.loadtest.recording import Tally
+from spendcast.loadtest.search import CapacitySearch, SearchPlan, Step
+
+PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"
+STEPS_FILE: Final = "capacity_steps.jsonl"
+CPU_BUSY_PERCENT: Final = 90.0
+
+
+class CapacityShape(LoadTestShape):
+    """Steps the load as the capacity search decides; stops the test when it is over."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.plan = SearchPlan.from_json(json.loads(os.environ.get(PLAN_ENV, "{}")))
+        self.search = CapacitySearch(self.plan)
+        self.users = 0
+        self.max_cpu = 0.0
+        self._seconds: dict[int, Tally] = {}
+        self._log_path: Path | None = None
+        self.draining_since: float | None = None
+
+    def tick(self) -> tuple[int, float] | None:
+        now = time.time()
+        if self.runner is not None:
+            self.max_cpu = max(self.max_cpu, float(self.runner.current_cpu_usage))
+        if self.draining_since is not None:
+            if TIMETABLE.in_flight and now - self.draining_since < self.plan.max_step_s:
+                return self.users, float(self.users)
+            self.draining_since = None
+            self.search.current.started_at = now
+            self._started(self.search.current)
+            load: float | None = self.search.current.load
+        elif not self.search.steps:
+            load = self.search.start(now)
+            self._started(self.search.current)
+        else:
+            step = self.search.current
+            load = self.search.update(now, self._second)
+            if step.verdict is not None:
+                self._ended(step)
+                if load is not None and self.plan.mode == "rate" and step.verdict == "breaks":
+                    # Requests of the broken step still queue in the server: let them finish
+                    # before the lower step starts, or its latencies would include them.
+                    TIMETABLE.pause()
+                    self.draining_since = now
+                    return self.users, float(self.users)
+                if load is not None:
+                    self._started(self.search.current)
+        if load is None:
+            self._write({"event": "done", "reason": self.search.stop_reason, "at": now})
+            return None
+        return self._apply(load)
+
+    def _apply(self, load: float) -> tuple[int, float]:
+        if self.plan.mode == "users":
+            self.users = int(load)
+        else:
+            TIMETABLE.set_rate(load)
+            self.users = max(self.users, self.plan.users_for(load))  # never stop busy users
+        return self.users, float(max(self.users, 1))
+
+    def _second(self, second: int) -> Tally | None:
+        cached = self._seconds.get(second)
+        if cached is None:
+            recording = current_recording()
+            encoded = recording.closed_seconds.get(second)
+            if encoded is not None:
+                cached = self._seconds[second] = Tally.from_json(encoded)
+            else:
+                return recording.open_seconds.get(second)
+        return cached
+
+    def _started(self, step: Step) -> None:
+        TIMETABLE.reset_counters()
+        self.max_cpu = 0.0
+        self._write({"event": "start", "index": step.index, "load": step.load,
+                     "phase": step.phase, "at": step.started_at})  # fmt: skip
+
+    def _ended(self, step: Step) -> None:
+        users = self.users if self.plan.mode == "rate" else int(step.load)
+        generator: dict[str, Any] = {"users": users, "cpu_percent": round(self.max_cpu, 1)}
+        if self.plan.mode == "rate":
+            generator.update(TIMETABLE.counters())
+        notes = []
+        generator["limited"] = self.max_cpu >= CPU_BUSY_PERCENT
+        if generator["limited"]:
+            notes.append(f"load generator CPU at {self.max_cpu:.0f} %: it may be the limit")
+        if self.plan.mode == "rate" and generator["max_in_flight"] >= users:
+            # Latency still counts from each intended start: the measure stays honest.
+            notes.append(f"all {users} users busy: requests queued in the generator")
+        generator["notes"] = notes
+        self._write({
+            "event": "end", "index": step.index, "load": step.load, "phase": step.phase,
+            "started_at": step.started_at, "ended_at": time.time(), "verdict": step.verdict,
+            "reason": step.reason, "stable": step.stable, "figures": step.figures,
+            "generator": generator,
+        })  # fmt: skip
+
+    def _write(self, event: dict[str, Any]) -> None:
+        if self._log_path is None:
+            options = self.runner.environment.parsed_options if self.runner else None
+            out = getattr(options, "spendcast_out", "") or "."
+            self._log_path = Path(out) / STEPS_FILE
+        with self._log_path.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(event) + "\n")

@@ -1,0 +1,88 @@
+"""``spendcast capacity`` against a server whose capacity is known.
+
+``fixed_service_app`` serves one request at a time in 20 ms (it blocks its event loop), so it
+holds at most 1000 / 20 = 50 req/s. The search must find that within ±25 %: the server's own
+overhead (HTTP parsing, a busy 2-core machine shared with other tests) can only take a few
+requests/s off, and a step's figures are averaged over windows of whole seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.fixed_service import fixed_service
+
+pytestmark = pytest.mark.e2e
+
+SERVICE_MS = 20
+KNOWN_CAPACITY = 1000 / SERVICE_MS
+TOLERANCE = 0.25
+
+
+def run_capacity(host: str, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "spendcast", "capacity", "--host", host, "--out", str(out),
+        "--window", "1s", "--stable-windows", "3", "--max-step-time", "8s", *options,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_users_mode_finds_the_known_capacity(tmp_path: Path) -> None:
+    with fixed_service(SERVICE_MS) as server:
+        done = run_capacity(server.url, tmp_path / "run", "--mode", "users", "--bisect", "0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "run" / "capacity.json").read_text())
+    found = data["best"]["figures"]["rps"]
+    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
+    # One user already keeps the single worker busy: more users only queue.
+    assert data["steps"][0]["load"] == 1
+    assert data["steps"][-1]["verdict"] == "flat"
+    assert "stopped growing" in data["answer"]
+    assert data["answer"] in done.stdout.replace("\n", " ") or "holds" in done.stdout
+    assert {"capacity_throughput.png", "capacity_latency.png"} <= set(data["files"]["plots"])
+    assert (tmp_path / "run" / "index.html").exists()
+
+
+def test_rate_mode_finds_the_known_capacity_and_counts_queueing(tmp_path: Path) -> None:
+    with fixed_service(SERVICE_MS) as server:
+        done = run_capacity(
+            server.url, tmp_path / "run", "--mode", "rate", "--start", "20", "--growth", "+15",
+            "--slo", "p99<500ms", "--bisect", "1",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "run" / "capacity.json").read_text())
+    found = data["best"]["figures"]["rps"]
+    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
+    breaking = data["breaking"]
+    assert breaking is not None
+    assert breaking["load"] > KNOWN_CAPACITY
+    # Above capacity requests wait for the server: latency counted from each intended start
+    # grows far beyond the 20 ms service time (a closed model would hide it).
+    assert breaking["figures"]["latency_ms"]["p99"] > 10 * SERVICE_MS
+    assert data["answer"].startswith(f"holds {found:,.1f} req/s")
+
+
+def test_no_step_holding_exits_3(tmp_path: Path) -> None:
+    with fixed_service(SERVICE_MS) as server:
+        done = run_capacity(server.url, tmp_path / "run", "--slo", "p99<5ms", "--max-steps", "1")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "breaks already at the first step" in done.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    command = [sys.executable, "-m", "spendcast", "capacity", "--host", "http://127.0.0.1:9",
+               "--growth", "x1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "growth" in done.stderr
+
+
+def test_unreachable_host_exits_1(tmp_path: Path) -> None:
+    done = run_capacity("http://127.0.0.1:9", tmp_path / "run")
+    assert done.returncode == 1
+    assert "does not answer" in done.stderr

@@ -1,0 +1,99 @@
+"""The capacity search's decisions, fed a simulated server second by second (no Locust)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from spendcast.loadtest.recording import Tally
+from spendcast.loadtest.search import CapacitySearch, SearchPlan, parse_growth
+
+Server = Callable[[float, int], tuple[int, float]]  # (load, second) -> (requests, latency ms)
+
+
+def closed_server(users: float, second: int) -> tuple[int, float]:
+    """One request at a time, 10 ms each: 100 req/s whatever the users; they queue."""
+    return 100, 10.0 * users
+
+
+def open_server(rate: float, second: int) -> tuple[int, float]:
+    """Holds 100 req/s; above, the backlog (and so the latency) grows every second."""
+    if rate <= 100:
+        return int(rate), 10.0
+    return 100, 10.0 + 1000.0 * (rate - 100) / 100 * (second % 100 + 1)
+
+
+def simulate(plan: SearchPlan, server: Server, limit_s: int = 600) -> CapacitySearch:
+    search = CapacitySearch(plan)
+    seconds: dict[int, Tally] = {}
+    now = 1000.0
+    load: float | None = search.start(now)
+    while load is not None and now < 1000 + limit_s:
+        now += 1
+        tally = Tally()
+        requests, latency = server(load, int(now) - 1)
+        for _ in range(requests):
+            tally.add(latency, failed=False)
+        seconds[int(now) - 1] = tally
+        load = search.update(now, seconds.get)
+    assert load is None, "the search did not end"
+    return search
+
+
+def test_growth_parses_multiplication_and_addition() -> None:
+    assert parse_growth("x2") == ("x", 2.0)
+    assert parse_growth("*1.5") == ("x", 1.5)
+    assert parse_growth("+25") == ("+", 25.0)
+    for bad in ("2", "x1", "+0", "x"):
+        with pytest.raises(ValueError, match="growth"):
+            parse_growth(bad)
+
+
+def test_plan_refuses_per_endpoint_and_rps_slos() -> None:
+    with pytest.raises(ValueError, match="every request"):
+        SearchPlan(slos=("predict:p99<100ms",))
+    with pytest.raises(ValueError, match="every request"):
+        SearchPlan(slos=("rps>=10",))
+
+
+def test_users_grow_until_throughput_stops_growing() -> None:
+    search = simulate(SearchPlan(mode="users", start=1, slos=("p99<100ms",)), closed_server)
+    assert [(s.load, s.verdict) for s in search.steps] == [(1, "holds"), (2, "flat")]
+    assert all(s.stable for s in search.steps)
+    assert search.steps[0].figures["rps"] == pytest.approx(100)
+    assert "stopped growing at 2 users" in (search.stop_reason or "")
+
+
+def test_users_stop_at_the_first_step_breaking_the_slo_then_bisect() -> None:
+    plan = SearchPlan(mode="users", start=1, slos=("p99<45ms",), min_growth=-1, bisect=3)
+    search = simulate(plan, closed_server)
+    grown = [(s.load, s.verdict) for s in search.steps if s.phase == "grow"]
+    assert grown == [(1, "holds"), (2, "holds"), (4, "holds"), (8, "breaks")]
+    bisected = [(s.load, s.verdict) for s in search.steps if s.phase == "bisect"]
+    assert bisected == [(6, "breaks"), (5, "breaks")]  # 4 held, 5 broke: nothing left between
+    assert search.good is not None
+    assert search.good.load == 4
+
+
+def test_rate_search_brackets_the_capacity_of_an_open_server() -> None:
+    plan = SearchPlan(mode="rate", start=25, growth="+25", slos=("p99<100ms",), bisect=3,
+                      max_step_s=12)  # fmt: skip
+    search = simulate(plan, open_server)
+    assert search.good is not None
+    assert search.bad is not None
+    assert 87.5 <= search.good.load <= 100 < search.bad.load <= 112.5
+    broken = [s for s in search.steps if s.verdict == "breaks"]
+    assert all("p99" in s.reason or "answered" in s.reason for s in broken)
+
+
+def test_an_unsteady_step_is_decided_at_the_time_cap() -> None:
+    def noisy(load: float, second: int) -> tuple[int, float]:
+        return (50 if second % 2 else 150), 10.0
+
+    plan = SearchPlan(start=1, slos=("p99<100ms",), max_steps=1, window_s=1, max_step_s=9)
+    search = simulate(plan, noisy)
+    (step,) = search.steps
+    assert not step.stable
+    assert step.verdict == "holds"
+    assert "no break" in (search.stop_reason or "")

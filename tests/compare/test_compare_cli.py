@@ -1,0 +1,98 @@
+"""``spendcast compare`` on two servers whose speed is known (``fixed_service_app``).
+
+The candidate serves in 20 ms what the baseline serves in 10 ms: a 2x slowdown, which the
+comparison must call slower; the same server twice must show no significant difference.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.fixed_service import REPO, command, environment
+
+pytestmark = pytest.mark.e2e
+
+
+def server(service_ms: float) -> str:
+    variables = [f"{k}={v}" for k, v in environment(service_ms).items()]
+    return " ".join(["env", *variables, *command()])
+
+
+def compare(out: Path, baseline_ms: float, candidate_ms: float, pairs: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "spendcast", "compare",
+         "--baseline-cmd", server(baseline_ms), "--candidate-cmd", server(candidate_ms),
+         "--pairs", str(pairs), "--users", "4", "--duration", "2s", "--warmup", "0",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=150, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data: dict[str, Any] = json.loads((out / "comparison.json").read_text())
+    assert f"verdict: {data['verdict']}" in done.stdout
+    return data
+
+
+def verdicts(data: dict[str, Any]) -> dict[str, str]:
+    return {figure["name"]: figure["verdict"] for figure in data["figures"]}
+
+
+def test_a_2x_slowdown_is_slower(tmp_path: Path) -> None:
+    data = compare(tmp_path / "cmp", baseline_ms=10, candidate_ms=20, pairs=3)
+    assert data["verdict"] == "slower"
+    assert verdicts(data)["rps"] == "slower"
+    assert verdicts(data)["p50"] == "slower"
+    rps = next(f for f in data["figures"] if f["name"] == "rps")
+    assert 0.4 <= rps["ratio"] <= 0.65
+    assert len(rps["per_pair"]) == 3
+    assert data["baseline"]["runs"]
+    assert len(data["candidate"]["runs"]) == 3
+    markdown = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert "| throughput (req/s) |" in markdown
+    assert "slower" in markdown
+    for name in ("index.html", "compare_figures.png", "compare_latency.png"):
+        assert (tmp_path / "cmp" / name).stat().st_size > 0
+
+
+def test_identical_servers_show_no_significant_difference(tmp_path: Path) -> None:
+    data = compare(tmp_path / "cmp", baseline_ms=10, candidate_ms=10, pairs=5)
+    assert data["verdict"] == "no significant difference", verdicts(data)
+    rps = next(f for f in data["figures"] if f["name"] == "rps")
+    assert 0.9 <= rps["ratio"] <= 1.1
+
+
+def test_two_run_directories_are_compared_second_by_second(tmp_path: Path) -> None:
+    runs = {}
+    for name, service_ms in (("fast", 10), ("slow", 20)):
+        from tests.support.fixed_service import fixed_service
+
+        with fixed_service(service_ms) as target:
+            runs[name] = tmp_path / name
+            subprocess.run(
+                [sys.executable, "-m", "spendcast", "loadtest", "--host", target.url,
+                 "--users", "2", "--duration", "8s", "--out", str(runs[name]), "--quiet"],
+                check=True, timeout=60, capture_output=True,
+            )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "spendcast", "compare", str(runs["fast"]), str(runs["slow"]),
+         "--out", str(tmp_path / "cmp")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert data["method"] == "seconds"
+    assert verdicts(data)["rps"] == "slower"
+    assert verdicts(data)["p50"] == "slower"
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "spendcast", "compare"]
+    for arguments in ([], ["--baseline-cmd", "x"], [str(tmp_path), "--baseline-cmd", "x"]):
+        done = subprocess.run([*base, *arguments], capture_output=True, text=True, timeout=60,
+                              check=False)  # fmt: skip
+        assert done.returncode == 2, arguments
