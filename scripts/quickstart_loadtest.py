@@ -23,9 +23,10 @@ from pathlib import Path
 import click
 
 from spendcast.cli.loadtest import execute
+from spendcast.errors import ServerStartError
 from spendcast.loadtest.duration import parse_duration
 from spendcast.loadtest.runner import RunConfig, default_out_dir
-from spendcast.loadtest.server_process import ServerStartError, started_server
+from spendcast.loadtest.server_process import started_server
 from spendcast.monitoring import count_rows
 
 USERS = 10

@@ -7,7 +7,12 @@ SpendcastError
 │   └── UnsupportedModelError   a pipeline the fast predictor cannot compile
 ├── InputError                  a request the API refuses (mapped to 4xx)
 │   └── BatchTooLargeError      more rows than SPENDCAST_BATCH_LIMIT (413)
-└── RecorderError               the inference log cannot be opened or written
+├── RecorderError               the inference log cannot be opened or written
+└── LoadTestError               a load test (or a command built on it) could not run
+    ├── SloSyntaxError          an SLO expression off the grammar (also a ValueError)
+    ├── ServerStartError        a server command exited or never answered its readiness check
+    ├── ProfileError            py-spy is missing, could not attach, or wrote no sample
+    └── ReportError             a directory that holds no run, capacity, comparison or profile
 """
 
 from __future__ import annotations
@@ -43,3 +48,23 @@ class BatchTooLargeError(InputError):
 
 class RecorderError(SpendcastError):
     pass
+
+
+class LoadTestError(SpendcastError):
+    """The run itself failed: host unreachable, Locust crashed, or no request completed."""
+
+
+class SloSyntaxError(LoadTestError, ValueError):
+    """An SLO expression that does not follow the grammar; the message says what to write."""
+
+
+class ServerStartError(LoadTestError):
+    """The server exited or never answered its readiness check."""
+
+
+class ProfileError(LoadTestError):
+    """py-spy is missing, could not attach to the server, or wrote no sample."""
+
+
+class ReportError(LoadTestError):
+    """A directory given to the report is not a run, capacity, comparison or profile directory."""

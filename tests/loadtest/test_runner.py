@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.runner import LoadTestError, RunConfig, locust_command, run_load
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.runner import RunConfig, locust_command, run_load
 from tests.support.server import free_port
 
 

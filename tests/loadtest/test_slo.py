@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from spendcast.loadtest.slo import Observation, SloSyntaxError, evaluate, parse_slo
+from spendcast.errors import SloSyntaxError
+from spendcast.loadtest.slo import Observation, evaluate, parse_slo
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from spendcast.cli.loadtest import SloFailed, _duration
-from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig
+from spendcast.errors import LoadTestError, SloSyntaxError
+from spendcast.loadtest.runner import SCENARIO_USERS, RunConfig
 from spendcast.loadtest.search import MODES, SearchPlan, parse_growth
-from spendcast.loadtest.slo import SloSyntaxError, parse_slo
+from spendcast.loadtest.slo import parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 

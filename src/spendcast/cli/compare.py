@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from spendcast.cli.loadtest import _duration
-from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.runner import SCENARIO_USERS, RunConfig
 
 
 @click.command()
@@ -124,9 +125,9 @@ def compare(
 
     Exit codes: 0 compared, 1 a run or a server failed, 2 usage error.
     """
+    from spendcast.errors import ServerStartError
     from spendcast.loadtest.compare_report import write_comparison
     from spendcast.loadtest.pairs import Side, compare_dirs, compare_servers
-    from spendcast.loadtest.server_process import ServerStartError
 
     commands = (baseline_cmd, candidate_cmd)
     if run_dirs and any(commands):

@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from spendcast.cli._distributed import distributed_options
+from spendcast.errors import LoadTestError, SloSyntaxError
 from spendcast.loadtest.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.duration import parse_duration
-from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, Progress, RunConfig, RunResult
-from spendcast.loadtest.slo import Slo, SloSyntaxError, parse_slo
+from spendcast.loadtest.runner import SCENARIO_USERS, Progress, RunConfig, RunResult
+from spendcast.loadtest.slo import Slo, parse_slo
 
 SLO_EXIT_CODE = 3
 

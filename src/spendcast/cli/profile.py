@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from spendcast.cli.loadtest import _duration
-from spendcast.loadtest.runner import SCENARIO_USERS, LoadTestError, RunConfig, default_out_dir
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.runner import SCENARIO_USERS, RunConfig, default_out_dir
 
 
 @click.command()
@@ -107,9 +108,10 @@ def profile(
     """
     from rich.console import Console
 
+    from spendcast.errors import ProfileError, ServerStartError
     from spendcast.loadtest.html_report import write_report
-    from spendcast.loadtest.profiling import ProfileError, ProfileResult, profile_load
-    from spendcast.loadtest.server_process import ServerStartError, started_server
+    from spendcast.loadtest.profiling import ProfileResult, profile_load
+    from spendcast.loadtest.server_process import started_server
 
     if (pid is None) == (server_cmd is None):
         raise click.UsageError("give either --pid (with --host) or --server-cmd")

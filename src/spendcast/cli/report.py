@@ -26,7 +26,8 @@ def report(run_dirs: tuple[Path, ...], out_file: Path | None) -> None:
 
     Exit codes: 0 written, 2 a directory is not a spendcast run directory.
     """
-    from spendcast.loadtest.html_report import ReportError, write_report
+    from spendcast.errors import ReportError
+    from spendcast.loadtest.html_report import write_report
 
     if out_file is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

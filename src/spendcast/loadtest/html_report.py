@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.errors import SpendcastError
+from spendcast.errors import ReportError
 
 KINDS: Final = (
     ("comparison.json", "comparison"),
@@ -34,10 +34,6 @@ padding:.7rem 1rem}.bad{color:#b3261e;font-weight:600}.good{color:#2e7d32;font-w
 .dim{color:#6b7785}figure{margin:1.2rem 0}img{max-width:100%;border:1px solid #dde3ea}
 code{background:#f3f6f9;padding:0 .25rem}
 """
-
-
-class ReportError(SpendcastError):
-    """A directory given to the report is not a run, capacity, comparison or profile directory."""
 
 
 def kinds(directory: Path) -> list[str]:

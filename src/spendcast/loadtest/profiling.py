@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.errors import SpendcastError
+from spendcast.errors import ProfileError
 from spendcast.loadtest.runner import Progress, RunConfig, RunResult, default_out_dir, run_load
 from spendcast.loadtest.stacks import (
     flamegraph_svg,
@@ -46,10 +46,6 @@ PTRACE_HELP: Final = (
     "with /proc/sys/kernel/yama/ptrace_scope set to 0 (sysctl kernel.yama.ptrace_scope=0); in "
     "Docker add --cap-add SYS_PTRACE to docker run; on macOS run with sudo"
 )
-
-
-class ProfileError(SpendcastError):
-    """py-spy is missing, could not attach to the server, or wrote no sample."""
 
 
 @dataclass(frozen=True)

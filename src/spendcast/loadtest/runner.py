@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.errors import SpendcastError
+from spendcast.errors import LoadTestError
 from spendcast.loadtest.credentials import COOKIE_ENV, TOKEN_ENV, base_url, public_host
 from spendcast.loadtest.distributed import MasterOptions
 from spendcast.loadtest.duration import parse_think_time
@@ -49,10 +49,6 @@ SUMMARY_FILE: Final = "summary.json"
 LOCUST_LOG: Final = "locust.log"
 CSV_PREFIX: Final = "locust"
 HTML_REPORT: Final = "report.html"
-
-
-class LoadTestError(SpendcastError):
-    """The run itself failed: host unreachable, Locust crashed, or no request completed."""
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from spendcast.errors import SpendcastError
-
-
-class ServerStartError(SpendcastError):
-    """The server exited or never answered its readiness check."""
+from spendcast.errors import ServerStartError
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from spendcast.errors import SloSyntaxError
+
 OPERATORS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -40,10 +42,6 @@ _EXPRESSION = re.compile(
     r"(?P<unit>[A-Za-zµ%/]*)\s*$"
 )
 _PERCENTILE = re.compile(r"^p(?P<value>[0-9]+(?:\.[0-9]+)?)$")
-
-
-class SloSyntaxError(ValueError):
-    """An SLO expression that does not follow the grammar; the message says what to write."""
 
 
 @dataclass(frozen=True)

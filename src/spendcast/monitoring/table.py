@@ -74,8 +74,8 @@ def create_schema(engine: Engine, busy_seconds: float = 30.0) -> None:
     Two processes may both see the table missing and both create it: the loser gets a
     duplicate-object error and tries again (the table may be there before its index). SQLite
     answers "database is locked" at once, without waiting, when two connections both try to
-    upgrade a read to a write: also tried again, for up to ``busy_seconds`` in all. Other errors (the database is unreachable)
-    propagate: the caller retries when the database is back.
+    upgrade a read to a write: also tried again, for up to ``busy_seconds`` in all. Other
+    errors (the database is unreachable) propagate: the caller retries when it is back.
     """
     deadline = time.monotonic() + busy_seconds
     delay = 0.02
