@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from spendcast.api.body_limit import BodyLimitMiddleware, max_body_bytes
 from spendcast.api.docs import install_docs
 from spendcast.api.errors import install_error_handlers
 from spendcast.api.middleware import ObserveMiddleware
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_docs(app)
     install_error_handlers(app)
+    limit = max_body_bytes(runtime.settings.batch_limit)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limit)  # inside: its 413s are logged
     app.add_middleware(ObserveMiddleware, access_log=runtime.access_log, metrics=runtime.metrics)
     return app
 

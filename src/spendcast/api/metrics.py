@@ -9,6 +9,7 @@ registry.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -94,6 +95,7 @@ class Metrics:
         """The Prometheus text exposition of every worker's values."""
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
+        _forget_dead_workers(self.multiprocess_dir)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
@@ -102,6 +104,19 @@ class Metrics:
         """Forget this worker's live gauges (its counters stay in the totals)."""
         if self.multiprocess_dir is not None:
             multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
+
+
+def _forget_dead_workers(directory: str) -> None:
+    """Drop the live gauges of workers that died without ``close()`` (kill -9, OOM): uvicorn
+    respawns them, and their last backlog would otherwise stay in the totals forever."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rpartition("_")[2])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, owned by someone else
 
 
 def _gauge(name: str, documentation: str, registry: CollectorRegistry) -> Gauge:

@@ -6,14 +6,16 @@ from typing import Any
 
 import orjson
 from fastapi import Response
+from fastapi.responses import JSONResponse
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 
 
-class JSONBytes(Response):
-    """A JSON response whose content is serialised by orjson."""
+class JSONBytes(JSONResponse):
+    """A JSON response whose content is serialised by orjson.
 
-    media_type = "application/json"
+    A ``JSONResponse`` so that OpenAPI documents a route's ``response_model`` for it.
+    """
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from spendcast.model.schema import AGE_MAX, AGE_MIN, INCOME_MAX, INCOME_MIN, Education
 
-Age = Annotated[int, Field(ge=AGE_MIN, le=AGE_MAX, description="Age in whole years.")]
+
+def _whole_number(value: object) -> object:
+    # JSON Schema counts 42.0 as an integer: accept it; strict validation then refuses the rest.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict: in a JSON row, false, "42" or 42.5 is not an age, and true or "1e3" not an income.
+Age = Annotated[
+    int,
+    Field(ge=AGE_MIN, le=AGE_MAX, strict=True, description="Age in whole years."),
+    BeforeValidator(_whole_number),
+]
 Income = Annotated[
     float,
-    Field(ge=INCOME_MIN, le=INCOME_MAX, allow_inf_nan=False, description="Yearly income."),
+    Field(
+        ge=INCOME_MIN,
+        le=INCOME_MAX,
+        allow_inf_nan=False,
+        strict=True,
+        description="Yearly income.",
+    ),
 ]
 
 
@@ -53,3 +72,30 @@ class Readiness(BaseModel):
 class TrainResult(BaseModel):
     version: str
     metrics: dict[str, float]
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    status: int
+    code: str
+    message: str
+    details: list[ErrorDetail] = Field(
+        default_factory=list, description="Validation errors only: one per bad field."
+    )
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every 4xx/5xx answer."""
+
+    error: ErrorInfo
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses, each with the one error body."""
+    return {
+        status: {"model": ErrorBody, "description": text} for status, text in descriptions.items()
+    }

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
 
 APP_FACTORY = "spendcast.api.app:create_app"
+JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
 GRACEFUL_SHUTDOWN_SECONDS = 30
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
@@ -76,13 +80,16 @@ def serve(
         os.environ.setdefault(name, "1")
     if model_dir is not None:
         os.environ["SPENDCAST_MODEL_DIR"] = str(model_dir)
-    _require_model()
+    _require_model(workers)
 
     import uvicorn
 
     metrics_dir = tempfile.mkdtemp(prefix="spendcast-metrics-")
     # Set before any worker imports prometheus_client, which reads it at import.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # uvicorn re-raises SIGTERM once it has shut down gracefully: with the default action that
+    # kills this process (exit -15, metrics_dir left behind). A graceful stop is a success.
+    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
     try:
         uvicorn.run(
             APP_FACTORY,
@@ -95,25 +102,48 @@ def serve(
             log_config=_log_config(log_level.upper()),
             access_log=False,  # the API log file replaces uvicorn's access log
             loop="uvloop",
-            http="httptools",
+            http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _require_model() -> None:
-    from spendcast.errors import SpendcastError
-    from spendcast.model.artifact import current_version
+def _exit_after_graceful_stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _require_model(workers: int) -> None:
+    """Refuse to start, in one line, unless the current model loads (allowed types only).
+
+    Checked before uvicorn starts: a worker whose startup fails prints a traceback, and with
+    several workers uvicorn then exits 0. With several workers the check runs in a throwaway
+    process, so that the supervisor does not keep scikit-learn in memory.
+    """
+    if workers == 1:
+        problem = model_problem()
+    else:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            problem = pool.submit(model_problem).result()
+    if problem is not None:
+        raise click.ClickException(problem)
+
+
+def model_problem() -> str | None:
+    """Why the current model of SPENDCAST_MODEL_DIR cannot be served, or None if it can."""
+    from spendcast.errors import ModelNotFoundError, SpendcastError
+    from spendcast.model.artifact import load_predictor
     from spendcast.settings import Settings
 
     model_dir = Settings().model_dir
     try:
-        version = current_version(model_dir)
+        load_predictor(model_dir)
+    except ModelNotFoundError:
+        return f"no trained model in {model_dir}: run `spendcast train` first"
     except SpendcastError as error:
-        raise click.ClickException(str(error)) from None
-    if version is None:
-        raise click.ClickException(f"no trained model in {model_dir}: run `spendcast train` first")
+        return f"refusing to serve the model in {model_dir}: {error}"
+    return None
 
 
 def _log_config(level: str) -> dict[str, object]:

@@ -110,7 +110,9 @@ class Backlog:
         except Empty:
             return []
         self._batch_full.clear()
-        if not final and self._queue.qsize() + 1 < self._batch_size:
+        # Re-read ``accepting`` after clear(): a refuse() that set the event just before it
+        # must not leave the writer asleep for flush_seconds (stop() would wait that long).
+        if not final and self.accepting and self._queue.qsize() + 1 < self._batch_size:
             self._batch_full.wait(flush_seconds)
         batch = [] if first is None else [first]
         while len(batch) < self._batch_size:

@@ -6,7 +6,13 @@ from fastapi import APIRouter, HTTPException, Request
 
 from spendcast.api.deps import RuntimeDep
 from spendcast.api.responses import JSONBytes
-from spendcast.api.schemas import Liveness, Message, Readiness, RecorderStatus
+from spendcast.api.schemas import (
+    Liveness,
+    Message,
+    Readiness,
+    RecorderStatus,
+    error_responses,
+)
 
 router = APIRouter(tags=["health"])
 
@@ -33,7 +39,7 @@ async def health() -> JSONBytes:
     "/ready",
     response_model=Readiness,
     response_class=JSONBytes,
-    responses={503: {"description": "Model not loaded or recorder stopped."}},
+    responses=error_responses({503: "Model not loaded or recorder stopped."}),
 )
 async def ready(runtime: RuntimeDep) -> JSONBytes:
     """The model is loaded and the recorder runs: this worker can serve predictions."""

@@ -18,7 +18,7 @@ from spendcast.api.auth import require_token
 from spendcast.api.deps import PredictorDep, RecorderDep, RuntimeDep, SettingsDep
 from spendcast.api.fast_path import PredictRoute
 from spendcast.api.responses import MODEL_VERSION_HEADER, with_model_version
-from spendcast.api.schemas import Customer
+from spendcast.api.schemas import Customer, error_responses
 from spendcast.errors import BatchTooLargeError
 from spendcast.model.schema import AGE_MAX, AGE_MIN, INCOME_MAX, INCOME_MIN, Education
 from spendcast.monitoring import Inference
@@ -31,7 +31,7 @@ _VERSION_HEADER = {
         "schema": {"type": "string"},
     }
 }
-_AUTH_ERRORS: dict[int | str, dict[str, str]] = {401: {"description": "Missing or wrong token."}}
+_AUTH_ERROR = {401: "Missing or wrong token."}
 
 
 async def predict_one(
@@ -58,7 +58,10 @@ router.add_api_route(
     predict_one,
     methods=["GET"],
     response_model=float,
-    responses={200: {"headers": _VERSION_HEADER}, **_AUTH_ERRORS},
+    responses={
+        200: {"headers": _VERSION_HEADER},
+        **error_responses({**_AUTH_ERROR, 422: "A missing or invalid query parameter."}),
+    },
     route_class_override=PredictRoute,
 )
 
@@ -86,9 +89,15 @@ async def _json_batch(request: Request, settings: SettingsDep) -> None:
     dependencies=[Depends(_json_batch)],
     responses={
         200: {"headers": _VERSION_HEADER},
-        413: {"description": "More rows than SPENDCAST_BATCH_LIMIT."},
-        415: {"description": "The body is not JSON."},
-        **_AUTH_ERRORS,
+        **error_responses(
+            {
+                **_AUTH_ERROR,
+                400: "A body that cannot be read (not UTF-8, nested too deep).",
+                413: "More rows than SPENDCAST_BATCH_LIMIT, or a body over its size limit.",
+                415: "The body is not JSON.",
+                422: "Invalid JSON, or a row with a missing or invalid field.",
+            }
+        ),
     },
 )
 async def predict_many(

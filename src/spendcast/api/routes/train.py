@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from spendcast.api.auth import require_configured_token
 from spendcast.api.deps import RuntimeDep
-from spendcast.api.schemas import TrainResult
+from spendcast.api.schemas import TrainResult, error_responses
 
 router = APIRouter(tags=["train"])
 
@@ -15,10 +15,12 @@ router = APIRouter(tags=["train"])
     "/train",
     response_model=TrainResult,
     dependencies=[Depends(require_configured_token)],
-    responses={
-        401: {"description": "Missing or wrong token."},
-        403: {"description": "No SPENDCAST_API_TOKEN configured: training over HTTP is off."},
-    },
+    responses=error_responses(
+        {
+            401: "Missing or wrong token.",
+            403: "No SPENDCAST_API_TOKEN configured: training over HTTP is off.",
+        }
+    ),
 )
 async def train(runtime: RuntimeDep) -> TrainResult:
     """Train, save and serve a new model version; other workers follow within seconds."""
