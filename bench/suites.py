@@ -72,12 +72,13 @@ class Suite:
 
 
 def uvicorn_command(
-    app: str, workers: int, loop: str = "uvloop", http: str = "httptools"
+    app: str, workers: int, loop: str = "uvloop", http: str = "httptools", factory: bool = False
 ) -> tuple[str, ...]:
     return (
         sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", PORT,
         "--workers", str(workers), "--loop", loop, "--http", http,
         "--log-level", "warning", "--no-access-log", "--backlog", "2048",
+        *(("--factory",) if factory else ()),
     )  # fmt: skip
 
 
@@ -174,8 +175,8 @@ def full_suite(
 
 
 def spendcast_stacks_suite(pin: Pinning, spendcast_env: Mapping[str, str], workdir: Path) -> Suite:
-    """spendcast's /predict under ``spendcast serve`` (uvicorn --workers), granian and uvicorn
-    with one SO_REUSEPORT socket per worker, 1 and 2 workers."""
+    """spendcast's /predict under ``spendcast serve`` (uvicorn, one SO_REUSEPORT socket per
+    worker), granian, and plain ``uvicorn --workers`` (one socket shared by the workers)."""
     env = {
         **spendcast_env,
         "OMP_NUM_THREADS": "1",
@@ -189,10 +190,7 @@ def spendcast_stacks_suite(pin: Pinning, spendcast_env: Mapping[str, str], workd
     for workers in (1, 2):
         candidates[f"serve-{workers}w"] = ((*serve, "--workers", str(workers)), workers)
         candidates[f"granian-{workers}w"] = (granian_command(APP_FACTORY, workers, True), workers)
-        candidates[f"reuseport-{workers}w"] = (
-            reuseport_command(APP_FACTORY, workers, True),
-            workers,
-        )
+    candidates["shared-socket-2w"] = (uvicorn_command(APP_FACTORY, 2, factory=True), 2)
     servers = tuple(
         ServerSpec(
             name=name,
@@ -209,10 +207,9 @@ def spendcast_stacks_suite(pin: Pinning, spendcast_env: Mapping[str, str], workd
     ratios = (
         Ratio("granian / serve, 1w", "granian-1w", "serve-1w"),
         Ratio("granian / serve, 2w", "granian-2w", "serve-2w"),
-        Ratio("reuseport / serve, 2w", "reuseport-2w", "serve-2w"),
+        Ratio("shared socket / serve, 2w", "shared-socket-2w", "serve-2w"),
         Ratio("serve 2w / 1w", "serve-2w", "serve-1w", 1.5),
         Ratio("granian 2w / 1w", "granian-2w", "granian-1w", 1.5),
-        Ratio("reuseport 2w / 1w", "reuseport-2w", "reuseport-1w", 1.5),
     )
     return Suite(servers, scenarios, ratios)
 

@@ -109,7 +109,8 @@ def _measure(
     type=click.Choice(["full", "stacks", "spendcast-stacks"]),
     default="full",
     show_default=True,
-    help="full: spendcast vs lab vs bare hello; stacks: bare hello on each server stack.",
+    help="full: spendcast vs lab vs bare hello; stacks: bare hello on each server stack; "
+    "spendcast-stacks: /predict under spendcast serve, granian and uvicorn --workers.",
 )
 @click.option(
     "--quick",

@@ -6,14 +6,18 @@ worker build its own app, load the model once and start its own recorder.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spendcast.api.body_limit import BodyLimitMiddleware, max_body_bytes
 from spendcast.api.docs import install_docs
 from spendcast.api.errors import install_error_handlers
+from spendcast.api.fast_path import PREDICT_PATH, PredictFastPath
 from spendcast.api.middleware import ObserveMiddleware
 from spendcast.api.routes import health, metrics, predict, train
 from spendcast.api.runtime import Runtime
@@ -24,16 +28,38 @@ from spendcast.settings import Settings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     await runtime.start()
+    # Everything alive now lives as long as the worker: keep it out of the collector's full
+    # passes, which otherwise scan ~200,000 objects (90-190 ms pauses under load).
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         await runtime.stop()
+
+
+class SpendcastAPI(FastAPI):
+    """FastAPI behind two pure-ASGI layers that every request meets first, before FastAPI's
+    own middleware stack: the log line and metrics, then the ``GET /predict`` fast path.
+
+    Outside the stack, the fast path skips FastAPI's per-request layers (error, telemetry
+    and body-limit middleware, routing); anything it declines goes through all of them.
+    """
+
+    front: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app serving with ``settings`` (read from ``SPENDCAST_*`` when omitted)."""
     runtime = Runtime(settings or Settings())
-    app = FastAPI(
+    app = SpendcastAPI(
         title="spendcast",
         summary="Predicts a customer's yearly spending; every inference is recorded.",
         version=_package_version(),
@@ -47,9 +73,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_error_handlers(app)
     limit = max_body_bytes(runtime.settings.batch_limit)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=limit)  # inside: its 413s are logged
-    app.add_middleware(ObserveMiddleware, access_log=runtime.access_log, metrics=runtime.metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
+    fast_path = PredictFastPath(app.framework, runtime, _route(predict.router, "GET", PREDICT_PATH))
+    app.front = ObserveMiddleware(fast_path, runtime.access_log, runtime.metrics)
     return app
+
+
+def _route(router: APIRouter, method: str, path: str) -> APIRoute:
+    return next(
+        route
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ())
+    )
 
 
 def _package_version() -> str:

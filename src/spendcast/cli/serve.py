@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import logging
 import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,6 +18,8 @@ import click
 APP_FACTORY = "spendcast.api.app:create_app"
 JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
 GRACEFUL_SHUTDOWN_SECONDS = 30
+BACKLOG = 2048
+STARTUP_FAILURE = 3  # uvicorn's exit code when a worker cannot start
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
 THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -90,23 +94,76 @@ def serve(
     # uvicorn re-raises SIGTERM once it has shut down gracefully: with the default action that
     # kills this process (exit -15, metrics_dir left behind). A graceful stop is a success.
     signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        root_path=root_path.rstrip("/"),
+        log_level=log_level.lower(),
+        log_config=_log_config(log_level.upper()),
+        access_log=False,  # the API log file replaces uvicorn's access log
+        loop="uvloop",
+        http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        backlog=BACKLOG,
+    )
     try:
-        uvicorn.run(
-            APP_FACTORY,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            root_path=root_path.rstrip("/"),
-            log_level=log_level.lower(),
-            log_config=_log_config(log_level.upper()),
-            access_log=False,  # the API log file replaces uvicorn's access log
-            loop="uvloop",
-            http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        )
+        if workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                raise SystemExit(STARTUP_FAILURE)
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            # uvicorn's supervisor (restarts, signals), each worker on its own socket.
+            Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class _WorkerSocket(socket.socket):
+    """The server's address, bound in the supervisor with ``SO_REUSEPORT`` and never listened
+    on there. uvicorn hands it to each worker; pickled to a worker, it becomes a new socket
+    of that worker's own on the same address.
+
+    With one shared socket, the worker that wakes first accepts every pending connection:
+    against a client that connects all at once (wrk), one worker often serves everything
+    while the other idles. With one socket per worker the kernel spreads connections.
+    """
+
+    def __reduce__(self) -> tuple[object, tuple[int, str, int]]:
+        host, port = self.getsockname()[:2]
+        return _reuseport_socket, (self.family, host, port)
+
+
+def _reuseport_socket(
+    family: int, host: str, port: int, kind: type[socket.socket] = socket.socket
+) -> socket.socket:
+    sock = kind(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The address every worker will listen on (port 0: one the kernel picks, for all)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = _reuseport_socket(family, host, port, _WorkerSocket)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    bound = sock.getsockname()[1]
+    address = f"[{host}]" if family == socket.AF_INET6 else host
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", address, bound
+    )
+    return sock
 
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:

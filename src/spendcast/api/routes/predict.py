@@ -2,7 +2,8 @@
 
 The hot path: validated query -> the predictor held in memory -> a non-blocking enqueue to the
 recorder -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries are answered by
-``PredictRoute``'s fast path; this endpoint answers the rest and defines the contract.
+``PredictFastPath`` before FastAPI (``api/fast_path.py``); this endpoint answers the rest and
+defines the contract.
 
 Unknown query parameters (and unknown keys in batch rows) are ignored, as HTTP caches and
 cache-busters expect; missing ones are a 422.
@@ -16,7 +17,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from spendcast.api.auth import require_token
 from spendcast.api.deps import PredictorDep, RecorderDep, RuntimeDep, SettingsDep
-from spendcast.api.fast_path import PredictRoute
 from spendcast.api.responses import MODEL_VERSION_HEADER, with_model_version
 from spendcast.api.schemas import Customer, error_responses
 from spendcast.errors import BatchTooLargeError
@@ -52,7 +52,6 @@ async def predict_one(
     return with_model_version(prediction, predictor.version)
 
 
-# Registered with PredictRoute: plainly valid queries take its fast path (see fast_path.py).
 router.add_api_route(
     "/predict",
     predict_one,
@@ -62,7 +61,6 @@ router.add_api_route(
         200: {"headers": _VERSION_HEADER},
         **error_responses({**_AUTH_ERROR, 422: "A missing or invalid query parameter."}),
     },
-    route_class_override=PredictRoute,
 )
 
 
