@@ -140,6 +140,22 @@ def test_serve_refuses_to_start_without_a_model(tmp_path: Path) -> None:
     assert "spendcast train" in result.stderr
 
 
+@pytest.mark.parametrize("url", ["nosuchdb:///x.db", "postgresql+nosuchdriver://h/db", "::"])
+def test_serve_refuses_a_database_url_it_cannot_use(workdir: Path, url: str) -> None:
+    env = {**os.environ, "SPENDCAST_DATABASE_URL": url}
+    result = subprocess.run(
+        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port()), "--workers", "2"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "SPENDCAST_DATABASE_URL" in result.stderr
+
+
 @contextmanager
 def stripping_proxy(prefix: str, upstream: str) -> Iterator[str]:
     """A tiny reverse proxy that forwards ``{prefix}/x`` to ``{upstream}/x``."""

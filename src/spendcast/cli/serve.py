@@ -84,6 +84,7 @@ def serve(
         os.environ.setdefault(name, "1")
     if model_dir is not None:
         os.environ["SPENDCAST_MODEL_DIR"] = str(model_dir)
+    _require_database_url()
     _require_model(workers)
 
     import uvicorn
@@ -168,6 +169,21 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def _require_database_url() -> None:
+    """Refuse to start, in one line, on a database URL no worker could use.
+
+    A database that is merely down is fine: rows wait in the journal until it answers.
+    """
+    from spendcast.errors import RecorderError
+    from spendcast.monitoring.database import make_engine
+    from spendcast.settings import Settings
+
+    try:
+        make_engine(Settings().database_url).dispose()
+    except RecorderError as error:
+        raise click.ClickException(f"{error} (SPENDCAST_DATABASE_URL)") from None
 
 
 def _require_model(workers: int) -> None:
