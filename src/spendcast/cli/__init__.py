@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
 
 HELP_LINES: dict[str, str] = {
     "train": "Train the spending model and save a versioned skops artifact.",
-    "serve": "Serve the prediction API with uvicorn.",
+    "serve": "Serve the prediction API (uvicorn, one socket per worker).",
     "loadtest": "Run a headless Locust load test with exact percentiles and SLO gates.",
     "capacity": "Step the load up until the SLO breaks: the highest load the API holds.",
     "compare": "Compare two runs (or two servers): faster, slower or no difference.",
