@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from spendcast.monitoring import Recorder, count_rows, read_rows
-from tests.monitoring.support import TcpProxy, sample, wait_until
+from tests.monitoring.support import sample, wait_until
+from tests.support.postgres import TcpProxy
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def proxy(postgres_url: str) -> Iterator[TcpProxy]:
-    url = make_url(postgres_url)
-    tcp = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    yield tcp
-    tcp.close()
-
-
-@pytest.fixture
-def proxied_url(postgres_url: str, proxy: TcpProxy) -> str:
-    url = make_url(postgres_url).set(host="127.0.0.1", port=proxy.port)
-    return url.render_as_string(hide_password=False)
 
 
 def test_rows_recorded_during_an_outage_land_once(

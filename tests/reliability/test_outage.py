@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from spendcast.monitoring import count_rows
-from tests.monitoring.support import TcpProxy
 from tests.reliability.support import (
     Load,
     recorded_incomes,
@@ -18,6 +17,7 @@ from tests.reliability.support import (
     serve,
     wait_until,
 )
+from tests.support.postgres import TcpProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
