@@ -6,13 +6,14 @@ other users on the command line (``locust HealthUser``, ``locust MixedUser``), p
 form with ``locust --class-picker``, or filter tasks by tag (``locust MixedUser --tags predict``).
 Authentication comes from the environment: ``SPENDCAST_API_TOKEN=... locust`` (sent as the
 ``spendcast_token`` cookie) or ``SPENDCAST_COOKIE='name=value; ...' locust`` (a raw Cookie
-header, e.g. for an API behind a proxy). The scenarios live in ``spendcast.loadtest.scenarios``;
-``spendcast loadtest`` runs the same users headless with exact percentiles and SLO gates.
+header, e.g. for an API behind a proxy). The scenarios live in
+``spendcast.loadtest.locust.scenarios``; ``spendcast loadtest`` runs the same users headless with
+exact percentiles and SLO gates.
 """
 
 import os
 
-from spendcast.loadtest.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+from spendcast.loadtest.locust.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
 
 # Locust reads its default user classes from this variable after importing the locustfile.
 os.environ.setdefault("LOCUST_USER_CLASSES", "PredictUser")

@@ -33,7 +33,7 @@ import httpx
 
 from bench.cpu import worker_pids
 from bench.servers import free_port
-from spendcast.loadtest.duration import format_duration, parse_duration
+from spendcast.loadtest.run.duration import format_duration, parse_duration
 from spendcast.monitoring import count_rows
 
 EDUCATIONS = ("High School", "Bachelor", "Master", "PhD")

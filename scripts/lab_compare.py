@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spendcast.errors import SpendcastError
-from spendcast.loadtest.compare_report import write_comparison
-from spendcast.loadtest.duration import parse_duration
-from spendcast.loadtest.pairs import Side, compare_servers
-from spendcast.loadtest.runner import RunConfig
+from spendcast.loadtest.compare.pairs import Side, compare_servers
+from spendcast.loadtest.compare.report import write_comparison
+from spendcast.loadtest.run.duration import parse_duration
+from spendcast.loadtest.run.runner import RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from spendcast.loadtest.html_report import write_report
+from spendcast.loadtest.report.html import write_report
 from tests.support.run_dirs import capacity_dir, profile_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]

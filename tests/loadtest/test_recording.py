@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spendcast.loadtest.recording import Recording, read_recording
+from spendcast.loadtest.run.recording import Recording, read_recording
 
 START = 1_700_000_000.0
 

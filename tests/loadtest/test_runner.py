@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.runner import RunConfig, locust_command, run_load
+from spendcast.loadtest.run.runner import RunConfig, locust_command, run_load
 from tests.support.server import free_port
 
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from spendcast.api.app import create_app
-from spendcast.loadtest.live_export import PrometheusExport
-from spendcast.loadtest.runner import Progress
+from spendcast.loadtest.run.live_export import PrometheusExport
+from spendcast.loadtest.run.runner import Progress
 from tests.api.conftest import make_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

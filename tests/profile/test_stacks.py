@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from spendcast.loadtest.stacks import (
+from spendcast.loadtest.profile.stacks import (
     flamegraph_svg,
     parse_collapsed,
     speedscope,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.compare_report import write_comparison
-from spendcast.loadtest.html_report import kinds
-from spendcast.loadtest.pairs import compare_dirs
+from spendcast.loadtest.compare.pairs import compare_dirs
+from spendcast.loadtest.compare.report import write_comparison
+from spendcast.loadtest.report.html import kinds
 from tests.support.run_dirs import loadtest_dir
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from spendcast.loadtest.server_process import ServerProcess, started_server
+from spendcast.loadtest.run.server_process import ServerProcess, started_server
 
 REPO = Path(__file__).resolve().parents[2]
 APP = "tests.support.fixed_service_app:app"

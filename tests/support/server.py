@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from spendcast.loadtest.server_process import free_port, wait_ready
+from spendcast.loadtest.run.server_process import free_port, wait_ready
 
 __all__ = ["Server", "free_port", "running_server", "wait_ready"]
 

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import SloFailed, _duration
+from spendcast.cli.loadtest import SloFailed
+from spendcast.cli.options import Options
 from spendcast.errors import LoadTestError, SloSyntaxError
-from spendcast.loadtest.runner import SCENARIO_USERS, RunConfig
-from spendcast.loadtest.search import MODES, SearchPlan, parse_growth
-from spendcast.loadtest.slo import parse_slo
+from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
+from spendcast.loadtest.run.runner import RunConfig
+from spendcast.loadtest.run.slo import parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
+option = Options("capacity")
 
 
 def _growth(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -31,130 +33,82 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 
 
 @click.command()
-@click.option(
-    "--host",
-    required=True,
-    envvar="SPENDCAST_CAPACITY_HOST",
-    help="Base URL of the API (http://127.0.0.1:8000). Env: SPENDCAST_CAPACITY_HOST.",
-)
-@click.option(
+@option("--host", required=True, help="Base URL of the API (http://127.0.0.1:8000).")
+@option(
     "--mode",
     type=click.Choice(MODES),
     default="users",
     show_default=True,
-    envvar="SPENDCAST_CAPACITY_MODE",
     help="users: step concurrent users (closed model, Locust's own); rate: step the "
     "arrival rate in requests/s (open model: latency counted from each request's "
-    "intended start, so queueing cannot hide). Env: SPENDCAST_CAPACITY_MODE.",
+    "intended start, so queueing cannot hide).",
 )
-@click.option(
-    "--scenario",
-    type=click.Choice(sorted(SCENARIO_USERS)),
-    default="predict",
-    show_default=True,
-    envvar="SPENDCAST_CAPACITY_SCENARIO",
-    help="What each request does (see spendcast loadtest). Env: SPENDCAST_CAPACITY_SCENARIO.",
-)
-@click.option(
+@option.scenario("What each request does (see spendcast loadtest).")
+@option(
     "--start",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    envvar="SPENDCAST_CAPACITY_START",
-    help="First step's load: users, or requests/s in rate mode [default: 1 user, "
-    "10 req/s]. Env: SPENDCAST_CAPACITY_START.",
+    help="First step's load: users, or requests/s in rate mode [default: 1 user, 10 req/s].",
 )
-@click.option(
+@option(
     "--growth",
     default="x2",
     show_default=True,
     callback=_growth,
-    envvar="SPENDCAST_CAPACITY_GROWTH",
-    help="How the load grows from step to step: x2 (multiply) or +10 (add). "
-    "Env: SPENDCAST_CAPACITY_GROWTH.",
+    help="How the load grows from step to step: x2 (multiply) or +10 (add).",
 )
-@click.option(
+@option(
     "--slo",
     "slos",
     multiple=True,
     callback=_slos,
-    envvar="SPENDCAST_CAPACITY_SLO",
+    env_note=" (space-separated)",
     help="An objective every step must hold, repeatable, over all requests: p99<100ms, "
-    "p95<50ms, max<1s, errors<1% [default: p99<100ms errors<1%]. "
-    "Env: SPENDCAST_CAPACITY_SLO (space-separated).",
+    "p95<50ms, max<1s, errors<1% [default: p99<100ms errors<1%].",
 )
-@click.option(
-    "--window",
-    default="2s",
-    show_default=True,
-    callback=_duration,
-    envvar="SPENDCAST_CAPACITY_WINDOW",
-    help="Length of the windows a step is measured in. Env: SPENDCAST_CAPACITY_WINDOW.",
-)
-@click.option(
+@option.duration("2s", "Length of the windows a step is measured in.", name="--window")
+@option(
     "--stable-windows",
     type=click.IntRange(min=1),
     default=3,
     show_default=True,
-    envvar="SPENDCAST_CAPACITY_STABLE_WINDOWS",
-    help="Consecutive windows that must agree before a step is decided. "
-    "Env: SPENDCAST_CAPACITY_STABLE_WINDOWS.",
+    help="Consecutive windows that must agree before a step is decided.",
 )
-@click.option(
+@option(
     "--tolerance",
     type=click.FloatRange(0, 1, min_open=True),
     default=0.10,
     show_default=True,
-    envvar="SPENDCAST_CAPACITY_TOLERANCE",
     help="Agreement of those windows: throughput within this fraction of their mean, "
-    "the SLO percentile within twice it. Env: SPENDCAST_CAPACITY_TOLERANCE.",
+    "the SLO percentile within twice it.",
 )
-@click.option(
-    "--max-step-time",
-    default="30s",
-    show_default=True,
-    callback=_duration,
-    envvar="SPENDCAST_CAPACITY_MAX_STEP_TIME",
-    help="A step that never settles is decided after this long. "
-    "Env: SPENDCAST_CAPACITY_MAX_STEP_TIME.",
+@option.duration(
+    "30s", "A step that never settles is decided after this long.", name="--max-step-time"
 )
-@click.option(
+@option(
     "--max-steps",
     type=click.IntRange(min=1),
     default=12,
     show_default=True,
-    envvar="SPENDCAST_CAPACITY_MAX_STEPS",
-    help="Growing steps at most. Env: SPENDCAST_CAPACITY_MAX_STEPS.",
+    help="Growing steps at most.",
 )
-@click.option(
+@option(
     "--bisect",
     type=click.IntRange(min=0),
     default=2,
     show_default=True,
-    envvar="SPENDCAST_CAPACITY_BISECT",
     help="Extra steps halving the gap between the last load that held and the first "
-    "that broke (0: none). Env: SPENDCAST_CAPACITY_BISECT.",
+    "that broke (0: none).",
 )
-@click.option(
+@option(
     "--max-users",
     type=click.IntRange(min=1),
     default=1000,
     show_default=True,
-    envvar="SPENDCAST_CAPACITY_MAX_USERS",
-    help="Users at most (rate mode sizes its pool from the rate and the latency SLO). "
-    "Env: SPENDCAST_CAPACITY_MAX_USERS.",
+    help="Users at most (rate mode sizes its pool from the rate and the latency SLO).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="SPENDCAST_CAPACITY_OUT",
-    help="Run directory [default: runs/<UTC timestamp>-capacity-<mode>/]. "
-    "Env: SPENDCAST_CAPACITY_OUT.",
-)
-@click.option("--quiet", is_flag=True, envvar="SPENDCAST_CAPACITY_QUIET",
-              help="No live view and no table: the answer and the run directory only. "
-              "Env: SPENDCAST_CAPACITY_QUIET.")  # fmt: skip
+@option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
+@option.quiet("No live view and no table: the answer and the run directory only.")
 def capacity(
     host: str,
     mode: str,
@@ -184,9 +138,10 @@ def capacity(
     """
     from rich.console import Console
 
-    from spendcast.loadtest.capacity import STEPS_FILE, capacity_config, run_capacity
-    from spendcast.loadtest.capacity_display import CapacityLive, steps_table
-    from spendcast.loadtest.html_report import write_report
+    from spendcast.loadtest.capacity.display import CapacityLive, steps_table
+    from spendcast.loadtest.capacity.runner import capacity_config, run_capacity
+    from spendcast.loadtest.contract import STEPS_FILE
+    from spendcast.loadtest.report.html import write_report
 
     try:
         plan = SearchPlan(

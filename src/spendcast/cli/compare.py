@@ -7,99 +7,58 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import _duration
+from spendcast.cli.options import Options
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.runner import SCENARIO_USERS, RunConfig
+from spendcast.loadtest.run.runner import RunConfig
+
+option = Options("compare")
 
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
+@option(
     "--baseline-cmd",
-    envvar="SPENDCAST_COMPARE_BASELINE_CMD",
     help="Command serving the baseline, {port} replaced by a free port, e.g. "
-    "'uvicorn examples.lab_baseline.app:app --port {port}'. "
-    "Env: SPENDCAST_COMPARE_BASELINE_CMD.",
+    "'uvicorn examples.lab_baseline.app:app --port {port}'.",
 )
-@click.option(
-    "--candidate-cmd",
-    envvar="SPENDCAST_COMPARE_CANDIDATE_CMD",
-    help="Command serving the candidate, same form. Env: SPENDCAST_COMPARE_CANDIDATE_CMD.",
-)
-@click.option(
+@option("--candidate-cmd", help="Command serving the candidate, same form.")
+@option(
     "--baseline-label",
     default="baseline",
     show_default=True,
-    envvar="SPENDCAST_COMPARE_BASELINE_LABEL",
-    help="Name of the baseline in the report. Env: SPENDCAST_COMPARE_BASELINE_LABEL.",
+    help="Name of the baseline in the report.",
 )
-@click.option(
+@option(
     "--candidate-label",
     default="candidate",
     show_default=True,
-    envvar="SPENDCAST_COMPARE_CANDIDATE_LABEL",
-    help="Name of the candidate in the report. Env: SPENDCAST_COMPARE_CANDIDATE_LABEL.",
+    help="Name of the candidate in the report.",
 )
-@click.option(
+@option(
     "--pairs",
     type=click.IntRange(min=2),
     default=5,
     show_default=True,
-    envvar="SPENDCAST_COMPARE_PAIRS",
-    help="Interleaved pairs of runs (ABBA order). Env: SPENDCAST_COMPARE_PAIRS.",
+    help="Interleaved pairs of runs (ABBA order).",
 )
-@click.option(
-    "--scenario",
-    type=click.Choice(sorted(SCENARIO_USERS)),
-    default="predict",
-    show_default=True,
-    envvar="SPENDCAST_COMPARE_SCENARIO",
-    help="The load each run sends (see spendcast loadtest). Env: SPENDCAST_COMPARE_SCENARIO.",
-)
-@click.option(
-    "--users",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    envvar="SPENDCAST_COMPARE_USERS",
-    help="Concurrent users of each run. Env: SPENDCAST_COMPARE_USERS.",
-)
-@click.option(
-    "--duration",
-    default="10s",
-    show_default=True,
-    callback=_duration,
-    envvar="SPENDCAST_COMPARE_DURATION",
-    help="Length of each run. Env: SPENDCAST_COMPARE_DURATION.",
-)
-@click.option(
+@option.scenario("The load each run sends (see spendcast loadtest).")
+@option.users("Concurrent users of each run.")
+@option.duration("10s", "Length of each run.")
+@option(
     "--warmup",
     default="2s",
     show_default=True,
-    envvar="SPENDCAST_COMPARE_WARMUP",
-    help="A run on each server before the pairs, not counted (0 to skip). "
-    "Env: SPENDCAST_COMPARE_WARMUP.",
+    help="A run on each server before the pairs, not counted (0 to skip).",
 )
-@click.option(
+@option(
     "--threshold",
     type=click.FloatRange(0, 1),
     default=0.05,
     show_default=True,
-    envvar="SPENDCAST_COMPARE_THRESHOLD",
-    help="Smallest ratio change that counts as a difference (0.05: 5 %). "
-    "Env: SPENDCAST_COMPARE_THRESHOLD.",
+    help="Smallest ratio change that counts as a difference (0.05: 5 %).",
 )
-@click.option(
-    "--ready-path",
-    default="/ready",
-    show_default=True,
-    envvar="SPENDCAST_COMPARE_READY_PATH",
-    help="Path that answers 2xx once a server is ready. Env: SPENDCAST_COMPARE_READY_PATH.",
-)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar="SPENDCAST_COMPARE_OUT",
-              help="Comparison directory [default: runs/<UTC timestamp>-compare/]. "
-              "Env: SPENDCAST_COMPARE_OUT.")  # fmt: skip
+@option.ready_path("Path that answers 2xx once a server is ready.")
+@option.out_dir("Comparison directory [default: runs/<UTC timestamp>-compare/].")
 def compare(
     run_dirs: tuple[Path, ...],
     baseline_cmd: str | None,
@@ -126,8 +85,8 @@ def compare(
     Exit codes: 0 compared, 1 a run or a server failed, 2 usage error.
     """
     from spendcast.errors import ServerStartError
-    from spendcast.loadtest.compare_report import write_comparison
-    from spendcast.loadtest.pairs import Side, compare_dirs, compare_servers
+    from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers
+    from spendcast.loadtest.compare.report import write_comparison
 
     commands = (baseline_cmd, candidate_cmd)
     if run_dirs and any(commands):
@@ -166,6 +125,6 @@ def compare(
 
 
 def _duration_value(text: str) -> int:
-    from spendcast.loadtest.duration import parse_duration
+    from spendcast.loadtest.run.duration import parse_duration
 
     return parse_duration(text)

@@ -7,27 +7,20 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli._distributed import distributed_options
+from spendcast.cli.options import Options, distributed_options
 from spendcast.errors import LoadTestError, SloSyntaxError
-from spendcast.loadtest.distributed import MasterOptions, WorkerConfig
-from spendcast.loadtest.duration import parse_duration
-from spendcast.loadtest.runner import SCENARIO_USERS, Progress, RunConfig, RunResult
-from spendcast.loadtest.slo import Slo, parse_slo
+from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
+from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
+from spendcast.loadtest.run.slo import Slo, parse_slo
 
 SLO_EXIT_CODE = 3
+option = Options("loadtest")
 
 
 class SloFailed(click.ClickException):
     """At least one SLO did not hold (exit code 3)."""
 
     exit_code = SLO_EXIT_CODE
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    try:
-        return parse_duration(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error), ctx, param) from error
 
 
 def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Slo, ...]:
@@ -38,110 +31,65 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 
 
 @click.command()
-@click.option(
+@option(
     "--host",
-    envvar="SPENDCAST_LOADTEST_HOST",
     help="Base URL of the API, with its path prefix if any (http://127.0.0.1:8000, "
-    "https://proxy/some/prefix/); required except with --worker. Env: SPENDCAST_LOADTEST_HOST.",
+    "https://proxy/some/prefix/); required except with --worker.",
 )
-@click.option(
-    "--scenario",
-    type=click.Choice(sorted(SCENARIO_USERS)),
-    default="predict",
-    show_default=True,
-    envvar="SPENDCAST_LOADTEST_SCENARIO",
-    help="health: GET /health; predict: GET /predict with realistic customers; batch: POST "
-    "/predict with 20 customers; mixed: 80/10/10 of those. Env: SPENDCAST_LOADTEST_SCENARIO.",
+@option.scenario(
+    "health: GET /health; predict: GET /predict with realistic customers; batch: "
+    "POST /predict with 20 customers; mixed: 80/10/10 of those."
 )
-@click.option(
-    "--users",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    envvar="SPENDCAST_LOADTEST_USERS",
-    help="Concurrent simulated users. Env: SPENDCAST_LOADTEST_USERS.",
-)
-@click.option(
+@option.users("Concurrent simulated users.")
+@option(
     "--spawn-rate",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    envvar="SPENDCAST_LOADTEST_SPAWN_RATE",
-    help="Users started per second [default: all in the first second]. "
-    "Env: SPENDCAST_LOADTEST_SPAWN_RATE.",
+    help="Users started per second [default: all in the first second].",
 )
-@click.option(
-    "--duration",
-    default="30s",
-    show_default=True,
-    callback=_duration,
-    envvar="SPENDCAST_LOADTEST_DURATION",
-    help="How long to run: 30s, 2m, 1h30m or seconds. Env: SPENDCAST_LOADTEST_DURATION.",
-)
-@click.option(
+@option.duration("30s", "How long to run: 30s, 2m, 1h30m or seconds.")
+@option(
     "--processes",
     type=click.IntRange(min=-1),
     default=None,
-    envvar="SPENDCAST_LOADTEST_PROCESSES",
-    help="Locust worker processes generating the load (-1: one per CPU) [default: one "
-    "process]. Env: SPENDCAST_LOADTEST_PROCESSES.",
+    help="Locust worker processes generating the load (-1: one per CPU) [default: one process].",
 )
-@click.option(
+@option(
     "--slo",
     "slos",
     multiple=True,
     callback=_slos,
-    envvar="SPENDCAST_LOADTEST_SLO",
+    env_note=" (space-separated)",
     help="An objective the run must hold, repeatable: p95<50ms, p99.9<1s, max<2s, "
-    "errors<0.1%, rps>=500, predict:p99<=200ms. Exit code 3 when one fails. "
-    "Env: SPENDCAST_LOADTEST_SLO (space-separated).",
+    "errors<0.1%, rps>=500, predict:p99<=200ms. Exit code 3 when one fails.",
 )
-@click.option(
+@option(
     "--think-time",
     default=None,
-    envvar="SPENDCAST_LOADTEST_THINK_TIME",
     help="Pause of each user between requests in seconds, 0.1 or a range 0.05-0.2 "
-    "[default: 0, closed loop]. Env: SPENDCAST_LOADTEST_THINK_TIME.",
+    "[default: 0, closed loop].",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="SPENDCAST_LOADTEST_OUT",
-    help="Run directory [default: runs/<UTC timestamp>-<scenario>/]. Env: SPENDCAST_LOADTEST_OUT.",
-)
-@click.option(
-    "--quiet",
-    is_flag=True,
-    envvar="SPENDCAST_LOADTEST_QUIET",
-    help="No live progress and no table: only failed SLOs and the run directory. "
-    "Env: SPENDCAST_LOADTEST_QUIET.",
-)
-@click.option(
+@option.out_dir("Run directory [default: runs/<UTC timestamp>-<scenario>/].")
+@option.quiet("No live progress and no table: only failed SLOs and the run directory.")
+@option(
     "--prometheus-port",
     type=click.IntRange(0, 65535),
     default=None,
-    envvar="SPENDCAST_LOADTEST_PROMETHEUS_PORT",
     help="Serve the live figures (users, rps, failures, exact percentiles per endpoint) on "
-    "http://<prometheus-host>:PORT/metrics while the run goes. "
-    "Env: SPENDCAST_LOADTEST_PROMETHEUS_PORT.",
+    "http://<prometheus-host>:PORT/metrics while the run goes.",
 )
-@click.option(
+@option(
     "--prometheus-host",
     default="127.0.0.1",
     show_default=True,
-    envvar="SPENDCAST_LOADTEST_PROMETHEUS_HOST",
-    help="Interface of --prometheus-port (0.0.0.0 for a Prometheus on another machine). "
-    "Env: SPENDCAST_LOADTEST_PROMETHEUS_HOST.",
+    help="Interface of --prometheus-port (0.0.0.0 for a Prometheus on another machine).",
 )
-@click.option(
+@option(
     "--jsonl",
     "jsonl_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    envvar="SPENDCAST_LOADTEST_JSONL",
-    help="Append the live figures to FILE, one JSON object per line and per second. "
-    "Env: SPENDCAST_LOADTEST_JSONL.",
+    help="Append the live figures to FILE, one JSON object per line and per second.",
 )
 @distributed_options
 def loadtest(
@@ -212,7 +160,7 @@ def loadtest(
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    from spendcast.loadtest.live_export import LiveExports
+    from spendcast.loadtest.run.live_export import LiveExports
 
     with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
         result = execute(config, quiet=quiet, on_progress=exports.update)
@@ -232,8 +180,8 @@ def execute(
     ``on_progress`` also gets every live sample (exports to dashboards)."""
     from rich.console import Console
 
-    from spendcast.loadtest.display import LiveProgress, print_results, slo_lines
-    from spendcast.loadtest.runner import run_load
+    from spendcast.loadtest.run.display import LiveProgress, print_results, slo_lines
+    from spendcast.loadtest.run.runner import run_load
 
     console = Console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
@@ -265,7 +213,7 @@ def execute(
 
 
 def _work(config: WorkerConfig) -> None:
-    from spendcast.loadtest.distributed import run_worker
+    from spendcast.loadtest.run.distributed import run_worker
 
     code = run_worker(config)
     if code != 0:

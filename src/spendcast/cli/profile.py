@@ -6,85 +6,46 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import _duration
+from spendcast.cli.options import Options
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.runner import SCENARIO_USERS, RunConfig, default_out_dir
+from spendcast.loadtest.run.runner import RunConfig, default_out_dir
+
+option = Options("profile")
 
 
 @click.command()
-@click.option(
+@option(
     "--pid",
     type=click.IntRange(min=1),
     default=None,
-    envvar="SPENDCAST_PROFILE_PID",
-    help="Profile this running server process (and its worker processes); give "
-    "--host too. Env: SPENDCAST_PROFILE_PID.",
+    help="Profile this running server process (and its worker processes); give --host too.",
 )
-@click.option(
+@option(
     "--server-cmd",
     default=None,
-    envvar="SPENDCAST_PROFILE_SERVER_CMD",
     help="Or start this server command ({port} replaced by a free port), profile it, "
-    "stop it, e.g. 'uvicorn examples.lab_baseline.app:app --port {port}'. "
-    "Env: SPENDCAST_PROFILE_SERVER_CMD.",
+    "stop it, e.g. 'uvicorn examples.lab_baseline.app:app --port {port}'.",
 )
-@click.option(
-    "--host",
-    default=None,
-    envvar="SPENDCAST_PROFILE_HOST",
-    help="Base URL of the server given by --pid. Env: SPENDCAST_PROFILE_HOST.",
-)
-@click.option(
-    "--scenario",
-    type=click.Choice(sorted(SCENARIO_USERS)),
-    default="predict",
-    show_default=True,
-    envvar="SPENDCAST_PROFILE_SCENARIO",
-    help="The load sent while sampling. Env: SPENDCAST_PROFILE_SCENARIO.",
-)
-@click.option(
-    "--users",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    envvar="SPENDCAST_PROFILE_USERS",
-    help="Concurrent users. Env: SPENDCAST_PROFILE_USERS.",
-)
-@click.option(
-    "--duration",
-    default="20s",
-    show_default=True,
-    callback=_duration,
-    envvar="SPENDCAST_PROFILE_DURATION",
-    help="How long to load and sample. Env: SPENDCAST_PROFILE_DURATION.",
-)
-@click.option(
+@option("--host", default=None, help="Base URL of the server given by --pid.")
+@option.scenario("The load sent while sampling.")
+@option.users("Concurrent users.")
+@option.duration("20s", "How long to load and sample.")
+@option(
     "--rate",
     type=click.IntRange(1, 1000),
     default=100,
     show_default=True,
-    envvar="SPENDCAST_PROFILE_RATE",
-    help="py-spy samples per second. Env: SPENDCAST_PROFILE_RATE.",
+    help="py-spy samples per second.",
 )
-@click.option(
+@option(
     "--top",
     type=click.IntRange(min=1),
     default=15,
     show_default=True,
-    envvar="SPENDCAST_PROFILE_TOP",
-    help="Functions listed by own and by total time. Env: SPENDCAST_PROFILE_TOP.",
+    help="Functions listed by own and by total time.",
 )
-@click.option(
-    "--ready-path",
-    default="/ready",
-    show_default=True,
-    envvar="SPENDCAST_PROFILE_READY_PATH",
-    help="Path that answers 2xx once --server-cmd is ready. Env: SPENDCAST_PROFILE_READY_PATH.",
-)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar="SPENDCAST_PROFILE_OUT",
-              help="Run directory [default: runs/<UTC timestamp>-profile/]. "
-              "Env: SPENDCAST_PROFILE_OUT.")  # fmt: skip
+@option.ready_path("Path that answers 2xx once --server-cmd is ready.")
+@option.out_dir("Run directory [default: runs/<UTC timestamp>-profile/].")
 def profile(
     pid: int | None,
     server_cmd: str | None,
@@ -109,9 +70,9 @@ def profile(
     from rich.console import Console
 
     from spendcast.errors import ProfileError, ServerStartError
-    from spendcast.loadtest.html_report import write_report
-    from spendcast.loadtest.profiling import ProfileResult, profile_load
-    from spendcast.loadtest.server_process import started_server
+    from spendcast.loadtest.profile.runner import ProfileResult, profile_load
+    from spendcast.loadtest.report.html import write_report
+    from spendcast.loadtest.run.server_process import started_server
 
     if (pid is None) == (server_cmd is None):
         raise click.UsageError("give either --pid (with --host) or --server-cmd")

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import click
 
+from spendcast.cli.options import Options
+
+option = Options("report")
+
 
 @click.command()
 @click.argument(
@@ -15,11 +19,14 @@ import click
     required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              envvar="SPENDCAST_REPORT_OUT",
-              help="The HTML file [default: RUN_DIR/index.html for one directory, "
-              "runs/report-<UTC timestamp>.html for several]. "
-              "Env: SPENDCAST_REPORT_OUT.")  # fmt: skip
+@option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The HTML file [default: RUN_DIR/index.html for one directory, "
+    "runs/report-<UTC timestamp>.html for several].",
+)
 def report(run_dirs: tuple[Path, ...], out_file: Path | None) -> None:
     """Write one HTML page for RUN_DIR... (a load test, a capacity search, a comparison or a
     profile): figures, verdicts and every chart inlined, so it opens anywhere, offline.
@@ -27,7 +34,7 @@ def report(run_dirs: tuple[Path, ...], out_file: Path | None) -> None:
     Exit codes: 0 written, 2 a directory is not a spendcast run directory.
     """
     from spendcast.errors import ReportError
-    from spendcast.loadtest.html_report import write_report
+    from spendcast.loadtest.report.html import write_report
 
     if out_file is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

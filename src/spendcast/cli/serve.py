@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from spendcast.cli.options import Options
+
 APP_FACTORY = "spendcast.api.app:create_app"
 JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -23,52 +25,42 @@ STARTUP_FAILURE = 3  # uvicorn's exit code when a worker cannot start
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
 THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+option = Options()  # the settings' own env names: SPENDCAST_HOST, ...
 
 
 @click.command()
-@click.option(
+@option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    envvar="SPENDCAST_HOST",
-    help="Interface to listen on (0.0.0.0 for every interface). Env: SPENDCAST_HOST.",
+    help="Interface to listen on (0.0.0.0 for every interface).",
 )
-@click.option(
+@option(
     "--port",
     default=8000,
     show_default=True,
     type=click.IntRange(0, 65535),
-    envvar="SPENDCAST_PORT",
-    help="TCP port to listen on. Env: SPENDCAST_PORT.",
+    help="TCP port to listen on.",
 )
-@click.option(
+@option(
     "--workers",
     default=1,
     show_default=True,
     type=click.IntRange(min=1),
-    envvar="SPENDCAST_WORKERS",
-    help="Worker processes, each with its own model and recorder. Env: SPENDCAST_WORKERS.",
+    help="Worker processes, each with its own model and recorder.",
 )
-@click.option(
+@option(
     "--root-path",
     default="",
-    envvar="SPENDCAST_ROOT_PATH",
-    help="Path prefix a proxy strips before forwarding (e.g. /api); /docs works under it. "
-    "Env: SPENDCAST_ROOT_PATH.",
+    help="Path prefix a proxy strips before forwarding (e.g. /api); /docs works under it.",
 )
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="SPENDCAST_MODEL_DIR",
-    help="Directory of trained models [default: models]. Env: SPENDCAST_MODEL_DIR.",
-)
-@click.option(
+@option.model_dir("Directory of trained models [default: models].")
+@option(
     "--log-level",
     default="info",
     show_default=True,
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
-    envvar="SPENDCAST_LOG_LEVEL",
-    help="Server log verbosity (calls go to the API log file). Env: SPENDCAST_LOG_LEVEL.",
+    help="Server log verbosity (calls go to the API log file).",
 )
 def serve(
     host: str, port: int, workers: int, root_path: str, model_dir: Path | None, log_level: str

@@ -7,32 +7,29 @@ from typing import TYPE_CHECKING
 
 import click
 
+from spendcast.cli.options import Options
+
 if TYPE_CHECKING:
     from spendcast.settings import Settings
 
+option = Options()  # the settings' own env names: SPENDCAST_MODEL_DIR, ...
+
 
 @click.command()
-@click.option(
+@option(
     "--dataset",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SPENDCAST_DATASET_PATH",
+    env="SPENDCAST_DATASET_PATH",  # the setting's name (dataset_path)
     help="Training CSV with columns age,education,income,spending "
-    "[default: the dataset shipped with spendcast]. Env: SPENDCAST_DATASET_PATH.",
+    "[default: the dataset shipped with spendcast].",
 )
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="SPENDCAST_MODEL_DIR",
-    help="Directory the artifact is saved into and CURRENT points from "
-    "[default: models]. Env: SPENDCAST_MODEL_DIR.",
-)
-@click.option(
+@option.model_dir("Directory the artifact is saved into and CURRENT points from [default: models].")
+@option(
     "--seed",
     type=int,
     default=42,
     show_default=True,
-    envvar="SPENDCAST_SEED",
-    help="Seed of the train/test split (and of --regenerate-dataset). Env: SPENDCAST_SEED.",
+    help="Seed of the train/test split (and of --regenerate-dataset).",
 )
 @click.option(
     "--if-missing",

@@ -1,12 +1,16 @@
-"""The performance kit: Locust scenarios, headless runs, exact latencies, SLO gates, reports.
+"""The performance kit: headless Locust runs, exact latencies, SLO gates, searches, reports.
 
-It talks HTTP only, to any host. Importing this package imports neither Locust nor gevent:
-only ``scenarios``, ``hooks`` and ``locustfiles/`` do, and they run inside Locust processes.
+It talks HTTP only, to any host, and never imports ``spendcast.api`` or ``spendcast.monitoring``.
+One sub-package per question; only ``locust/`` imports Locust or gevent, and only Locust's own
+processes import it (tests/architecture proves it). What both sides agree on is in ``contract``.
 
-- ``runner``: ``run_load(RunConfig) -> RunResult``, the run primitive every command builds on;
-- ``scenarios``: the Locust users (also re-exported by the repository's ``locustfile.py``);
-- ``hooks``, ``recording``: HDR histograms fed by Locust's request events, merged across workers;
-- ``latency``: ``LatencyHistogram`` (microseconds, 3 significant digits, encode/decode/merge);
-- ``slo``: ``p95<50ms``-style objectives; ``summary``: ``summary.json``; ``plots``, ``display``;
-- ``server_process``: start a server command on a free port and wait until it is ready.
+- ``contract``: the file, env, option and user-class names shared across the Locust boundary;
+- ``run/``: one headless run as one directory (``run_load(RunConfig) -> RunResult``), exact HDR
+  latencies, SLOs, ``summary.json``, plots, the live display, Locust's master/worker mode;
+- ``capacity/``: the highest load an API holds within its SLOs (the step search and its run);
+- ``compare/``: did a change make it faster (interleaved pairs, statistics, the report);
+- ``profile/``: where the server spends its time under load (py-spy stacks, flame graph);
+- ``report/``: one self-contained HTML page for a run, capacity, compare or profile directory;
+- ``locust/``: inside Locust: users, recording hooks, the open-model timetable, load shapes,
+  hand-over between workers, and the locustfiles ``run/`` hands to Locust.
 """

@@ -3,15 +3,15 @@
 It sits in the locustfiles folder because Locust puts a locustfile's folder first on ``sys.path``.
 """
 
-from spendcast.loadtest import hooks
-from spendcast.loadtest.arrival import (
+from spendcast.loadtest.locust import hooks
+from spendcast.loadtest.locust.arrival import (
     OpenBatchPredictUser,
     OpenHealthUser,
     OpenMixedUser,
     OpenPredictUser,
 )
-from spendcast.loadtest.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
-from spendcast.loadtest.shapes import CapacityShape
+from spendcast.loadtest.locust.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+from spendcast.loadtest.locust.shapes import CapacityShape
 
 hooks.register()
 

@@ -22,13 +22,18 @@ from locust import events, stats
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from spendcast.loadtest.handoff import MasterHandoff, WorkerHandoff
-from spendcast.loadtest.recording import PROGRESS_FILE, RECORDING_FILE, Recording
+from spendcast.loadtest.contract import (
+    DUMP_ENV,
+    DUMP_OPTION,
+    OUT_OPTION,
+    PROGRESS_FILE,
+    RECORDING_FILE,
+    THINK_TIME_OPTION,
+    option_dest,
+)
+from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
+from spendcast.loadtest.run.recording import Recording
 
-OUT_OPTION = "--spendcast-out"
-DUMP_OPTION = "--spendcast-worker-dump"
-THINK_TIME_OPTION = "--spendcast-think-time"
-DUMP_ENV = "SPENDCAST_LOADTEST_WORKER_DUMP"
 REPORT_KEY = "spendcast_recording"
 INTENDED_START_KEY = "spendcast_intended_start"  # request context: epoch s
 TICK_SECONDS = 1.0
@@ -95,7 +100,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         global _worker
         # Read now: the master's own (empty) value replaces it with the first spawn message.
-        dump = getattr(options, "spendcast_worker_dump", "")
+        dump = getattr(options, option_dest(DUMP_OPTION), "")
         _worker = WorkerHandoff(_recording, Path(dump) if dump else None)
         _worker.attach(runner)
         _listen(environment.events.report_to_master, _on_report_to_master)
@@ -107,7 +112,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     _listen(environment.events.worker_report, _on_worker_report)
     _listen(environment.events.test_start, _on_test_start)
     _listen(environment.events.test_stop, _on_test_stop)
-    out = getattr(options, "spendcast_out", "")
+    out = getattr(options, option_dest(OUT_OPTION), "")
     if out:
         directory = Path(out)
         progress = _Progress(directory / PROGRESS_FILE)
@@ -143,9 +148,9 @@ def _on_worker_test_start(environment: Environment, **_: Any) -> None:
     _stopped.clear()
     if _recording.started_at is None:
         _recording.started_at = time.time()
-    think_time = getattr(environment.parsed_options, "spendcast_think_time", "")
+    think_time = getattr(environment.parsed_options, option_dest(THINK_TIME_OPTION), "")
     if think_time:  # the master's --think-time, for workers on other machines
-        from spendcast.loadtest.scenarios import think_time as wait_time
+        from spendcast.loadtest.locust.scenarios import think_time as wait_time
 
         for user_class in environment.user_classes:
             user_class.wait_time = wait_time(think_time)

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from spendcast.loadtest.latency import LatencyHistogram
+from spendcast.loadtest.run.latency import LatencyHistogram
 
 THROUGHPUT_PNG: Final = "throughput.png"
 LATENCY_OVER_TIME_PNG: Final = "latency_over_time.png"

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)
-COOKIE_ENV: Final = "SPENDCAST_COOKIE"
+from spendcast.loadtest.contract import COOKIE_ENV, TOKEN_ENV
+
 TOKEN_COOKIE: Final = "spendcast_token"  # noqa: S105 (a cookie's name)
 
 

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
-from spendcast.loadtest.credentials import COOKIE_ENV, TOKEN_ENV
+from spendcast.loadtest.contract import (
+    COOKIE_ENV,
+    DUMP_OPTION,
+    HEADLESS_LOCUSTFILE,
+    THINK_TIME_ENV,
+    TOKEN_ENV,
+)
 
 DEFAULT_MASTER_PORT: Final = 5557  # Locust's
 DEFAULT_WORKERS_WAIT_S: Final = 300
@@ -70,8 +76,6 @@ class WorkerConfig:
 
 
 def worker_command(config: WorkerConfig) -> list[str]:
-    from spendcast.loadtest.runner import HEADLESS_LOCUSTFILE
-
     command = [
         sys.executable, "-m", "locust",
         "-f", str(HEADLESS_LOCUSTFILE),
@@ -83,7 +87,7 @@ def worker_command(config: WorkerConfig) -> list[str]:
     if config.processes is not None:
         command += ["--processes", str(config.processes)]
     if config.dump_dir is not None:
-        command += ["--spendcast-worker-dump", str(config.dump_dir.resolve())]
+        command += [DUMP_OPTION, str(config.dump_dir.resolve())]
     return command
 
 
@@ -93,7 +97,7 @@ def worker_environment(config: WorkerConfig) -> dict[str, str]:
         if value is not None:
             env[name] = value
     if config.think_time is not None:
-        env["SPENDCAST_LOADTEST_THINK_TIME"] = config.think_time
+        env[THINK_TIME_ENV] = config.think_time
     return env
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-if TYPE_CHECKING:
-    from spendcast.loadtest.capacity import CapacityResult
+from spendcast.loadtest.capacity.result import CapacityResult
 
 THROUGHPUT_VS_LOAD_PNG: Final = "capacity_throughput.png"
 LATENCY_VS_THROUGHPUT_PNG: Final = "capacity_latency.png"

@@ -30,8 +30,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from spendcast.loadtest.credentials import public_host
-from spendcast.loadtest.runner import Progress, RunConfig
+from spendcast.loadtest.run.credentials import public_host
+from spendcast.loadtest.run.runner import Progress, RunConfig
 
 PREFIX: Final = "spendcast_loadtest"
 QUANTILES: Final = (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))

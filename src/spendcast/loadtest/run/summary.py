@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any, Final
 
-from spendcast.loadtest.latency import LatencyHistogram
-from spendcast.loadtest.recording import LoadedRecording, Tally
-from spendcast.loadtest.slo import Observation, Slo, SloResult, evaluate
+from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.run.recording import LoadedRecording, Tally
+from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
 
 SCHEMA_VERSION: Final = 1
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)

@@ -15,8 +15,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from spendcast.loadtest.runner import Progress
-from spendcast.loadtest.search import SearchPlan
+from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.run.runner import Progress
 
 VERDICT_STYLES = {"holds": "green", "flat": "yellow", "breaks": "bold red"}
 

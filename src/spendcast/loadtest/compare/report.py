@@ -12,8 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from spendcast.loadtest.html_report import write_report
-from spendcast.loadtest.pairs import Comparison, merged_histogram
+from spendcast.loadtest.compare.pairs import Comparison, merged_histogram
+from spendcast.loadtest.report.html import write_report
 
 COMPARISON_FILE: Final = "comparison.json"
 MARKDOWN_FILE: Final = "comparison.md"

@@ -3,8 +3,8 @@
 It sits alone in its folder because Locust puts a locustfile's folder first on ``sys.path``.
 """
 
-from spendcast.loadtest import hooks
-from spendcast.loadtest.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+from spendcast.loadtest.locust import hooks
+from spendcast.loadtest.locust.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
 
 hooks.register()
 

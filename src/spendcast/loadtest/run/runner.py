@@ -24,28 +24,27 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.credentials import COOKIE_ENV, TOKEN_ENV, base_url, public_host
-from spendcast.loadtest.distributed import MasterOptions
-from spendcast.loadtest.duration import parse_think_time
-from spendcast.loadtest.latency import LatencyHistogram, LatencyStats
-from spendcast.loadtest.recording import (
+from spendcast.loadtest.contract import (
+    COOKIE_ENV,
+    HEADLESS_LOCUSTFILE,
+    OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
-    LoadedRecording,
-    read_recording,
+    SCENARIO_USERS,
+    SUMMARY_FILE,
+    THINK_TIME_ENV,
+    THINK_TIME_OPTION,
+    TOKEN_ENV,
 )
-from spendcast.loadtest.slo import Slo, SloResult
-from spendcast.loadtest.summary import build_summary, check_slos
+from spendcast.loadtest.run.credentials import base_url, public_host
+from spendcast.loadtest.run.distributed import MasterOptions
+from spendcast.loadtest.run.duration import parse_think_time
+from spendcast.loadtest.run.latency import LatencyHistogram, LatencyStats
+from spendcast.loadtest.run.recording import LoadedRecording, read_recording
+from spendcast.loadtest.run.slo import Slo, SloResult
+from spendcast.loadtest.run.summary import build_summary, check_slos
 
-SCENARIO_USERS: Final = {
-    "health": "HealthUser",
-    "predict": "PredictUser",
-    "batch": "BatchPredictUser",
-    "mixed": "MixedUser",
-}
-HEADLESS_LOCUSTFILE: Final = Path(__file__).parent / "locustfiles" / "headless.py"
 STOP_TIMEOUT_S: Final = 10  # users finish their request in flight: every answer is counted
-SUMMARY_FILE: Final = "summary.json"
 LOCUST_LOG: Final = "locust.log"
 CSV_PREFIX: Final = "locust"
 HTML_REPORT: Final = "report.html"
@@ -205,14 +204,14 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
         "--exit-code-on-error", "0",  # failed requests are results, not a crash
         "--csv", str(out_dir / CSV_PREFIX),
         "--html", str(out_dir / HTML_REPORT),
-        "--spendcast-out", str(out_dir),
+        OUT_OPTION, str(out_dir),
     ]  # fmt: skip
     if config.processes is not None:
         command += ["--processes", str(config.processes)]
     if config.master is not None:
         command += config.master.locust_args()
     if config.think_time is not None:  # the master sends it to workers on other machines
-        command += ["--spendcast-think-time", config.think_time]
+        command += [THINK_TIME_OPTION, config.think_time]
     return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
 
 
@@ -222,7 +221,7 @@ def _environment(config: RunConfig) -> dict[str, str]:
         if value is not None:
             env[name] = value
     if config.think_time is not None:
-        env["SPENDCAST_LOADTEST_THINK_TIME"] = config.think_time
+        env[THINK_TIME_ENV] = config.think_time
     return env
 
 
@@ -248,7 +247,7 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     }
     summary = build_summary(recording, config.public(), slo_results, files)
     if config.plots:
-        from spendcast.loadtest.plots import write_plots  # matplotlib: only when plotting
+        from spendcast.loadtest.run.plots import write_plots  # matplotlib: only when plotting
 
         labels = {f"{m} {n}": t.histogram for (m, n), t in sorted(recording.endpoints.items())}
         if len(labels) > 1:

@@ -6,7 +6,8 @@ arrival rate on the ``arrival`` timetable with enough users to keep it), and app
 start and end to ``capacity_steps.jsonl`` in the run directory, where ``capacity`` and the
 live display read them. The plan comes from ``SPENDCAST_CAPACITY_PLAN`` (JSON).
 
-This module imports Locust: only Locust processes import it (``locustfiles/capacity_search``).
+This module imports Locust: only Locust processes import it (``locustfiles/capacity_search``);
+the names it shares with ``capacity`` (plan env, steps file) are in ``contract``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from typing import Any, Final
 
 from locust import LoadTestShape
 
-from spendcast.loadtest.arrival import TIMETABLE
-from spendcast.loadtest.hooks import current_recording
-from spendcast.loadtest.recording import Tally
-from spendcast.loadtest.search import CapacitySearch, SearchPlan, Step
+from spendcast.loadtest.capacity.search import CapacitySearch, SearchPlan, Step
+from spendcast.loadtest.contract import OUT_OPTION, PLAN_ENV, STEPS_FILE, option_dest
+from spendcast.loadtest.locust.arrival import TIMETABLE
+from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.run.recording import Tally
 
-PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"
-STEPS_FILE: Final = "capacity_steps.jsonl"
 CPU_BUSY_PERCENT: Final = 90.0
 
 
@@ -122,7 +122,7 @@ class CapacityShape(LoadTestShape):
     def _write(self, event: dict[str, Any]) -> None:
         if self._log_path is None:
             options = self.runner.environment.parsed_options if self.runner else None
-            out = getattr(options, "spendcast_out", "") or "."
+            out = getattr(options, option_dest(OUT_OPTION), "") or "."
             self._log_path = Path(out) / STEPS_FILE
         with self._log_path.open("a", encoding="utf-8") as log:
             log.write(json.dumps(event) + "\n")

@@ -5,7 +5,7 @@ what they recorded since their last report and the master ``absorb()``s it, so t
 recording is the same as if one process had sent every request. Completed seconds are kept
 encoded (a few hundred bytes each instead of an HDR counts array) so hour-long runs stay small.
 
-``recording.json`` (written by the master when Locust quits; ``RECORDING_FILE``)::
+``recording.json`` (written by the master when Locust quits; ``contract.RECORDING_FILE``)::
 
     {"schema_version": 1, "unit": "us", "started_at": <epoch s>, "stopped_at": <epoch s>,
      "endpoints": {"GET /predict": {"method": "GET", "name": "/predict", "requests": n,
@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.loadtest.latency import LatencyHistogram
+from spendcast.loadtest.run.latency import LatencyHistogram
 
-RECORDING_FILE: Final = "recording.json"
-PROGRESS_FILE: Final = "progress.jsonl"
 SCHEMA_VERSION: Final = 1
 
 

@@ -1,33 +1,18 @@
-"""``run_capacity``: the highest load an API holds within its SLOs, as one run directory.
+"""``CapacityResult``: a capacity search's steps and its answer, in one sentence and as JSON.
 
-One Locust run with the ``CapacityShape`` (``shapes``) stepping the load as the
-``CapacitySearch`` (``search``) decides; the run directory holds everything a load test writes
-(``summary.json``, ``recording.json``, plots), ``capacity_steps.jsonl`` (each step as it ended),
-``capacity.json`` (the steps, the answer) and two charts: throughput against the offered load,
-and latency percentiles against throughput, where the knee shows. See docs/capacity.md.
+``capacity.json`` is ``to_json()``; ``read_steps`` reads the steps the load shape appended to
+``capacity_steps.jsonl`` as they ended.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from spendcast.loadtest.runner import Progress, RunConfig, RunResult, default_out_dir, run_load
-from spendcast.loadtest.search import SearchPlan
-
-CAPACITY_FILE: Final = "capacity.json"
-STEPS_FILE: Final = "capacity_steps.jsonl"  # shapes.STEPS_FILE (shapes imports Locust)
-PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"
-LOCUSTFILE: Final = Path(__file__).parent / "locustfiles" / "capacity_search.py"
-OPEN_USERS: Final = {
-    "health": "OpenHealthUser",
-    "predict": "OpenPredictUser",
-    "batch": "OpenBatchPredictUser",
-    "mixed": "OpenMixedUser",
-}
+from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.run.runner import RunResult
 
 
 @dataclass(frozen=True)
@@ -114,42 +99,3 @@ def read_steps(path: Path) -> tuple[list[dict[str, Any]], str | None]:
         elif event["event"] == "done":
             reason = event["reason"]
     return steps, reason
-
-
-def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
-    """``base`` (host, scenario, auth, out_dir) turned into the capacity search's run."""
-    user_class = OPEN_USERS[base.scenario] if plan.mode == "rate" else None
-    return replace(
-        base,
-        users=max(int(plan.start), 1),
-        duration_s=plan.max_duration_s(),
-        processes=None,
-        slos=plan.parsed_slos(),
-        out_dir=base.out_dir or default_out_dir(f"capacity-{plan.mode}"),
-        locustfile=LOCUSTFILE,
-        user_class=user_class,
-        extra_env={**base.extra_env, PLAN_ENV: json.dumps(plan.to_json())},
-    )
-
-
-def run_capacity(
-    base: RunConfig, plan: SearchPlan, on_progress: Callable[[Progress], None] | None = None
-) -> CapacityResult:
-    """Run the search; ``LoadTestError`` when the run itself fails."""
-    config = capacity_config(base, plan)
-    assert config.out_dir is not None
-    (config.out_dir.resolve() / STEPS_FILE).unlink(missing_ok=True)
-    run = run_load(config, on_progress)
-    steps, reason = read_steps(run.out_dir / STEPS_FILE)
-    result = CapacityResult(run.out_dir, plan, steps, reason or "the run ended", run)
-    write_capacity(result)
-    return result
-
-
-def write_capacity(result: CapacityResult) -> None:
-    from spendcast.loadtest.capacity_plots import write_capacity_plots  # matplotlib
-
-    data = result.to_json()
-    data["files"] = {"plots": [p.name for p in write_capacity_plots(result)]}
-    text = json.dumps(data, indent=2) + "\n"
-    (result.out_dir / CAPACITY_FILE).write_text(text, encoding="utf-8")

@@ -23,8 +23,8 @@ from typing import Any
 import gevent
 import gevent.lock
 
-from spendcast.loadtest.hooks import INTENDED_START_KEY
-from spendcast.loadtest.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+from spendcast.loadtest.locust.hooks import INTENDED_START_KEY
+from spendcast.loadtest.locust.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
 
 LATE_S = 0.010
 POLL_S = 0.05

@@ -30,11 +30,11 @@ from urllib.parse import urlencode
 
 from locust import FastHttpUser, between, constant, tag, task
 
-from spendcast.loadtest.credentials import auth_headers, base_url
-from spendcast.loadtest.duration import parse_think_time
+from spendcast.loadtest.contract import THINK_TIME_ENV
+from spendcast.loadtest.run.credentials import auth_headers, base_url
+from spendcast.loadtest.run.duration import parse_think_time
 from spendcast.model.dataset import sample_customers
 
-THINK_TIME_ENV: Final = "SPENDCAST_LOADTEST_THINK_TIME"
 CUSTOMERS_PER_USER: Final = 1000
 
 __all__ = ["BatchPredictUser", "HealthUser", "MixedUser", "PredictUser"]

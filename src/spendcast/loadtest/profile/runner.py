@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ProfileError
-from spendcast.loadtest.runner import Progress, RunConfig, RunResult, default_out_dir, run_load
-from spendcast.loadtest.stacks import (
+from spendcast.loadtest.profile.stacks import (
     flamegraph_svg,
     is_application,
     parse_collapsed,
@@ -35,6 +34,7 @@ from spendcast.loadtest.stacks import (
     top_functions,
     top_packages,
 )
+from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult, default_out_dir, run_load
 
 RAW_FILE: Final = "profile.txt"
 FLAMEGRAPH_FILE: Final = "flamegraph.svg"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from spendcast.loadtest.compare import (
+from spendcast.loadtest.compare.stats import (
     ALPHA,
     THRESHOLD,
     FigureComparison,
@@ -26,10 +26,11 @@ from spendcast.loadtest.compare import (
     headline,
     overall,
 )
-from spendcast.loadtest.latency import LatencyHistogram
-from spendcast.loadtest.recording import RECORDING_FILE, read_recording
-from spendcast.loadtest.runner import SUMMARY_FILE, RunConfig, RunResult, run_load
-from spendcast.loadtest.server_process import started_server
+from spendcast.loadtest.contract import RECORDING_FILE, SUMMARY_FILE
+from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.run.recording import read_recording
+from spendcast.loadtest.run.runner import RunConfig, RunResult, run_load
+from spendcast.loadtest.run.server_process import started_server
 
 SIDES = ("baseline", "candidate")
 

@@ -1,0 +1,112 @@
+"""The options of every command, declared once: env var and its ``--help`` text derived.
+
+``Options("loadtest")`` declares the options of ``spendcast loadtest``: ``--max-step-time``
+reads ``SPENDCAST_LOADTEST_MAX_STEP_TIME`` and its help ends with
+``Env: SPENDCAST_LOADTEST_MAX_STEP_TIME.``; ``Options()`` gives the settings' own names
+(``--model-dir``: ``SPENDCAST_MODEL_DIR``). The options several commands share (``--scenario``,
+``--users``, ``--duration``, ``--out``, ...) are methods here, each command giving its own
+default and help; Locust's master/worker flags are ``distributed_options``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from spendcast.loadtest.contract import SCENARIO_USERS
+from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
+from spendcast.loadtest.run.duration import parse_duration
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENV_PREFIX = "SPENDCAST"
+
+
+def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A click callback: ``30s``, ``2m``, ``1h30m`` or seconds, as seconds."""
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+class Options:
+    """Option declarations of one command (``None``: the settings' ``SPENDCAST_*`` names)."""
+
+    def __init__(self, command: str | None = None) -> None:
+        self.prefix = ENV_PREFIX if command is None else f"{ENV_PREFIX}_{command.upper()}"
+
+    def envvar(self, long_name: str) -> str:
+        return f"{self.prefix}_{long_name.removeprefix('--').replace('-', '_').upper()}"
+
+    def __call__(
+        self, *decls: str, help: str, env: str | None = None, env_note: str = "", **attrs: Any
+    ) -> Callable[[F], F]:
+        """``click.option`` with ``envvar`` from the long name (or ``env``) and the help's
+        ``Env: NAME<env_note>.`` suffix."""
+        name = env or self.envvar(next(d for d in decls if d.startswith("--")))
+        option: Callable[[F], F] = click.option(
+            *decls, envvar=name, help=f"{help} Env: {name}{env_note}.", **attrs
+        )
+        return option
+
+    def scenario(self, help: str) -> Callable[[F], F]:
+        return self("--scenario", type=click.Choice(sorted(SCENARIO_USERS)), default="predict",
+                    show_default=True, help=help)  # fmt: skip
+
+    def users(self, help: str) -> Callable[[F], F]:
+        return self("--users", type=click.IntRange(min=1), default=10, show_default=True,
+                    help=help)  # fmt: skip
+
+    def duration(self, default: str, help: str, name: str = "--duration") -> Callable[[F], F]:
+        return self(name, default=default, show_default=True, callback=duration_seconds, help=help)
+
+    def out_dir(self, help: str) -> Callable[[F], F]:
+        return self("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                    default=None, help=help)  # fmt: skip
+
+    def ready_path(self, help: str) -> Callable[[F], F]:
+        return self("--ready-path", default="/ready", show_default=True, help=help)
+
+    def quiet(self, help: str) -> Callable[[F], F]:
+        return self("--quiet", is_flag=True, help=help)
+
+    def model_dir(self, help: str) -> Callable[[F], F]:
+        return self("--model-dir", type=click.Path(file_okay=False, path_type=Path), help=help)
+
+
+def distributed_options(command: F) -> F:
+    """Locust's own flags of ``spendcast loadtest`` for several load-generating machines."""
+    option = Options("loadtest")
+    port = click.IntRange(1, 65534)
+    options = [
+        option("--master", is_flag=True,
+               help="Distributed run: this process runs no user, waits for --expect-workers "
+               "workers, merges their exact histograms, writes the run directory and checks "
+               "the SLOs."),
+        option("--master-bind-host", default="*", show_default=True,
+               help="Master: interface the workers connect to."),
+        option("--master-bind-port", type=port, default=DEFAULT_MASTER_PORT, show_default=True,
+               help="Master: TCP port the workers connect to."),
+        option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True,
+               help="Master: workers to wait for before starting (a worker with --processes N "
+               "counts N)."),
+        option("--expect-workers-max-wait", type=click.IntRange(min=1),
+               default=DEFAULT_WORKERS_WAIT_S, show_default=True,
+               help="Master: seconds to wait for the workers before failing (exit code 1)."),
+        option("--worker", is_flag=True,
+               help="Distributed run: only send requests, as the master says; exits with 0 "
+               "when the master ends the run."),
+        option("--master-host", default="127.0.0.1", show_default=True,
+               help="Worker: the master's address."),
+        option("--master-port", type=port, default=DEFAULT_MASTER_PORT, show_default=True,
+               help="Worker: the master's --master-bind-port."),
+        option("--worker-dump", type=click.Path(file_okay=False, path_type=Path), default=None,
+               help="Worker: also write all each process recorded to DIR/worker-<id>.json "
+               "(recording.json format), to check the merge."),
+    ]  # fmt: skip
+    for declare in reversed(options):
+        command = declare(command)
+    return command

@@ -1,0 +1,55 @@
+"""What both sides of the Locust boundary agree on: file, env, option and user-class names.
+
+The CLI side (``run/``, ``capacity/``, ...) starts ``python -m locust`` with one of our
+locustfiles, passes it ``--spendcast-*`` options and ``SPENDCAST_*`` variables, and reads the
+files the Locust side (``locust/``) writes into the run directory. Each name is declared here
+once; this module imports nothing of the kit, nor Locust, so either side can import it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+# The locustfiles handed to Locust (run by path, never imported by the CLI side).
+LOCUSTFILES: Final = Path(__file__).parent / "locust" / "locustfiles"
+HEADLESS_LOCUSTFILE: Final = LOCUSTFILES / "headless.py"
+CAPACITY_LOCUSTFILE: Final = LOCUSTFILES / "capacity_search.py"
+
+# Scenario name -> user class of the headless locustfile (closed model: a number of users).
+SCENARIO_USERS: Final = {
+    "health": "HealthUser",
+    "predict": "PredictUser",
+    "batch": "BatchPredictUser",
+    "mixed": "MixedUser",
+}
+# Scenario name -> user class of the capacity locustfile (open model: an arrival rate).
+OPEN_USERS: Final = {
+    "health": "OpenHealthUser",
+    "predict": "OpenPredictUser",
+    "batch": "OpenBatchPredictUser",
+    "mixed": "OpenMixedUser",
+}
+
+# Files in a run directory.
+RECORDING_FILE: Final = "recording.json"  # written by the Locust side when Locust quits
+PROGRESS_FILE: Final = "progress.jsonl"  # one line a second, written by the Locust side
+STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the load shape
+SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
+
+# Locust command-line options our locustfiles add (``hooks``).
+OUT_OPTION: Final = "--spendcast-out"
+DUMP_OPTION: Final = "--spendcast-worker-dump"
+THINK_TIME_OPTION: Final = "--spendcast-think-time"
+
+# Environment variables the Locust side reads.
+TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)
+COOKIE_ENV: Final = "SPENDCAST_COOKIE"
+THINK_TIME_ENV: Final = "SPENDCAST_LOADTEST_THINK_TIME"
+DUMP_ENV: Final = "SPENDCAST_LOADTEST_WORKER_DUMP"
+PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"  # the capacity search's plan, as JSON
+
+
+def option_dest(option: str) -> str:
+    """The attribute Locust's parsed options hold an option under: ``--a-b`` -> ``a_b``."""
+    return option.removeprefix("--").replace("-", "_")
