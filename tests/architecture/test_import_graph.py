@@ -1,0 +1,76 @@
+"""The import graph of ``src/spendcast`` has no cycle and its arrows point down.
+
+cli -> api / loadtest -> model / monitoring -> settings / errors (DESIGN.md); ``loadtest``
+talks HTTP only, so it imports neither ``api`` nor ``monitoring``. See ``imports`` for how
+the graph is read (function-level imports count, ``TYPE_CHECKING`` ones do not).
+"""
+
+from __future__ import annotations
+
+import graphlib
+
+import pytest
+
+from tests.architecture.imports import graph, modules, within
+
+# (importer, imported): no module of the first package may import the second.
+FORBIDDEN = [
+    ("spendcast.loadtest", "spendcast.api"),
+    ("spendcast.loadtest", "spendcast.monitoring"),
+    *((low, high) for low in ("spendcast.model", "spendcast.monitoring")
+      for high in ("spendcast.api", "spendcast.cli", "spendcast.loadtest")),
+    *((bottom, other) for bottom in ("spendcast.settings", "spendcast.errors")
+      for other in ("spendcast.api", "spendcast.cli", "spendcast.loadtest", "spendcast.model",
+                    "spendcast.monitoring")),
+]  # fmt: skip
+
+
+def test_the_graph_is_the_whole_package() -> None:
+    edges = graph()
+    assert len(edges) >= 80, sorted(edges)
+    assert sum(len(targets) for targets in edges.values()) >= 150
+    # Spot checks that the reader sees each kind of import.
+    assert "spendcast.loadtest.run.summary" in edges["spendcast.loadtest.run.runner"]
+    assert "spendcast.loadtest.run.plots" in edges["spendcast.loadtest.run.runner"]  # in a function
+    assert (
+        "spendcast.loadtest.locust.hooks" in edges["spendcast.loadtest.locust.locustfiles.headless"]
+    )
+
+
+def test_no_import_cycle() -> None:
+    sorter = graphlib.TopologicalSorter(graph())
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as error:
+        pytest.fail(f"import cycle: {' -> '.join(error.args[1])}")
+
+
+def test_a_cycle_would_be_seen() -> None:
+    cyclic = {
+        **graph(),
+        "spendcast.loadtest.run.latency": frozenset({"spendcast.loadtest.run.runner"}),
+    }
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter(cyclic).prepare()
+
+
+@pytest.mark.parametrize(("importer", "imported"), FORBIDDEN)
+def test_dependency_direction(importer: str, imported: str) -> None:
+    assert any(within(name, importer) for name in modules()), f"no module in {importer}"
+    wrong = sorted(
+        f"{name} -> {target}"
+        for name, targets in graph().items()
+        if within(name, importer)
+        for target in targets
+        if within(target, imported)
+    )
+    assert wrong == []
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    importers = {name for name, targets in graph().items()
+                 if any(within(t, "spendcast.cli") for t in targets)}  # fmt: skip
+    assert importers  # the commands import each other's public parts (options)
+    assert {name for name in importers if not within(name, "spendcast.cli")} == {
+        "spendcast.__main__"
+    }

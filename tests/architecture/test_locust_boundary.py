@@ -1,0 +1,115 @@
+"""Only ``spendcast.loadtest.locust`` imports Locust or gevent; everything else works without.
+
+Locust monkey-patches the process it runs in (gevent), so the CLI side of the kit must never
+import it by accident. The names both sides agree on live in ``spendcast.loadtest.contract``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+
+from spendcast.loadtest import contract
+from tests.architecture.imports import SRC, modules, within
+
+LOCUST_ROOM = "spendcast.loadtest.locust"
+FORBIDDEN_TOPS = ("locust", "gevent")
+
+# In a fresh interpreter, make Locust and gevent unimportable, then import every module
+# outside the Locust room; print what was imported.
+IMPORT_ALL = textwrap.dedent(
+    """
+    import importlib, json, pkgutil, sys
+
+    class Refuse:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("locust", "gevent"):
+                raise ImportError(f"{name} is refused outside spendcast.loadtest.locust")
+            return None
+
+    sys.meta_path.insert(0, Refuse())
+    import spendcast
+
+    imported = []
+    for info in pkgutil.walk_packages(spendcast.__path__, "spendcast."):
+        name = info.name
+        if name.endswith(".__main__") or name == "spendcast.loadtest.locust" or (
+            name.startswith("spendcast.loadtest.locust.")
+        ):
+            continue
+        importlib.import_module(name)
+        imported.append(name)
+    leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("locust", "gevent"))
+    print(json.dumps({"imported": imported, "leaked": leaked}))
+    """
+)
+
+
+def test_every_module_outside_the_locust_room_imports_without_locust_or_gevent() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL], capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["leaked"] == []
+    imported = set(report["imported"])
+    expected = {name for name in modules() if not within(name, LOCUST_ROOM)} - {
+        "spendcast",
+        "spendcast.__main__",
+    }
+    assert imported == expected
+    assert len(imported) >= 70
+
+
+def test_the_refusal_really_refuses() -> None:
+    probe = IMPORT_ALL.split("import spendcast\n")[0] + "import spendcast.loadtest.locust.hooks\n"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "refused outside spendcast.loadtest.locust" in result.stderr
+
+
+def _top_level_imports(module_imports: frozenset[str]) -> set[str]:
+    return {name.split(".")[0] for name in module_imports} & set(FORBIDDEN_TOPS)
+
+
+def test_only_the_locust_room_imports_locust_or_gevent() -> None:
+    importers = {name for name, module in modules().items() if _top_level_imports(module.imports)}
+    assert {f"{LOCUST_ROOM}.hooks", f"{LOCUST_ROOM}.scenarios"} <= importers  # the scan sees them
+    assert {name for name in importers if not within(name, LOCUST_ROOM)} == set()
+
+
+def test_only_the_locust_room_imports_the_locust_room() -> None:
+    # The locustfiles are run by path (contract.HEADLESS_LOCUSTFILE), never imported.
+    importers = {name for name, module in modules().items()
+                 if any(within(t, LOCUST_ROOM) for t in module.imports)}  # fmt: skip
+    assert f"{LOCUST_ROOM}.locustfiles.headless" in importers
+    assert {name for name in importers if not within(name, LOCUST_ROOM)} == set()
+
+
+def _exported(path: object) -> set[str]:
+    assert isinstance(path, type(SRC))
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return set(ast.literal_eval(node.value))
+    raise AssertionError(f"{path} has no __all__")
+
+
+def test_the_locustfiles_export_the_user_classes_the_contract_names() -> None:
+    headless = _exported(contract.HEADLESS_LOCUSTFILE)
+    capacity = _exported(contract.CAPACITY_LOCUSTFILE)
+    assert set(contract.SCENARIO_USERS.values()) <= headless
+    assert set(contract.SCENARIO_USERS.values()) | set(contract.OPEN_USERS.values()) <= capacity
+    assert contract.SCENARIO_USERS.keys() == contract.OPEN_USERS.keys()
+
+
+def test_the_contract_imports_nothing_of_the_kit() -> None:
+    imports = modules()["spendcast.loadtest.contract"].imports
+    assert {name.split(".")[0] for name in imports} <= {"__future__", "pathlib", "typing"}
