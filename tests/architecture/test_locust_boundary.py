@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+from spendcast.cli.options import Options
 from spendcast.loadtest import contract
 from tests.architecture.imports import SRC, modules, within
 
@@ -108,6 +109,13 @@ def test_the_locustfiles_export_the_user_classes_the_contract_names() -> None:
     assert set(contract.SCENARIO_USERS.values()) <= headless
     assert set(contract.SCENARIO_USERS.values()) | set(contract.OPEN_USERS.values()) <= capacity
     assert contract.SCENARIO_USERS.keys() == contract.OPEN_USERS.keys()
+
+
+def test_the_cli_options_and_the_locust_side_read_the_same_variables() -> None:
+    # ``spendcast loadtest --think-time`` and plain ``locust`` users read one variable.
+    loadtest = Options("loadtest")
+    assert loadtest.envvar("--think-time") == contract.THINK_TIME_ENV
+    assert loadtest.envvar("--worker-dump") == contract.DUMP_ENV
 
 
 def test_the_contract_imports_nothing_of_the_kit() -> None:

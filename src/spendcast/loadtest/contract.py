@@ -2,8 +2,9 @@
 
 The CLI side (``run/``, ``capacity/``, ...) starts ``python -m locust`` with one of our
 locustfiles, passes it ``--spendcast-*`` options and ``SPENDCAST_*`` variables, and reads the
-files the Locust side (``locust/``) writes into the run directory. Each name is declared here
-once; this module imports nothing of the kit, nor Locust, so either side can import it.
+files the Locust side (``locust/``) writes into the run directory; ``report`` reads back what
+each command wrote. Each name is declared here once; this module imports nothing of the kit,
+nor Locust, so either side can import it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ RECORDING_FILE: Final = "recording.json"  # written by the Locust side when Locu
 PROGRESS_FILE: Final = "progress.jsonl"  # one line a second, written by the Locust side
 STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the load shape
 SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
+# What each command adds to its directory (``report`` tells the kinds apart by them).
+CAPACITY_FILE: Final = "capacity.json"
+COMPARISON_FILE: Final = "comparison.json"
+PROFILE_FILE: Final = "profile.json"
 
 # Locust command-line options our locustfiles add (``hooks``).
 OUT_OPTION: Final = "--spendcast-out"

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Final
 
 from spendcast.loadtest.capacity.result import CapacityResult, read_steps
 from spendcast.loadtest.capacity.search import SearchPlan
-from spendcast.loadtest.contract import CAPACITY_LOCUSTFILE, OPEN_USERS, PLAN_ENV, STEPS_FILE
+from spendcast.loadtest.contract import (
+    CAPACITY_FILE,
+    CAPACITY_LOCUSTFILE,
+    OPEN_USERS,
+    PLAN_ENV,
+    STEPS_FILE,
+)
 from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, run_load
-
-CAPACITY_FILE: Final = "capacity.json"
 
 
 def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:

@@ -5,7 +5,7 @@
 runs the same scenario on each in turn for ``pairs`` pairs, in ABBA order (A B, B A, A B…) so
 that drift over time (a growing database, a warming cache, a neighbour's noisy job) hits both
 alike. ``compare_dirs`` compares two existing runs. Both write the comparison directory
-(``compare_report.write_comparison``).
+(``report.write_comparison``).
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from spendcast.loadtest.compare.pairs import Comparison, merged_histogram
+from spendcast.loadtest.contract import COMPARISON_FILE
 from spendcast.loadtest.report.html import write_report
 
-COMPARISON_FILE: Final = "comparison.json"
 MARKDOWN_FILE: Final = "comparison.md"
 FIGURES_PNG: Final = "compare_figures.png"
 LATENCY_PNG: Final = "compare_latency.png"

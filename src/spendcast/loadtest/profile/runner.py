@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ProfileError
+from spendcast.loadtest.contract import PROFILE_FILE
 from spendcast.loadtest.profile.stacks import (
     flamegraph_svg,
     is_application,
@@ -39,7 +40,6 @@ from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult, defaul
 RAW_FILE: Final = "profile.txt"
 FLAMEGRAPH_FILE: Final = "flamegraph.svg"
 SPEEDSCOPE_FILE: Final = "profile.speedscope.json"
-PROFILE_FILE: Final = "profile.json"
 PY_SPY_LOG: Final = "py-spy.log"
 PTRACE_HELP: Final = (
     "py-spy needs to trace the server process (ptrace): run as root or as the server's user "

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ReportError
+from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, PROFILE_FILE, SUMMARY_FILE
 
 KINDS: Final = (
-    ("comparison.json", "comparison"),
-    ("capacity.json", "capacity"),
-    ("profile.json", "profile"),
-    ("summary.json", "run"),
+    (COMPARISON_FILE, "comparison"),
+    (CAPACITY_FILE, "capacity"),
+    (PROFILE_FILE, "profile"),
+    (SUMMARY_FILE, "run"),
 )
 _MIME: Final = {".png": "image/png", ".svg": "image/svg+xml"}
 _STYLE: Final = """
@@ -118,7 +119,7 @@ def _figures_rows(items: Iterable[tuple[str, Mapping[str, Any]]]) -> list[list[s
 
 
 def _run(directory: Path, heading: str | None = None) -> str:
-    summary = _json(directory / "summary.json")
+    summary = _json(directory / SUMMARY_FILE)
     config = summary["config"]
     title = heading or f"Load test: {config.get('scenario', '')} on {config.get('host', '')}"
     items = [(f"{e['method']} {e['name']}", e) for e in summary["endpoints"]]
@@ -146,7 +147,7 @@ def _run(directory: Path, heading: str | None = None) -> str:
 
 
 def _capacity(directory: Path) -> str:
-    data = _json(directory / "capacity.json")
+    data = _json(directory / CAPACITY_FILE)
     plan = data["plan"]
     unit = "users" if plan["mode"] == "users" else "offered req/s"
     rows = []
@@ -178,7 +179,7 @@ def _capacity(directory: Path) -> str:
 
 
 def _comparison(directory: Path) -> str:
-    data = _json(directory / "comparison.json")
+    data = _json(directory / COMPARISON_FILE)
     rows = []
     for figure in data["figures"]:
         verdict = figure["verdict"]
@@ -202,7 +203,7 @@ def _comparison(directory: Path) -> str:
 
 
 def _profile(directory: Path) -> str:
-    data = _json(directory / "profile.json")
+    data = _json(directory / PROFILE_FILE)
 
     def rows(key: str) -> list[list[str]]:
         return [[f["function"], f["file"], f"{f['samples']:,}", f"{f['percent']:.1f} %"]
