@@ -21,12 +21,25 @@ from tests.monitoring.support import sample, wait_until
 from tests.support.postgres import TcpProxy
 from tests.support.small_disk import SmallDisk
 
-FAST = {"batch_size": 20, "flush_seconds": 0.05, "retry_max_seconds": 0.2}
+
+def fast_recorder(
+    url: str, journal_dir: Path, *, journal: JournalMode = "required", buffer_rows: int = 50_000
+) -> Recorder:
+    """Small batches, short flushes and retries: the tests see changes within milliseconds."""
+    return Recorder(
+        url,
+        journal_dir,
+        batch_size=20,
+        flush_seconds=0.05,
+        retry_max_seconds=0.2,
+        buffer_rows=buffer_rows,
+        journal=journal,
+    )
 
 
 def record_until_refused(recorder: Recorder, start: int, limit: int = 5_000) -> list[Inference]:
     """Record rows from ``start`` on until one is refused; returns those that were kept."""
-    kept = []
+    kept: list[Inference] = []
     for index in range(start, start + limit):
         row = sample(index)
         try:
@@ -48,7 +61,7 @@ def stored_ids(database_url: str) -> list[str]:
 def test_required_journal_on_a_full_disk_refuses_keeps_nothing_and_recovers(
     sqlite_url: str, small_disk: SmallDisk
 ) -> None:
-    recorder = Recorder(sqlite_url, small_disk.journal_dir, **FAST)
+    recorder = fast_recorder(sqlite_url, small_disk.journal_dir)
     recorder.start()
     kept = [sample(index) for index in range(50)]
     recorder.record_many(kept)
@@ -86,7 +99,7 @@ def test_required_journal_on_a_full_disk_refuses_keeps_nothing_and_recovers(
 def test_best_effort_journal_on_a_full_disk_keeps_rows_in_memory_and_writes_them(
     sqlite_url: str, small_disk: SmallDisk
 ) -> None:
-    recorder = Recorder(sqlite_url, small_disk.journal_dir, journal="best-effort", **FAST)
+    recorder = fast_recorder(sqlite_url, small_disk.journal_dir, journal="best-effort")
     recorder.start()
     small_disk.fill()
     rows = [sample(index) for index in range(300)]
@@ -116,7 +129,7 @@ def test_database_cut_and_disk_full_refuse_what_cannot_be_kept(
 ) -> None:
     # required: 100 rows in memory and 50 spilled, then the disk fills; best-effort: 60 in
     # memory, then up to 40 more in memory only once the disk is full.
-    recorder = Recorder(proxied_url, small_disk.journal_dir, buffer_rows=100, journal=mode, **FAST)
+    recorder = fast_recorder(proxied_url, small_disk.journal_dir, buffer_rows=100, journal=mode)
     recorder.start()
     proxy.cut()
     wait_until(lambda: not recorder.stats().database_ok)  # noticed with no row to write
@@ -146,7 +159,7 @@ def test_database_cut_and_disk_full_refuse_what_cannot_be_kept(
 def test_rows_kept_in_memory_are_journaled_once_the_disk_has_room(
     postgres_url: str, proxied_url: str, proxy: TcpProxy, small_disk: SmallDisk
 ) -> None:
-    recorder = Recorder(proxied_url, small_disk.journal_dir, journal="best-effort", **FAST)
+    recorder = fast_recorder(proxied_url, small_disk.journal_dir, journal="best-effort")
     recorder.start()
     proxy.cut()
     small_disk.fill()
@@ -171,7 +184,7 @@ def test_rows_kept_in_memory_are_journaled_once_the_disk_has_room(
 def test_rows_kept_in_memory_are_journaled_at_stop_or_counted_as_dropped(
     postgres_url: str, proxied_url: str, proxy: TcpProxy, small_disk: SmallDisk
 ) -> None:
-    recorder = Recorder(proxied_url, small_disk.journal_dir, journal="best-effort", **FAST)
+    recorder = fast_recorder(proxied_url, small_disk.journal_dir, journal="best-effort")
     recorder.start()
     proxy.cut()
     small_disk.fill()
@@ -185,7 +198,7 @@ def test_rows_kept_in_memory_are_journaled_at_stop_or_counted_as_dropped(
 def test_an_idle_writer_notices_the_database_going_away(
     proxied_url: str, proxy: TcpProxy, journal_dir: Path
 ) -> None:
-    with Recorder(proxied_url, journal_dir, **FAST) as recorder:
+    with fast_recorder(proxied_url, journal_dir) as recorder:
         assert recorder.stats().database_ok
         proxy.cut()
         wait_until(lambda: not recorder.stats().database_ok)  # no row recorded: the ping
