@@ -100,6 +100,8 @@ class Backlog:
                         f"the journal cannot be written ({exc}) and the memory buffer is full"
                     ) from exc
                 self.unjournaled.extend(rows)
+                if len(self.unjournaled) == len(rows):
+                    self._queue.put(None)  # wakes a writer waiting on an empty queue
                 if len(self.unjournaled) >= self._batch_size:
                     self._batch_full.set()
                 return
