@@ -8,6 +8,8 @@ SpendcastError
 ├── InputError                  a request the API refuses (mapped to 4xx)
 │   └── BatchTooLargeError      more rows than SPENDCAST_BATCH_LIMIT (413)
 ├── RecorderError               the inference log cannot be opened or written
+│   └── InferenceNotKept        a row could be kept neither in the journal nor in memory;
+│                               nothing was recorded (mapped to 503 + Retry-After)
 └── LoadTestError               a load test (or a command built on it) could not run
     ├── SloSyntaxError          an SLO expression off the grammar (also a ValueError)
     ├── ServerStartError        a server command exited or never answered its readiness check
@@ -48,6 +50,10 @@ class BatchTooLargeError(InputError):
 
 class RecorderError(SpendcastError):
     pass
+
+
+class InferenceNotKept(RecorderError):
+    """``record()`` kept none of the rows it was given: the caller must not answer 200."""
 
 
 class LoadTestError(SpendcastError):

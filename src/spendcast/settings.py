@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+JournalMode = Literal["required", "best-effort"]  # see Settings.recorder_journal
 
 
 class Settings(BaseSettings):
@@ -39,6 +42,13 @@ class Settings(BaseSettings):
         False,
         description="fsync each journal line: rows then survive a machine crash, not only a "
         "process kill (costs ~0.1 ms per prediction, see docs/inference-log.md).",
+    )
+    recorder_journal: JournalMode = Field(
+        "required",
+        description="What a failed journal write (disk full) means. required: /predict answers "
+        "503 and records nothing, so every 200 survives a process kill; best-effort: answer 200 "
+        "and keep the row in memory only (lost if the worker dies before the journal or the "
+        "database takes it), 503 once the memory buffer is full too.",
     )
     journal_dir: Path = Field(
         Path("journal"), description="Append-only spill files replayed when the database returns."

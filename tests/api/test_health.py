@@ -26,12 +26,16 @@ def test_ready_shows_the_model_and_the_recorder(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
+    assert body["reasons"] == []
     assert body["model_version"]
     recorder = body["recorder"]
     assert recorder["running"] is True
     assert recorder["database_ok"] is True
+    assert recorder["journal_ok"] is True
+    assert recorder["buffer_full"] is False
     for counter in ("backlog", "written", "spilled", "replayed", "failed_batches", "dropped"):
         assert recorder[counter] >= 0
+    assert (recorder["journal_errors"], recorder["unjournaled"]) == (0, 0)
 
 
 def test_docs_and_openapi(client: TestClient) -> None:
@@ -86,5 +90,9 @@ def test_ready_is_503_once_the_recorder_stops(settings: Settings) -> None:
         app.state.runtime.recorder.stop()
         response = client.get("/ready")
         assert response.status_code == 503
-        assert response.json()["error"]["code"] == "unavailable"
+        body = response.json()
+        assert body["error"]["code"] == "unavailable"
+        assert body["error"]["message"] == "not ready: recorder stopped"
+        assert (body["status"], body["reasons"]) == ("not ready", ["recorder stopped"])
+        assert body["recorder"]["running"] is False
         assert client.get("/health").status_code == 200

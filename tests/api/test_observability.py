@@ -58,6 +58,10 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     assert 'spendcast_http_request_duration_seconds_count{route="/predict"} 5.0' in text
     assert "spendcast_predictions_total 5.0" in text
     assert f'spendcast_model_info{{version="{version}"}} 1.0' in text
-    for gauge in ("backlog", "written", "spilled", "replayed"):
-        assert f"spendcast_recorder_{gauge} " in text
+    assert "spendcast_recorder_backlog " in text
+    for state in ("database_unreachable", "journal_degraded", "buffer_full"):
+        assert f"spendcast_recorder_{state} 0.0" in text
+    for counter in ("written", "spilled", "replayed", "journal_errors", "dropped"):
+        assert f"# TYPE spendcast_recorder_{counter}_total counter" in text
+    assert "spendcast_predictions_refused_total 0.0" in text
     assert "/no/such/path" not in text

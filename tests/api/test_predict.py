@@ -155,3 +155,21 @@ def test_every_200_is_one_row_with_the_exact_values(settings: Settings) -> None:
         (r["education"], r["age"], r["income"], r["prediction"], r["model_version"]) for r in rows
     )
     assert recorded == sorted(answered)
+
+
+def test_a_row_the_recorder_cannot_keep_is_a_503_with_retry_after(settings: Settings) -> None:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        app.state.runtime.recorder.stop()  # refuses every row from now on, keeping none
+        get = client.get("/predict?education=PhD&age=42&income=50000")  # fast path, endpoint
+        post = client.post("/predict", json=[{"education": "PhD", "age": 1, "income": 2}] * 3)
+        metrics = client.get("/metrics").text
+    for response in (get, post):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        error = response.json()["error"]
+        assert (error["status"], error["code"]) == (503, "unavailable")
+        assert "could not be recorded" in error["message"]
+    assert "spendcast_predictions_refused_total 4.0" in metrics
+    assert "spendcast_predictions_total 0.0" in metrics
+    assert read_rows(settings.database_url) == []

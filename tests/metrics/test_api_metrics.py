@@ -56,7 +56,8 @@ def wait_for_written(server: Server, rows: int) -> Samples:
     deadline = time.monotonic() + 60
     while True:
         samples = scrape(server.url)
-        if value(samples, "spendcast_recorder_written") >= rows or time.monotonic() > deadline:
+        written = value(samples, "spendcast_recorder_written_total")
+        if written >= rows or time.monotonic() > deadline:
             return samples
         time.sleep(0.2)
 
@@ -102,10 +103,10 @@ def test_counts_of_both_workers_exactly(workdir: Path) -> None:
         infinite = {"route": "/predict", "le": "+Inf"}
         assert value(samples, "spendcast_http_request_duration_seconds_bucket", **infinite) == count
         assert value(samples, "spendcast_predictions_total") == rows
-        assert value(samples, "spendcast_recorder_written") == rows
+        assert value(samples, "spendcast_recorder_written_total") == rows
         assert value(samples, "spendcast_recorder_backlog") == 0
-        assert value(samples, "spendcast_recorder_spilled") == 0
-        assert value(samples, "spendcast_recorder_replayed") == 0
+        assert value(samples, "spendcast_recorder_spilled_total") == 0
+        assert value(samples, "spendcast_recorder_replayed_total") == 0
         assert value(samples, "spendcast_model_info", version=version) == 1
     # Each scrape counts itself once it is answered, whichever worker answered it.
     scraped_before = [requests_total(s, "GET", "/metrics", 200) for s in scrapes]
@@ -147,7 +148,7 @@ def test_scraped_under_load_matches_the_load_test(workdir: Path) -> None:
     assert summary["failures"] == 0
     assert requests_total(final, "GET", "/predict", 200) == summary["requests"]
     assert value(final, "spendcast_predictions_total") == summary["requests"]
-    assert value(final, "spendcast_recorder_written") == summary["requests"]
+    assert value(final, "spendcast_recorder_written_total") == summary["requests"]
     assert count_rows(f"sqlite:///{server.database_path}") == summary["requests"]
     assert seen == sorted(seen)  # counters never go back, whichever worker answers
     assert seen[-1] > 0

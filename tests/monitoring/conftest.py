@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.small_disk import small_disk
+
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
@@ -24,3 +26,6 @@ def database_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+__all__ = ["small_disk"]

@@ -108,7 +108,8 @@ class Load:
 
     ``ok`` holds the income of every request answered 200; ``failed`` the income of every
     request that got anything else (a status or a transport error), whose row may or may not
-    exist depending on when it failed.
+    exist depending on when it failed. ``refused`` holds those answered 503 (backpressure: no
+    row), and ``retry_after`` the ``Retry-After`` values they carried.
     """
 
     def __init__(self, url: str, *, threads: int = 4, token: str | None = None) -> None:
@@ -116,6 +117,8 @@ class Load:
         self.token = token
         self.ok: list[float] = []
         self.failed: list[float] = []
+        self.refused: list[float] = []
+        self.retry_after: set[str | None] = set()
         self.statuses: list[int] = []
         self._numbers = itertools.count(FIRST_INCOME)
         self._stopping = threading.Event()
@@ -160,13 +163,18 @@ class Load:
                 income = float(number)
                 query = f"education={EDUCATIONS[number % 4]}&age={number % 100}&income={number}"
                 try:
-                    status = client.get(f"/predict?{query}").status_code
+                    response = client.get(f"/predict?{query}")
                 except httpx.TransportError:
                     self.failed.append(income)
                     time.sleep(0.01)
                     continue
+                status = response.status_code
                 self.statuses.append(status)
                 (self.ok if status == 200 else self.failed).append(income)
+                if status == 503:
+                    self.refused.append(income)
+                    self.retry_after.add(response.headers.get("retry-after"))
+                    time.sleep(0.005)  # a refused request is cheap: do not spin on it
 
 
 def recorded_incomes(database_url: str) -> list[float]:
@@ -175,9 +183,17 @@ def recorded_incomes(database_url: str) -> list[float]:
 
 
 def ready(server: Server) -> dict[str, object]:
-    """``/ready`` of whichever worker answers."""
+    """``/ready`` of whichever worker answers (200 or 503: both carry the recorder's state)."""
     body: dict[str, object] = httpx.get(f"{server.url}/ready", timeout=10).json()
     return body
+
+
+def readiness(server: Server) -> tuple[int, list[str]]:
+    """``/ready``'s status code and reasons, as a load balancer polling it sees them."""
+    response = httpx.get(f"{server.url}/ready", timeout=10)
+    reasons = response.json()["reasons"]
+    assert isinstance(reasons, list)
+    return response.status_code, [str(reason) for reason in reasons]
 
 
 def recorder_status(server: Server) -> dict[str, int]:
@@ -188,7 +204,9 @@ def recorder_status(server: Server) -> dict[str, int]:
 
 
 def recorder_metrics(server: Server) -> dict[str, float]:
-    """``spendcast_recorder_*`` gauges from ``/metrics``, summed over the live workers."""
+    """``spendcast_recorder_*`` and ``spendcast_predictions_*`` from ``/metrics`` without their
+    prefix (``backlog``, ``written_total``, ``predictions_refused_total``...): gauges summed
+    over the live workers, counters over every worker that ever ran."""
     text = httpx.get(f"{server.url}/metrics", timeout=10).text
-    pattern = re.compile(r"^spendcast_recorder_(\w+) (\S+)$", re.MULTILINE)
+    pattern = re.compile(r"^spendcast_(?:recorder_)?(\w+) (\S+)$", re.MULTILINE)
     return {match[1]: float(match[2]) for match in pattern.finditer(text)}

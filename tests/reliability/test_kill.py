@@ -57,7 +57,8 @@ def test_rows_of_a_worker_killed_under_load_are_recovered_once(
             # uvicorn starts a new worker, whose recorder replays the dead one's journal.
             wait_until(lambda: len(set(worker_pids(server)) - set(pids)) == 1, 60)
             load.wait_for(300)
-            wait_until(lambda: recorder_metrics(server)["replayed"] > 0, 30, "replay by respawn")
+            metrics = recorder_metrics
+            wait_until(lambda: metrics(server)["replayed_total"] > 0, 30, "replay by respawn")
             load.stop()
             # The dead worker's last backlog must not linger in the totals.
             wait_until(lambda: recorder_metrics(server)["backlog"] == 0, 30, "metrics backlog 0")

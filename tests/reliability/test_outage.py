@@ -1,5 +1,6 @@
 """PostgreSQL cut for seconds under load, behind a TCP proxy: the API keeps answering 200, rows
-wait and spill to the journal, and once it is back every answered row lands exactly once."""
+wait and spill to the journal, ``/ready`` answers 503 "database unreachable" so that a load
+balancer can move traffic away, and once it is back every answered row lands exactly once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from spendcast.monitoring import count_rows
 from tests.reliability.support import (
     Load,
+    readiness,
     recorded_incomes,
     recorder_metrics,
     recorder_status,
@@ -40,8 +42,10 @@ def test_database_outage_under_load_loses_and_duplicates_nothing(
         proxy.cut()
         cut_at, answered_before = time.monotonic(), len(load.ok)
         down: list[dict[str, int]] = []
+        ready_down: list[tuple[int, list[str]]] = []
         while time.monotonic() - cut_at < OUTAGE_SECONDS:
             down.append(recorder_status(server))
+            ready_down.append(readiness(server))
             time.sleep(0.2)
         during = recorder_metrics(server)
         answered_during = len(load.ok) - answered_before
@@ -53,16 +57,18 @@ def test_database_outage_under_load_loses_and_duplicates_nothing(
             lambda: count_rows(postgres_url) == len(load.ok), 60, "every 200 written after restore"
         )
         wait_until(lambda: recorder_metrics(server)["backlog"] == 0, 10, "metrics backlog 0")
+        wait_until(lambda: readiness(server) == (200, []), 10, "/ready 200 again")
         after = recorder_status(server)
         assert server.stop() == 0
 
     assert load.failed == []
     assert answered_during > 0  # /predict kept answering 200 while the database was away
     assert any(not status["database_ok"] for status in down)
+    assert any(code == 503 and "database unreachable" in why for code, why in ready_down)
     assert max(status["backlog"] for status in down) > 0
     assert max(status["spilled"] for status in down) > 0
     assert during["backlog"] > 0
-    assert during["spilled"] > 0
+    assert during["spilled_total"] > 0
     assert after["backlog"] == 0
     assert after["database_ok"] == 1
     assert recorded_incomes(postgres_url) == sorted(load.ok)  # each 200 is exactly one row

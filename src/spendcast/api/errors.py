@@ -3,7 +3,9 @@
     {"error": {"status": 422, "code": "validation_error", "message": "age: ...",
                "details": [{"field": "age", "message": "Input should be ..."}]}}
 
-``details`` is present only for validation errors. A 500 never carries internals.
+``details`` is present only for validation errors. A 500 never carries internals. A prediction
+whose row the inference log cannot keep is a 503 with ``Retry-After`` (backpressure, never a 200
+for a row that would be lost).
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from spendcast.errors import InputError, ModelNotFoundError, RecorderError, SpendcastError
+from spendcast.errors import (
+    InferenceNotKept,
+    InputError,
+    ModelNotFoundError,
+    RecorderError,
+    SpendcastError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +42,18 @@ CODES: dict[int, str] = {
     500: "internal_error",
     503: "unavailable",
 }
+RETRY_AFTER_SECONDS = 1  # a load balancer polling /ready has moved traffic away by then
+
+
+def error_body(
+    status: int, message: str, *, details: Sequence[Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    """The one error body: ``{"error": {"status", "code", "message"[, "details"]}}``."""
+    code = CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if details is not None:
+        error["details"] = list(details)
+    return {"error": error}
 
 
 def error_response(
@@ -44,12 +64,8 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The one error body, as a response."""
-    code = CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
-    error: dict[str, Any] = {"status": status, "code": code, "message": message}
-    if details is not None:
-        error["details"] = list(details)
     return Response(
-        orjson.dumps({"error": error}),
+        orjson.dumps(error_body(status, message, details=details)),
         status_code=status,
         headers=dict(headers) if headers else None,
         media_type="application/json",
@@ -88,6 +104,12 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         return error_response(exc.status_code, str(exc))
     if isinstance(exc, ModelNotFoundError):
         return error_response(503, "no trained model: run `spendcast train`")
+    if isinstance(exc, InferenceNotKept):
+        return error_response(
+            503,
+            f"the prediction could not be recorded, retry later: {exc}",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, RecorderError):
         return error_response(503, "the inference log is unavailable")
     logger.exception("unhandled domain error", exc_info=exc)

@@ -22,6 +22,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from spendcast.monitoring import RecorderStats
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -53,10 +55,31 @@ class Metrics:
         self.predictions = Counter(
             "spendcast_predictions", "Predictions answered (one per row).", registry=reg
         )
+        self.predictions_refused = Counter(
+            "spendcast_predictions_refused",
+            "Predictions answered 503 because the inference log could not keep their row.",
+            registry=reg,
+        )
         self.recorder_backlog = _gauge("backlog", "Inferences waiting to be written.", reg)
-        self.recorder_written = _gauge("written", "Inferences written to the database.", reg)
-        self.recorder_spilled = _gauge("spilled", "Inferences spilled to the journal.", reg)
-        self.recorder_replayed = _gauge("replayed", "Journal inferences replayed.", reg)
+        # How many workers are in each state that makes their /ready answer 503.
+        self.recorder_database_unreachable = _gauge(
+            "database_unreachable", "Workers whose recorder cannot reach the database.", reg
+        )
+        self.recorder_journal_degraded = _gauge(
+            "journal_degraded", "Workers whose last journal write failed.", reg
+        )
+        self.recorder_buffer_full = _gauge(
+            "buffer_full", "Workers whose memory buffer is full.", reg
+        )
+        # RecorderStats field -> counter; advanced by the change since the last sync.
+        self.recorder_counters = {
+            "written": _counter("written", "Inferences written to the database.", reg),
+            "spilled": _counter("spilled", "Inferences that went to the journal only.", reg),
+            "replayed": _counter("replayed", "Inferences replayed from dead journals.", reg),
+            "journal_errors": _counter("journal_errors", "Journal writes that failed.", reg),
+            "dropped": _counter("dropped", "Inferences kept in memory only and lost.", reg),
+        }
+        self._recorder_seen = dict.fromkeys(self.recorder_counters, 0)
         self.model_info = Gauge(
             "spendcast_model_info",
             "The model version served (1) or served before (0).",
@@ -85,11 +108,17 @@ class Metrics:
             self.model_info.labels(previous).set(0)
         self.model_info.labels(version).set(1)
 
-    def set_recorder(self, backlog: int, written: int, spilled: int, replayed: int) -> None:
-        self.recorder_backlog.set(backlog)
-        self.recorder_written.set(written)
-        self.recorder_spilled.set(spilled)
-        self.recorder_replayed.set(replayed)
+    def set_recorder(self, stats: RecorderStats) -> None:
+        """Copy this worker's recorder state: gauges set, counters advanced by what is new."""
+        self.recorder_backlog.set(stats.backlog)
+        self.recorder_database_unreachable.set(0 if stats.database_ok else 1)
+        self.recorder_journal_degraded.set(0 if stats.journal_ok else 1)
+        self.recorder_buffer_full.set(1 if stats.buffer_full else 0)
+        for field, counter in self.recorder_counters.items():
+            value: int = getattr(stats, field)
+            if value > self._recorder_seen[field]:
+                counter.inc(value - self._recorder_seen[field])
+                self._recorder_seen[field] = value
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every worker's values."""
@@ -117,6 +146,10 @@ def _forget_dead_workers(directory: str) -> None:
             multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
         except PermissionError:
             pass  # alive, owned by someone else
+
+
+def _counter(name: str, documentation: str, registry: CollectorRegistry) -> Counter:
+    return Counter(f"spendcast_recorder_{name}", documentation, registry=registry)
 
 
 def _gauge(name: str, documentation: str, registry: CollectorRegistry) -> Gauge:

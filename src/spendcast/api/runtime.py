@@ -54,7 +54,7 @@ class Runtime:
         if self._recorder is None:
             return None
         stats = self._recorder.stats()
-        self.metrics.set_recorder(stats.backlog, stats.written, stats.spilled, stats.replayed)
+        self.metrics.set_recorder(stats)
         return stats
 
     async def start(self) -> None:

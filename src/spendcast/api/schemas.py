@@ -61,10 +61,18 @@ class RecorderStatus(BaseModel):
     failed_batches: int
     rejected: int
     dropped: int
+    journal_ok: bool
+    buffer_full: bool
+    journal_errors: int
+    unjournaled: int
 
 
 class Readiness(BaseModel):
-    status: str
+    status: str = Field(description='"ready", or "not ready" (with a 503).')
+    reasons: list[str] = Field(
+        description="Why this worker's recorder cannot keep its promise: any of "
+        '"recorder stopped", "database unreachable", "journal degraded", "buffer full".'
+    )
     model_version: str
     recorder: RecorderStatus
 
@@ -92,6 +100,10 @@ class ErrorBody(BaseModel):
     """The one shape of every 4xx/5xx answer."""
 
     error: ErrorInfo
+
+
+class NotReady(ErrorBody, Readiness):
+    """``/ready`` answering 503: the one error shape, beside the readiness it reports."""
 
 
 def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:

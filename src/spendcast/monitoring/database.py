@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -17,7 +17,7 @@ from spendcast.errors import RecorderError
 from spendcast.monitoring.table import create_schema, inference_log
 
 SQLITE_BUSY_SECONDS = 30.0
-POSTGRES_CONNECT_SECONDS = 5
+POSTGRES_CONNECT_SECONDS = 2  # so that ``database_ok`` turns false within seconds
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _entry: ConnectionPoolEntry) -> None:
@@ -76,6 +76,11 @@ class Database:
 
     def create_schema(self) -> None:
         create_schema(self.engine)
+
+    def ping(self) -> None:
+        """One round trip; raises an ``SQLAlchemyError`` when the database does not answer."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows in one transaction; rows already present (same id) are left as they are."""

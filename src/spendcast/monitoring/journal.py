@@ -3,10 +3,13 @@
 A recorder owns ``<pid>-<token>.lock`` (held with ``flock`` for its whole life) and writes rows
 to segments ``<pid>-<token>.<seq>.jsonl``. A lock file nobody holds belongs to a dead process:
 whoever takes its lock first replays its segments, deletes them, then deletes the lock file.
+A write that fails (disk full) is cut back to the last whole line, so a segment only ever holds
+whole lines, except the last line of a process killed in the middle of a write.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -20,6 +23,8 @@ from spendcast.monitoring.inference import Inference, from_line
 logger = logging.getLogger(__name__)
 
 LOCK_SUFFIX = ".lock"
+PROBE_SUFFIX = ".probe"
+PROBE_BYTES = 4096  # a page: "the disk takes writes again" means at least a few lines fit
 
 
 @dataclass(eq=False)
@@ -31,17 +36,31 @@ class Segment:
     written: int = 0  # lines appended
     committed: int = 0  # of those, rows known to be in the database
     spill_from: int | None = None  # lines from this index on are only in the file
+    size: int = 0  # bytes of whole lines in the file
+    torn: bool = False  # a failed write could not be cut back: append nothing more
 
     @property
     def done(self) -> bool:
         return self.fd is None and self.committed >= self.written
 
-    def append(self, line: bytes) -> None:
-        """One write of one line (a loop only if the kernel writes it short)."""
+    def append(self, lines: bytes) -> None:
+        """One write of whole lines (a loop only if the kernel writes them short). On failure
+        nothing of ``lines`` stays in the file, or the segment is marked torn."""
         assert self.fd is not None
-        written = os.write(self.fd, line)
-        while written < len(line):
-            written += os.write(self.fd, line[written:])
+        if self.torn:
+            raise OSError(errno.EIO, "journal segment holds a partial line", str(self.path))
+        written = 0
+        try:
+            while written < len(lines):
+                written += os.write(self.fd, lines[written:])
+        except OSError:
+            if written:
+                try:
+                    os.ftruncate(self.fd, self.size)
+                except OSError:
+                    self.torn = True
+            raise
+        self.size += written
 
     def seal(self) -> None:
         if self.fd is not None:
@@ -91,6 +110,14 @@ class Journal:
             flags |= os.O_DSYNC
         return Segment(path, os.open(path, flags, 0o644))
 
+    def probe(self) -> None:
+        """Write and delete ``PROBE_BYTES`` beside the segments; ``OSError`` if the disk refuses."""
+        path = self.directory / f"{self.prefix}{PROBE_SUFFIX}"
+        try:
+            path.write_bytes(b"\0" * PROBE_BYTES)
+        finally:
+            path.unlink(missing_ok=True)
+
     def close(self) -> None:
         """Release the lock; the lock file goes too when no segment is left (nothing to replay)."""
         if self._lock_fd is None:
@@ -114,7 +141,9 @@ class Orphan:
         return sorted(self.lock_path.parent.glob(f"{prefix}.*.jsonl"))
 
     def finish(self) -> None:
-        """Every segment replayed: remove the lock file, then release it."""
+        """Every segment replayed: remove the lock file (and a probe left by a kill), then
+        release it."""
+        self.lock_path.with_suffix(PROBE_SUFFIX).unlink(missing_ok=True)
         self.lock_path.unlink(missing_ok=True)
         self.release()
 

@@ -5,6 +5,10 @@ thread drains the queue in batches (``batch_size`` rows or ``flush_seconds``) an
 batch in one idempotent transaction. While the database is down, up to ``buffer_rows`` rows wait
 in memory; later rows are only in the journal (spilled) and are read back from it when the
 database returns. Journals of killed processes are replayed by the next recorder that starts.
+
+Promise: ``record()`` returns only once its rows are kept -- journaled, or (``journal=
+"best-effort"``) in memory while the journal fails -- and otherwise raises ``InferenceNotKept``
+having kept none of them. ``stats().reasons`` says why the promise cannot be kept right now.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
@@ -24,11 +28,21 @@ from spendcast.monitoring.backlog import Backlog, Entry
 from spendcast.monitoring.database import Database
 from spendcast.monitoring.inference import Inference, to_line
 from spendcast.monitoring.journal import Journal, orphans, read_segment
+from spendcast.settings import JournalMode
 
 if TYPE_CHECKING:
     from spendcast.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+JOURNAL_MODES: tuple[str, ...] = get_args(JournalMode)
+# Why the recorder cannot keep its promise right now (``RecorderStats.reasons``).
+RECORDER_STOPPED = "recorder stopped"
+DATABASE_UNREACHABLE = "database unreachable"
+JOURNAL_DEGRADED = "journal degraded"
+BUFFER_FULL = "buffer full"
+PING_SECONDS = 1.0  # longest the writer goes without touching the database
+PROBE_SECONDS = 0.5  # how often a degraded journal is tried again
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +55,22 @@ class RecorderStats:
     replayed: int  # rows read back from the journals of dead processes
     failed_batches: int  # database operations that failed and were retried
     rejected: int = 0  # rows the database refused (bad values): logged, never retried
-    dropped: int = 0  # rows lost: journal write failed while the memory buffer was full
+    dropped: int = 0  # rows kept in memory only (best-effort) and lost: see Backlog.close
+    journal_ok: bool = True  # the last journal write succeeded
+    buffer_full: bool = False  # the memory buffer holds ``buffer_rows`` rows
+    journal_errors: int = 0  # journal writes that failed
+    unjournaled: int = 0  # rows of the backlog kept in memory only (best-effort mode)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why this recorder cannot keep its promise now; empty when it can (ready)."""
+        states = (
+            (not self.running, RECORDER_STOPPED),
+            (not self.database_ok, DATABASE_UNREACHABLE),
+            (not self.journal_ok, JOURNAL_DEGRADED),
+            (self.buffer_full, BUFFER_FULL),
+        )
+        return tuple(reason for failing, reason in states if failing)
 
 
 class Recorder:
@@ -59,13 +88,24 @@ class Recorder:
         fsync: bool = False,
         retry_max_seconds: float = 2.0,
         orphan_scan_seconds: float = 30.0,
+        journal: JournalMode = "required",
     ) -> None:
+        """``journal``: what a failed journal write means. ``"required"``: ``record()`` raises
+        ``InferenceNotKept`` (a kept row always survives a process kill); ``"best-effort"``:
+        the row is kept in memory only while the buffer has room (lost if the process dies
+        before the journal or the database takes it)."""
         if batch_size < 1 or buffer_rows < 1 or segment_rows < 1 or flush_seconds <= 0:
             raise ValueError("batch_size, buffer_rows, segment_rows and flush_seconds must be > 0")
+        if journal not in JOURNAL_MODES:
+            raise ValueError(f"journal must be one of {JOURNAL_MODES}, not {journal!r}")
         self._database_url = database_url
         self._journal = Journal(Path(journal_dir), fsync=fsync)
         self._backlog = Backlog(
-            self._journal, buffer_rows=buffer_rows, batch_size=batch_size, segment_rows=segment_rows
+            self._journal,
+            buffer_rows=buffer_rows,
+            batch_size=batch_size,
+            segment_rows=segment_rows,
+            journal_required=journal == "required",
         )
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
@@ -81,6 +121,7 @@ class Recorder:
         self._replayed = 0
         self._failed_batches = 0
         self._rejected = 0
+        self._last_contact = 0.0  # monotonic time of the last successful database operation
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Recorder:
@@ -91,6 +132,7 @@ class Recorder:
             flush_seconds=settings.recorder_flush_seconds,
             buffer_rows=settings.recorder_buffer_rows,
             fsync=settings.recorder_fsync,
+            journal=settings.recorder_journal,
         )
 
     def start(self) -> None:
@@ -149,10 +191,14 @@ class Recorder:
         self.stop()
 
     def record(self, inference: Inference) -> None:
-        """Journal and enqueue one row. Never touches the database, never waits on it."""
+        """Journal and enqueue one row. Never touches the database, never waits on it.
+
+        Raises ``InferenceNotKept`` (nothing recorded) when the row cannot be kept.
+        """
         self._backlog.add((to_line(inference),), (inference,))
 
     def record_many(self, inferences: Sequence[Inference]) -> None:
+        """Record every row or, raising ``InferenceNotKept``, none of them."""
         self._backlog.add([to_line(inference) for inference in inferences], inferences)
 
     def stats(self) -> RecorderStats:
@@ -169,6 +215,10 @@ class Recorder:
                 failed_batches=self._failed_batches,
                 rejected=self._rejected,
                 dropped=backlog.dropped,
+                journal_ok=backlog.journal_ok,
+                buffer_full=backlog.buffer_full,
+                journal_errors=backlog.journal_errors,
+                unjournaled=len(backlog.unjournaled),
             )
 
     # -- writer thread -----------------------------------------------------------------------
@@ -183,14 +233,19 @@ class Recorder:
         self._replay_orphans()
         self._ready = True
         self._database_ok = True
+        self._last_contact = time.monotonic()
 
     def _run(self) -> None:
         delay = 0.05
         pending: list[Entry] = []
         next_scan = time.monotonic() + self._orphan_scan_seconds
+        next_probe = 0.0
         backlog = self._backlog
         while not self._abort.is_set():
             try:
+                if not backlog.journal_ok and time.monotonic() >= next_probe:
+                    backlog.probe()  # first: it needs no database
+                    next_probe = time.monotonic() + PROBE_SECONDS
                 if not self._ready:
                     self._bootstrap()
                     logger.info("inference log database reachable")
@@ -202,6 +257,12 @@ class Recorder:
                     backlog.committed(pending)
                     pending = []
                 backlog.rotate_if_due(idle)
+                if unjournaled := backlog.unjournaled_head():
+                    self._written += self._insert(unjournaled)
+                    backlog.unjournaled_written(len(unjournaled))
+                if time.monotonic() - self._last_contact >= PING_SECONDS:
+                    self._db.ping()  # an idle writer notices an outage too
+                    self._last_contact = time.monotonic()
                 for segment in backlog.spilled_segments():
                     start = segment.spill_from
                     assert start is not None
@@ -236,6 +297,7 @@ class Recorder:
             batch = rows[offset : offset + self._batch_size]
             try:
                 self._db.insert([row.as_row() for row in batch])
+                self._last_contact = time.monotonic()
                 accepted += len(batch)
             except (IntegrityError, DataError):
                 # A value the database refuses: retry row by row so only the bad rows are lost.

@@ -1,18 +1,22 @@
-"""``/`` ``/health`` (liveness, touches nothing) and ``/ready`` (model loaded, recorder running)."""
+"""``/`` ``/health`` (liveness, touches nothing) and ``/ready`` (this worker can keep its promise).
+
+``/ready`` answers 200 ``{"status": "ready", "reasons": [], ...}`` while every prediction this
+worker answers 200 becomes a row, and 503 in the one error shape, with the same fields beside it
+and ``reasons`` saying why (``RecorderStats.reasons``), as soon as it cannot: a load balancer
+polling it sends traffic elsewhere, and back once the reasons are gone. It reads counters only.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from spendcast.api.deps import RuntimeDep
+from spendcast.api.errors import error_body, error_response
 from spendcast.api.responses import JSONBytes
-from spendcast.api.schemas import (
-    Liveness,
-    Message,
-    Readiness,
-    RecorderStatus,
-    error_responses,
-)
+from spendcast.api.schemas import Liveness, Message, NotReady, Readiness, RecorderStatus
+from spendcast.monitoring.recorder import RECORDER_STOPPED
 
 router = APIRouter(tags=["health"])
 
@@ -39,17 +43,26 @@ async def health() -> JSONBytes:
     "/ready",
     response_model=Readiness,
     response_class=JSONBytes,
-    responses=error_responses({503: "Model not loaded or recorder stopped."}),
-)
-async def ready(runtime: RuntimeDep) -> JSONBytes:
-    """The model is loaded and the recorder runs: this worker can serve predictions."""
-    stats = runtime.recorder_stats()
-    if stats is None or not stats.running:
-        raise HTTPException(status_code=503, detail="not ready: the recorder is not running")
-    return JSONBytes(
-        {
-            "status": "ready",
-            "model_version": runtime.predictor.version,
-            "recorder": {field: getattr(stats, field) for field in _RECORDER_FIELDS},
+    responses={
+        503: {
+            "model": NotReady,
+            "description": "The recorder cannot keep its promise now; `reasons` says why.",
         }
-    )
+    },
+)
+async def ready(runtime: RuntimeDep) -> Response:
+    """The model is loaded and every prediction answered 200 now becomes a row."""
+    stats = runtime.recorder_stats()
+    if stats is None:
+        return error_response(503, f"not ready: {RECORDER_STOPPED}")
+    reasons = list(stats.reasons)
+    body: dict[str, Any] = {
+        "status": "not ready" if reasons else "ready",
+        "reasons": reasons,
+        "model_version": runtime.predictor.version,
+        "recorder": {field: getattr(stats, field) for field in _RECORDER_FIELDS},
+    }
+    if not reasons:
+        return JSONBytes(body)
+    error = error_body(503, f"not ready: {', '.join(reasons)}")
+    return JSONBytes({**error, **body}, status_code=503)

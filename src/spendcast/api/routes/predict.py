@@ -6,7 +6,9 @@ recorder -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries are
 defines the contract.
 
 Unknown query parameters (and unknown keys in batch rows) are ignored, as HTTP caches and
-cache-busters expect; missing ones are a 422.
+cache-busters expect; missing ones are a 422. When the recorder cannot keep the rows
+(``InferenceNotKept``: nothing recorded, a batch all or none) the answer is 503 with
+``Retry-After`` and the rows are counted in ``spendcast_predictions_refused_total``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from spendcast.api.auth import require_token
 from spendcast.api.deps import PredictorDep, RecorderDep, RuntimeDep, SettingsDep
+from spendcast.api.metrics import Metrics
 from spendcast.api.responses import MODEL_VERSION_HEADER, with_model_version
 from spendcast.api.schemas import Customer, error_responses
-from spendcast.errors import BatchTooLargeError
+from spendcast.errors import BatchTooLargeError, InferenceNotKept
 from spendcast.model.schema import AGE_MAX, AGE_MIN, INCOME_MAX, INCOME_MIN, Education
-from spendcast.monitoring import Inference
+from spendcast.monitoring import Inference, Recorder
 
 router = APIRouter(tags=["predict"], dependencies=[Depends(require_token)])
 
@@ -32,6 +35,15 @@ _VERSION_HEADER = {
     }
 }
 _AUTH_ERROR = {401: "Missing or wrong token."}
+_NOT_KEPT = {503: "The inference log cannot keep the row now: retry after Retry-After seconds."}
+
+
+def _record(recorder: Recorder, metrics: Metrics, inferences: list[Inference]) -> None:
+    try:
+        recorder.record_many(inferences)
+    except InferenceNotKept:
+        metrics.predictions_refused.inc(len(inferences))
+        raise
 
 
 async def predict_one(
@@ -47,7 +59,8 @@ async def predict_one(
 ) -> Response:
     """Predicted yearly spending of one customer, as a bare JSON number."""
     prediction = predictor.predict_one(education, age, income)
-    recorder.record(Inference(education, age, income, prediction, predictor.version))
+    inference = Inference(education, age, income, prediction, predictor.version)
+    _record(recorder, runtime.metrics, [inference])
     runtime.metrics.predictions.inc()
     return with_model_version(prediction, predictor.version)
 
@@ -59,7 +72,9 @@ router.add_api_route(
     response_model=float,
     responses={
         200: {"headers": _VERSION_HEADER},
-        **error_responses({**_AUTH_ERROR, 422: "A missing or invalid query parameter."}),
+        **error_responses(
+            {**_AUTH_ERROR, 422: "A missing or invalid query parameter.", **_NOT_KEPT}
+        ),
     },
 )
 
@@ -94,6 +109,7 @@ async def _json_batch(request: Request, settings: SettingsDep) -> None:
                 413: "More rows than SPENDCAST_BATCH_LIMIT, or a body over its size limit.",
                 415: "The body is not JSON.",
                 422: "Invalid JSON, or a row with a missing or invalid field.",
+                **_NOT_KEPT,
             }
         ),
     },
@@ -107,11 +123,13 @@ async def predict_many(
     """Predicted yearly spending of each customer, in the order given."""
     predictions = predictor.predict_many([(r.education, r.age, r.income) for r in rows])
     version = predictor.version
-    recorder.record_many(
+    _record(
+        recorder,
+        runtime.metrics,
         [
             Inference(r.education, r.age, r.income, p, version)
             for r, p in zip(rows, predictions, strict=True)
-        ]
+        ],
     )
     runtime.metrics.predictions.inc(len(predictions))
     return with_model_version(predictions, version)
