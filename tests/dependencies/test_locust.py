@@ -7,6 +7,7 @@ Python; each prints whether its internal is still where spendcast.loadtest uses 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -40,6 +41,14 @@ CHECKS = textwrap.dedent(
     results["stats.CSV_STATS_INTERVAL_SEC"] = isinstance(
         getattr(stats, "CSV_STATS_INTERVAL_SEC", None), (int, float)
     )
+    from locust.argument_parser import LocustArgumentParser
+    from locust.rpc import Message
+
+    parser = LocustArgumentParser()
+    parser.add_argument("--spendcast-probe", default="", env_var="SPENDCAST_PROBE_DIR")
+    results["add_argument(env_var=)"] = parser.parse_args([]).spendcast_probe == "/from/env"
+    message = Message("spendcast_final", {"rows": 1}, "worker-1")
+    results["rpc.Message"] = (message.data, message.node_id) == ({"rows": 1}, "worker-1")
     print(json.dumps(results))
     """
 )
@@ -50,6 +59,8 @@ USED_BY = {
     "register_message(concurrent=)": "register_message(..., concurrent=True) (handoff.py)",
     "send_message(client_id=)": "MasterRunner.send_message(..., client_id=) (handoff.py)",
     "stats.CSV_STATS_INTERVAL_SEC": "locust.stats.CSV_STATS_INTERVAL_SEC (hooks.py)",
+    "add_argument(env_var=)": "the env_var= of a custom option's add_argument (hooks.py)",
+    "rpc.Message": "locust.rpc.Message(type, data, node_id) .data/.node_id (handoff.py)",
 }
 
 
@@ -57,6 +68,7 @@ USED_BY = {
 def results() -> dict[str, bool]:
     child = subprocess.run(
         [sys.executable, "-c", CHECKS, str(free_port())],
+        env={**os.environ, "SPENDCAST_PROBE_DIR": "/from/env"},
         capture_output=True,
         text=True,
         timeout=120,

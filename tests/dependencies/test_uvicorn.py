@@ -39,6 +39,9 @@ def test_http_tools_protocol_still_answers_parse_errors_through_send_400_respons
         _app, http=JsonErrorHttpToolsProtocol, loop="asyncio", log_level="critical", lifespan="off"
     )
     server = uvicorn.Server(config)
+    assert hasattr(server, "started"), (
+        "uvicorn removed Server.started: spendcast serve reads it to exit 3 when startup fails"
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

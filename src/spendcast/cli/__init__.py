@@ -79,8 +79,14 @@ class LazyGroup(click.Group):
             raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        missing = {extra: bool(missing_modules(extra)) for _, extra in COMMANDS.values() if extra}
+        rows = []
+        for name in self.list_commands(ctx):
+            extra = COMMANDS[name][1]
+            needs = f" Needs: {install_hint(extra)}." if extra and missing[extra] else ""
+            rows.append((name, HELP_LINES[name] + needs))
         with formatter.section("Commands"):
-            formatter.write_dl([(name, HELP_LINES[name]) for name in self.list_commands(ctx)])
+            formatter.write_dl(rows)
 
 
 def _refuse_if_optional(command: str, error: ModuleNotFoundError) -> None:
