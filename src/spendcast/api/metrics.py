@@ -43,11 +43,11 @@ class RouteLabels:
 
     def __init__(self, routes: Iterable[BaseRoute]) -> None:
         routes = list(routes)
-        self._exact = {
-            route.path: route.path
+        self._paths = frozenset(
+            route.path
             for route in routes
             if isinstance(route, Route) and not route.param_convertors
-        }
+        )
         self._mounts = tuple(
             (route.path, f"{route.path}/{{path}}") for route in routes if isinstance(route, Mount)
         )
@@ -59,8 +59,8 @@ class RouteLabels:
             return template
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        if (exact := self._exact.get(path)) is not None:
-            return exact
+        if path in self._paths:
+            return path
         for prefix, mounted in self._mounts:
             if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/"):
                 return mounted
