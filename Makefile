@@ -16,7 +16,7 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-install: $(INSTALLED) ## Create .venv and install spendcast with its dev tools
+install: $(INSTALLED) ## Create .venv and install spendcast with every extra and its dev tools
 
 model: $(INSTALLED) ## Train the model unless one is already saved in models/
 	$(BIN)/spendcast train --if-missing

@@ -1,5 +1,5 @@
 """deploy/grafana-dashboard.json and deploy/prometheus.yml query what the API and the load-test
-exporter really expose."""
+exporter really expose (captured from a live server and a live run: tests/metrics/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
+import pytest
 import yaml
-from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
-from spendcast.api.app import create_app
-from spendcast.loadtest.run.live_export import PrometheusExport
-from spendcast.loadtest.run.runner import Progress
-from tests.api.conftest import make_settings
+from tests.metrics.conftest import LiveMetrics, metric_names
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 METRIC = re.compile(r"\bspendcast_[a-z0-9_]+")
@@ -33,31 +28,10 @@ def _expressions() -> list[str]:
     ]
 
 
-def _names(text: str) -> set[str]:
-    return {
-        sample.name for family in text_string_to_metric_families(text) for sample in family.samples
-    }
-
-
-def _api_names(workdir: Path) -> set[str]:
-    with TestClient(create_app(make_settings(workdir))) as client:
-        assert client.get("/predict?education=PhD&age=30&income=1000").status_code == 200
-        return _names(client.get("/metrics").text)
-
-
-def _loadtest_names() -> set[str]:
-    export = PrometheusExport(0)
-    try:
-        export.start()
-        endpoints = {"GET /predict": {"requests": 1, "failures": 0, "p50_ms": 1.0}}
-        export.update(Progress(1.0, 1, 1, 0, 1.0, 1.0, endpoints=endpoints))
-        return _names(httpx.get(f"http://127.0.0.1:{export.port}/metrics").text)
-    finally:
-        export.close()
-
-
-def test_every_dashboard_query_names_an_exposed_metric(workdir: Path) -> None:
-    exposed = _api_names(workdir) | _loadtest_names()
+@pytest.mark.e2e
+def test_every_dashboard_query_names_an_exposed_metric(live_metrics: LiveMetrics) -> None:
+    """Against what a real ``spendcast serve`` and a real run with --prometheus-port export."""
+    exposed = metric_names(live_metrics.api) | metric_names(live_metrics.loadtest)
     queried = {name for expr in _expressions() for name in METRIC.findall(expr)}
     assert queried
     assert queried <= exposed, queried - exposed

@@ -74,6 +74,7 @@ def test_prometheus_export_serves_the_latest_sample() -> None:
     assert value(during, latency, **PREDICT, quantile="0.5") == 0.0015
     assert value(during, latency, **PREDICT, quantile="0.95") == 0.00325
     assert value(during, latency, **PREDICT, quantile="0.99") is None  # not in the sample
+    assert value(during, f"{latency}_count", **PREDICT) == 120  # the quantiles are over 120
     assert value(after, "spendcast_loadtest_running") == 0
 
 

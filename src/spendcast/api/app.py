@@ -18,6 +18,7 @@ from spendcast.api.body_limit import BodyLimitMiddleware, max_body_bytes
 from spendcast.api.docs import install_docs
 from spendcast.api.errors import install_error_handlers
 from spendcast.api.fast_path import PREDICT_PATH, PredictFastPath
+from spendcast.api.metrics import RouteLabels
 from spendcast.api.middleware import ObserveMiddleware
 from spendcast.api.routes import health, metrics, predict, train
 from spendcast.api.runtime import Runtime
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limit = max_body_bytes(runtime.settings.batch_limit)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
     fast_path = PredictFastPath(app.framework, runtime, _route(predict.router, "GET", PREDICT_PATH))
-    app.front = ObserveMiddleware(fast_path, runtime.access_log, runtime.metrics)
+    routes = RouteLabels(app.routes)
+    app.front = ObserveMiddleware(fast_path, runtime.access_log, runtime.metrics, routes)
     return app
 
 

@@ -9,6 +9,7 @@ registry.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.routing import BaseRoute, Mount, Route
 
 from spendcast.monitoring import RecorderStats
 
@@ -29,7 +31,42 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "unmatched"
 
-__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics", "RouteLabels"]
+
+
+class RouteLabels:
+    """The ``route`` label of a request: the template of the route that answered it.
+
+    A FastAPI endpoint (and the ``/predict`` fast path) leaves its route in ``scope["route"]``;
+    the routes FastAPI adds itself (``/openapi.json``) and mounted apps (the Swagger UI assets,
+    labelled ``/docs/assets/{path}``) do not, so their paths are recognised here. Anything else
+    is ``unmatched``, so that random 404 paths cannot grow the label set.
+    """
+
+    def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        routes = list(routes)
+        self._paths = frozenset(
+            route.path
+            for route in routes
+            if isinstance(route, Route) and not route.param_convertors
+        )
+        self._mounts = tuple(
+            (route.path, f"{route.path}/{{path}}") for route in routes if isinstance(route, Mount)
+        )
+
+    def label(self, route: object, path: str, root_path: str) -> str:
+        """``route`` as routing left it in the scope; ``path`` and ``root_path`` as received."""
+        template = getattr(route, "path", None)
+        if isinstance(template, str):
+            return template
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        if path in self._paths:
+            return path
+        for prefix, mounted in self._mounts:
+            if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/"):
+                return mounted
+        return UNMATCHED_ROUTE
 
 
 class Metrics:

@@ -10,22 +10,26 @@ from time import perf_counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spendcast.api.access_log import AccessLog
-from spendcast.api.metrics import UNMATCHED_ROUTE, Metrics
+from spendcast.api.metrics import Metrics, RouteLabels
 
 
 class ObserveMiddleware:
     """Writes one access-log line and one metrics sample per HTTP request."""
 
-    def __init__(self, app: ASGIApp, access_log: AccessLog, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, access_log: AccessLog, metrics: Metrics, routes: RouteLabels
+    ) -> None:
         self.app = app
         self.access_log = access_log
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = perf_counter()
+        root_path: str = scope.get("root_path", "")  # before a mount extends it
         status = 500  # what the client gets if the app raises before answering
 
         async def send_observed(message: Message) -> None:
@@ -38,8 +42,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_observed)
         finally:
             seconds = perf_counter() - start
-            route = scope.get("route")
-            template: str = getattr(route, "path", UNMATCHED_ROUTE)
+            template = self.routes.label(scope.get("route"), scope["path"], root_path)
             method: str = scope["method"]
             client = scope.get("client")
             who = f"{client[0]}:{client[1]}" if client else "-"

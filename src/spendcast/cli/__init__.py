@@ -4,25 +4,32 @@ Each sub-command lives in its own module of this package and is imported only wh
 ``spendcast serve`` must never import Locust (which monkey-patches the standard library through
 gevent), and ``spendcast --help`` stays instant.
 
+Plain ``pip install spendcast`` has ``train`` and ``serve``; the kit's commands need
+``spendcast[loadtest]``. A command whose extra is missing -- found before it is imported, or a
+``ModuleNotFoundError`` of one of the extra's modules while it is imported or runs -- ends with
+one line naming the extra to install, exit code 2, never a traceback.
+
 Exit codes: 0 success, 1 the operation failed, 2 usage error, 3 an SLO was breached.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
+from typing import Any, NoReturn
 
 import click
 
-# name -> "module:attribute", in the order --help lists them.
-COMMANDS: dict[str, str] = {
-    "train": "spendcast.cli.train:train",
-    "serve": "spendcast.cli.serve:serve",
-    "loadtest": "spendcast.cli.loadtest:loadtest",
-    "capacity": "spendcast.cli.capacity:capacity",
-    "compare": "spendcast.cli.compare:compare",
-    "profile": "spendcast.cli.profile:profile",
-    "report": "spendcast.cli.report:report",
+from spendcast.extras import extra_providing, install_hint, missing_modules
+
+# name -> ("module:attribute", the extra it needs), in the order --help lists them.
+COMMANDS: dict[str, tuple[str, str | None]] = {
+    "train": ("spendcast.cli.train:train", None),
+    "serve": ("spendcast.cli.serve:serve", None),
+    "loadtest": ("spendcast.cli.loadtest:loadtest", "loadtest"),
+    "capacity": ("spendcast.cli.capacity:capacity", "loadtest"),
+    "compare": ("spendcast.cli.compare:compare", "loadtest"),
+    "profile": ("spendcast.cli.profile:profile", "loadtest"),
+    "report": ("spendcast.cli.report:report", "loadtest"),
 }
 
 HELP_LINES: dict[str, str] = {
@@ -36,30 +43,63 @@ HELP_LINES: dict[str, str] = {
 }
 
 
+class MissingExtra(click.ClickException):
+    """An optional part is not installed: a usage error (exit code 2), in one line."""
+
+    exit_code = 2
+
+
 class LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _module_exists(COMMANDS[name])]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None or not _module_exists(target):
+        if cmd_name not in COMMANDS:
             return None
+        target, extra = COMMANDS[cmd_name]
+        if extra is not None and (missing := missing_modules(extra)):
+            _refuse(cmd_name, extra, ", ".join(missing))
         module_name, attribute = target.split(":")
-        command = getattr(importlib.import_module(module_name), attribute)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            _refuse_if_optional(cmd_name, error)
+            raise
+        command = getattr(module, attribute)
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as error:
+            _refuse_if_optional(ctx.invoked_subcommand or "spendcast", error)
+            raise
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, HELP_LINES[name]) for name in self.list_commands(ctx)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        missing = {extra: bool(missing_modules(extra)) for _, extra in COMMANDS.values() if extra}
+        rows = []
+        for name in self.list_commands(ctx):
+            extra = COMMANDS[name][1]
+            needs = f" Needs: {install_hint(extra)}." if extra and missing[extra] else ""
+            rows.append((name, HELP_LINES[name] + needs))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
-def _module_exists(target: str) -> bool:
-    return importlib.util.find_spec(target.split(":")[0]) is not None
+def _refuse_if_optional(command: str, error: ModuleNotFoundError) -> None:
+    extra = extra_providing(error.name)
+    if extra is not None:
+        _refuse(command, extra, str(error.name))
+
+
+def _refuse(command: str, extra: str, missing: str) -> NoReturn:
+    raise MissingExtra(
+        f"spendcast {command} needs the {extra} extra, not installed (no {missing}): "
+        f"{install_hint(extra)}"
+    )
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

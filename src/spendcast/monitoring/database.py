@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from spendcast.errors import RecorderError
+from spendcast.extras import extra_providing, install_hint
 from spendcast.monitoring.table import create_schema, inference_log
 
 SQLITE_BUSY_SECONDS = 30.0
@@ -57,6 +58,12 @@ def make_engine(database_url: str) -> Engine:
                 connect_args={"connect_timeout": POSTGRES_CONNECT_SECONDS},
             )
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        missing = exc.name if isinstance(exc, ImportError) else None
+        if (extra := extra_providing(missing)) is not None:
+            raise RecorderError(
+                f"{backend} needs the {extra} extra, not installed (no {missing}): "
+                f"{install_hint(extra)}"
+            ) from exc
         raise RecorderError(f"cannot use database URL {url!r}: {exc}") from exc
     raise RecorderError(
         f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://"

@@ -9,7 +9,8 @@ distributed master. ``PrometheusExport`` serves ``/metrics``::
     spendcast_loadtest_elapsed_seconds, _users, _rps           the last sample
     spendcast_loadtest_requests_total{method, name}            counters since the start
     spendcast_loadtest_failures_total{method, name}
-    spendcast_loadtest_response_time_seconds{method, name, quantile}   exact (HDR), since the start
+    spendcast_loadtest_response_time_seconds{method, name, quantile}   a summary: exact (HDR)
+    spendcast_loadtest_response_time_seconds_count{method, name}       quantiles since the start
     spendcast_loadtest_recent_p95_seconds                      Locust's own, over the last 10 s
 
 ``JsonLinesExport`` appends each sample as one JSON object per line (the fields of
@@ -77,19 +78,23 @@ def _endpoints(endpoints: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
     labels = ["method", "name"]
     requests = CounterMetricFamily(f"{PREFIX}_requests", "Requests completed.", labels=labels)
     failures = CounterMetricFamily(f"{PREFIX}_failures", "Requests failed.", labels=labels)
-    latency = GaugeMetricFamily(
+    # A summary (its quantiles computed client-side), as Prometheus expects a "quantile" label
+    # to be; it has no _sum, which the live sample does not carry.
+    latency = Metric(
         f"{PREFIX}_response_time_seconds",
         "Exact response-time quantiles since the start (HDR histogram, 0.1 % precision).",
-        labels=[*labels, "quantile"],
+        "summary",
     )
     for key, figures in endpoints.items():
         method, _, name = key.partition(" ")
         requests.add_metric([method, name], figures["requests"])
         failures.add_metric([method, name], figures["failures"])
+        endpoint = {"method": method, "name": name}
         for quantile, field in QUANTILES:
             value = figures.get(field)
             if value is not None:
-                latency.add_metric([method, name, quantile], value / 1000)
+                latency.add_sample(latency.name, {**endpoint, "quantile": quantile}, value / 1000)
+        latency.add_sample(f"{latency.name}_count", endpoint, figures["requests"])
     yield requests
     yield failures
     yield latency

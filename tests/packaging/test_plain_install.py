@@ -1,0 +1,163 @@
+"""``pip install spendcast`` without extras, in a fresh virtualenv: it trains, serves and predicts;
+the kit's commands and a PostgreSQL URL say in one line which extra to install.
+
+The package is built from a copy of the source tree (so the build leaves nothing in the
+repository) and installed with pip's cache, as an operator would install it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from spendcast.monitoring import read_rows
+from tests.support.server import free_port, wait_ready
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# scipy is in the loadtest extra too, but scikit-learn needs it: a plain install has it.
+KIT_ONLY = ("locust", "gevent", "hdrh", "matplotlib", "psycopg")
+
+
+@pytest.fixture(scope="module")
+def plain_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv holding ``pip install <repo>``, nothing more."""
+    root = tmp_path_factory.mktemp("plain")
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(REPO_ROOT / "src", source / "src", ignore=ignore)
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=1000,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    return venv
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPENDCAST_", "VIRTUAL_ENV"))}
+    env.pop("PYTHONPATH", None)
+    return env | {
+        "SPENDCAST_MODEL_DIR": str(workdir / "models"),
+        "SPENDCAST_DATABASE_URL": f"sqlite:///{workdir / 'spendcast.db'}",
+        "SPENDCAST_LOG_FILE": str(workdir / "api_logfile.log"),
+        "SPENDCAST_JOURNAL_DIR": str(workdir / "journal"),
+    }
+
+
+def _run(venv: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [venv / "bin" / "spendcast", *args],
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_kit_and_the_postgres_driver_are_not_installed(plain_venv: Path) -> None:
+    probe = "import importlib.util as u, sys; print(*[m for m in sys.argv[1:] if u.find_spec(m)])"
+    result = subprocess.run(
+        [plain_venv / "bin" / "python", "-c", probe, *KIT_ONLY],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == []
+
+
+def test_plain_install_trains_serves_and_records_a_prediction(
+    plain_venv: Path, tmp_path: Path
+) -> None:
+    trained = _run(plain_venv, tmp_path, "train")
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "version:" in trained.stdout
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [plain_venv / "bin" / "spendcast", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+    )
+    try:
+        wait_ready(url, server)
+        response = httpx.get(f"{url}/predict?education=Master&age=35&income=42000", timeout=10)
+        assert response.status_code == 200, response.text
+        prediction = response.json()
+        docs = httpx.get(f"{url}/docs", timeout=10)
+        assert docs.status_code == 200
+        assert "swagger-ui-bundle.js" in docs.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=60)
+    assert code == 0
+    rows = read_rows(f"sqlite:///{tmp_path / 'spendcast.db'}")
+    assert [(r["education"], r["age"], r["income"], r["prediction"]) for r in rows] == [
+        ("Master", 35, 42000.0, prediction)
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("loadtest", "--host", "http://127.0.0.1:9", "--duration", "1s"),
+        ("capacity", "--host", "http://127.0.0.1:9"),
+        ("compare", "--help"),
+        ("report", "--help"),
+    ],
+)
+def test_a_kit_command_names_the_extra_in_one_line(
+    plain_venv: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    result = _run(plain_venv, tmp_path, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"spendcast {args[0]} needs the loadtest extra" in lines[0]
+    assert "pip install 'spendcast[loadtest]'" in lines[0]
+
+
+def test_help_lists_every_command_without_the_kit(plain_venv: Path, tmp_path: Path) -> None:
+    result = _run(plain_venv, tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    listing = " ".join(result.stdout.split())  # unwrapped
+    for command in ("train", "serve", "loadtest", "capacity", "compare", "profile", "report"):
+        assert f" {command} " in listing
+    assert listing.count("Needs: pip install 'spendcast[loadtest]'.") == 5
+
+
+def test_a_postgres_url_without_psycopg_names_the_extra(plain_venv: Path, tmp_path: Path) -> None:
+    assert _run(plain_venv, tmp_path, "train").returncode == 0
+    env = _env(tmp_path) | {"SPENDCAST_DATABASE_URL": "postgresql+psycopg://u@127.0.0.1/db"}
+    result = subprocess.run(
+        [plain_venv / "bin" / "spendcast", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "needs the postgres extra" in lines[0]
+    assert "pip install 'spendcast[postgres]'" in lines[0]
