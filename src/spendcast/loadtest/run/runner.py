@@ -266,7 +266,8 @@ def _run_locust(
     progress_path = out_dir / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
     waiting = config.master.workers_wait_s if config.master is not None else 0
-    deadline = time.monotonic() + waiting + config.duration_s + STOP_TIMEOUT_S + 120
+    allowed_s = waiting + config.duration_s + STOP_TIMEOUT_S + 120
+    deadline = time.monotonic() + allowed_s
     with (out_dir / LOCUST_LOG).open("wb") as log:
         # cwd: the run directory, so no locust.conf or pyproject.toml around changes the run.
         process = subprocess.Popen(
@@ -283,7 +284,10 @@ def _run_locust(
                 if time.monotonic() > deadline:
                     process.kill()
                     process.wait()
-                    raise LoadTestError(f"Locust did not finish within {config.duration_s}s")
+                    raise LoadTestError(
+                        f"Locust did not finish within {allowed_s}s (the {config.duration_s}s "
+                        f"run, {waiting}s for workers, {STOP_TIMEOUT_S + 120}s to stop)"
+                    )
                 offset = _follow(progress_path, offset, on_progress)
                 time.sleep(0.25)
         except BaseException:
