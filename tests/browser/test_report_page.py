@@ -26,6 +26,14 @@ def test_capacity_and_profile_report_renders_with_its_charts(
     assert page.title().startswith("spendcast report")
     assert "holds" in page.locator("p.answer").first.inner_text()
     assert page.locator("h2", has_text="Capacity search").count() == 1
+    # The search's run is shown as its steps, never as one run that failed its SLO.
+    assert page.locator("h3", has_text="The load run:").count() == 1
+    assert "✗ fails" not in page.locator("body").inner_text()
+    answer = page.locator("p.answer").first
+    assert "verdict-bad" not in (answer.get_attribute("class") or "")
+    assert answer.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(238, 246, 238)"
+    held = page.locator("span.good", has_text="holds").first
+    assert held.evaluate("e => getComputedStyle(e).color") == "rgb(46, 125, 50)"
     assert page.locator("h2", has_text="Profile of").count() == 1
     images = page.locator("img")
     # capacity: 2 charts + its run's 3; profile: its run's 3 + the flame graph (SVG)
