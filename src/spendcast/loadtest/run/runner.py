@@ -39,7 +39,7 @@ from spendcast.loadtest.contract import (
 from spendcast.loadtest.run.credentials import base_url, public_host
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
-from spendcast.loadtest.run.latency import LatencyHistogram, LatencyStats
+from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos
@@ -151,17 +151,6 @@ class RunResult:
     @property
     def rps(self) -> float:
         return float(self.summary["rps"])
-
-    def histogram(self, method: str | None = None, name: str | None = None) -> LatencyHistogram:
-        """Latencies of every request, of one route (all methods), or of one method and route."""
-        return LatencyHistogram.merged(
-            tally.histogram
-            for (m, n), tally in self.recording.endpoints.items()
-            if (name is None or n == name) and (method is None or m == method.upper())
-        )
-
-    def latency(self, method: str | None = None, name: str | None = None) -> LatencyStats:
-        return self.histogram(method, name).stats()
 
     def count(self, method: str | None = None, name: str | None = None) -> tuple[int, int]:
         """``(requests, failures)`` of every request, a route, or a method and route."""
