@@ -10,7 +10,6 @@ checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compa
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,18 +24,15 @@ from typing import Any, Final
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.contract import (
-    COOKIE_ENV,
     HEADLESS_LOCUSTFILE,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
     SCENARIO_USERS,
     SUMMARY_FILE,
-    THINK_TIME_ENV,
     THINK_TIME_OPTION,
-    TOKEN_ENV,
 )
-from spendcast.loadtest.run.credentials import base_url, public_host
+from spendcast.loadtest.run.credentials import base_url, locust_environment, public_host
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
 from spendcast.loadtest.run.latency import LatencyHistogram
@@ -204,16 +200,6 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
 
 
-def _environment(config: RunConfig) -> dict[str, str]:
-    env = {**os.environ, **config.extra_env}
-    for name, value in ((TOKEN_ENV, config.token), (COOKIE_ENV, config.cookie)):
-        if value is not None:
-            env[name] = value
-    if config.think_time is not None:
-        env[THINK_TIME_ENV] = config.think_time
-    return env
-
-
 def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None = None) -> RunResult:
     """Run one load test; raises ``LoadTestError`` when the run itself fails."""
     if not config.host.startswith(("http://", "https://")):
@@ -262,7 +248,9 @@ def _run_locust(
         process = subprocess.Popen(
             locust_command(config, out_dir),
             cwd=out_dir,
-            env=_environment(config),
+            env=locust_environment(
+                config.extra_env, config.token, config.cookie, config.think_time
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
