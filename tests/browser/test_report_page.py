@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page
 
 from spendcast.loadtest.report.html import write_report
-from tests.support.run_dirs import capacity_dir, profile_dir
+from tests.support.run_dirs import capacity_dir, comparison_dir, profile_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -43,3 +43,19 @@ def test_capacity_and_profile_report_renders_with_its_charts(
     assert page.locator('img[src^="data:image/svg+xml"]').count() == 1
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
     page.screenshot(path=str(artifacts_dir / "report.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("baseline_ms", "candidate_ms", "background"),
+    [(40.0, 20.0, "rgb(238, 246, 238)"), (20.0, 40.0, "rgb(251, 236, 235)"),
+     (20.0, 20.0, "rgb(243, 246, 249)")],
+)  # fmt: skip
+def test_the_comparison_verdict_box_is_coloured_by_its_verdict(
+    page: Page, tmp_path: Path, baseline_ms: float, candidate_ms: float, background: str
+) -> None:
+    """Green when the candidate is faster, red when slower, grey for no difference."""
+    html = comparison_dir(tmp_path / "cmp", baseline_ms, candidate_ms) / "index.html"
+    page.goto(html.as_uri())
+    box = page.locator("p.answer")
+    assert box.count() == 1
+    assert box.evaluate("e => getComputedStyle(e).backgroundColor") == background

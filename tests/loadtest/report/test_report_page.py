@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from spendcast.loadtest.compare.pairs import Comparison, Side
-from spendcast.loadtest.compare.report import write_comparison
-from spendcast.loadtest.compare.stats import NO_DIFFERENCE, compare_pairs
+from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.report.html import build_page
-from tests.support.run_dirs import capacity_dir
+from tests.support.run_dirs import capacity_dir, comparison_dir
 
 
 class Page(HTMLParser):
@@ -60,23 +57,6 @@ class Page(HTMLParser):
     def of_class(self, name: str) -> list[tuple[str, str]]:
         """(class attribute, text) of every element whose classes include ``name``."""
         return [(c, "".join(t)) for _, c, t in self.classed if name in c.split()]
-
-
-def summaries(p99_ms: float, wobble: tuple[float, ...]) -> list[dict[str, Any]]:
-    """Runs' summaries as the comparison reads them (latency ``p99_ms`` x each wobble)."""
-    return [{"rps": 1000 / (p99_ms * w), "error_rate": 0.0, "requests": 1000, "failures": 0,
-             "latency_ms": {"p50": p99_ms * w / 4, "p95": p99_ms * w / 2, "p99": p99_ms * w}}
-            for w in wobble]  # fmt: skip
-
-
-def comparison_dir(out: Path, baseline_ms: float, candidate_ms: float) -> Path:
-    """A comparison directory written by the kit, from five synthetic pairs of runs."""
-    base = summaries(baseline_ms, (1.0, 1.01, 0.99, 1.0, 1.02))
-    cand = summaries(candidate_ms, (1.01, 1.0, 1.0, 0.99, 1.01))
-    config = {"scenario": "predict", "users": 2, "duration_s": 5, "warmup_s": 1}
-    comparison = Comparison(Side("main"), Side("branch"), "pairs", compare_pairs(base, cand),
-                            config)  # fmt: skip
-    return write_comparison(comparison, out).parent
 
 
 @pytest.mark.parametrize(
