@@ -3,7 +3,7 @@
 SpendcastError
 ├── ModelError
 │   ├── ModelNotFoundError      no trained model in the model directory (run `spendcast train`)
-│   ├── UntrustedModelError     the artifact holds types skops does not trust; refused unloaded
+│   ├── UntrustedModelError     a type outside model/artifact.py's allow-list; refused unloaded
 │   └── UnsupportedModelError   a pipeline the fast predictor cannot compile
 ├── InputError                  a request the API refuses (mapped to 4xx)
 │   └── BatchTooLargeError      more rows than SPENDCAST_BATCH_LIMIT (413)

@@ -6,7 +6,6 @@ Nothing here touches the disk or the network at import time.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -56,10 +55,3 @@ class Settings(BaseSettings):
     model_poll_seconds: float = Field(
         1.0, gt=0, description="How often each worker checks for a newly trained model."
     )
-    root_path: str = Field("", description="Path prefix when served behind a proxy.")
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()

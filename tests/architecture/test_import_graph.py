@@ -74,3 +74,28 @@ def test_only_the_cli_imports_the_cli() -> None:
     assert {name for name in importers if not within(name, "spendcast.cli")} == {
         "spendcast.__main__"
     }
+
+
+def reachable(start: str) -> set[str]:
+    """Every spendcast module ``start`` imports, directly or through others."""
+    edges, seen, pending = graph(), set[str](), [start]
+    while pending:
+        for target in edges[pending.pop()] - seen:
+            seen.add(target)
+            pending.append(target)
+    return seen
+
+
+@pytest.mark.parametrize("command", ["spendcast.cli.serve", "spendcast.cli.train"])
+def test_the_serving_commands_load_nothing_of_the_kit(command: str) -> None:
+    imported = reachable(command)
+    assert "spendcast.cli.env_options" in imported
+    assert {name for name in imported if within(name, "spendcast.loadtest")} <= {
+        "spendcast.loadtest.contract"
+    }
+
+
+def test_reachable_follows_imports_through_other_modules() -> None:
+    kit = reachable("spendcast.cli.loadtest")
+    assert "spendcast.loadtest.run.duration" in kit  # through cli.options
+    assert "spendcast.loadtest.contract" in kit

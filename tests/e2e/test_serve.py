@@ -140,6 +140,20 @@ def test_serve_refuses_to_start_without_a_model(tmp_path: Path) -> None:
     assert "spendcast train" in result.stderr
 
 
+def test_serve_exits_1_when_its_worker_cannot_start(workdir: Path) -> None:
+    # The journal directory is a file: the worker's lifespan fails, uvicorn never serves.
+    (workdir / "journal").write_text("not a directory\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port())],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr  # 3 is the load test's SLO breach
+    assert "Application startup failed" in result.stderr
+
+
 @pytest.mark.parametrize("url", ["nosuchdb:///x.db", "postgresql+nosuchdriver://h/db", "::"])
 def test_serve_refuses_a_database_url_it_cannot_use(workdir: Path, url: str) -> None:
     env = {**os.environ, "SPENDCAST_DATABASE_URL": url}

@@ -1,11 +1,16 @@
-"""Real run directories for report tests: a load test, a capacity search, a profile."""
+"""Run directories for report tests: a real load test, capacity search and profile; a comparison
+written by the kit from synthetic pairs."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from spendcast.loadtest.compare.pairs import Comparison, Side
+from spendcast.loadtest.compare.report import write_comparison
+from spendcast.loadtest.compare.stats import compare_pairs
 from tests.support.fixed_service import REPO, command, environment, fixed_service
 
 SPENDCAST = [sys.executable, "-m", "spendcast"]
@@ -33,3 +38,20 @@ def profile_dir(out: Path) -> Path:
                     "--duration", "3s", "--out", str(out)],
                    check=True, timeout=120, capture_output=True, cwd=REPO)  # fmt: skip
     return out
+
+
+def summaries(p99_ms: float, wobble: tuple[float, ...]) -> list[dict[str, Any]]:
+    """Runs' summaries as the comparison reads them (latency ``p99_ms`` x each wobble)."""
+    return [{"rps": 1000 / (p99_ms * w), "error_rate": 0.0, "requests": 1000, "failures": 0,
+             "latency_ms": {"p50": p99_ms * w / 4, "p95": p99_ms * w / 2, "p99": p99_ms * w}}
+            for w in wobble]  # fmt: skip
+
+
+def comparison_dir(out: Path, baseline_ms: float, candidate_ms: float) -> Path:
+    """A comparison directory written by the kit, from five synthetic pairs of runs."""
+    base = summaries(baseline_ms, (1.0, 1.01, 0.99, 1.0, 1.02))
+    cand = summaries(candidate_ms, (1.01, 1.0, 1.0, 0.99, 1.01))
+    config = {"scenario": "predict", "users": 2, "duration_s": 5, "warmup_s": 1}
+    comparison = Comparison(Side("main"), Side("branch"), "pairs", compare_pairs(base, cand),
+                            config)  # fmt: skip
+    return write_comparison(comparison, out).parent

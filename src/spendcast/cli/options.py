@@ -1,27 +1,24 @@
-"""The options of every command, declared once: env var and its ``--help`` text derived.
+"""The options of the load-test commands, declared once (``env_options`` derives the names).
 
 ``Options("loadtest")`` declares the options of ``spendcast loadtest``: ``--max-step-time``
 reads ``SPENDCAST_LOADTEST_MAX_STEP_TIME`` and its help ends with
-``Env: SPENDCAST_LOADTEST_MAX_STEP_TIME.``; ``Options()`` gives the settings' own names
-(``--model-dir``: ``SPENDCAST_MODEL_DIR``). The options several commands share (``--scenario``,
+``Env: SPENDCAST_LOADTEST_MAX_STEP_TIME.``. The options several commands share (``--scenario``,
 ``--users``, ``--duration``, ``--out``, ...) are methods here, each command giving its own
-default and help; Locust's master/worker flags are ``distributed_options``.
+default and help; Locust's master/worker flags are ``distributed_options``. ``serve`` and
+``train`` use ``env_options.EnvOptions``, which loads nothing of the kit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
+from spendcast.cli.env_options import EnvOptions, F
 from spendcast.loadtest.contract import SCENARIO_USERS
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
 from spendcast.loadtest.run.duration import parse_duration
-
-F = TypeVar("F", bound=Callable[..., Any])
-ENV_PREFIX = "SPENDCAST"
 
 
 def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -32,25 +29,8 @@ def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> 
         raise click.BadParameter(str(error), ctx, param) from error
 
 
-class Options:
-    """Option declarations of one command (``None``: the settings' ``SPENDCAST_*`` names)."""
-
-    def __init__(self, command: str | None = None) -> None:
-        self.prefix = ENV_PREFIX if command is None else f"{ENV_PREFIX}_{command.upper()}"
-
-    def envvar(self, long_name: str) -> str:
-        return f"{self.prefix}_{long_name.removeprefix('--').replace('-', '_').upper()}"
-
-    def __call__(
-        self, *decls: str, help: str, env: str | None = None, env_note: str = "", **attrs: Any
-    ) -> Callable[[F], F]:
-        """``click.option`` with ``envvar`` from the long name (or ``env``) and the help's
-        ``Env: NAME<env_note>.`` suffix."""
-        name = env or self.envvar(next(d for d in decls if d.startswith("--")))
-        option: Callable[[F], F] = click.option(
-            *decls, envvar=name, help=f"{help} Env: {name}{env_note}.", **attrs
-        )
-        return option
+class Options(EnvOptions):
+    """The declarations of a load-test command, with the options the kit's commands share."""
 
     def scenario(self, help: str) -> Callable[[F], F]:
         return self("--scenario", type=click.Choice(sorted(SCENARIO_USERS)), default="predict",
@@ -72,9 +52,6 @@ class Options:
 
     def quiet(self, help: str) -> Callable[[F], F]:
         return self("--quiet", is_flag=True, help=help)
-
-    def model_dir(self, help: str) -> Callable[[F], F]:
-        return self("--model-dir", type=click.Path(file_okay=False, path_type=Path), help=help)
 
 
 def distributed_options(command: F) -> F:

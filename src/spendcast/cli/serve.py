@@ -15,17 +15,17 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.options import Options
+from spendcast.cli.env_options import EnvOptions
 
 APP_FACTORY = "spendcast.api.app:create_app"
 JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
 GRACEFUL_SHUTDOWN_SECONDS = 30
 BACKLOG = 2048
-STARTUP_FAILURE = 3  # uvicorn's exit code when a worker cannot start
+STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
 THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-option = Options()  # the settings' own env names: SPENDCAST_HOST, ...
+option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
 
 
 @click.command()
@@ -71,6 +71,8 @@ def serve(
     SPENDCAST_DATABASE_URL. Set SPENDCAST_API_TOKEN to require a token (cookie
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
     Stops gracefully on SIGTERM or Ctrl-C, after flushing both.
+
+    Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
     """
     for name in THREAD_LIMITS:  # before numpy loads, here and in the workers
         os.environ.setdefault(name, "1")
@@ -105,7 +107,12 @@ def serve(
     try:
         if workers == 1:
             server = uvicorn.Server(config)
-            server.run()
+            try:
+                server.run()
+            except SystemExit as stop:  # uvicorn's own code for a failed startup is 3
+                if stop.code != uvicorn.config.STARTUP_FAILURE:
+                    raise
+                raise SystemExit(STARTUP_FAILURE) from None
             if not server.started:
                 raise SystemExit(STARTUP_FAILURE)
         else:

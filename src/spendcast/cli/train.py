@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from spendcast.cli.options import Options
+from spendcast.cli.env_options import EnvOptions
 
 if TYPE_CHECKING:
     from spendcast.settings import Settings
 
-option = Options()  # the settings' own env names: SPENDCAST_MODEL_DIR, ...
+option = EnvOptions()  # the settings' own env names: SPENDCAST_MODEL_DIR, ...
 
 
 @click.command()

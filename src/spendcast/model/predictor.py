@@ -44,15 +44,6 @@ class Predictor:
         base, age_weight, income_weight = _compile(pipeline)
         return cls(version, base, age_weight, income_weight)
 
-    @property
-    def coefficients(self) -> dict[str, float]:
-        """The closed form: one base per education level and the two weights."""
-        return {
-            **{f"base[{e}]": b for e, b in self._base.items()},
-            "age_weight": self._age_weight,
-            "income_weight": self._income_weight,
-        }
-
     def predict_one(self, education: str, age: float, income: float) -> float:
         """The predicted yearly spending; ``ValueError`` for an unknown education level."""
         try:

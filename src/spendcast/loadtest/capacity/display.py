@@ -6,16 +6,15 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.run.display import LiveView
 from spendcast.loadtest.run.runner import Progress
 
 VERDICT_STYLES = {"holds": "green", "flat": "yellow", "breaks": "bold red"}
@@ -56,7 +55,7 @@ def steps_table(plan: SearchPlan, steps: Sequence[dict[str, Any]]) -> Table:
     return table
 
 
-class CapacityLive:
+class CapacityLive(LiveView):
     """The live view: the finished steps' table and a bar for the step under way."""
 
     def __init__(self, console: Console, plan: SearchPlan, steps_path: Path) -> None:
@@ -66,19 +65,7 @@ class CapacityLive:
         self.steps: list[dict[str, Any]] = []
         self.current: dict[str, Any] | None = None
         self.progress: Progress | None = None
-        self._live = Live(self._render(), console=console, refresh_per_second=4, transient=True)
-
-    def __enter__(self) -> CapacityLive:
-        self._live.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._live.__exit__(kind, error, traceback)
+        super().__init__(console, self._render())
 
     def update(self, progress: Progress) -> None:
         self.progress = progress

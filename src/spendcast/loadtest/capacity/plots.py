@@ -11,8 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from spendcast.loadtest.capacity.result import CapacityResult
+from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.run.plots import log_latency_axis, save_figure
 
 THROUGHPUT_VS_LOAD_PNG: Final = "capacity_throughput.png"
 LATENCY_VS_THROUGHPUT_PNG: Final = "capacity_latency.png"
@@ -27,13 +30,6 @@ def write_capacity_plots(result: CapacityResult) -> list[Path]:
         _throughput(result, steps, result.out_dir / THROUGHPUT_VS_LOAD_PNG),
         _latency(result, steps, result.out_dir / LATENCY_VS_THROUGHPUT_PNG),
     ]
-
-
-def _save(figure: Any, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
 
 
 def _mark_best(axis: Any, x: float, y: float, text: str) -> None:
@@ -67,17 +63,24 @@ def _throughput(result: CapacityResult, steps: Sequence[dict[str, Any]], path: P
     axis.legend(loc="upper left")
     axis.set_title("Throughput against load")
     axis.grid(alpha=0.3)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _latency(result: CapacityResult, steps: Sequence[dict[str, Any]], path: Path) -> Path:
+    return save_figure(latency_figure(result.plan, steps, result.best), path)
+
+
+def latency_figure(
+    plan: SearchPlan, steps: Sequence[dict[str, Any]], best: dict[str, Any] | None
+) -> Figure:
+    """p50, p95, p99 of each step against its throughput, the SLOs, the capacity circled."""
     figure, axis = plt.subplots(figsize=(9, 4.5))
     rps = [s["figures"]["rps"] for s in steps]
     for key, color in (("p50", "tab:green"), ("p95", "tab:orange"), ("p99", "tab:red")):
         values = [s["figures"]["latency_ms"].get(key) for s in steps]
         axis.plot(rps, [math.nan if v is None else v for v in values], marker="o", color=color,
                   label=key)  # fmt: skip
-    for slo in result.plan.parsed_slos():
+    for slo in plan.parsed_slos():
         if slo.percentile is not None or slo.metric == "max":
             axis.axhline(slo.threshold, color="black", linestyle="--", linewidth=1)
             axis.annotate(
@@ -88,15 +91,14 @@ def _latency(result: CapacityResult, steps: Sequence[dict[str, Any]], path: Path
                 textcoords="offset points",
                 fontsize=8,
             )
-    best = result.best
     if best is not None:
         p99 = best["figures"]["latency_ms"].get("p99")
         if p99 is not None:
             _mark_best(axis, best["figures"]["rps"], p99, "capacity")
-    axis.set_yscale("log")
+    log_latency_axis(axis)
     axis.set_xlabel("throughput (requests/s answered)")
     axis.set_ylabel("latency (ms, log scale)")
     axis.legend(loc="upper left")
     axis.set_title("Latency against throughput (the knee is where it turns up)")
     axis.grid(alpha=0.3, which="both")
-    return _save(figure, path)
+    return figure

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.run.latency import percentile_key
 from spendcast.loadtest.run.runner import RunResult
 
 
@@ -74,7 +75,7 @@ def answer(
     if best is None:
         first = breaking["reason"] if breaking else stop
         return f"breaks already at the first step ({load_label(plan, plan.start)}): {first}"
-    latency = best["figures"]["latency_ms"].get(key.replace(".", "_"))
+    latency = best["figures"]["latency_ms"].get(percentile_key(plan.key_percentile))
     users = best["generator"]["users"]
     text = f"holds {best['figures']['rps']:,.1f} req/s at {key} "
     text += f"{latency:,.1f} ms" if latency is not None else "–"

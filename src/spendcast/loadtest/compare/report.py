@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Final
 
@@ -11,15 +10,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from spendcast.loadtest.compare.pairs import Comparison, merged_histogram
 from spendcast.loadtest.contract import COMPARISON_FILE
 from spendcast.loadtest.report.html import write_report
+from spendcast.loadtest.run.plots import percentile_figure, save_figure
 
 MARKDOWN_FILE: Final = "comparison.md"
 FIGURES_PNG: Final = "compare_figures.png"
 LATENCY_PNG: Final = "compare_latency.png"
 COLORS: Final = {"baseline": "tab:gray", "candidate": "tab:blue"}
+NINES: Final = (0.0, 90.0, 99.0, 99.9, 99.99)
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> Path:
@@ -63,13 +65,6 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _save(figure: Any, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
 def _figures_chart(comparison: Comparison, path: Path) -> Path:
     """One panel per figure: a bar per side (its summary value) and a dot per run."""
     shown = [f for f in comparison.figures if f.name != "errors"]
@@ -86,32 +81,20 @@ def _figures_chart(comparison: Comparison, path: Path) -> Path:
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3, axis="y")
     figure.suptitle(f"{comparison.candidate.label} vs {comparison.baseline.label}")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _latency_chart(comparison: Comparison, path: Path) -> Path:
+    return save_figure(latency_figure(comparison), path)
+
+
+def latency_figure(comparison: Comparison) -> Figure:
     """Both sides' latency by percentile (every run of a side merged), log scale of nines."""
-    figure, axis = plt.subplots(figsize=(9, 4.5))
-    ticks = (0.0, 90.0, 99.0, 99.9, 99.99)
-    for name, side in (("baseline", comparison.baseline), ("candidate", comparison.candidate)):
-        histogram = merged_histogram(side.run_dirs)
-        if histogram.count == 0:
-            continue
-        depth = min(4.0, math.log10(histogram.count)) if histogram.count > 1 else 0.0
-        percentiles = [100.0 * (1 - 10 ** (-depth * i / 60)) for i in range(61)]
-        values = histogram.percentiles_ms(percentiles)
-        xs = [1.0 / (1.0 - p / 100.0) for p in percentiles]
-        ys = [math.nan if (v := values[p]) is None else v for p in percentiles]
-        axis.plot(xs, ys, label=side.label, color=COLORS[name], drawstyle="steps-post")
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xticks([1.0 / (1.0 - p / 100.0) for p in ticks], [f"{p:g}%" for p in ticks])
-    axis.set_xlabel("percentile")
-    axis.set_ylabel("latency (ms, log scale)")
-    axis.legend()
-    axis.set_title("Latency by percentile, every run of each side merged")
-    axis.grid(alpha=0.3, which="both")
-    return _save(figure, path)
+    lines = [(side.label, merged_histogram(side.run_dirs), COLORS[name])
+             for name, side in (("baseline", comparison.baseline),
+                                ("candidate", comparison.candidate))]  # fmt: skip
+    title = "Latency by percentile, every run of each side merged"
+    return percentile_figure(lines, title, nines=NINES, log_latency=True)
 
 
 def _short(label: str) -> str:

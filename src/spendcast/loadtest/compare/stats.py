@@ -29,7 +29,7 @@ ALPHA: Final = 0.01  # few pairs and five figures: keep false alarms rare
 THRESHOLD: Final = 0.05
 ERROR_THRESHOLD: Final = 0.001  # 0.1 percentage point
 NO_DIFFERENCE: Final = "no significant difference"
-# name -> (label, higher is better, how to read it from a summary)
+# name -> (label, higher is better); ``figure_value`` reads it from a summary
 FIGURES: Final = {
     "rps": ("throughput (req/s)", True),
     "p50": ("p50 latency (ms)", False),
@@ -199,9 +199,9 @@ def _one_sample_p(values: Sequence[float]) -> float | None:
     """Two-sided p-value of a one-sample t-test of ``values`` against 0."""
     if len(values) < 2:
         return None
-    spread = max(values) - min(values)
-    if spread == 0:
-        return 0.0 if values[0] != 0 else 1.0  # every pair agrees exactly
+    # Every pair agrees (to rounding: 0.8 * x / x is not always 0.8): no spread to test.
+    if math.isclose(min(values), max(values), rel_tol=1e-9, abs_tol=1e-12):
+        return 1.0 if math.isclose(values[0], 0.0, abs_tol=1e-12) else 0.0
     return float(stats.ttest_1samp(values, 0.0).pvalue)
 
 
@@ -211,8 +211,7 @@ def _below(p_value: float | None, alpha: float, values: Sequence[float]) -> bool
 
 def _per_second(summary: Mapping[str, Any], name: str) -> list[float]:
     rows = summary.get("timeseries", [])[1:-1]  # the first and last seconds are partial
-    key = "rps" if name == "rps" else name
-    return [float(row[key]) for row in rows if row.get(key) is not None]
+    return [float(row[name]) for row in rows if row.get(name) is not None]
 
 
 def _quartile_ratio(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:

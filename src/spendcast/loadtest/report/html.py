@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ReportError
+from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, PROFILE_FILE, SUMMARY_FILE
 
 KINDS: Final = (
@@ -22,6 +23,11 @@ KINDS: Final = (
     (PROFILE_FILE, "profile"),
     (SUMMARY_FILE, "run"),
 )
+RUN_HEADERS: Final = ("endpoint", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms",
+                      "p99.9 ms", "max ms")  # fmt: skip
+STEP_VERDICT_CLASSES: Final = {"holds": "good", "breaks": "bad"}
+FIGURE_VERDICT_CLASSES: Final = {"faster": "good", "fewer errors": "good", "slower": "bad",
+                                 "more errors": "bad"}  # fmt: skip
 _MIME: Final = {".png": "image/png", ".svg": "image/svg+xml"}
 _STYLE: Final = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;
@@ -31,7 +37,10 @@ table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
 th,td{border:1px solid #dde3ea;padding:.3rem .6rem;text-align:right}
 th{background:#f3f6f9}td:first-child,th:first-child{text-align:left}
 .answer{font-size:1.15rem;font-weight:600;background:#eef6ee;border-left:5px solid #3a8a3a;
-padding:.7rem 1rem}.bad{color:#b3261e;font-weight:600}.good{color:#2e7d32;font-weight:600}
+padding:.7rem 1rem}.answer.verdict-bad{background:#fbeceb;border-left-color:#b3261e}
+.answer.verdict-neutral{background:#f3f6f9;border-left-color:#8a96a3}
+.answer.verdict-mixed{background:#fff5e0;border-left-color:#c77700}
+.bad{color:#b3261e;font-weight:600}.good{color:#2e7d32;font-weight:600}
 .dim{color:#6b7785}figure{margin:1.2rem 0}img{max-width:100%;border:1px solid #dde3ea}
 code{background:#f3f6f9;padding:0 .25rem}
 """
@@ -56,6 +65,8 @@ def build_page(directories: Sequence[Path]) -> str:
             raise ReportError(f"{directory}: no summary.json, capacity.json, comparison.json or "
                               "profile.json: not a spendcast run directory")  # fmt: skip
         for kind in found:
+            if kind == "run" and "capacity" in found:
+                continue  # the capacity section shows its run as the steps it was
             if kind == "run" and len(found) > 1:
                 sections.append(_run(directory, heading="The load run"))
             else:
@@ -104,6 +115,20 @@ def _is_html(cell: Any) -> bool:
     return isinstance(cell, Html)
 
 
+def _plots(directory: Path, data: Mapping[str, Any]) -> str:
+    names = data.get("files", {}).get("plots", [])
+    return "".join(
+        image(directory / name, name.removesuffix(".png").replace("_", " ")) for name in names
+    )
+
+
+def _overall_class(verdict: str) -> str:
+    """A comparison's verdict box: faster green, slower red, no difference grey, mixed amber."""
+    if verdict == NO_DIFFERENCE:
+        return "neutral"
+    return {"faster": "good", "slower": "bad"}.get(verdict, "mixed")
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}"
 
@@ -124,29 +149,29 @@ def _run(directory: Path, heading: str | None = None) -> str:
     title = heading or f"Load test: {config.get('scenario', '')} on {config.get('host', '')}"
     items = [(f"{e['method']} {e['name']}", e) for e in summary["endpoints"]]
     items.append(("total", summary))
-    headers = ["endpoint", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms",
-               "p99.9 ms", "max ms"]  # fmt: skip
     slo_rows = [
         [s["expression"], "–" if s["observed"] is None else f"{s['observed']:.4g}",
          Html('<span class="good">✓ holds</span>' if s["passed"]
               else '<span class="bad">✗ fails</span>')]
         for s in summary.get("slos", [])
     ]  # fmt: skip
-    plots = summary.get("files", {}).get("plots", [])
     return (
         f"<section><h2>{escape(title)}</h2>"
         f"<p>{escape(str(config.get('users')))} users · {summary['duration_s']:.1f} s · "
         f"started {escape(summary['timestamp'])}</p>"
-        + table(headers, _figures_rows(items))
+        + table(RUN_HEADERS, _figures_rows(items))
         + (table(["SLO", "observed", "verdict"], slo_rows) if slo_rows else "")
-        + "".join(
-            image(directory / name, name.removesuffix(".png").replace("_", " ")) for name in plots
-        )
+        + _plots(directory, summary)
         + "</section>"
     )
 
 
 def _capacity(directory: Path) -> str:
+    """The answer, the plan, the steps; then the run they made up, every step together.
+
+    The run's own section (its starting users, its SLOs judged over the whole search) would
+    read as a failure: the SLO holds or breaks per step, which is what the verdicts say.
+    """
     data = _json(directory / CAPACITY_FILE)
     plan = data["plan"]
     unit = "users" if plan["mode"] == "users" else "offered req/s"
@@ -154,27 +179,44 @@ def _capacity(directory: Path) -> str:
     for step in data["steps"]:
         figures = step["figures"]
         latency = figures["latency_ms"]
-        style = {"holds": "good", "breaks": "bad"}.get(step["verdict"], "")
+        style = STEP_VERDICT_CLASSES.get(step["verdict"], "")
         verdict = f'<span class="{style}">{escape(step["verdict"])}</span> '
         verdict += escape(" ".join([step["reason"], *step["generator"].get("notes", [])]))
-        rows.append([step["index"], f"{step['load']:g}", f"{figures['rps']:,.1f}",
+        rows.append([step["index"], f"{step['load']:g}",
+                     f"{step['ended_at'] - step['started_at']:.0f}", f"{figures['rps']:,.1f}",
                      f"{figures['error_rate'] * 100:.2g} %",
                      *(_ms(latency.get(k)) for k in ("p50", "p95", "p99")),
                      "yes" if step["stable"] else "time cap", Html(verdict)])  # fmt: skip
-    headers = ["step", unit, "req/s", "errors", "p50 ms", "p95 ms", "p99 ms", "stable", "verdict"]
-    plots = data.get("files", {}).get("plots", [])
+    headers = ["step", unit, "s", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms", "stable",
+               "verdict"]  # fmt: skip
+    answer_class = "" if data["found"] else " verdict-bad"
     return (
         f"<section><h2>Capacity search on {escape(data['host'])} ({escape(plan['mode'])} mode)"
-        f'</h2><p class="answer">{escape(data["answer"])}</p>'
+        f'</h2><p class="answer{answer_class}">{escape(data["answer"])}</p>'
         f"<p>SLO: <code>{escape(' '.join(plan['slos']))}</code> · growth "
         f"<code>{escape(plan['growth'])}</code> · windows of {plan['window_s']} s, "
         f"{plan['stable_windows']} must agree within {plan['tolerance'] * 100:g} % · "
         f"step cap {plan['max_step_s']} s · bisections {plan['bisect']}</p>"
         + table(headers, rows)
-        + "".join(
-            image(directory / name, name.removesuffix(".png").replace("_", " ")) for name in plots
-        )
+        + _plots(directory, data)
+        + _search_run(directory, data["steps"], unit)
         + "</section>"
+    )
+
+
+def _search_run(directory: Path, steps: Sequence[Mapping[str, Any]], unit: str) -> str:
+    """The search's one Locust run: its steps' loads, and the endpoints over all of them."""
+    summary = _json(directory / SUMMARY_FILE)
+    items = [(f"{e['method']} {e['name']}", e) for e in summary["endpoints"]]
+    items.append(("total", summary))
+    loads = " → ".join(f"{s['load']:g}" for s in steps)
+    return (
+        f"<h3>The load run: {len(steps)} steps, every step together</h3>"
+        f"<p>{escape(unit)} by step: {escape(loads)} · {summary['duration_s']:.1f} s · "
+        f"started {escape(summary['timestamp'])}. The SLO is judged per step (the verdicts "
+        "above), not over the whole run.</p>"
+        + table(RUN_HEADERS, _figures_rows(items))
+        + _plots(directory, summary)
     )
 
 
@@ -183,21 +225,18 @@ def _comparison(directory: Path) -> str:
     rows = []
     for figure in data["figures"]:
         verdict = figure["verdict"]
-        style = "good" if verdict in ("faster", "fewer errors") else (
-            "" if verdict == "no significant difference" else "bad")  # fmt: skip
+        style = FIGURE_VERDICT_CLASSES.get(verdict, "")
         rows.append([figure["label"], figure["baseline_text"], figure["candidate_text"],
                      figure["ratio_text"], figure["spread_text"],
                      Html(f'<span class="{style}">{escape(verdict)}</span>')])  # fmt: skip
-    plots = data.get("files", {}).get("plots", [])
     return (
         f"<section><h2>Comparison: {escape(data['baseline']['label'])} → "
         f"{escape(data['candidate']['label'])}</h2>"
-        f'<p class="answer">{escape(data["headline"])}</p>'
+        f'<p class="answer verdict-{_overall_class(data["verdict"])}">'
+        f"{escape(data['headline'])}</p>"
         + table(["figure", "baseline", "candidate", "ratio", "spread", "verdict"], rows)
         + f'<p class="dim">{escape(data["significance"])}</p>'
-        + "".join(
-            image(directory / name, name.removesuffix(".png").replace("_", " ")) for name in plots
-        )
+        + _plots(directory, data)
         + "</section>"
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-from spendcast.loadtest.contract import COOKIE_ENV, TOKEN_ENV
+from spendcast.loadtest.contract import COOKIE_ENV, THINK_TIME_ENV, TOKEN_ENV
 
 TOKEN_COOKIE: Final = "spendcast_token"  # noqa: S105 (a cookie's name)
 
@@ -44,3 +44,15 @@ def base_url(host: str) -> str:
     """The host without its trailing slash: request paths ("/predict") are appended to it, so
     ``http://proxy/some/prefix/`` sends ``http://proxy/some/prefix/predict``."""
     return host.rstrip("/")
+
+
+def locust_environment(
+    extra_env: Mapping[str, str], token: str | None, cookie: str | None, think_time: str | None
+) -> dict[str, str]:
+    """The environment a Locust process starts with: ours, ``extra_env``, and the run's
+    credentials and think time (read by the Locust side, never put on its command line)."""
+    env = {**os.environ, **extra_env}
+    for name, value in ((TOKEN_ENV, token), (COOKIE_ENV, cookie), (THINK_TIME_ENV, think_time)):
+        if value is not None:
+            env[name] = value
+    return env

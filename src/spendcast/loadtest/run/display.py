@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -18,15 +18,13 @@ _LATENCY_COLUMNS = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99
 _TAIL_COLUMNS = (("p99.9", "p99_9"), ("max", "max"))
 
 
-class LiveProgress:
-    """A one-line live view: elapsed/duration, users, rps, failures, current p95."""
+class LiveView:
+    """A rich ``Live`` view shown while its ``with`` block runs, gone when it ends."""
 
-    def __init__(self, console: Console, duration_s: float, label: str) -> None:
-        self.duration_s = duration_s
-        self.label = label
-        self._live = Live(self._render(None), console=console, refresh_per_second=4, transient=True)
+    def __init__(self, console: Console, first: RenderableType) -> None:
+        self._live = Live(first, console=console, refresh_per_second=4, transient=True)
 
-    def __enter__(self) -> LiveProgress:
+    def __enter__(self) -> Self:
         self._live.__enter__()
         return self
 
@@ -37,6 +35,15 @@ class LiveProgress:
         traceback: TracebackType | None,
     ) -> None:
         self._live.__exit__(kind, error, traceback)
+
+
+class LiveProgress(LiveView):
+    """A one-line live view: elapsed/duration, users, rps, failures, current p95."""
+
+    def __init__(self, console: Console, duration_s: float, label: str) -> None:
+        self.duration_s = duration_s
+        self.label = label
+        super().__init__(console, self._render(None))
 
     def update(self, progress: Progress) -> None:
         self._live.update(self._render(progress))

@@ -10,7 +10,6 @@ travel between machines.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,13 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
-from spendcast.loadtest.contract import (
-    COOKIE_ENV,
-    DUMP_OPTION,
-    HEADLESS_LOCUSTFILE,
-    THINK_TIME_ENV,
-    TOKEN_ENV,
-)
+from spendcast.loadtest.contract import DUMP_OPTION, HEADLESS_LOCUSTFILE
+from spendcast.loadtest.run.credentials import locust_environment
 
 DEFAULT_MASTER_PORT: Final = 5557  # Locust's
 DEFAULT_WORKERS_WAIT_S: Final = 300
@@ -91,23 +85,13 @@ def worker_command(config: WorkerConfig) -> list[str]:
     return command
 
 
-def worker_environment(config: WorkerConfig) -> dict[str, str]:
-    env = {**os.environ, **config.extra_env}
-    for name, value in ((TOKEN_ENV, config.token), (COOKIE_ENV, config.cookie)):
-        if value is not None:
-            env[name] = value
-    if config.think_time is not None:
-        env[THINK_TIME_ENV] = config.think_time
-    return env
-
-
 def run_worker(config: WorkerConfig, output: IO[bytes] | None = None) -> int:
     """Run a Locust worker until its master ends the run; Locust's exit code (0: done)."""
     # cwd: a neutral folder, so no locust.conf or pyproject.toml around changes the run.
     process = subprocess.Popen(
         worker_command(config),
         cwd=tempfile.gettempdir(),
-        env=worker_environment(config),
+        env=locust_environment(config.extra_env, config.token, config.cookie, config.think_time),
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
         stdin=subprocess.DEVNULL,

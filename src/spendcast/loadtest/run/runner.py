@@ -10,7 +10,6 @@ checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compa
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,21 +24,18 @@ from typing import Any, Final
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.contract import (
-    COOKIE_ENV,
     HEADLESS_LOCUSTFILE,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
     SCENARIO_USERS,
     SUMMARY_FILE,
-    THINK_TIME_ENV,
     THINK_TIME_OPTION,
-    TOKEN_ENV,
 )
-from spendcast.loadtest.run.credentials import base_url, public_host
+from spendcast.loadtest.run.credentials import base_url, locust_environment, public_host
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
-from spendcast.loadtest.run.latency import LatencyHistogram, LatencyStats
+from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos
@@ -152,17 +148,6 @@ class RunResult:
     def rps(self) -> float:
         return float(self.summary["rps"])
 
-    def histogram(self, method: str | None = None, name: str | None = None) -> LatencyHistogram:
-        """Latencies of every request, of one route (all methods), or of one method and route."""
-        return LatencyHistogram.merged(
-            tally.histogram
-            for (m, n), tally in self.recording.endpoints.items()
-            if (name is None or n == name) and (method is None or m == method.upper())
-        )
-
-    def latency(self, method: str | None = None, name: str | None = None) -> LatencyStats:
-        return self.histogram(method, name).stats()
-
     def count(self, method: str | None = None, name: str | None = None) -> tuple[int, int]:
         """``(requests, failures)`` of every request, a route, or a method and route."""
         tallies = [
@@ -215,16 +200,6 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
 
 
-def _environment(config: RunConfig) -> dict[str, str]:
-    env = {**os.environ, **config.extra_env}
-    for name, value in ((TOKEN_ENV, config.token), (COOKIE_ENV, config.cookie)):
-        if value is not None:
-            env[name] = value
-    if config.think_time is not None:
-        env[THINK_TIME_ENV] = config.think_time
-    return env
-
-
 def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None = None) -> RunResult:
     """Run one load test; raises ``LoadTestError`` when the run itself fails."""
     if not config.host.startswith(("http://", "https://")):
@@ -266,13 +241,16 @@ def _run_locust(
     progress_path = out_dir / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
     waiting = config.master.workers_wait_s if config.master is not None else 0
-    deadline = time.monotonic() + waiting + config.duration_s + STOP_TIMEOUT_S + 120
+    allowed_s = waiting + config.duration_s + STOP_TIMEOUT_S + 120
+    deadline = time.monotonic() + allowed_s
     with (out_dir / LOCUST_LOG).open("wb") as log:
         # cwd: the run directory, so no locust.conf or pyproject.toml around changes the run.
         process = subprocess.Popen(
             locust_command(config, out_dir),
             cwd=out_dir,
-            env=_environment(config),
+            env=locust_environment(
+                config.extra_env, config.token, config.cookie, config.think_time
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -283,7 +261,10 @@ def _run_locust(
                 if time.monotonic() > deadline:
                     process.kill()
                     process.wait()
-                    raise LoadTestError(f"Locust did not finish within {config.duration_s}s")
+                    raise LoadTestError(
+                        f"Locust did not finish within {allowed_s}s (the {config.duration_s}s "
+                        f"run, {waiting}s for workers, {STOP_TIMEOUT_S + 120}s to stop)"
+                    )
                 offset = _follow(progress_path, offset, on_progress)
                 time.sleep(0.25)
         except BaseException:

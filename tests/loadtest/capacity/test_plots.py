@@ -1,0 +1,25 @@
+"""The capacity latency chart's log axis, read back from the figure: plain milliseconds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spendcast.loadtest.capacity.plots import latency_figure
+from spendcast.loadtest.capacity.search import SearchPlan
+from tests.support.figures import assert_plain_milliseconds, tick_labels
+
+
+def step(index: int, rps: float, p50: float, verdict: str) -> dict[str, Any]:
+    latency = {"p50": p50, "p95": 1.5 * p50, "p99": 2 * p50}
+    return {"index": index, "load": 2.0**index, "verdict": verdict,
+            "figures": {"rps": rps, "latency_ms": latency}}  # fmt: skip
+
+
+def test_latency_against_throughput_reads_in_milliseconds() -> None:
+    steps = [step(1, 40, 20, "holds"), step(2, 48, 30, "holds"), step(3, 50, 45, "breaks")]
+    figure = latency_figure(SearchPlan(slos=("p99<80ms",)), steps, steps[1])
+    assert figure.axes[0].get_yscale() == "log"
+    major, minor = tick_labels(figure, "y")
+    # 20 to 90 ms: inside one decade, every label is a minor one (was "2 × 10^1" ...).
+    assert_plain_milliseconds(major + minor)
+    assert {"20", "30", "40"} <= set(minor), minor
