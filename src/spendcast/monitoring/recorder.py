@@ -315,9 +315,7 @@ class Recorder:
         for orphan in orphans(self._journal.directory, self._journal):
             try:
                 for path in orphan.segments:
-                    rows = read_segment(path)
-                    self._insert(rows)
-                    self._replayed += len(rows)
+                    self._replayed += self._insert(read_segment(path))
                     path.unlink()
             except BaseException:
                 orphan.release()
