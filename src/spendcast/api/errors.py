@@ -31,9 +31,21 @@ CODES: dict[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     503: "unavailable",
 }
+
+
+def error_body(
+    status: int, message: str, *, details: Sequence[Mapping[str, str]] | None = None
+) -> bytes:
+    """The one error body, as bytes (what the HTTP protocol writes before the app runs)."""
+    code = CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if details is not None:
+        error["details"] = list(details)
+    return orjson.dumps({"error": error})
 
 
 def error_response(
@@ -44,12 +56,8 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The one error body, as a response."""
-    code = CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
-    error: dict[str, Any] = {"status": status, "code": code, "message": message}
-    if details is not None:
-        error["details"] = list(details)
     return Response(
-        orjson.dumps({"error": error}),
+        error_body(status, message, details=details),
         status_code=status,
         headers=dict(headers) if headers else None,
         media_type="application/json",

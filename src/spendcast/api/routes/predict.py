@@ -1,9 +1,10 @@
 """``GET /predict`` (the lab's contract) and ``POST /predict`` (a batch).
 
-The hot path: validated query -> the predictor held in memory -> a non-blocking enqueue to the
-recorder -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries are answered by
-``PredictFastPath`` before FastAPI (``api/fast_path.py``); this endpoint answers the rest and
-defines the contract.
+The hot path: validated query -> the predictor held in memory -> the answer built -> a
+non-blocking enqueue to the recorder (the last step that may fail: a row exists only for a
+request answered 200) -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries
+are answered by ``PredictFastPath`` before FastAPI (``api/fast_path.py``); this endpoint
+answers the rest and defines the contract.
 
 Unknown query parameters (and unknown keys in batch rows) are ignored, as HTTP caches and
 cache-busters expect; missing ones are a 422.
@@ -47,9 +48,12 @@ async def predict_one(
 ) -> Response:
     """Predicted yearly spending of one customer, as a bare JSON number."""
     prediction = predictor.predict_one(education, age, income)
-    recorder.record(Inference(education, age, income, prediction, predictor.version))
-    runtime.metrics.predictions.inc()
-    return with_model_version(prediction, predictor.version)
+    version = predictor.version
+    response = with_model_version(prediction, version)
+    # Last fallible step: once recorded, the answer is 200 (count_predictions never raises).
+    recorder.record(Inference(education, age, income, prediction, version))
+    runtime.count_predictions(1)
+    return response
 
 
 router.add_api_route(
@@ -107,11 +111,11 @@ async def predict_many(
     """Predicted yearly spending of each customer, in the order given."""
     predictions = predictor.predict_many([(r.education, r.age, r.income) for r in rows])
     version = predictor.version
-    recorder.record_many(
-        [
-            Inference(r.education, r.age, r.income, p, version)
-            for r, p in zip(rows, predictions, strict=True)
-        ]
-    )
-    runtime.metrics.predictions.inc(len(predictions))
-    return with_model_version(predictions, version)
+    response = with_model_version(predictions, version)
+    inferences = [
+        Inference(r.education, r.age, r.income, p, version)
+        for r, p in zip(rows, predictions, strict=True)
+    ]
+    recorder.record_many(inferences)  # last fallible step, as in predict_one
+    runtime.count_predictions(len(inferences))
+    return response
