@@ -17,21 +17,25 @@ the bytes received):
 
 The configured token is printable ASCII without ``"`` ``,`` ``;`` ``\\`` or spaces (checked
 when the settings are read, see ``spendcast.settings``), so it can always be sent both ways.
-When ``SPENDCAST_API_TOKEN`` is unset, ``/predict`` is open and ``/train`` is refused (403).
-Tokens are never logged.
+Routes declare it with ``route_class=TokenRoute`` (``/predict``) or ``ConfiguredTokenRoute``
+(``/train``: refused with 403 when ``SPENDCAST_API_TOKEN`` is unset, where ``/predict`` is
+open), which check before FastAPI reads the query or body, and ``dependencies=DOCUMENTED`` for
+the OpenAPI document. Tokens are never logged.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
-from fastapi import HTTPException, Request, Security
+from fastapi import HTTPException, Request, Response, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPBearer
 from starlette.requests import HTTPConnection, cookie_parser
 
-from spendcast.api.deps import RuntimeDep
+if TYPE_CHECKING:
+    from spendcast.api.runtime import Runtime
 
 TOKEN_COOKIE = "spendcast_token"  # noqa: S105 (a cookie name, not a secret)
 _HOW = f"send the cookie {TOKEN_COOKIE}=<token> or the header Authorization: Bearer <token>, once"
@@ -114,33 +118,45 @@ _bearer_scheme = _DocumentedBearer(
 )
 
 
-def _check(request: Request, token: bytes) -> None:
-    refusal = token_refusal(request.scope["headers"], token)
+# The routes' declared security, for the OpenAPI document; the route classes below enforce it.
+DOCUMENTED = [Security(_cookie_scheme), Security(_bearer_scheme)]
+
+
+def _refuse(request: Request, required: bool) -> None:
+    runtime: Runtime = request.app.state.runtime
+    if runtime.token is None:
+        if required:
+            raise HTTPException(
+                status_code=403,
+                detail="training over HTTP is disabled: set SPENDCAST_API_TOKEN to enable it",
+            )
+        return
+    refusal = token_refusal(request.scope["headers"], runtime.token)
     if refusal is not None:
         raise HTTPException(status_code=401, detail=refusal, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def require_token(
-    request: Request,
-    runtime: RuntimeDep,
-    _cookie: Annotated[None, Security(_cookie_scheme)],
-    _bearer: Annotated[None, Security(_bearer_scheme)],
-) -> None:
-    """Let the call through when no token is configured or when it carries the right one."""
-    if runtime.token is not None:
-        _check(request, runtime.token)
+class TokenRoute(APIRoute):
+    """A route that needs the token when one is configured (open otherwise).
+
+    Checked before FastAPI reads the query or the body: a call without the token is a 401
+    whatever else is wrong with it, and learns nothing about its input.
+    """
+
+    token_required = False
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        required = self.token_required
+
+        async def checked(request: Request) -> Response:
+            _refuse(request, required)
+            return await handler(request)
+
+        return checked
 
 
-async def require_configured_token(
-    request: Request,
-    runtime: RuntimeDep,
-    _cookie: Annotated[None, Security(_cookie_scheme)],
-    _bearer: Annotated[None, Security(_bearer_scheme)],
-) -> None:
-    """Like ``require_token``, but refuse (403) when no token is configured at all."""
-    if runtime.token is None:
-        raise HTTPException(
-            status_code=403,
-            detail="training over HTTP is disabled: set SPENDCAST_API_TOKEN to enable it",
-        )
-    _check(request, runtime.token)
+class ConfiguredTokenRoute(TokenRoute):
+    """A route that needs the token, and is refused (403) when none is configured."""
+
+    token_required = True

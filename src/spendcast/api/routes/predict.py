@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from spendcast.api.auth import require_token
+from spendcast.api.auth import DOCUMENTED, TokenRoute
 from spendcast.api.deps import PredictorDep, RecorderDep, RuntimeDep, SettingsDep
 from spendcast.api.responses import MODEL_VERSION_HEADER, with_model_version
 from spendcast.api.schemas import Customer, error_responses
@@ -24,7 +24,7 @@ from spendcast.errors import BatchTooLargeError
 from spendcast.model.schema import AGE_MAX, AGE_MIN, INCOME_MAX, INCOME_MIN, Education
 from spendcast.monitoring import Inference
 
-router = APIRouter(tags=["predict"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["predict"], route_class=TokenRoute, dependencies=DOCUMENTED)
 
 _VERSION_HEADER = {
     MODEL_VERSION_HEADER: {
