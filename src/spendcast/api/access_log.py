@@ -45,12 +45,6 @@ LogFormat = Literal["text", "json"]
 # (time.time(), client, method, path, status, duration in ms)
 Entry = tuple[float, str, str, str, int, float]
 FLUSH_SECONDS = 0.1
-# Valid in a JSON string, but a line break for some readers (str.splitlines, JavaScript).
-_JSON_BREAKS = (
-    (b"\xc2\x85", b"\\u0085"),
-    (b"\xe2\x80\xa8", b"\\u2028"),
-    (b"\xe2\x80\xa9", b"\\u2029"),
-)
 
 
 def _stamp(at: float) -> str:
@@ -82,10 +76,22 @@ def format_json(entry: Entry) -> bytes:
             value: str = document[key]  # type: ignore[assignment]
             document[key] = value.encode("utf-8", "backslashreplace").decode()
         line = orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
-    if not line.isascii():
-        for raw, escaped in _JSON_BREAKS:
-            line = line.replace(raw, escaped)
-    return line.replace(b"\x7f", b"\\u007f")
+    if line.isascii() and b"\x7f" not in line:
+        return line
+    # orjson leaves DEL, C1 controls and line separators as they are: valid JSON, but a line
+    # break for some readers (str.splitlines, JavaScript). Same value, \u-escaped.
+    text = line.decode()
+    return "".join(_json_char(char) for char in text).encode()
+
+
+def _json_char(char: str) -> str:
+    if char.isprintable() or char == "\n":
+        return char
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
 
 class AccessLog:
