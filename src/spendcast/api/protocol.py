@@ -10,6 +10,10 @@
    takes, plus the limit) is refused without waiting for its end.
 
 Either way the request never reaches the app: it is neither in the API log nor in the metrics.
+The answer is followed by a lingering close, as nginx does: the server half-closes, then reads
+and drops what the client still sends for up to ``LINGER_SECONDS``. Closing at once with
+unread bytes would make the kernel reset the connection, and a client still sending its head
+would lose the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from spendcast.api.errors import error_body
 from spendcast.settings import get_settings
 
 MAX_URL_BYTES = 64 * 1024  # httptools refuses a longer URL
+LINGER_SECONDS = 2.0
 _PHRASES = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 
 
@@ -38,8 +43,11 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_streamed = 0  # bytes of chunks received while in_head, since the last reset
         self._too_large = False
+        self._lingering = False
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # answered already: what the client still sends is dropped
         if self._in_head:
             self._head_streamed += len(data)
         super().data_received(data)
@@ -48,6 +56,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if (
             self._in_head
             and self._head_streamed > self.max_header_bytes + MAX_URL_BYTES
+            and not self._lingering
             and not self.transport.is_closing()
         ):
             self._too_large = True
@@ -93,4 +102,9 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._lingering = True
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
