@@ -63,4 +63,4 @@ class EscapingFormatter(DefaultFormatter):
 
 
 def _indented(text: str) -> str:
-    return "\n".join("    " + escape_message(line) for line in text.splitlines())
+    return "\n".join("    " + escape_message(line) for line in text.split("\n"))
