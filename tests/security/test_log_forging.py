@@ -40,6 +40,10 @@ def _requests() -> list[bytes]:
             b"GET /health HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1" + raw + FORGERY.encode() + b"\r\n"
         )
         requests.append(b"GET /health HTTP/1.1\r\nUser-Agent: a" + raw + b"b\r\n")
+    for raw in (b"\x85", b"\xe2\x80\xa8", b"\xc2\x85"):  # line breaks beyond ASCII, raw
+        requests.append(
+            b"GET /health HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1" + raw + FORGERY.encode() + b"\r\n"
+        )
     return [
         request + f"Host: x\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n".encode()
         for request in requests
