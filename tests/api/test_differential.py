@@ -3,6 +3,8 @@ fast_path=False)``), on generated requests: queries, header sets (duplicate line
 cookies, odd schemes, spacing and bytes) and methods. Both must answer the same status, body
 and headers, and record the same number of rows: one per row answered 200, none otherwise.
 
+Requests go in as an ASGI server hands them over: header names lower-case (uvicorn lowers
+them; tests/security/test_auth.py sends mixed-case names on the wire), values as raw bytes.
 Each test counts the examples the fast path answered (``PredictFastPath.answered``) and asserts
 a share of them, so that the comparison can never again hold vacuously.
 """
