@@ -135,7 +135,7 @@ def test_a_moved_or_deleted_file_is_reopened_and_no_line_is_lost(tmp_path: Path)
     assert len(path.read_text().splitlines()) == 3
 
 
-def test_reopen_forces_a_new_file(tmp_path: Path) -> None:
+def test_logrotate_create_mode_with_a_reopen_request(tmp_path: Path) -> None:
     path = tmp_path / "api.log"
     log = AccessLog(path, flush_seconds=0.01)
     log.start()
