@@ -6,10 +6,11 @@ Nothing here touches the disk or the network at import time.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 JournalMode = Literal["required", "best-effort"]  # see Settings.recorder_journal
@@ -26,8 +27,19 @@ class Settings(BaseSettings):
         "sqlite:///spendcast.db", description="Inference log database (SQLite or PostgreSQL)."
     )
     log_file: Path = Field(Path("api_logfile.log"), description="One line per API call.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="The API log file's format: text lines, or one JSON object a line."
+    )
     api_token: SecretStr | None = Field(
-        None, description="When set, /predict and /train need this token (cookie or bearer)."
+        None,
+        description="When set, /predict and /train need this token (cookie or bearer): "
+        "printable ASCII without spaces, quotes, commas, semicolons or backslashes.",
+    )
+    max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="Largest header section (names, values, separators) a request may carry; "
+        "over it, 431 before the app sees the request.",
     )
     batch_limit: int = Field(1000, ge=1, description="Most rows accepted by POST /predict.")
     recorder_batch_size: int = Field(500, ge=1, description="Rows per database transaction.")
@@ -55,3 +67,47 @@ class Settings(BaseSettings):
     model_poll_seconds: float = Field(
         1.0, gt=0, description="How often each worker checks for a newly trained model."
     )
+
+    @field_validator("api_token")
+    @classmethod
+    def _sendable_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None:
+            problem = token_problem(token.get_secret_value())
+            if problem is not None:
+                raise ValueError(problem)
+        return token
+
+
+# What RFC 6265 allows in a cookie value, which an Authorization header allows as well.
+_COOKIE_OCTETS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set('",;\\')
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent both in a Cookie and in an Authorization header, or None.
+
+    The message names the position of the first bad character, never the token itself.
+    """
+    for position, char in enumerate(token, start=1):
+        if char not in _COOKIE_OCTETS:
+            return (
+                f"the token holds {_kind(char)} at position {position}: it must be printable "
+                'ASCII without spaces or any of " , ; \\ to be sent in a Cookie or '
+                "Authorization header"
+            )
+    return None
+
+
+def _kind(char: str) -> str:
+    if not char.isascii():
+        return "a non-ASCII character"
+    if char == " ":
+        return "a space"
+    if not char.isprintable():
+        return "a control character"
+    return f"the character {char}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment (the HTTP protocol's limits)."""
+    return Settings()

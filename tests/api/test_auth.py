@@ -5,6 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from spendcast.api.auth import (
+    MISSING_OR_WRONG,
+    SEVERAL_AUTHORIZATIONS,
+    SEVERAL_COOKIES,
+    token_refusal,
+)
 from tests.api.conftest import TOKEN
 
 LAB_URL = "/predict?education=PhD&age=12&income=1000"
@@ -68,3 +74,71 @@ def test_without_a_configured_token_train_is_403(client: TestClient) -> None:
     error = response.json()["error"]
     assert error["code"] == "forbidden"
     assert "SPENDCAST_API_TOKEN" in error["message"]
+
+
+T = TOKEN.encode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"authorization", b"Bearer " + T)],
+        [(b"authorization", b"bEaReR " + T)],
+        [(b"authorization", b"Bearer  " + T + b" \t")],
+        [(b"cookie", b"a=1; spendcast_token=" + T)],
+        [(b"cookie", b'spendcast_token="' + T + b'"')],
+        [(b"cookie", b"a=1"), (b"cookie", b"spendcast_token=" + T)],
+        [(b"cookie", b"spendcast_token=" + T), (b"cookie", b"spendcast_token=" + T)],
+        [(b"authorization", b"Basic eDp5"), (b"cookie", b"spendcast_token=" + T)],
+        [(b"authorization", b"Bearer " + T), (b"cookie", b"spendcast_token=" + T)],
+    ],
+)
+def test_the_token_is_accepted(headers: list[tuple[bytes, bytes]]) -> None:
+    assert token_refusal(headers, T) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([], MISSING_OR_WRONG),
+        ([(b"authorization", T)], MISSING_OR_WRONG),
+        ([(b"authorization", b"Bearer\t" + T)], MISSING_OR_WRONG),  # the scheme ends at a space
+        ([(b"authorization", b"Bearer " + T + "é".encode())], MISSING_OR_WRONG),
+        ([(b"authorization", b"Bearer " + T + b"\xe9")], MISSING_OR_WRONG),
+        ([(b"cookie", b"Spendcast_Token=" + T)], MISSING_OR_WRONG),  # names are case-sensitive
+        ([(b"authorization", b"Bearer " + T), (b"authorization", b"Bearer " + T)],
+         SEVERAL_AUTHORIZATIONS),
+        ([(b"authorization", b"Bearer x"), (b"authorization", b"Bearer " + T)],
+         SEVERAL_AUTHORIZATIONS),
+        ([(b"cookie", b"spendcast_token=" + T), (b"cookie", b"spendcast_token=x")],
+         SEVERAL_COOKIES),
+        ([(b"cookie", b"spendcast_token=x; spendcast_token=" + T)], SEVERAL_COOKIES),
+        # Every token presented must be the right one.
+        ([(b"authorization", b"Bearer x"), (b"cookie", b"spendcast_token=" + T)],
+         MISSING_OR_WRONG),
+        ([(b"authorization", b"Bearer"), (b"cookie", b"spendcast_token=" + T)],
+         MISSING_OR_WRONG),
+    ],
+)  # fmt: skip
+def test_anything_else_is_refused(headers: list[tuple[bytes, bytes]], reason: str) -> None:
+    assert token_refusal(headers, T) == reason
+
+
+def test_several_cookie_headers_are_refused_on_every_path(token_client: TestClient) -> None:
+    """The audit's case: a good token in the first Cookie header, another in a later one."""
+    headers = [("cookie", f"spendcast_token={TOKEN}"), ("cookie", "spendcast_token=other")]
+    for response in (
+        token_client.get(LAB_URL, headers=headers),  # the fast path's query
+        token_client.get("/predict?education=PhD&age=%2B12&income=1e3", headers=headers),
+        token_client.post("/predict", json=ROW, headers=headers),
+        token_client.post("/train", headers=headers),
+    ):
+        assert response.status_code == 401
+        assert response.json()["error"]["message"] == SEVERAL_COOKIES
+
+
+def test_auth_is_checked_before_the_body(token_client: TestClient) -> None:
+    response = token_client.post(
+        "/predict", content=b"[", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 401

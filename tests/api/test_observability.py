@@ -12,7 +12,8 @@ from tests.api.conftest import TOKEN
 
 LAB_URL = "/predict?education=PhD&age=12&income=1000"
 LINE = re.compile(
-    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} \S+ (GET|POST|DELETE) (/\S*) (\d{3}) \d+\.\d\dms$"
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d "
+    r"\S+ (GET|POST|DELETE) (/\S*) (\d{3}) \d+\.\d\dms$"
 )
 
 

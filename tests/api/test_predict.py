@@ -173,3 +173,25 @@ def test_a_row_the_recorder_cannot_keep_is_a_503_with_retry_after(settings: Sett
     assert "spendcast_predictions_refused_total 4.0" in metrics
     assert "spendcast_predictions_total 0.0" in metrics
     assert read_rows(settings.database_url) == []
+
+
+def test_re_seeding_random_in_the_server_never_repeats_an_inference_id(
+    settings: Settings,
+) -> None:
+    """``ON CONFLICT DO NOTHING`` would drop a row with a repeated id without a word."""
+    import random
+
+    queries = [
+        "/predict?education=PhD&age=12&income=1000",  # the fast path
+        "/predict?education=PhD&age=%2B12&income=1000",  # FastAPI
+    ]
+    with TestClient(create_app(settings)) as client:
+        for i in range(40):
+            random.seed(0)  # in the server's process, before each request
+            assert client.get(queries[i % 2]).status_code == 200
+        random.seed(0)
+        batch = [{"education": "PhD", "age": 1, "income": 2}] * 10
+        assert client.post("/predict", json=batch).status_code == 200
+    rows = read_rows(settings.database_url)  # the lifespan has ended: every row is written
+    assert len(rows) == 50
+    assert len({row["id"] for row in rows}) == 50

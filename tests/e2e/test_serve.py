@@ -214,3 +214,23 @@ def test_docs_work_behind_a_proxy_that_strips_the_prefix(workdir: Path) -> None:
         assets = httpx.get(f"{public}/docs/assets/swagger-ui-bundle.js", timeout=10)
         assert assets.status_code == 200
         assert httpx.get(f"{public}/", timeout=10).json()["docs"] == "/spend/docs"
+
+
+@pytest.mark.parametrize(
+    "token", ["t\u00e9st-token", "two words", "semi;colon", "tab\there", 'quote"d', "back\\slash"]
+)
+def test_serve_refuses_a_token_that_cannot_be_sent_in_a_header(workdir: Path, token: str) -> None:
+    env = {**os.environ, "SPENDCAST_API_TOKEN": token}
+    result = subprocess.run(
+        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port())],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("Error: SPENDCAST_API_TOKEN: the token holds ")
+    assert token not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.security.support import TOKEN, assert_error_response, module_server
+from tests.security.support import TOKEN, assert_error_response, module_server, raw_request
 from tests.support.server import Server
 
 pytestmark = pytest.mark.e2e
@@ -119,6 +119,36 @@ def test_the_cookie_and_the_bearer_both_open(
     response = _call(server, method, path, headers=_credentials(kind, TOKEN))
     seen_bodies.append(response.text)
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("lines", "status"),
+    [
+        ([f"aUtHoRiZaTiOn: bEaReR {TOKEN}"], 200),  # names and scheme in any case
+        ([f"COOKIE: a=1; spendcast_token={TOKEN}"], 200),
+        ([f"Cookie: spendcast_token={TOKEN}", "cookie: spendcast_token=other"], 401),
+        (["Cookie: spendcast_token=other", f"COOKIE: spendcast_token={TOKEN}"], 401),
+        ([f"Authorization: Bearer {TOKEN}", f"authorization: Bearer {TOKEN}"], 401),
+        ([f"Authorization: Bearer {TOKEN}", "Cookie: spendcast_token=wrong"], 401),
+    ],
+)
+@pytest.mark.parametrize(
+    "target",
+    [
+        "GET /predict?education=PhD&age=42&income=50000",  # the fast path
+        "GET /predict?education=PhD&age=%2B42&income=5e4",  # FastAPI
+        "POST /predict",
+    ],
+)
+def test_header_lines_on_the_wire_get_one_answer_on_every_path(
+    server: Server, target: str, lines: list[str], status: int
+) -> None:
+    body = b'[{"education": "PhD", "age": 42, "income": 50000}]' if "POST" in target else b""
+    head = [f"{target} HTTP/1.1", "Host: x", *lines, f"Content-Length: {len(body)}"]
+    if body:
+        head.append("Content-Type: application/json")
+    answered, _, content = raw_request(server.url, ("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    assert answered == status, content
 
 
 def test_the_token_never_leaks(server: Server, seen_bodies: list[str]) -> None:

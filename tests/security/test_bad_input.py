@@ -3,6 +3,9 @@ records nothing, and a good prediction still answers 200 right after."""
 
 from __future__ import annotations
 
+import select
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,3 +151,59 @@ def test_a_huge_body_is_refused_before_it_is_read(server: Server) -> None:
     assert status == 413
     assert_error_shape(status, headers.get("content-type", ""), body)
     _assert_still_serving_and_nothing_recorded(server, before)
+
+
+def _send_head_while_reading(url: str, head: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``head`` in 16 KiB pieces, stopping as soon as an answer arrives; the status,
+    headers and body answered (read until the server closes)."""
+    host, port = url.removeprefix("http://").split(":")
+    sent = 0
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        while sent < len(head):
+            if select.select([sock], [], [], 0)[0]:
+                break  # answered before the head was complete
+            try:
+                sent += sock.send(head[sent : sent + 16_384])
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        while chunk := sock.recv(65_536):
+            received += chunk
+    top, _, body = received.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("headers", "ends"),
+    [
+        # 1 MB that never ends: answered while the head is still open, not at its end.
+        ([("Authorization", "Bearer " + "x" * 1024 * 1024)], False),
+        ([("Authorization", "Bearer " + "x" * 40_000)], True),  # over the 32 KiB default
+        ([(f"X-Pad-{i}", "y" * 1000) for i in range(40)], True),  # 40 lines of 1 KB
+    ],
+    ids=["authorization-1mb-unfinished", "authorization-40kb", "40-headers-of-1kb"],
+)
+def test_oversized_headers_are_refused_with_431_before_the_app(
+    server: Server, headers: list[tuple[str, str]], ends: bool
+) -> None:
+    before = settled_count(server)
+    lines_before = len(server.log_path.read_text().splitlines())
+    head = f"GET {GOOD_QUERY} HTTP/1.1\r\nHost: x\r\n".encode()
+    head += b"".join(f"{name}: {value}\r\n".encode() for name, value in headers)
+    status, response_headers, body = _send_head_while_reading(server.url, head + b"\r\n" * ends)
+    assert status == 431
+    error = assert_error_shape(status, response_headers.get("content-type", ""), body)
+    assert error["code"] == "request_header_fields_too_large"
+    assert "SPENDCAST_MAX_HEADER_BYTES" in error["message"]
+    _assert_still_serving_and_nothing_recorded(server, before)
+    time.sleep(0.3)  # the API log writer flushes every 0.1 s
+    log = server.log_path.read_text().splitlines()[lines_before:]
+    assert not any(" 431 " in line for line in log)  # never reached the app
+
+
+def test_headers_under_the_limit_are_served(server: Server) -> None:
+    pad = {f"X-Pad-{i}": "y" * 1000 for i in range(20)}  # 20 KB of headers
+    response = httpx.get(server.url + GOOD_QUERY, headers={**auth_headers(), **pad}, timeout=30)
+    assert response.status_code == 200

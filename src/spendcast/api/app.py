@@ -49,6 +49,7 @@ class SpendcastAPI(FastAPI):
     """
 
     front: ASGIApp
+    fast_path: PredictFastPath | None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.front(scope, receive, send)
@@ -57,8 +58,12 @@ class SpendcastAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app serving with ``settings`` (read from ``SPENDCAST_*`` when omitted)."""
+def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> SpendcastAPI:
+    """A new app serving with ``settings`` (read from ``SPENDCAST_*`` when omitted).
+
+    ``fast_path=False`` leaves the ``GET /predict`` fast path out: FastAPI answers everything,
+    the reference the differential tests compare the full app with.
+    """
     runtime = Runtime(settings or Settings())
     app = SpendcastAPI(
         title="spendcast",
@@ -75,9 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     limit = max_body_bytes(runtime.settings.batch_limit)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
-    fast_path = PredictFastPath(app.framework, runtime, _route(predict.router, "GET", PREDICT_PATH))
-    routes = RouteLabels(app.routes)
-    app.front = ObserveMiddleware(fast_path, runtime.access_log, runtime.metrics, routes)
+    inner: ASGIApp = app.framework
+    app.fast_path = None
+    if fast_path:
+        route = _route(predict.router, "GET", PREDICT_PATH)
+        inner = app.fast_path = PredictFastPath(app.framework, runtime, route)
+    app.front = ObserveMiddleware(
+        inner, runtime.access_log, runtime.metrics, RouteLabels(app.routes)
+    )
     return app
 
 

@@ -39,6 +39,7 @@ CODES: dict[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     503: "unavailable",
 }

@@ -5,20 +5,28 @@ several times the rest of the request: see docs/performance.md).
 Anything it does not accept as-is -- a bad, odd or duplicated parameter, a missing or wrong
 token, a percent-encoded name -- goes down the declared FastAPI endpoint, which owns every
 error answer and the OpenAPI contract. The fast path only ever accepts a subset of what that
-endpoint accepts, and answers it with the same bytes and headers.
+endpoint accepts, decides auth with the same function (``auth.token_refusal``), and answers
+with the same bytes and headers.
+
+Invariant: the fast path either answers 200 or leaves no trace. Everything it does before
+``recorder.record()`` (parse, auth, predict, encode) has no side effect, and ``record()``
+raising means that nothing was recorded; on any exception up to there the request goes to the
+endpoint unchanged, as if the fast path did not exist. Once ``record()`` has returned, the row
+exists: the request is answered 200 from here, nothing after it can raise (the predictions
+counter is ``Runtime.count_predictions``, which swallows its failures) and the request never
+falls through. So every 200 is one row, and every row a 200 (tested by fault injection in
+tests/api/test_faults.py).
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
 import orjson
-from starlette.requests import cookie_parser
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from spendcast.api.auth import TOKEN_COOKIE
+from spendcast.api.auth import token_refusal
 from spendcast.model.schema import AGE_MAX, AGE_MIN, EDUCATION_LEVELS, INCOME_MAX, INCOME_MIN
 from spendcast.monitoring import Inference
 
@@ -66,55 +74,36 @@ def parse_query(query: bytes) -> tuple[str, int, float] | None:
     return education, age, income
 
 
-def has_token(headers: list[tuple[bytes, bytes]], token: bytes) -> bool:
-    """The first ``Authorization: Bearer`` or first ``Cookie`` header carries ``token``."""
-    authorization = cookie = None
-    for name, value in headers:
-        if name == b"authorization" and authorization is None:
-            authorization = value
-        elif name == b"cookie" and cookie is None:
-            cookie = value
-    if authorization is not None:
-        scheme, _, credentials = authorization.partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), token):
-            return True
-    if cookie is not None:
-        candidate = cookie_parser(cookie.decode("latin-1")).get(TOKEN_COOKIE)
-        if candidate is not None and hmac.compare_digest(candidate.encode(), token):
-            return True
-    return False
-
-
 class PredictFastPath:
     """Pure ASGI, in front of FastAPI: answers a plainly valid, authorised ``GET /predict``
     itself; hands every other request to ``app`` unchanged.
 
     Installed inside ``ObserveMiddleware``, so its answers get the same log line and metrics
-    (it sets ``scope["route"]`` to the endpoint's route for the route label). If predicting or
-    recording fails, the request goes to the endpoint, which fails the same way inside
-    FastAPI and is answered in the one error shape.
+    (it sets ``scope["route"]`` to the endpoint's route for the route label). ``answered``
+    counts the requests it answered (what the differential test checks it reaches).
     """
 
     def __init__(self, app: ASGIApp, runtime: Runtime, route: BaseRoute) -> None:
         self.app = app
         self.runtime = runtime
         self.route = route
+        self.answered = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and _is_predict(scope):
-            runtime = self.runtime
-            query = parse_query(scope["query_string"])
-            if query is not None and (
-                runtime.token is None or has_token(scope["headers"], runtime.token)
-            ):
-                try:
-                    answer = _predict_and_record(runtime, *query)
-                except Exception:
-                    answer = None  # nothing recorded: the endpoint fails again, in the error shape
+            try:
+                answer = _prepare(self.runtime, scope)
                 if answer is not None:
-                    scope["route"] = self.route
-                    await _answer(*answer, send)
-                    return
+                    self.runtime.recorder.record(answer[2])
+            except Exception:
+                answer = None  # nothing recorded: the endpoint answers, in the error shape
+            if answer is not None:
+                # Recorded: answered 200 from here on, whatever fails (module docstring).
+                self.runtime.count_predictions(1)
+                self.answered += 1
+                scope["route"] = self.route
+                await _answer(answer[0], answer[1], send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -124,16 +113,20 @@ def _is_predict(scope: Scope) -> bool:
     return path == PREDICT_PATH or path == scope.get("root_path", "") + PREDICT_PATH
 
 
-def _predict_and_record(
-    runtime: Runtime, education: str, age: int, income: float
-) -> tuple[bytes, bytes]:
+def _prepare(runtime: Runtime, scope: Scope) -> tuple[bytes, bytes, Inference] | None:
+    """The body, version header and row of a query the fast path accepts, else None.
+    No side effect."""
+    query = parse_query(scope["query_string"])
+    if query is None:
+        return None
+    if runtime.token is not None and token_refusal(scope["headers"], runtime.token) is not None:
+        return None
+    education, age, income = query
     predictor = runtime.predictor
     prediction = predictor.predict_one(education, age, income)
-    answer = orjson.dumps(prediction), predictor.version.encode()
-    # Last, so that a failure anywhere before it has recorded nothing.
-    runtime.recorder.record(Inference(education, age, income, prediction, predictor.version))
-    runtime.metrics.predictions.inc()
-    return answer
+    version = predictor.version
+    inference = Inference(education, age, income, prediction, version)
+    return orjson.dumps(prediction), version.encode(), inference
 
 
 async def _answer(body: bytes, version: bytes, send: Send) -> None:

@@ -1,21 +1,100 @@
-"""The HTTP protocol ``spendcast serve`` runs: uvicorn's httptools one, except that a request
-its parser refuses (a URL over 64 KiB, raw bytes that are not ASCII in the request line, a
-broken header) is answered in the one JSON error shape instead of plain text.
+"""The HTTP protocol ``spendcast serve`` runs: uvicorn's httptools one, with two changes.
 
-Such a request never reaches the app, so it is neither in the API log nor in the metrics.
+1. A request its parser refuses (a URL over 64 KiB, raw bytes that are not ASCII in the
+   request line, a broken header) is answered in the one JSON error shape, not plain text.
+2. A header section over ``SPENDCAST_MAX_HEADER_BYTES`` (names + values + 4 separator bytes
+   per line) is answered 431 in that shape, before the app sees the request. Each header line
+   is counted as the parser completes it, and the parser stops at the first line over the
+   limit; a line that never ends (one 1 MB ``Authorization``) is caught as it streams in: a
+   head still open after more than ``limit + 64 KiB`` bytes (the longest URL the parser
+   takes, plus the limit) is refused without waiting for its end.
+
+Either way the request never reaches the app: it is neither in the API log nor in the metrics.
+The answer is followed by a lingering close, as nginx does: the server half-closes, then reads
+and drops what the client still sends for up to ``LINGER_SECONDS``. Closing at once with
+unread bytes would make the kernel reset the connection, and a client still sending its head
+would lose the answer.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from spendcast.api.errors import error_body
+from spendcast.settings import get_settings
+
+MAX_URL_BYTES = 64 * 1024  # httptools refuses a longer URL
+LINGER_SECONDS = 2.0
+_PHRASES = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
+
+
+class _HeadTooLarge(Exception):
+    """Raised inside a parser callback: httptools stops parsing and reports a parser error."""
+
 
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_header_bytes = get_settings().max_header_bytes
+        self._header_bytes = 0  # of the current head, counted line by line
+        # Between two requests or inside a head (where every byte received is head bytes).
+        self._in_head = True
+        self._head_streamed = 0  # bytes of chunks received while in_head, since the last reset
+        self._too_large = False
+        self._lingering = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # answered already: what the client still sends is dropped
+        if self._in_head:
+            self._head_streamed += len(data)
+        super().data_received(data)
+        # Still in the same head (a reset would have zeroed the count): every byte counted
+        # belongs to it.
+        if (
+            self._in_head
+            and self._head_streamed > self.max_header_bytes + MAX_URL_BYTES
+            and not self._lingering
+            and not self.transport.is_closing()
+        ):
+            self._too_large = True
+            self.send_400_response("")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > self.max_header_bytes:
+            self._too_large = True
+            raise _HeadTooLarge
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head = True
+        self._head_streamed = 0
+        super().on_message_complete()
+
     def send_400_response(self, msg: str) -> None:
-        message = f"{msg.rstrip('.')}: malformed request line or headers, or a URL over 64 KiB"
-        body = orjson.dumps({"error": {"status": 400, "code": "bad_request", "message": message}})
-        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        if self._too_large:
+            status = 431
+            message = (
+                f"the request's headers are over the limit of {self.max_header_bytes} bytes "
+                "(SPENDCAST_MAX_HEADER_BYTES)"
+            )
+        else:
+            status = 400
+            message = f"{msg.rstrip('.')}: malformed request line or headers, or a URL over 64 KiB"
+        body = orjson.dumps(error_body(status, message))
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, _PHRASES[status])]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
         head += [
@@ -24,4 +103,9 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._lingering = True
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()

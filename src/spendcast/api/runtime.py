@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
+from typing import Any
 
 from spendcast.api.access_log import AccessLog
 from spendcast.api.metrics import Metrics
@@ -29,8 +32,10 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         secret = settings.api_token.get_secret_value() if settings.api_token else ""
-        self.token: bytes | None = secret.encode() if secret else None
-        self.access_log = AccessLog(settings.log_file)
+        # ASCII: the settings refuse a token that could not be sent in a header.
+        self.token: bytes | None = secret.encode("ascii") if secret else None
+        self.access_log = AccessLog(settings.log_file, log_format=settings.log_format)
+        self._previous_sighup: Any = None
         self.metrics = Metrics()
         self._predictor: Predictor | None = None
         self._recorder: Recorder | None = None
@@ -57,9 +62,25 @@ class Runtime:
         self.metrics.set_recorder(stats)
         return stats
 
+    def count_predictions(self, count: int) -> None:
+        """Count predictions already recorded: never raises, since their rows exist and the
+        request must be answered 200 whatever the metrics store does."""
+        try:
+            self.metrics.predictions.inc(count)
+        except Exception:
+            logger.exception("could not count %d predictions in the metrics", count)
+
+    def count_refused(self, count: int) -> None:
+        """Count predictions answered 503 (nothing kept); never raises, like count_predictions."""
+        try:
+            self.metrics.predictions_refused.inc(count)
+        except Exception:
+            logger.exception("could not count %d refused predictions in the metrics", count)
+
     async def start(self) -> None:
         """Load the model once, start the recorder, the log writer and the model watcher."""
         self.access_log.start()
+        self._reopen_log_on_sighup()
         try:
             self.swap(await asyncio.to_thread(load_predictor, self.settings.model_dir))
             recorder = Recorder.from_settings(self.settings)
@@ -82,8 +103,23 @@ class Runtime:
             if recorder is not None:
                 await asyncio.to_thread(recorder.stop, RECORDER_STOP_SECONDS)
         finally:
+            self._restore_sighup()
             self.access_log.stop()
             self.metrics.close()
+
+    def _reopen_log_on_sighup(self) -> None:
+        """SIGHUP reopens the API log (what a logrotate ``postrotate`` sends), instead of
+        killing a single-worker server. Only the main thread may install a handler: in a test
+        client, the app runs in another thread and the file is still watched."""
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sighup = signal.signal(
+                signal.SIGHUP, lambda signum, frame: self.access_log.reopen()
+            )
+
+    def _restore_sighup(self) -> None:
+        previous, self._previous_sighup = self._previous_sighup, None
+        if previous is not None:
+            signal.signal(signal.SIGHUP, previous)
 
     def swap(self, predictor: Predictor) -> None:
         """Serve ``predictor`` from the next request on."""

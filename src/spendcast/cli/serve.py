@@ -23,6 +23,8 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 BACKLOG = 2048
 STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("text", "json")
+LOG_FORMATTER = "spendcast.api.log_escape.EscapingFormatter"
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
 THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
@@ -62,15 +64,27 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
     help="Server log verbosity (calls go to the API log file).",
 )
+@option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS, case_sensitive=False),
+    help="API log file format: text lines, or json (one object a line) [default: text].",
+)
 def serve(
-    host: str, port: int, workers: int, root_path: str, model_dir: Path | None, log_level: str
+    host: str,
+    port: int,
+    workers: int,
+    root_path: str,
+    model_dir: Path | None,
+    log_level: str,
+    log_format: str | None,
 ) -> None:
     """Serve the prediction API with uvicorn (no auto-reload).
 
     Every call is logged to SPENDCAST_LOG_FILE and every prediction recorded in
     SPENDCAST_DATABASE_URL. Set SPENDCAST_API_TOKEN to require a token (cookie
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
-    Stops gracefully on SIGTERM or Ctrl-C, after flushing both.
+    Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
+    when it is moved (logrotate) and on SIGHUP.
 
     Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
     """
@@ -78,6 +92,9 @@ def serve(
         os.environ.setdefault(name, "1")
     if model_dir is not None:
         os.environ["SPENDCAST_MODEL_DIR"] = str(model_dir)
+    if log_format is not None:
+        os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
+    _require_valid_settings()
     _require_database_url()
     _require_model(workers)
 
@@ -170,6 +187,30 @@ def _exit_after_graceful_stop(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+class _BadSetting(click.ClickException):
+    """A SPENDCAST_* variable no worker could start with (exit code 2, a usage error)."""
+
+    exit_code = 2
+
+
+def _require_valid_settings() -> None:
+    """Refuse to start, in one line, on settings that do not validate (a token that cannot be
+    sent in a header, a limit out of range). The value itself is never echoed."""
+    from pydantic import ValidationError
+
+    from spendcast.settings import Settings
+
+    try:
+        Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SPENDCAST_{'_'.join(str(part) for part in e['loc']).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors(include_input=False, include_url=False)
+        )
+        raise _BadSetting(problems) from None
+
+
 def _require_database_url() -> None:
     """Refuse to start, in one line, on a database URL no worker could use.
 
@@ -222,5 +263,7 @@ def _log_config(level: str) -> dict[str, object]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    # Request-derived text (a path in an exception) cannot forge a line of the server's log.
+    config["formatters"]["default"]["()"] = LOG_FORMATTER
     config["loggers"]["spendcast"] = {"handlers": ["default"], "level": level, "propagate": False}
     return config

@@ -1,9 +1,10 @@
 """``GET /predict`` (the lab's contract) and ``POST /predict`` (a batch).
 
-The hot path: validated query -> the predictor held in memory -> a non-blocking enqueue to the
-recorder -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries are answered by
-``PredictFastPath`` before FastAPI (``api/fast_path.py``); this endpoint answers the rest and
-defines the contract.
+The hot path: validated query -> the predictor held in memory -> the answer built -> a
+non-blocking enqueue to the recorder (the last step that may fail: a row exists only for a
+request answered 200) -> a bare JSON number. No pandas, no I/O. Plainly valid GET queries
+are answered by ``PredictFastPath`` before FastAPI (``api/fast_path.py``); this endpoint
+answers the rest and defines the contract.
 
 Unknown query parameters (and unknown keys in batch rows) are ignored, as HTTP caches and
 cache-busters expect; missing ones are a 422. When the recorder cannot keep the rows
@@ -17,16 +18,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from spendcast.api.auth import require_token
+from spendcast.api.auth import DOCUMENTED, TokenRoute
 from spendcast.api.deps import PredictorDep, RecorderDep, RuntimeDep, SettingsDep
-from spendcast.api.metrics import Metrics
 from spendcast.api.responses import MODEL_VERSION_HEADER, with_model_version
+from spendcast.api.runtime import Runtime
 from spendcast.api.schemas import Customer, error_responses
 from spendcast.errors import BatchTooLargeError, InferenceNotKept
 from spendcast.model.schema import AGE_MAX, AGE_MIN, INCOME_MAX, INCOME_MIN, Education
 from spendcast.monitoring import Inference, Recorder
 
-router = APIRouter(tags=["predict"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["predict"], route_class=TokenRoute, dependencies=DOCUMENTED)
 
 _VERSION_HEADER = {
     MODEL_VERSION_HEADER: {
@@ -38,12 +39,15 @@ _AUTH_ERROR = {401: "Missing or wrong token."}
 _NOT_KEPT = {503: "The inference log cannot keep the row now: retry after Retry-After seconds."}
 
 
-def _record(recorder: Recorder, metrics: Metrics, inferences: list[Inference]) -> None:
+def _record(recorder: Recorder, runtime: Runtime, inferences: list[Inference]) -> None:
+    """The last fallible step of both endpoints: once the rows are kept the answer is 200 (the
+    counters never raise); ``InferenceNotKept`` means nothing was kept (a 503)."""
     try:
         recorder.record_many(inferences)
     except InferenceNotKept:
-        metrics.predictions_refused.inc(len(inferences))
+        runtime.count_refused(len(inferences))
         raise
+    runtime.count_predictions(len(inferences))
 
 
 async def predict_one(
@@ -59,10 +63,10 @@ async def predict_one(
 ) -> Response:
     """Predicted yearly spending of one customer, as a bare JSON number."""
     prediction = predictor.predict_one(education, age, income)
-    inference = Inference(education, age, income, prediction, predictor.version)
-    _record(recorder, runtime.metrics, [inference])
-    runtime.metrics.predictions.inc()
-    return with_model_version(prediction, predictor.version)
+    version = predictor.version
+    response = with_model_version(prediction, version)
+    _record(recorder, runtime, [Inference(education, age, income, prediction, version)])
+    return response
 
 
 router.add_api_route(
@@ -123,13 +127,10 @@ async def predict_many(
     """Predicted yearly spending of each customer, in the order given."""
     predictions = predictor.predict_many([(r.education, r.age, r.income) for r in rows])
     version = predictor.version
-    _record(
-        recorder,
-        runtime.metrics,
-        [
-            Inference(r.education, r.age, r.income, p, version)
-            for r, p in zip(rows, predictions, strict=True)
-        ],
-    )
-    runtime.metrics.predictions.inc(len(predictions))
-    return with_model_version(predictions, version)
+    response = with_model_version(predictions, version)
+    inferences = [
+        Inference(r.education, r.age, r.income, p, version)
+        for r, p in zip(rows, predictions, strict=True)
+    ]
+    _record(recorder, runtime, inferences)
+    return response

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from spendcast.api.auth import require_configured_token
+from spendcast.api.auth import DOCUMENTED, ConfiguredTokenRoute
 from spendcast.api.deps import RuntimeDep
 from spendcast.api.schemas import TrainResult, error_responses
 
-router = APIRouter(tags=["train"])
+router = APIRouter(tags=["train"], route_class=ConfiguredTokenRoute, dependencies=DOCUMENTED)
 
 
 @router.post(
     "/train",
     response_model=TrainResult,
-    dependencies=[Depends(require_configured_token)],
     responses=error_responses(
         {
             401: "Missing or wrong token.",
