@@ -46,12 +46,12 @@ def test_a_module_missing_when_the_command_is_imported(monkeypatch: pytest.Monke
 
 
 def test_a_module_missing_while_the_command_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(COMMANDS, "compare", ("tests.cli.test_extras:needs_scipy", None))
+    monkeypatch.setitem(COMMANDS, "compare", ("tests.packaging.test_extras:needs_scipy", None))
     _one_line_exit_2(["compare"], "loadtest", "scipy.stats")
 
 
 def test_a_missing_module_of_no_extra_is_a_bug_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(COMMANDS, "compare", ("tests.cli.test_extras:needs_a_bug_fixed", None))
+    monkeypatch.setitem(COMMANDS, "compare", ("tests.packaging.test_extras:needs_a_bug_fixed", None))
     result = CliRunner().invoke(main, ["compare"])
     assert isinstance(result.exception, ModuleNotFoundError)
     assert result.exception.name == "spendcast.nowhere"
