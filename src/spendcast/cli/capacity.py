@@ -8,10 +8,10 @@ import click
 
 from spendcast.cli.loadtest import SloFailed
 from spendcast.cli.options import Options
-from spendcast.errors import LoadTestError, SloSyntaxError
+from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
 from spendcast.loadtest.run.runner import RunConfig
-from spendcast.loadtest.run.slo import parse_slo
+from spendcast.loadtest.run.slo import Slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 option = Options("capacity")
@@ -25,11 +25,8 @@ def _growth(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        return tuple(parse_slo(value).expression for value in values) or DEFAULT_SLOS
-    except SloSyntaxError as error:
-        raise click.BadParameter(str(error), ctx, param) from error
+def _slos(ctx: click.Context, param: click.Parameter, values: tuple[Slo, ...]) -> tuple[str, ...]:
+    return tuple(slo.expression for slo in values) or DEFAULT_SLOS
 
 
 @click.command()
@@ -57,14 +54,10 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     callback=_growth,
     help="How the load grows from step to step: x2 (multiply) or +10 (add).",
 )
-@option(
-    "--slo",
-    "slos",
-    multiple=True,
+@option.slos(
+    "An objective every step must hold, repeatable, over all requests: p99<100ms or "
+    "p(99)<100, max<1s, errors<1% or rate<0.01 (docs/slo.md) [default: p99<100ms, errors<1%].",
     callback=_slos,
-    env_note=" (space-separated)",
-    help="An objective every step must hold, repeatable, over all requests: p99<100ms, "
-    "p95<50ms, max<1s, errors<1% [default: p99<100ms errors<1%].",
 )
 @option.duration("2s", "Length of the windows a step is measured in.", name="--window")
 @option(

@@ -53,6 +53,9 @@ COOKIE_ENV: Final = "SPENDCAST_COOKIE"
 THINK_TIME_ENV: Final = "SPENDCAST_LOADTEST_THINK_TIME"
 DUMP_ENV: Final = "SPENDCAST_LOADTEST_WORKER_DUMP"
 PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"  # the capacity search's plan, as JSON
+# Set (to the SLOs' percentiles, "99.9,97.5", maybe none) by --abort-on-fail: progress lines
+# then carry the total, names with several methods, max/min/mean and those percentiles.
+LIVE_SLO_ENV: Final = "SPENDCAST_LIVE_SLO_PERCENTILES"
 
 
 def option_dest(option: str) -> str:
