@@ -37,6 +37,7 @@ RECORDING_FILE: Final = "recording.json"  # written by the Locust side when Locu
 PROGRESS_FILE: Final = "progress.jsonl"  # one line a second, written by the Locust side
 STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the load shape
 SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
+STOP_FILE: Final = "stop.request"  # the CLI side asks the Locust side to end the run now
 # What each command adds to its directory (``report`` tells the kinds apart by them).
 CAPACITY_FILE: Final = "capacity.json"
 COMPARISON_FILE: Final = "comparison.json"

@@ -30,6 +30,7 @@ from spendcast.loadtest.contract import (
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
+    STOP_FILE,
     THINK_TIME_OPTION,
     option_dest,
 )
@@ -182,6 +183,7 @@ class _Progress:
         self.file: IO[str] | None = None
         self.last_requests = 0
         self.last_time = time.time()
+        self.stopping = False
         # --abort-on-fail: also the total, names with several methods, and each figure SLOs use
         slo_env = os.environ.get(LIVE_SLO_ENV)
         self.slo_percentiles = (
@@ -221,6 +223,10 @@ class _Progress:
             if runner is not None and _recording.started_at and not _recording.stopped_at:
                 _recording.users[int(now)] = runner.user_count
                 self.write(environment, now, final=False)
+                if (self.path.parent / STOP_FILE).exists() and not self.stopping:
+                    # --abort-on-fail: end as the --run-time limit does, every answer counted
+                    self.stopping = True
+                    gevent.spawn(runner.quit)
                 gevent.sleep(TICK_SECONDS)
             else:
                 gevent.sleep(TICK_SECONDS / 4)

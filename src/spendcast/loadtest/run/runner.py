@@ -10,6 +10,7 @@ checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compa
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -32,6 +33,7 @@ from spendcast.loadtest.contract import (
     PROGRESS_FILE,
     RECORDING_FILE,
     SCENARIO_USERS,
+    STOP_FILE,
     SUMMARY_FILE,
     THINK_TIME_ENV,
     THINK_TIME_OPTION,
@@ -298,6 +300,7 @@ def _run_locust(
 
     progress_path = out_dir / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
+    (out_dir / STOP_FILE).unlink(missing_ok=True)
     waiting = config.master.workers_wait_s if config.master is not None else 0
     deadline = time.monotonic() + waiting + config.duration_s + STOP_TIMEOUT_S + 120
     with (out_dir / LOCUST_LOG).open("wb") as log:
@@ -310,7 +313,8 @@ def _run_locust(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        offset, stopping = 0, False
+        offset = 0
+        stopping: float | None = None  # when the abort asked Locust to stop
         try:
             while process.poll() is None:
                 if time.monotonic() > deadline:
@@ -318,9 +322,12 @@ def _run_locust(
                     process.wait()
                     raise LoadTestError(f"Locust did not finish within {config.duration_s}s")
                 offset = _follow(progress_path, offset, sample)
-                if aborts and not stopping:
-                    process.send_signal(signal.SIGTERM)  # Locust's own clean stop
-                    stopping = True
+                if aborts and stopping is None:  # the Locust side ends the run (hooks.py)
+                    (out_dir / STOP_FILE).touch()
+                    stopping = time.monotonic()
+                elif stopping is not None and time.monotonic() - stopping > STOP_TIMEOUT_S + 15:
+                    process.send_signal(signal.SIGTERM)  # a locustfile without our hooks
+                    stopping = math.inf
                 time.sleep(0.25)
         except BaseException:
             if process.poll() is None:  # Ctrl-C or an error: let Locust write what it has
@@ -328,6 +335,7 @@ def _run_locust(
                 process.wait(timeout=STOP_TIMEOUT_S + 30)
             raise
         _follow(progress_path, offset, sample)
+    (out_dir / STOP_FILE).unlink(missing_ok=True)
     return process.returncode, (aborts[0] if aborts else None)
 
 
