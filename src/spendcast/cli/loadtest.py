@@ -144,15 +144,14 @@ def loadtest(
     exact histograms are merged on the master).
 
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
-    request completed), 2 usage error, 3 an SLO failed.
+    request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
     """
     if worker:
         if master:
             raise click.UsageError("--worker and --master exclude each other")
-        if slos or out_dir or prometheus_port is not None or jsonl_path:
-            raise click.UsageError(
-                "--slo, --out, --prometheus-port and --jsonl belong to the master, not a --worker"
-            )
+        if slos or out_dir or prometheus_port is not None or jsonl_path or junit_path:
+            raise click.UsageError("--slo, --out, --prometheus-port, --jsonl and --junit belong "
+                                   "to the master, not a --worker")  # fmt: skip
         _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time))
         return
     if not host:
