@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
@@ -129,7 +128,7 @@ class JsonLinesExport:
 
     def update(self, sample: Progress) -> None:
         with self._lock:
-            self._file.write(json.dumps(asdict(sample)) + "\n")
+            self._file.write(json.dumps(sample.as_line()) + "\n")
             self._file.flush()
 
     def close(self) -> None:

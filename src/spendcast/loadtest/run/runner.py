@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -139,7 +139,14 @@ class Progress:
     final: bool = False
     total: Mapping[str, Any] = field(default_factory=dict)
     routes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    dropped: int = 0
+
+    def as_line(self) -> dict[str, Any]:
+        """The ``progress.jsonl`` line read (``total``/``routes`` only when it had them)."""
+        line = asdict(self)
+        for name in ("total", "routes"):
+            if not line[name]:
+                del line[name]
+        return line
 
 
 @dataclass(frozen=True)
@@ -293,8 +300,9 @@ def _run_locust(
         if on_progress is not None:
             on_progress(progress)
         if rule is not None and not progress.final and not aborts:
+            dropped = int(getattr(progress, "dropped", 0))  # open-model samples carry it
             measured = live_observations(progress.elapsed, progress.endpoints, progress.total,
-                                         progress.routes, progress.dropped)  # fmt: skip
+                                         progress.routes, dropped)  # fmt: skip
             if (abort := rule.check(progress.elapsed, measured)) is not None:
                 aborts.append(abort)
 
