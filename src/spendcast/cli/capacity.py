@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import SloFailed
+from spendcast.cli.loadtest import SloFailed, ci_reports
 from spendcast.cli.options import Options
 from spendcast.errors import LoadTestError
+from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
 from spendcast.loadtest.run.runner import RunConfig
-from spendcast.loadtest.run.slo import Slo
+from spendcast.loadtest.run.slo import Slo, SloResult, parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 option = Options("capacity")
@@ -27,6 +28,15 @@ def _growth(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 def _slos(ctx: click.Context, param: click.Parameter, values: tuple[Slo, ...]) -> tuple[str, ...]:
     return tuple(slo.expression for slo in values) or DEFAULT_SLOS
+
+
+def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
+    """The SLOs at the answer: the best step that held them, else the first step, broken."""
+    step = result.best or (result.steps[0] if result.steps else None)
+    if step is None:
+        return ()
+    return tuple(SloResult(parse_slo(s["expression"]), s["observed"], s["passed"])
+                 for s in step["figures"]["slos"])  # fmt: skip
 
 
 @click.command()
@@ -102,6 +112,7 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[Slo, ...]) -
 )
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
 @option.quiet("No live view and no table: the answer and the run directory only.")
+@option.junit()
 def capacity(
     host: str,
     mode: str,
@@ -118,6 +129,7 @@ def capacity(
     max_users: int,
     out_dir: Path | None,
     quiet: bool,
+    junit_path: Path | None,
 ) -> None:
     """Find the highest load the API holds within its SLOs.
 
@@ -174,5 +186,7 @@ def capacity(
         console.print(steps_table(plan, result.steps))
     console.print(result.answer(), style="bold")
     console.print(f"report: {page}")
+    ci_reports(result.run.summary, _verdicts(result), junit_path, f"spendcast capacity {mode}",
+               note=result.answer())  # fmt: skip
     if not result.found:
         raise SloFailed("no step held the SLO: start lower (--start)")

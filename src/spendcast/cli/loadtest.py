@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +13,7 @@ from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
-from spendcast.loadtest.run.slo import Slo
+from spendcast.loadtest.run.slo import Slo, SloResult
 
 SLO_EXIT_CODE = 3
 option = Options("loadtest")
@@ -96,14 +97,7 @@ class SloFailed(click.ClickException):
     help="With --abort-on-fail: how long percentile, mean, rate and rps SLOs may be broken "
     "before the run is aborted (k6's delayAbortEval).",
 )
-@option(
-    "--junit",
-    "junit_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the SLO verdicts as JUnit XML to FILE, one test case per SLO. "
-    "With GITHUB_STEP_SUMMARY set, a Markdown summary is also appended to that file.",
-)
+@option.junit()
 @distributed_options
 def loadtest(
     host: str,
@@ -181,7 +175,7 @@ def loadtest(
 
     with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
         result = execute(config, quiet=quiet, on_progress=exports.update)
-    ci_reports(result, junit_path, f"spendcast loadtest {scenario}")
+    ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {scenario}")
     if result.abort is not None:
         raise SloFailed(result.abort.describe())
     if not result.passed:
@@ -189,7 +183,13 @@ def loadtest(
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
 
 
-def ci_reports(result: RunResult, junit_path: Path | None, title: str) -> None:
+def ci_reports(
+    summary: Mapping[str, Any],
+    results: Sequence[SloResult],
+    junit_path: Path | None,
+    title: str,
+    note: str = "",
+) -> None:
     """``--junit FILE`` and, when ``GITHUB_STEP_SUMMARY`` is set, the job summary."""
     import os
 
@@ -201,9 +201,9 @@ def ci_reports(result: RunResult, junit_path: Path | None, title: str) -> None:
     )
 
     if junit_path is not None:
-        write_junit(junit_path, result.summary, result.slo_results)
+        write_junit(junit_path, summary, results, title)
     if step_summary := os.environ.get(STEP_SUMMARY_ENV):
-        append_step_summary(Path(step_summary), markdown(result.summary, result.slo_results, title))
+        append_step_summary(Path(step_summary), markdown(summary, results, title, note))
 
 
 def execute(

@@ -104,6 +104,13 @@ class Options:
         return self("--slo", "slos", type=SloType(), multiple=True, help=help,
                     env_note=" (one per line or separated by ';')", **attrs)  # fmt: skip
 
+    def junit(self) -> Callable[[F], F]:
+        return self("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+                    default=None,
+                    help="Write the SLO verdicts as JUnit XML to FILE, one test case per SLO. "
+                    "With GITHUB_STEP_SUMMARY set, a Markdown summary is also appended to that "
+                    "file.")  # fmt: skip
+
     def model_dir(self, help: str) -> Callable[[F], F]:
         return self("--model-dir", type=click.Path(file_okay=False, path_type=Path), help=help)
 

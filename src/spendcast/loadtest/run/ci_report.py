@@ -58,13 +58,21 @@ def _failure_text(result: SloResult, abort: Mapping[str, Any] | None) -> str:
     return text
 
 
-def write_junit(path: Path, summary: Mapping[str, Any], results: Sequence[SloResult]) -> None:
+def write_junit(
+    path: Path,
+    summary: Mapping[str, Any],
+    results: Sequence[SloResult],
+    suite: str = "spendcast loadtest",
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(junit_xml(summary, results), encoding="utf-8")
+    path.write_text(junit_xml(summary, results, suite), encoding="utf-8")
 
 
-def markdown(summary: Mapping[str, Any], results: Sequence[SloResult], title: str) -> str:
-    """A results table (per endpoint and total) and one verdict line per SLO."""
+def markdown(
+    summary: Mapping[str, Any], results: Sequence[SloResult], title: str, note: str = ""
+) -> str:
+    """A results table (per endpoint and total) and one verdict line per SLO (``note``: a
+    sentence under the title, capacity's answer)."""
     failed = sum(not r.passed for r in results)
     if summary.get("aborted"):
         verdict = f"⛔ aborted at {summary['abort']['elapsed_s']:.1f} s"
@@ -74,6 +82,7 @@ def markdown(summary: Mapping[str, Any], results: Sequence[SloResult], title: st
         verdict = "✅ passed"
     headers = ["endpoint", "requests", "failures", "rps", *(f"{h} ms" for h, _ in _COLUMNS)]
     lines = [f"### {title} · {summary['duration_s']:.1f} s · {verdict}", "",
+             *([f"**{note}**", ""] if note else []),
              "| " + " | ".join(headers) + " |",
              "| --- |" + " ---: |" * (len(headers) - 1)]  # fmt: skip
     rows = [(f"{e['method']} {e['name']}", e) for e in summary["endpoints"]]
