@@ -48,32 +48,46 @@ def _cases(path: Path) -> dict[str, Any]:
     return {case.name: case for case in suites[0]}
 
 
-K6_SLOS = "GET /predict:p(95)<5000;rate<0.01\nmed<5000;avg<=5000;max<60000;min>=0;dropped==0"
+K6_SLOS = ("GET /predict:p(95)<5000;rate<0.01\nmed<5000;avg<=5000;max<60000;min>=0;dropped==0;"
+           "predict:p(99.9)<5000")  # fmt: skip
 
 
 def test_k6_thresholds_from_the_env_var_hold_with_junit_and_job_summary(workdir: Path) -> None:
+    # --abort-on-fail with a 1 s grace: every SLO is checked live, and none may abort the run
     out, junit, step_summary = workdir / "run", workdir / "junit.xml", workdir / "summary.md"
     step_summary.write_text("# earlier step\n", encoding="utf-8")
     with running_server(workdir, token=TOKEN) as server:
         result = _loadtest(
-            "--host", server.url, "--duration", "2s", "--out", str(out), "--junit", str(junit),
+            "--host", server.url, "--scenario", "mixed", "--duration", "3s", "--out", str(out),
+            "--junit", str(junit), "--abort-on-fail", "--abort-grace", "1s",
             env={"SPENDCAST_LOADTEST_SLO": K6_SLOS, "GITHUB_STEP_SUMMARY": str(step_summary)},
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     summary = _summary(out)
     expressions = [e.strip() for e in K6_SLOS.replace("\n", ";").split(";")]
     assert summary["config"]["slos"] == expressions
-    assert [s["passed"] for s in summary["slos"]] == [True] * 7
+    assert [s["passed"] for s in summary["slos"]] == [True] * 8
     assert (summary["slos"][0]["method"], summary["slos"][0]["endpoint"]) == ("GET", "/predict")
     assert summary["slos"][0]["observed"] > 0
     assert summary["aborted"] is False
+    # the live samples carried what the SLOs need: the total, /predict over GET and POST
+    samples = [json.loads(line) for line in (out / PROGRESS_FILE).read_text().splitlines()]
+    live = samples[-2]
+    assert live["final"] is False
+    assert live["total"]["requests"] == live["requests"]
+    methods = [live["endpoints"][f"{m} /predict"]["requests"] for m in ("GET", "POST")]
+    assert live["routes"]["/predict"]["requests"] == sum(methods)
+    assert live["routes"]["/predict"]["p99.9_ms"] > 0
+    assert {"max_ms", "min_ms", "mean_ms"} <= set(live["total"])
     cases = _cases(junit)
     assert list(cases) == expressions
     assert all(case.is_passed for case in cases.values())
     text = step_summary.read_text(encoding="utf-8")
-    assert text.startswith("# earlier step\n### spendcast loadtest predict")
+    assert text.startswith("# earlier step\n### spendcast loadtest mixed")
     assert "✅ passed" in text
-    assert f"| GET /predict | {summary['requests']:,} | 0 |" in text
+    get = next(e for e in summary["endpoints"] if (e["method"], e["name"]) == ("GET", "/predict"))
+    assert f"| GET /predict | {get['requests']:,} | 0 |" in text
+    assert f"| **total** | {summary['requests']:,} | 0 |" in text
     assert "| `GET /predict:p(95)<5000` |" in text
 
 
