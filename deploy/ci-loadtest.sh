@@ -14,7 +14,7 @@ export SPENDCAST_WORKERS="${SPENDCAST_WORKERS:-2}"
 export SPENDCAST_LOADTEST_SCENARIO="${SPENDCAST_LOADTEST_SCENARIO:-mixed}"
 export SPENDCAST_LOADTEST_USERS="${SPENDCAST_LOADTEST_USERS:-20}"
 export SPENDCAST_LOADTEST_DURATION="${SPENDCAST_LOADTEST_DURATION:-60s}"
-export SPENDCAST_LOADTEST_SLO="${SPENDCAST_LOADTEST_SLO:-p95<100ms p99<250ms errors<0.1%}"
+export SPENDCAST_LOADTEST_SLO="${SPENDCAST_LOADTEST_SLO:-p95<100ms;p99<250ms;errors<0.1%}"
 ready_timeout="${SPENDCAST_READY_TIMEOUT:-120}" # seconds for the API to answer /ready
 # The API and the load test share one token; a fresh one per job unless the job sets it.
 export SPENDCAST_API_TOKEN="${SPENDCAST_API_TOKEN:-$(python -c 'import secrets; print(secrets.token_hex(16))')}"

@@ -42,10 +42,36 @@ def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
 
 
 def test_options_are_read_from_the_environment() -> None:
-    env = {"SPENDCAST_LOADTEST_HOST": "http://127.0.0.1:9", "SPENDCAST_LOADTEST_SLO": "p9<1ms x"}
+    env = {"SPENDCAST_LOADTEST_HOST": "http://127.0.0.1:9", "SPENDCAST_LOADTEST_SLO": "p9<1ms;x"}
     code, output = _invoke(env=env)
     assert code == 2
     assert "'x'" in output
+
+
+@pytest.mark.parametrize(
+    ("value", "expressions"),
+    [
+        ("POST /predict:p99<200ms;errors<1%", ["POST /predict:p99<200ms", "errors<1%"]),
+        ("login page:p(95)<200\nrate<0.01\n", ["login page:p(95)<200", "rate<0.01"]),
+        (" p95 < 50ms ; ; max<2000 ", ["p95 < 50ms", "max<2000"]),
+    ],
+)
+def test_the_slo_env_var_splits_on_newlines_and_semicolons_never_spaces(
+    value: str, expressions: list[str]
+) -> None:
+    from spendcast.cli.options import SloType
+
+    parsed = [SloType().convert(part, None, None) for part in SloType().split_envvar_value(value)]
+    assert [slo.expression for slo in parsed] == expressions
+
+
+def test_a_bad_slo_in_the_env_var_is_one_line_and_exit_2() -> None:
+    env = {"SPENDCAST_LOADTEST_HOST": "http://127.0.0.1:9",
+           "SPENDCAST_LOADTEST_SLO": "GET /predict:p(95)<200;rate<5%"}  # fmt: skip
+    code, output = _invoke(env=env)
+    assert code == 2
+    assert "rate is the error rate as a fraction" in output
+    assert "Traceback" not in output
 
 
 def test_unreachable_host_exits_1_before_starting_locust(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def _summary(ci_dir: Path) -> dict[str, Any]:
 
 
 def test_met_slos_pass_the_job(tmp_path: Path) -> None:
-    result = _run_load_test_step(tmp_path, "p99<60s errors<=0%")
+    result = _run_load_test_step(tmp_path, "p99<60s;errors<=0%")
     assert result.returncode == 0, result.stdout + result.stderr
     summary = _summary(tmp_path)
     assert summary["passed"] is True

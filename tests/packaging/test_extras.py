@@ -51,7 +51,9 @@ def test_a_module_missing_while_the_command_runs(monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_missing_module_of_no_extra_is_a_bug_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(COMMANDS, "compare", ("tests.packaging.test_extras:needs_a_bug_fixed", None))
+    monkeypatch.setitem(
+        COMMANDS, "compare", ("tests.packaging.test_extras:needs_a_bug_fixed", None)
+    )
     result = CliRunner().invoke(main, ["compare"])
     assert isinstance(result.exception, ModuleNotFoundError)
     assert result.exception.name == "spendcast.nowhere"

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import SloFailed
+from spendcast.cli.loadtest import SloFailed, ci_reports
 from spendcast.cli.options import Options
-from spendcast.errors import LoadTestError, SloSyntaxError
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
 from spendcast.loadtest.run.runner import RunConfig
-from spendcast.loadtest.run.slo import parse_slo
+from spendcast.loadtest.run.slo import Slo, SloResult, parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 option = Options("capacity")
@@ -25,11 +26,17 @@ def _growth(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        return tuple(parse_slo(value).expression for value in values) or DEFAULT_SLOS
-    except SloSyntaxError as error:
-        raise click.BadParameter(str(error), ctx, param) from error
+def _slos(ctx: click.Context, param: click.Parameter, values: tuple[Slo, ...]) -> tuple[str, ...]:
+    return tuple(slo.expression for slo in values) or DEFAULT_SLOS
+
+
+def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
+    """The SLOs at the answer: the best step that held them, else the first step, broken."""
+    step = result.best or (result.steps[0] if result.steps else None)
+    if step is None:
+        return ()
+    return tuple(SloResult(parse_slo(s["expression"]), s["observed"], s["passed"])
+                 for s in step["figures"]["slos"])  # fmt: skip
 
 
 @click.command()
@@ -57,14 +64,10 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     callback=_growth,
     help="How the load grows from step to step: x2 (multiply) or +10 (add).",
 )
-@option(
-    "--slo",
-    "slos",
-    multiple=True,
+@option.slos(
+    "An objective every step must hold, repeatable, over all requests: p99<100ms or "
+    "p(99)<100, max<1s, errors<1% or rate<0.01 (docs/slo.md) [default: p99<100ms, errors<1%].",
     callback=_slos,
-    env_note=" (space-separated)",
-    help="An objective every step must hold, repeatable, over all requests: p99<100ms, "
-    "p95<50ms, max<1s, errors<1% [default: p99<100ms errors<1%].",
 )
 @option.duration("2s", "Length of the windows a step is measured in.", name="--window")
 @option(
@@ -109,6 +112,7 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 )
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
 @option.quiet("No live view and no table: the answer and the run directory only.")
+@option.junit()
 def capacity(
     host: str,
     mode: str,
@@ -125,6 +129,7 @@ def capacity(
     max_users: int,
     out_dir: Path | None,
     quiet: bool,
+    junit_path: Path | None,
 ) -> None:
     """Find the highest load the API holds within its SLOs.
 
@@ -181,5 +186,7 @@ def capacity(
         console.print(steps_table(plan, result.steps))
     console.print(result.answer(), style="bold")
     console.print(f"report: {page}")
+    ci_reports(result.run.summary, _verdicts(result), junit_path, f"spendcast capacity {mode}",
+               note=result.answer())  # fmt: skip
     if not result.found:
         raise SloFailed("no step held the SLO: start lower (--start)")

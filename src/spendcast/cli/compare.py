@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from spendcast.cli.loadtest import SloFailed
 from spendcast.cli.options import Options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.runner import RunConfig
@@ -57,6 +58,13 @@ option = Options("compare")
     show_default=True,
     help="Smallest ratio change that counts as a difference (0.05: 5 %).",
 )
+@option(
+    "--fail-if",
+    type=click.Choice(["slower", "different"]),
+    default=None,
+    help="A regression gate, exit code 3: slower when some figure is significantly worse "
+    "(verdict slower, or mixed), different on any significant difference.",
+)
 @option.ready_path("Path that answers 2xx once a server is ready.")
 @option.out_dir("Comparison directory [default: runs/<UTC timestamp>-compare/].")
 def compare(
@@ -71,6 +79,7 @@ def compare(
     duration: int,
     warmup: str,
     threshold: float,
+    fail_if: str | None,
     ready_path: str,
     out_dir: Path | None,
 ) -> None:
@@ -82,11 +91,13 @@ def compare(
     load), warmed up, and loaded in turn for --pairs pairs. Writes comparison.json,
     comparison.md, charts and a self-contained index.html.
 
-    Exit codes: 0 compared, 1 a run or a server failed, 2 usage error.
+    Exit codes: 0 compared (and the --fail-if gate holds), 1 a run or a server failed, 2 usage
+    error, 3 --fail-if: the candidate is slower (or different).
     """
     from spendcast.errors import ServerStartError
     from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers
     from spendcast.loadtest.compare.report import write_comparison
+    from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 
     commands = (baseline_cmd, candidate_cmd)
     if run_dirs and any(commands):
@@ -122,6 +133,11 @@ def compare(
     click.echo((out / "comparison.md").read_text(encoding="utf-8").split("\n![")[0].rstrip())
     click.echo(f"\nverdict: {comparison.verdict}")
     click.echo(f"report: {page}")
+    worse = [f.name for f in comparison.figures if f.verdict in ("slower", "more errors")]
+    if fail_if == "slower" and worse:
+        raise SloFailed(f"the candidate is worse on {', '.join(worse)} (--fail-if slower)")
+    if fail_if == "different" and comparison.verdict != NO_DIFFERENCE:
+        raise SloFailed(f"the candidate differs: {comparison.verdict} (--fail-if different)")
 
 
 def _duration_value(text: str) -> int:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
-from spendcast.cli.options import Options, distributed_options
-from spendcast.errors import LoadTestError, SloSyntaxError
+from spendcast.cli.options import Options, distributed_options, duration_seconds
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
-from spendcast.loadtest.run.slo import Slo, parse_slo
+from spendcast.loadtest.run.slo import Slo, SloResult
 
 SLO_EXIT_CODE = 3
 option = Options("loadtest")
@@ -21,13 +23,6 @@ class SloFailed(click.ClickException):
     """At least one SLO did not hold (exit code 3)."""
 
     exit_code = SLO_EXIT_CODE
-
-
-def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Slo, ...]:
-    try:
-        return tuple(parse_slo(value) for value in values)
-    except SloSyntaxError as error:
-        raise click.BadParameter(str(error), ctx, param) from error
 
 
 @click.command()
@@ -54,14 +49,10 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     default=None,
     help="Locust worker processes generating the load (-1: one per CPU) [default: one process].",
 )
-@option(
-    "--slo",
-    "slos",
-    multiple=True,
-    callback=_slos,
-    env_note=" (space-separated)",
-    help="An objective the run must hold, repeatable: p95<50ms, p99.9<1s, max<2s, "
-    "errors<0.1%, rps>=500, predict:p99<=200ms. Exit code 3 when one fails.",
+@option.slos(
+    "An objective the run must hold, repeatable, in the kit's words or k6's (docs/slo.md): "
+    "p95<50ms or p(95)<50, p99.9<1s, max<2000, errors<0.1% or rate<0.001, rps>=500, "
+    "dropped==0, 'POST /predict:p99<=200ms'. Exit code 3 when one fails."
 )
 @option(
     "--think-time",
@@ -91,6 +82,22 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     default=None,
     help="Append the live figures to FILE, one JSON object per line and per second.",
 )
+@option(
+    "--abort-on-fail",
+    is_flag=True,
+    help="End the run as soon as an SLO is broken beyond recovery (max, failures, "
+    "dropped), or is broken --abort-grace or more into the run (percentiles, rates); the "
+    "run directory is written (summary.json: aborted) and the exit code is 3.",
+)
+@option(
+    "--abort-grace",
+    default=f"{DEFAULT_GRACE_S}s",
+    show_default=True,
+    callback=duration_seconds,
+    help="With --abort-on-fail: how long percentile, mean, rate and rps SLOs may be broken "
+    "before the run is aborted (k6's delayAbortEval).",
+)
+@option.junit()
 @distributed_options
 def loadtest(
     host: str,
@@ -106,6 +113,9 @@ def loadtest(
     prometheus_port: int | None,
     prometheus_host: str,
     jsonl_path: Path | None,
+    abort_on_fail: bool,
+    abort_grace: int,
+    junit_path: Path | None,
     master: bool,
     master_bind_host: str,
     master_bind_port: int,
@@ -128,15 +138,14 @@ def loadtest(
     exact histograms are merged on the master).
 
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
-    request completed), 2 usage error, 3 an SLO failed.
+    request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
     """
     if worker:
         if master:
             raise click.UsageError("--worker and --master exclude each other")
-        if slos or out_dir or prometheus_port is not None or jsonl_path:
-            raise click.UsageError(
-                "--slo, --out, --prometheus-port and --jsonl belong to the master, not a --worker"
-            )
+        if slos or out_dir or prometheus_port is not None or jsonl_path or junit_path:
+            raise click.UsageError("--slo, --out, --prometheus-port, --jsonl and --junit belong "
+                                   "to the master, not a --worker")  # fmt: skip
         _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time))
         return
     if not host:
@@ -157,6 +166,8 @@ def loadtest(
             )
             if master
             else None,
+            abort_on_fail=abort_on_fail,
+            abort_grace_s=abort_grace,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -164,9 +175,35 @@ def loadtest(
 
     with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
         result = execute(config, quiet=quiet, on_progress=exports.update)
+    ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {scenario}")
+    if result.abort is not None:
+        raise SloFailed(result.abort.describe())
     if not result.passed:
         failed = sum(not r.passed for r in result.slo_results)
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+
+
+def ci_reports(
+    summary: Mapping[str, Any],
+    results: Sequence[SloResult],
+    junit_path: Path | None,
+    title: str,
+    note: str = "",
+) -> None:
+    """``--junit FILE`` and, when ``GITHUB_STEP_SUMMARY`` is set, the job summary."""
+    import os
+
+    from spendcast.loadtest.run.ci_report import (
+        STEP_SUMMARY_ENV,
+        append_step_summary,
+        markdown,
+        write_junit,
+    )
+
+    if junit_path is not None:
+        write_junit(junit_path, summary, results, title)
+    if step_summary := os.environ.get(STEP_SUMMARY_ENV):
+        append_step_summary(Path(step_summary), markdown(summary, results, title, note))
 
 
 def execute(

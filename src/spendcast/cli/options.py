@@ -10,15 +10,19 @@ default and help; Locust's master/worker flags are ``distributed_options``. ``se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from spendcast.cli.env_options import EnvOptions, F
+from spendcast.errors import SloSyntaxError
 from spendcast.loadtest.contract import SCENARIO_USERS
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
 from spendcast.loadtest.run.duration import parse_duration
+from spendcast.loadtest.run.slo import Slo, parse_slo
 
 
 def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -27,6 +31,30 @@ def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> 
         return parse_duration(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param) from error
+
+
+if TYPE_CHECKING:  # click.ParamType is generic from click 8.2 on, a plain class before
+    _SloParamType = click.ParamType[Slo]
+else:
+    _SloParamType = click.ParamType
+
+
+class SloType(_SloParamType):
+    """An SLO expression (``slo.py``); its env var holds several, one per line or ``;``-separated
+    (never split on spaces: an endpoint name may hold them)."""
+
+    name = "slo"
+
+    def split_envvar_value(self, rv: str) -> Sequence[str]:
+        return [part.strip() for part in re.split(r"[;\n]", rv) if part.strip()]
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Slo:
+        if isinstance(value, Slo):
+            return value
+        try:
+            return parse_slo(str(value))
+        except SloSyntaxError as error:
+            self.fail(str(error), param, ctx)
 
 
 class Options(EnvOptions):
@@ -52,6 +80,17 @@ class Options(EnvOptions):
 
     def quiet(self, help: str) -> Callable[[F], F]:
         return self("--quiet", is_flag=True, help=help)
+
+    def slos(self, help: str, **attrs: Any) -> Callable[[F], F]:
+        return self("--slo", "slos", type=SloType(), multiple=True, help=help,
+                    env_note=" (one per line or separated by ';')", **attrs)  # fmt: skip
+
+    def junit(self) -> Callable[[F], F]:
+        return self("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+                    default=None,
+                    help="Write the SLO verdicts as JUnit XML to FILE, one test case per SLO. "
+                    "With GITHUB_STEP_SUMMARY set, a Markdown summary is also appended to that "
+                    "file.")  # fmt: skip
 
 
 def distributed_options(command: F) -> F:

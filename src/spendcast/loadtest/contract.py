@@ -37,6 +37,7 @@ RECORDING_FILE: Final = "recording.json"  # written by the Locust side when Locu
 PROGRESS_FILE: Final = "progress.jsonl"  # one line a second, written by the Locust side
 STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the load shape
 SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
+STOP_FILE: Final = "stop.request"  # the CLI side asks the Locust side to end the run now
 # What each command adds to its directory (``report`` tells the kinds apart by them).
 CAPACITY_FILE: Final = "capacity.json"
 COMPARISON_FILE: Final = "comparison.json"
@@ -53,6 +54,9 @@ COOKIE_ENV: Final = "SPENDCAST_COOKIE"
 THINK_TIME_ENV: Final = "SPENDCAST_LOADTEST_THINK_TIME"
 DUMP_ENV: Final = "SPENDCAST_LOADTEST_WORKER_DUMP"
 PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"  # the capacity search's plan, as JSON
+# Set (to the SLOs' percentiles, "99.9,97.5", maybe none) by --abort-on-fail: progress lines
+# then carry the total, names with several methods, max/min/mean and those percentiles.
+LIVE_SLO_ENV: Final = "SPENDCAST_LIVE_SLO_PERCENTILES"
 
 
 def option_dest(option: str) -> str:

@@ -67,11 +67,30 @@ def test_rate_mode_finds_the_known_capacity_and_counts_queueing(tmp_path: Path) 
     assert data["answer"].startswith(f"holds {found:,.1f} req/s")
 
 
-def test_no_step_holding_exits_3(tmp_path: Path) -> None:
+def test_no_step_holding_exits_3_with_junit_and_job_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from junitparser import JUnitXml
+
+    step_summary = tmp_path / "step_summary.md"
+    step_summary.write_text("before\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    monkeypatch.setenv("SPENDCAST_CAPACITY_SLO", "p(99)<5;rate<0.01")  # k6's words, ';' between
+    junit = tmp_path / "capacity.xml"
     with fixed_service(SERVICE_MS) as server:
-        done = run_capacity(server.url, tmp_path / "run", "--slo", "p99<5ms", "--max-steps", "1")
+        done = run_capacity(server.url, tmp_path / "run", "--max-steps", "1", "--junit", str(junit))
     assert done.returncode == 3, done.stdout + done.stderr
     assert "breaks already at the first step" in done.stdout
+    parsed = JUnitXml.fromfile(str(junit))
+    suites = list(parsed) if isinstance(parsed, JUnitXml) else [parsed]
+    cases = {case.name: case for case in suites[0]}
+    assert list(cases) == ["p(99)<5", "rate<0.01"]
+    assert cases["rate<0.01"].is_passed
+    assert cases["p(99)<5"].result[0].message.endswith("vs threshold < 5 ms")
+    text = step_summary.read_text(encoding="utf-8")
+    assert text.startswith("before\n### spendcast capacity users")
+    assert "**breaks already at the first step" in text
+    assert "| `p(99)<5` |" in text
 
 
 def test_usage_errors_exit_2() -> None:

@@ -96,3 +96,29 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
         done = subprocess.run([*base, *arguments], capture_output=True, text=True, timeout=60,
                               check=False)  # fmt: skip
         assert done.returncode == 2, arguments
+
+
+def test_fail_if_slower_gates_a_candidate_on_a_stored_baseline(tmp_path: Path) -> None:
+    from tests.support.run_dirs import loadtest_dir
+
+    fast = loadtest_dir(tmp_path / "fast", service_ms=5, seconds=8)
+    slow = loadtest_dir(tmp_path / "slow", service_ms=20, seconds=8)
+
+    def gate(base: Path, cand: Path, fail_if: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "spendcast", "compare", str(base), str(cand),
+             "--fail-if", fail_if, "--out", str(tmp_path / f"cmp-{base.name}-{cand.name}")],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    regression = gate(fast, slow, "slower")
+    assert regression.returncode == 3, regression.stdout + regression.stderr
+    assert "verdict: slower" in regression.stdout
+    assert "(--fail-if slower)" in regression.stderr
+    improvement = gate(slow, fast, "slower")
+    assert improvement.returncode == 0, improvement.stdout + improvement.stderr
+    assert "verdict: faster" in improvement.stdout
+    assert gate(slow, fast, "different").returncode == 3
+    same = gate(fast, fast, "different")
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "verdict: no significant difference" in same.stdout

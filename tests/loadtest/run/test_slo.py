@@ -1,4 +1,4 @@
-"""SLO expressions: parsing, error messages and evaluation."""
+"""SLO expressions in both dialects (the kit's, k6's): parsing, error messages, evaluation."""
 
 from __future__ import annotations
 
@@ -20,9 +20,31 @@ from spendcast.loadtest.run.slo import Observation, evaluate, parse_slo
         ("rps>=500/s", "rps", ">=", 500.0, None, None),
         ("max<2s", "max", "<", 2000.0, None, None),
         ("mean<=10ms", "mean", "<=", 10.0, None, None),
-        ("predict:p95<50ms", "p95", "<", 50.0, "/predict", None),
+        ("predict:p95<50ms", "p95", "<", 50.0, "predict", None),
         ("/health:max<1s", "max", "<", 1000.0, "/health", None),
         ("POST /predict:p99<300ms", "p99", "<", 300.0, "/predict", "POST"),
+        # k6: a bare number of a time metric is milliseconds
+        ("p(95)<200", "p95", "<", 200.0, None, None),
+        ("p(99.9)<=1500", "p99.9", "<=", 1500.0, None, None),
+        ("p( 90 ) < 20", "p90", "<", 20.0, None, None),
+        ("p(95)<1s", "p95", "<", 1000.0, None, None),
+        ("avg<100", "mean", "<", 100.0, None, None),
+        ("med<50", "p50", "<", 50.0, None, None),
+        ("min>0.5", "min", ">", 0.5, None, None),
+        ("max<2000", "max", "<", 2000.0, None, None),
+        ("rate<0.01", "errors", "<", 0.01, None, None),
+        ("rate==0", "errors", "==", 0.0, None, None),
+        ("GET /predict:p(95)<200", "p95", "<", 200.0, "/predict", "GET"),
+        ("failures<10", "failures", "<", 10.0, None, None),
+        ("dropped<1", "dropped", "<", 1.0, None, None),
+        ("dropped==0", "dropped", "==", 0.0, None, None),
+        ("dropped===0", "dropped", "==", 0.0, None, None),
+        ("rps!=0", "rps", "!=", 0.0, None, None),
+        # request names as users write them: spaces, colons, question marks
+        ("login page:p(95)<200", "p95", "<", 200.0, "login page", None),
+        ("GET /search?q=a:b:rate<0.01", "errors", "<", 0.01, "/search?q=a:b", "GET"),
+        ("POST my form: step 2 :max<1s", "max", "<", 1000.0, "my form: step 2", "POST"),
+        ("GET:p95<1ms", "p95", "<", 1.0, "GET", None),
     ],
 )
 def test_parse(
@@ -42,22 +64,43 @@ def test_parse(
     ("expression", "message"),
     [
         ("p95<50", "time unit"),
+        ("mean<10", "time unit"),
+        ("p(95)<200kb", "time unit"),
         ("errors<0.1", "percentage"),
+        ("rate<1%", "fraction 0..1"),
+        ("rate<2", "fraction 0..1"),
         ("rps>=5ms", "plain number"),
+        ("dropped<1ms", "is a count"),
+        ("predict:dropped<1", "whole run"),
         ("latency<5ms", "unknown metric"),
         ("p0<5ms", "between 0 and 100"),
-        ("p101<5ms", "between 0 and 100"),
+        ("p(101)<5", "between 0 and 100"),
         ("p95=50ms", "expected [endpoint:]metric"),
+        ("p(95)=>200", "expected [endpoint:]metric"),
         ("", "expected [endpoint:]metric"),
-        ("GET /a /b:p95<1ms", "not '[METHOD] route'"),
+        ("   ", "expected [endpoint:]metric"),
+        (":p95<1ms", "nothing before ':'"),
+        ("GET /predict:", "expected [endpoint:]metric"),
     ],
 )
 def test_parse_errors_say_what_to_write(expression: str, message: str) -> None:
-    with pytest.raises(SloSyntaxError, match=message.replace("[", r"\[")):
+    with pytest.raises(SloSyntaxError, match=message.replace("[", r"\[")) as error:
         parse_slo(expression)
+    assert "\n" not in str(error.value)
 
 
-def _observation(requests: int, failures: int, p95: float) -> Observation:
+@pytest.mark.parametrize(
+    ("kit", "k6"),
+    [("p95<200ms", "p(95)<200"), ("mean<100ms", "avg<100"), ("p50<50ms", "med<50"),
+     ("max<2s", "max<2000"), ("errors<1%", "rate<0.01")],
+)  # fmt: skip
+def test_both_dialects_mean_the_same(kit: str, k6: str) -> None:
+    a, b = parse_slo(kit), parse_slo(k6)
+    assert (a.metric, a.op, a.endpoint) == (b.metric, b.op, b.endpoint)
+    assert a.threshold == pytest.approx(b.threshold)
+
+
+def _observation(requests: int, failures: int, p95: float, dropped: int = 0) -> Observation:
     return Observation(
         requests=requests,
         failures=failures,
@@ -65,6 +108,8 @@ def _observation(requests: int, failures: int, p95: float) -> Observation:
         percentile_ms=lambda p: p95 if p == 95 else 1.0,
         max_ms=9.0,
         mean_ms=2.0,
+        min_ms=0.5,
+        dropped=dropped,
     )
 
 
@@ -90,3 +135,33 @@ def test_an_endpoint_without_requests_fails_its_slo() -> None:
     result = evaluate(parse_slo("health:p95<50ms"), {None: _observation(10, 0, 1.0)})
     assert result.observed is None
     assert not result.passed
+
+
+def test_evaluate_k6_forms_counts_and_names_with_spaces() -> None:
+    observations = {
+        None: _observation(1000, 3, 40.0, dropped=2),
+        ("POST", "my form: step 2"): _observation(10, 3, 80.0),
+        ("*", "my form: step 2"): _observation(10, 3, 80.0),
+    }
+    assert evaluate(parse_slo("p(95)<=40"), observations).passed
+    assert not evaluate(parse_slo("p(95)<40"), observations).passed
+    assert evaluate(parse_slo("avg<3"), observations).passed
+    assert evaluate(parse_slo("med<=1"), observations).passed
+    assert evaluate(parse_slo("min>=0.5"), observations).passed
+    assert not evaluate(parse_slo("min>0.5"), observations).passed
+    rate = evaluate(parse_slo("rate<0.01"), observations)
+    assert (rate.passed, rate.observed) == (True, 0.003)
+    failures = evaluate(parse_slo("failures<3"), observations)
+    assert (failures.passed, failures.observed) == (False, 3)
+    dropped = evaluate(parse_slo("dropped==0"), observations)
+    assert (dropped.passed, dropped.observed) == (False, 2)
+    named = evaluate(parse_slo("POST my form: step 2:p(95)<100"), observations)
+    assert (named.passed, named.observed) == (True, 80.0)
+    assert not evaluate(parse_slo("my form: step 2:rate<0.1"), observations).passed
+
+
+def test_failure_messages_show_observed_and_threshold() -> None:
+    result = evaluate(parse_slo("p(95)<20"), {None: _observation(10, 0, 40.0)})
+    assert result.describe() == "observed 40 ms vs threshold < 20 ms"
+    missing = evaluate(parse_slo("health:rate<0.01"), {None: _observation(10, 0, 1.0)})
+    assert missing.describe() == "observed no request vs threshold < 1 %"

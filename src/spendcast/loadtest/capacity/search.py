@@ -141,6 +141,7 @@ def figures(tally: Tally, seconds: float, slos: tuple[Slo, ...]) -> dict[str, An
         percentile_ms=histogram.percentile_ms,
         max_ms=histogram.max_ms(),
         mean_ms=histogram.mean_ms(),
+        min_ms=histogram.min_ms(),
     )
     latency = {k: v for k, v in histogram.stats().as_dict().items() if k != "count"}
     return {

@@ -11,6 +11,7 @@ and, when Locust quits, ``recording.json``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,14 +26,16 @@ from locust.runners import MasterRunner, WorkerRunner
 from spendcast.loadtest.contract import (
     DUMP_ENV,
     DUMP_OPTION,
+    LIVE_SLO_ENV,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
+    STOP_FILE,
     THINK_TIME_OPTION,
     option_dest,
 )
 from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
-from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.run.recording import Recording, Tally
 
 REPORT_KEY = "spendcast_recording"
 INTENDED_START_KEY = "spendcast_intended_start"  # request context: epoch s
@@ -180,6 +183,37 @@ class _Progress:
         self.file: IO[str] | None = None
         self.last_requests = 0
         self.last_time = time.time()
+        self.stopping = False
+        # --abort-on-fail: also the total, names with several methods, and each figure SLOs use
+        slo_env = os.environ.get(LIVE_SLO_ENV)
+        self.slo_percentiles = (
+            None if slo_env is None else [float(p) for p in slo_env.split(",") if p]
+        )
+
+    def figures(self, tally: Tally) -> dict[str, Any]:
+        percentiles = [*LIVE_PERCENTILES, *(self.slo_percentiles or ())]
+        values = tally.histogram.percentiles_ms(percentiles)
+        figures: dict[str, Any] = {
+            "requests": tally.requests,
+            "failures": tally.failures,
+            **{f"p{p:g}_ms": values[p] for p in percentiles},
+        }
+        if self.slo_percentiles is not None:
+            histogram = tally.histogram
+            figures |= {"max_ms": histogram.max_ms(), "min_ms": histogram.min_ms(),
+                        "mean_ms": histogram.mean_ms()}  # fmt: skip
+        return figures
+
+    def slo_figures(self) -> dict[str, Any]:
+        names: dict[str, list[Tally]] = {}
+        for key, tally in _recording.endpoints.items():
+            names.setdefault(key.partition(" ")[2], []).append(tally)
+        total = _merged(list(_recording.endpoints.values()))
+        routes = {name: _merged(tallies) for name, tallies in names.items() if len(tallies) > 1}
+        return {
+            "total": self.figures(total),
+            "routes": {name: self.figures(tally) for name, tally in sorted(routes.items())},
+        }
 
     def tick(self, environment: Environment) -> None:
         while True:
@@ -189,6 +223,10 @@ class _Progress:
             if runner is not None and _recording.started_at and not _recording.stopped_at:
                 _recording.users[int(now)] = runner.user_count
                 self.write(environment, now, final=False)
+                if (self.path.parent / STOP_FILE).exists() and not self.stopping:
+                    # --abort-on-fail: end as the --run-time limit does, every answer counted
+                    self.stopping = True
+                    gevent.spawn(runner.quit)
                 gevent.sleep(TICK_SECONDS)
             else:
                 gevent.sleep(TICK_SECONDS / 4)
@@ -201,14 +239,9 @@ class _Progress:
         runner = environment.runner
         assert runner is not None
         assert _recording.started_at is not None
-        endpoints: dict[str, Any] = {}
-        for key, tally in sorted(_recording.endpoints.items()):
-            values = tally.histogram.percentiles_ms(LIVE_PERCENTILES)
-            endpoints[key] = {
-                "requests": tally.requests,
-                "failures": tally.failures,
-                **{f"p{p:g}_ms": values[p] for p in LIVE_PERCENTILES},
-            }
+        endpoints = {
+            key: self.figures(tally) for key, tally in sorted(_recording.endpoints.items())
+        }
         requests = sum(e["requests"] for e in endpoints.values())
         # The last line: the run's mean (workers' final reports arrive all at once).
         since = _recording.started_at if final else self.last_time
@@ -225,7 +258,16 @@ class _Progress:
             "endpoints": endpoints,
             "final": final,
         }
+        if self.slo_percentiles is not None:
+            line |= self.slo_figures()
         if self.file is None:
             self.file = self.path.open("a", encoding="utf-8")
         self.file.write(json.dumps(line) + "\n")
         self.file.flush()
+
+
+def _merged(tallies: list[Tally]) -> Tally:
+    total = Tally()
+    for tally in tallies:
+        total.merge(tally)
+    return total

@@ -82,6 +82,9 @@ class LatencyHistogram:
     def max_ms(self) -> float | None:
         return None if self.count == 0 else float(self._histogram.get_max_value()) / 1000.0
 
+    def min_ms(self) -> float | None:
+        return None if self.count == 0 else float(self._histogram.get_min_value()) / 1000.0
+
     def mean_ms(self) -> float | None:
         """The mean, each value taken as the middle of its equivalence range (as HDR does)."""
         if self.count == 0:

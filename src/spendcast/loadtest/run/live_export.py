@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
@@ -134,7 +133,7 @@ class JsonLinesExport:
 
     def update(self, sample: Progress) -> None:
         with self._lock:
-            self._file.write(json.dumps(asdict(sample)) + "\n")
+            self._file.write(json.dumps(sample.as_line()) + "\n")
             self._file.flush()
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compa
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -25,20 +26,23 @@ from typing import Any, Final
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.contract import (
     HEADLESS_LOCUSTFILE,
+    LIVE_SLO_ENV,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
     SCENARIO_USERS,
+    STOP_FILE,
     SUMMARY_FILE,
     THINK_TIME_OPTION,
 )
+from spendcast.loadtest.run.abort import DEFAULT_GRACE_S, Abort, AbortRule, live_observations
 from spendcast.loadtest.run.credentials import base_url, locust_environment, public_host
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
 from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
 from spendcast.loadtest.run.slo import Slo, SloResult
-from spendcast.loadtest.run.summary import build_summary, check_slos
+from spendcast.loadtest.run.summary import build_summary, check_slos, slo_fields
 
 STOP_TIMEOUT_S: Final = 10  # users finish their request in flight: every answer is counted
 LOCUST_LOG: Final = "locust.log"
@@ -55,6 +59,8 @@ class RunConfig:
     ``SPENDCAST_API_TOKEN``/``SPENDCAST_COOKIE`` from the environment; ``think_time`` is
     ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``). ``master``: run
     as Locust's master, the users on workers (``spendcast loadtest --worker``, distributed.py).
+    ``abort_on_fail``: stop as soon as an SLO is broken beyond recovery, or still broken
+    ``abort_grace_s`` into the run (abort.py).
     """
 
     host: str
@@ -75,6 +81,8 @@ class RunConfig:
     locustfile: Path | None = None
     user_class: str | None = None
     master: MasterOptions | None = None
+    abort_on_fail: bool = False
+    abort_grace_s: float = DEFAULT_GRACE_S
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -96,6 +104,8 @@ class RunConfig:
             "workers": None if self.master is None else self.master.expect_workers,
             "think_time": self.think_time,
             "slos": [slo.expression for slo in self.slos],
+            "abort_on_fail": self.abort_on_fail,
+            "abort_grace_s": self.abort_grace_s if self.abort_on_fail else None,
         }
 
     @property
@@ -109,7 +119,9 @@ class Progress:
 
     ``p95_ms`` is Locust's own (rounded, last 10 s); ``endpoints`` hold exact counts and
     percentiles since the start, keyed ``"GET /predict"``; the ``final`` sample is written once
-    every request is counted (its ``rps`` is the run's mean).
+    every request is counted (its ``rps`` is the run's mean). With ``--abort-on-fail`` they
+    also hold max/min/mean and every SLO percentile, and ``total`` and ``routes`` (names with
+    several methods) the same figures (``RunConfig.abort_on_fail``, contract.LIVE_SLO_ENV).
     """
 
     elapsed: float
@@ -121,6 +133,16 @@ class Progress:
     time: float = 0.0
     endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     final: bool = False
+    total: Mapping[str, Any] = field(default_factory=dict)
+    routes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def as_line(self) -> dict[str, Any]:
+        """The ``progress.jsonl`` line read (``total``/``routes`` only when it had them)."""
+        line = asdict(self)
+        for name in ("total", "routes"):
+            if not line[name]:
+                del line[name]
+        return line
 
 
 @dataclass(frozen=True)
@@ -131,10 +153,11 @@ class RunResult:
     summary: dict[str, Any]
     slo_results: tuple[SloResult, ...]
     recording: LoadedRecording
+    abort: Abort | None = None  # --abort-on-fail ended the run early (exit code 3)
 
     @property
     def passed(self) -> bool:
-        return all(result.passed for result in self.slo_results)
+        return self.abort is None and all(result.passed for result in self.slo_results)
 
     @property
     def requests(self) -> int:
@@ -200,6 +223,14 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
 
 
+def _environment(config: RunConfig) -> dict[str, str]:
+    env = locust_environment(config.extra_env, config.token, config.cookie, config.think_time)
+    if config.abort_on_fail:
+        percentiles = AbortRule(config.slos).percentiles()
+        env[LIVE_SLO_ENV] = ",".join(f"{p:g}" for p in percentiles)
+    return env
+
+
 def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None = None) -> RunResult:
     """Run one load test; raises ``LoadTestError`` when the run itself fails."""
     if not config.host.startswith(("http://", "https://")):
@@ -208,19 +239,22 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         check_host(config.host)
     out_dir = (config.out_dir or default_out_dir(config.scenario)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    code = _run_locust(config, out_dir, on_progress)
+    code, abort = _run_locust(config, out_dir, on_progress)
     recording_path = out_dir / RECORDING_FILE
     if code != 0 or not recording_path.exists():
         raise LoadTestError(f"Locust failed (exit code {code}): {_last_log_line(out_dir)}")
     recording = read_recording(recording_path)
-    slo_results = check_slos(recording, config.slos)
     files: dict[str, Any] = {
         "recording": RECORDING_FILE,
         "html": HTML_REPORT,
         "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
         "log": LOCUST_LOG,
     }
-    summary = build_summary(recording, config.public(), slo_results, files)
+    summary = build_summary(recording, config.public(), files=files)
+    slo_results = check_slos(recording, config.slos, int(summary.get("dropped") or 0))
+    if abort is not None:  # the SLO that ended the run, as it was seen breaking
+        slo_results = tuple(abort.result if r.slo == abort.result.slo else r for r in slo_results)
+    summary |= slo_fields(slo_results, None if abort is None else abort.as_dict())
     if config.plots:
         from spendcast.loadtest.run.plots import write_plots  # matplotlib: only when plotting
 
@@ -231,15 +265,30 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if summary["requests"] == 0:
         raise LoadTestError(f"no request completed against {public_host(config.host)}")
-    return RunResult(out_dir, summary, slo_results, recording)
+    return RunResult(out_dir, summary, slo_results, recording, abort)
 
 
 def _run_locust(
     config: RunConfig, out_dir: Path, on_progress: Callable[[Progress], None] | None
-) -> int:
-    """Run Locust to its end, feeding ``on_progress``; returns its exit code."""
+) -> tuple[int, Abort | None]:
+    """Run Locust to its end (or until an SLO aborts it: SIGTERM, Locust still writes every
+    file), feeding ``on_progress``; returns its exit code and the abort if any."""
+    rule = AbortRule(config.slos, config.abort_grace_s) if config.abort_on_fail else None
+    aborts: list[Abort] = []
+
+    def sample(progress: Progress) -> None:
+        if on_progress is not None:
+            on_progress(progress)
+        if rule is not None and not progress.final and not aborts:
+            dropped = int(getattr(progress, "dropped", 0))  # open-model samples carry it
+            measured = live_observations(progress.elapsed, progress.endpoints, progress.total,
+                                         progress.routes, dropped)  # fmt: skip
+            if (abort := rule.check(progress.elapsed, measured)) is not None:
+                aborts.append(abort)
+
     progress_path = out_dir / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
+    (out_dir / STOP_FILE).unlink(missing_ok=True)
     waiting = config.master.workers_wait_s if config.master is not None else 0
     allowed_s = waiting + config.duration_s + STOP_TIMEOUT_S + 120
     deadline = time.monotonic() + allowed_s
@@ -248,14 +297,13 @@ def _run_locust(
         process = subprocess.Popen(
             locust_command(config, out_dir),
             cwd=out_dir,
-            env=locust_environment(
-                config.extra_env, config.token, config.cookie, config.think_time
-            ),
+            env=_environment(config),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         offset = 0
+        stopping: float | None = None  # when the abort asked Locust to stop
         try:
             while process.poll() is None:
                 if time.monotonic() > deadline:
@@ -265,15 +313,22 @@ def _run_locust(
                         f"Locust did not finish within {allowed_s}s (the {config.duration_s}s "
                         f"run, {waiting}s for workers, {STOP_TIMEOUT_S + 120}s to stop)"
                     )
-                offset = _follow(progress_path, offset, on_progress)
+                offset = _follow(progress_path, offset, sample)
+                if aborts and stopping is None:  # the Locust side ends the run (hooks.py)
+                    (out_dir / STOP_FILE).touch()
+                    stopping = time.monotonic()
+                elif stopping is not None and time.monotonic() - stopping > STOP_TIMEOUT_S + 15:
+                    process.send_signal(signal.SIGTERM)  # a locustfile without our hooks
+                    stopping = math.inf
                 time.sleep(0.25)
         except BaseException:
             if process.poll() is None:  # Ctrl-C or an error: let Locust write what it has
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=STOP_TIMEOUT_S + 30)
             raise
-        _follow(progress_path, offset, on_progress)
-    return process.returncode
+        _follow(progress_path, offset, sample)
+    (out_dir / STOP_FILE).unlink(missing_ok=True)
+    return process.returncode, (aborts[0] if aborts else None)
 
 
 def _follow(path: Path, offset: int, on_progress: Callable[[Progress], None] | None) -> int:

@@ -16,7 +16,7 @@ SCHEMA_VERSION: Final = 1
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)
 
 
-def _observation(tally: Tally, seconds: float) -> Observation:
+def _observation(tally: Tally, seconds: float, dropped: int = 0) -> Observation:
     histogram = tally.histogram
     return Observation(
         requests=tally.requests,
@@ -25,6 +25,8 @@ def _observation(tally: Tally, seconds: float) -> Observation:
         percentile_ms=histogram.percentile_ms,
         max_ms=histogram.max_ms(),
         mean_ms=histogram.mean_ms(),
+        min_ms=histogram.min_ms(),
+        dropped=dropped,
     )
 
 
@@ -35,12 +37,14 @@ def _merge(tallies: Sequence[Tally]) -> Tally:
     return total
 
 
-def observations(recording: LoadedRecording) -> dict[tuple[str, str] | None, Observation]:
-    """What SLOs are checked against: the total (``None``), each ``(method, route)``, and each
-    route over all its methods (``("*", route)``)."""
+def observations(
+    recording: LoadedRecording, dropped: int = 0
+) -> dict[tuple[str, str] | None, Observation]:
+    """What SLOs are checked against: the total (``None``, with the run's ``dropped``), each
+    ``(method, route)``, and each route over all its methods (``("*", route)``)."""
     seconds = recording.stopped_at - recording.started_at
     result: dict[tuple[str, str] | None, Observation] = {
-        None: _observation(_merge(list(recording.endpoints.values())), seconds)
+        None: _observation(_merge(list(recording.endpoints.values())), seconds, dropped)
     }
     routes: dict[str, list[Tally]] = {}
     for (method, name), tally in recording.endpoints.items():
@@ -51,8 +55,11 @@ def observations(recording: LoadedRecording) -> dict[tuple[str, str] | None, Obs
     return result
 
 
-def check_slos(recording: LoadedRecording, slos: Sequence[Slo]) -> tuple[SloResult, ...]:
-    measured = observations(recording)
+def check_slos(
+    recording: LoadedRecording, slos: Sequence[Slo], dropped: int = 0
+) -> tuple[SloResult, ...]:
+    """Each SLO on the whole run; ``dropped``: the summary's (0 when a run has none)."""
+    measured = observations(recording, dropped)
     return tuple(evaluate(slo, measured) for slo in slos)
 
 
@@ -108,6 +115,7 @@ def build_summary(
     config: Mapping[str, Any],
     slo_results: Sequence[SloResult] = (),
     files: Mapping[str, Any] | None = None,
+    abort: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole ``summary.json`` document; ``config`` must hold no secret."""
     seconds = recording.stopped_at - recording.started_at
@@ -126,9 +134,20 @@ def build_summary(
         **_figures(total, seconds),
         "endpoints": endpoints,
         "timeseries": timeseries(recording),
-        "slos": [result.as_dict() for result in slo_results],
-        "passed": all(result.passed for result in slo_results),
+        **slo_fields(slo_results, abort),
         "files": dict(files or {}),
+    }
+
+
+def slo_fields(
+    slo_results: Sequence[SloResult], abort: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``slos``, ``passed`` and ``aborted``/``abort`` (what ``--abort-on-fail`` stopped on)."""
+    return {
+        "slos": [result.as_dict() for result in slo_results],
+        "passed": abort is None and all(result.passed for result in slo_results),
+        "aborted": abort is not None,
+        "abort": None if abort is None else dict(abort),
     }
 
 
