@@ -25,17 +25,18 @@ from locust.runners import MasterRunner, WorkerRunner
 from spendcast.loadtest.contract import (
     DUMP_ENV,
     DUMP_OPTION,
+    LOAD_PLAN_OPTION,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
     THINK_TIME_OPTION,
     option_dest,
 )
+from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
 from spendcast.loadtest.run.recording import Recording
 
 REPORT_KEY = "spendcast_recording"
-INTENDED_START_KEY = "spendcast_intended_start"  # request context: epoch s
 TICK_SECONDS = 1.0
 LIVE_PERCENTILES = (50.0, 95.0, 99.0)
 
@@ -70,6 +71,7 @@ def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
         THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
     )
+    parser.add_argument(LOAD_PLAN_OPTION, default="", help="The load plan's shape: its JSON")
 
 
 def _on_request(
@@ -77,15 +79,10 @@ def _on_request(
     name: str,
     response_time: float,
     exception: Any,
-    context: dict[str, Any] | None = None,
-    start_time: float | None = None,
     **_: Any,
 ) -> None:
-    elapsed = response_time or 0.0
-    intended = (context or {}).get(INTENDED_START_KEY)
-    if intended is not None and start_time is not None and start_time > intended:
-        # An open-model user (``arrival``) was due earlier: the wait counts (coordinated omission).
-        elapsed += (start_time - intended) * 1000.0
+    # Open model: how late the iteration started counts too (coordinated omission).
+    elapsed = (response_time or 0.0) + arrival.TIMETABLE.lateness_ms()
     _recording.record(request_type, name, elapsed, exception is not None, time.time())
 
 
@@ -103,12 +100,15 @@ def _on_init(environment: Environment, **_: Any) -> None:
         dump = getattr(options, option_dest(DUMP_OPTION), "")
         _worker = WorkerHandoff(_recording, Path(dump) if dump else None)
         _worker.attach(runner)
+        arrival.attach(runner, _recording)
         _listen(environment.events.report_to_master, _on_report_to_master)
         _listen(environment.events.test_start, _on_worker_test_start)
         _listen(environment.events.test_stop, lambda **_: _stopped.set())
         return
     if isinstance(runner, MasterRunner):
         _master.attach(runner)
+    elif runner is not None:
+        arrival.attach(runner, _recording)
     _listen(environment.events.worker_report, _on_worker_report)
     _listen(environment.events.test_start, _on_test_start)
     _listen(environment.events.test_stop, _on_test_stop)
@@ -186,7 +186,8 @@ class _Progress:
             now = time.time()
             _recording.close_seconds(now - 1)
             runner = environment.runner
-            if runner is not None and _recording.started_at and not _recording.stopped_at:
+            started = _recording.started_at
+            if runner is not None and started and started <= now and not _recording.stopped_at:
                 _recording.users[int(now)] = runner.user_count
                 self.write(environment, now, final=False)
                 gevent.sleep(TICK_SECONDS)
@@ -214,6 +215,7 @@ class _Progress:
         since = _recording.started_at if final else self.last_time
         rps = (requests - (0 if final else self.last_requests)) / max(now - since, 1e-6)
         self.last_requests, self.last_time = requests, now
+        dropped = sum(a.dropped for a in _recording.arrivals.values())
         line = {
             "elapsed": round(now - _recording.started_at, 3),
             "time": round(now, 3),
@@ -223,6 +225,7 @@ class _Progress:
             "rps": round(rps, 2),
             "p95_ms": runner.stats.total.get_current_response_time_percentile(0.95),
             "endpoints": endpoints,
+            "dropped": dropped,
             "final": final,
         }
         if self.file is None:

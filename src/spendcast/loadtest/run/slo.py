@@ -7,12 +7,14 @@ Grammar (spaces ignored around the operator)::
     METRIC   p<N> (p50, p95, p99.9, ...) | max | mean   -> a time: VALUE needs us, ms or s
              errors                                     -> failed / all requests: VALUE needs %
              rps                                        -> requests per second ("/s" optional)
+             dropped                                    -> open-model iterations dropped, a
+                                                           count (every request only)
     OP       < <= > >=
     ENDPOINT a route, with or without its leading slash ("predict", "/predict"), optionally
              preceded by an HTTP method ("POST /predict"); every method of the route otherwise.
 
 Examples: ``p95<50ms``, ``p99<=200ms``, ``p99.9<1s``, ``errors<0.1%``, ``rps>=500``,
-``max<2s``, ``predict:p95<50ms``.
+``max<2s``, ``predict:p95<50ms``, ``dropped<1``.
 """
 
 from __future__ import annotations
@@ -117,10 +119,15 @@ def parse_slo(expression: str) -> Slo:
         if unit not in ("", "/s"):
             raise SloSyntaxError(f"{expression!r}: rps takes a plain number, e.g. rps>=500")
         threshold = number
+    elif metric == "dropped":
+        if unit or endpoint is not None:
+            raise SloSyntaxError(f"{expression!r}: dropped counts iterations of the whole run, "
+                                 "e.g. dropped<1")  # fmt: skip
+        threshold = number
     else:
         raise SloSyntaxError(
             f"{expression!r}: unknown metric {match['metric']!r} "
-            "(use p50, p95, p99, p99.9, ..., max, mean, errors or rps)"
+            "(use p50, p95, p99, p99.9, ..., max, mean, errors, rps or dropped)"
         )
     return Slo(expression.strip(), metric, match["op"], threshold, endpoint, method)
 
@@ -145,6 +152,8 @@ def format_value(metric: str, value: float) -> str:
         return f"{value * 100:.3g} %"
     if metric == "rps":
         return f"{value:.1f} rps"
+    if metric == "dropped":
+        return f"{value:.0f} dropped"
     if value >= 1000:
         return f"{value / 1000:.3g} s"
     return f"{value:.3g} ms"
@@ -160,6 +169,7 @@ class Observation:
     percentile_ms: Callable[[float], float | None]
     max_ms: float | None
     mean_ms: float | None
+    dropped: int = 0  # open-model iterations dropped (the whole run's observation only)
 
     def value(self, slo: Slo) -> float | None:
         percentile = slo.percentile
@@ -171,6 +181,8 @@ class Observation:
             return self.mean_ms
         if slo.metric == "rps":
             return self.rps
+        if slo.metric == "dropped":
+            return float(self.dropped)
         return self.failures / self.requests if self.requests else None
 
 
