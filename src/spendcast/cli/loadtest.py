@@ -10,6 +10,7 @@ import click
 from spendcast.cli.options import Options, distributed_options
 from spendcast.errors import LoadTestError, SloSyntaxError
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
+from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
 from spendcast.loadtest.run.slo import Slo, parse_slo
 
@@ -30,6 +31,28 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
         raise click.BadParameter(str(error), ctx, param) from error
 
 
+def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
+    try:
+        return parse_stages(value) if value else ()
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage, ...]) -> None:
+    """The closed model's options and the load plan's exclude each other (one line, exit 2)."""
+    given = {
+        name for name in ("users", "spawn_rate", "duration", "max_users")
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    }  # fmt: skip
+    if stages and "duration" in given:
+        raise click.UsageError("--stages set the duration (their total): drop --duration")
+    if (rate is not None or stages) and given & {"users", "spawn_rate"}:
+        what = "the pool is sized from the rate" if rate is not None else "--stages set the users"
+        raise click.UsageError(f"--users and --spawn-rate are the closed model's: {what}")
+    if rate is None and "max_users" in given:
+        raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
+
+
 @click.command()
 @option(
     "--host",
@@ -48,6 +71,30 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     help="Users started per second [default: all in the first second].",
 )
 @option.duration("30s", "How long to run: 30s, 2m, 1h30m or seconds.")
+@option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Open model: start R task iterations per second, whatever the answers take (k6's "
+    "constant-arrival-rate); latency counts from each iteration's intended start. With "
+    "--stages: the rate they ramp from (--rate 0 --stages ...: from 0).",
+)
+@option(
+    "--stages",
+    default=None,
+    callback=_stages,
+    help="Stages DURATION:TARGET,... each ramping linearly from the previous target: "
+    "iterations/s with --rate (30s:50,2m:200,30s:0), users otherwise (1m:10,2m:50). The run "
+    "lasts their total; figures per stage in summary.json and the table.",
+)
+@option(
+    "--max-users",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_USERS,
+    show_default=True,
+    help="Open model: users at most in the pool (sized from the rate and the longest answers). "
+    "An iteration due while every user is busy is dropped: not sent, counted (SLO dropped<1).",
+)
 @option(
     "--processes",
     type=click.IntRange(min=-1),
@@ -98,6 +145,9 @@ def loadtest(
     users: int,
     spawn_rate: float | None,
     duration: int,
+    rate: float | None,
+    stages: tuple[Stage, ...],
+    max_users: int,
     processes: int | None,
     slos: tuple[Slo, ...],
     think_time: str | None,
@@ -130,7 +180,10 @@ def loadtest(
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
     request completed), 2 usage error, 3 an SLO failed.
     """
+    _check_load_plan(click.get_current_context(), rate, stages)
     if worker:
+        if rate is not None or stages:
+            raise click.UsageError("--rate and --stages belong to the master, not a --worker")
         if master:
             raise click.UsageError("--worker and --master exclude each other")
         if slos or out_dir or prometheus_port is not None or jsonl_path:
@@ -157,6 +210,9 @@ def loadtest(
             )
             if master
             else None,
+            rate=rate,
+            stages=stages,
+            max_users=max_users,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -189,10 +245,11 @@ def execute(
     try:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"{config.scenario}: {config.users} users for {config.duration_s}s…")
+                console.print(f"{config.scenario}: {_load(config)}…")
             result = run_load(config, on_progress)
         else:
-            with LiveProgress(console, config.duration_s, config.scenario) as live:
+            label = config.scenario
+            with LiveProgress(console, config.duration_s, label, config.rate is not None) as live:
 
                 def show(sample: Progress) -> None:
                     live.update(sample)
@@ -210,6 +267,13 @@ def execute(
         print_results(console, result.summary, result.slo_results)
     console.print(f"report: {result.out_dir}")
     return result
+
+
+def _load(config: RunConfig) -> str:
+    plan = config.plan
+    if plan is None:
+        return f"{config.users} users for {config.duration_s}s"
+    return plan.describe()
 
 
 def _work(config: WorkerConfig) -> None:

@@ -110,7 +110,7 @@ def test_closed_stages_ramp_users_from_zero() -> None:
 
 
 def test_a_plan_that_starts_nothing_is_refused() -> None:
-    with pytest.raises(ValueError, match="above 0"):
+    with pytest.raises(ValueError, match="starts no iteration"):
         LoadPlan("rate", parse_stages("10s:0"), start=0)
     with pytest.raises(ValueError, match="max-users"):
         LoadPlan.constant_rate(10, 10, 0)

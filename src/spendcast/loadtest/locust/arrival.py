@@ -196,7 +196,7 @@ def attach(runner: Runner, recording: Recording) -> None:
     """A process that runs users: count its slots in ``recording``, obey ``announce``."""
     TIMETABLE.recording = recording
     runner.register_message(ARRIVAL_MESSAGE, _on_arrival)
-    runner.environment.events.test_stop.add_listener(lambda **_: TIMETABLE.settle())
+    runner.environment.events.test_stop.add_listener(lambda **_: TIMETABLE.settle())  # type: ignore[no-untyped-call]
 
 
 def _on_arrival(environment: Environment, msg: Message, **_: Any) -> None:

@@ -39,7 +39,7 @@ from spendcast.loadtest.contract import (
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
 from spendcast.loadtest.locust.hooks import current_recording
-from spendcast.loadtest.run.load_plan import LoadPlan
+from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.run.recording import Tally
 
 CPU_BUSY_PERCENT: Final = 90.0
@@ -157,7 +157,10 @@ class CapacityShape(LoadTestShape):
         else:
             if TIMETABLE.schedule is None and self.runner is not None:
                 arrival.install(self.runner.environment.user_classes)
-            TIMETABLE.set_rate(load)
+                # Time 0 a second ahead: the users spawn first (none free: all dropped).
+                TIMETABLE.configure(ArrivalSchedule.open_ended(load), time.time() + LEAD_S)
+            else:
+                TIMETABLE.set_rate(load)
             self.users = max(self.users, self.plan.users_for(load))  # never stop busy users
         return self.users, float(max(self.users, 1))
 

@@ -201,7 +201,9 @@ class LoadPlan:
         if self.model == "users" and any(s.target != int(s.target) for s in self.stages):
             raise ValueError("user stages take whole numbers of users, e.g. 1m:10,2m:50")
         if self.model == "rate" and self.schedule().total < 1:
-            raise ValueError("this arrival rate starts no iteration: give a rate above 0")
+            raise ValueError(
+                "this plan starts no iteration: give a rate (or a stage target) above 0"
+            )
 
     @classmethod
     def constant_rate(cls, rate: float, duration_s: int, max_users: int) -> LoadPlan:
