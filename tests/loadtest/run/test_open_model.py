@@ -24,6 +24,7 @@ from spendcast.cli import main
 from spendcast.loadtest.contract import DUMP_ENV
 from tests.support.freezing import freezing_server, received
 from tests.support.freezing_app import expected_percentile_s
+from tests.support.server import free_port
 
 FREEZE_S = 1.0
 PERIOD_S = 4.0
@@ -78,11 +79,42 @@ def test_processes_share_the_rate_asked(tmp_path: Path) -> None:
     assert summary["iterations"] + summary["dropped"] == asked
     assert summary["requests"] == sent
     # Each process ran its half of the timetable, not a timetable of its own.
+    assert _shares(dumps) == [asked // 2, asked // 2]
+
+
+def _shares(dumps: Path) -> list[int]:
+    """The iterations each worker process had on its timetable (started or dropped)."""
     shares = []
     for dump in sorted(dumps.glob("worker-*.json")):
         arrivals = json.loads(dump.read_text())["arrivals"].values()
         shares.append(sum(a["started"] + a["dropped"] for a in arrivals))
-    assert shares == [asked // 2, asked // 2]
+    return shares
+
+
+@pytest.mark.e2e
+def test_a_master_shares_the_rate_between_its_workers(tmp_path: Path) -> None:
+    port, dumps, out = free_port(), tmp_path / "dumps", tmp_path / "run"
+    spendcast = [sys.executable, "-m", "spendcast", "loadtest"]
+    with freezing_server(0, PERIOD_S) as server:
+        master = subprocess.Popen(
+            [*spendcast, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+             str(port), "--expect-workers", "2", "--host", server.url, "--rate", "30",
+             "--duration", "6s", "--out", str(out), "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        worker = [*spendcast, "--worker", "--master-port", str(port), "--worker-dump", str(dumps)]
+        workers = [
+            subprocess.Popen(worker, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(2)
+        ]
+        output, _ = master.communicate(timeout=180)
+        assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+        sent = received(server.url).get("/predict", 0)
+    assert master.returncode == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    assert 180 * 0.95 <= sent <= 180 * 1.05, sent
+    assert summary["iterations"] + summary["dropped"] == 180
+    assert _shares(dumps) == [90, 90]
 
 
 @pytest.mark.e2e
