@@ -108,7 +108,7 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
     callback=_slos,
     env_note=" (space-separated)",
     help="An objective the run must hold, repeatable: p95<50ms, p99.9<1s, max<2s, "
-    "errors<0.1%, rps>=500, predict:p99<=200ms. Exit code 3 when one fails.",
+    "errors<0.1%, rps>=500, predict:p99<=200ms, dropped<1 (--rate). Exit code 3 when one fails.",
 )
 @option(
     "--think-time",
@@ -172,6 +172,10 @@ def loadtest(
     spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
     proxy). The run directory holds summary.json, the HDR histograms (recording.json),
     Locust's CSV and HTML report, and PNG charts.
+
+    Open model: --rate R starts R task iterations per second on a timetable, latency counted
+    from each one's intended start (free of coordinated omission); --stages ramps it (or, alone,
+    the users). See docs/capacity.md.
 
     Several machines: one `--master --expect-workers N` (it writes the run directory and
     checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's

@@ -3,7 +3,9 @@
 Registered by the headless locustfile (``locustfiles/headless.py``) that ``spendcast loadtest``
 hands to Locust, with the run directory as ``--spendcast-out DIR``. In every process that sends
 requests, ``events.request`` feeds the recording; workers send it to the master with each
-report and hand over the rest when the test stops (``handoff``); the master (or the only
+report and hand over the rest when the test stops (``handoff``). Under the open model each
+request counts its iteration's lateness on top of its response time, and the processes that
+run users obey the load shape's timetable (``arrival``). The master (or the only
 process) writes one progress line per second, a last one once every worker has handed over,
 and, when Locust quits, ``recording.json``.
 """
