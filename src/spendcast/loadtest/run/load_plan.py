@@ -127,11 +127,6 @@ class ArrivalSchedule:
             before = last.before + last.total
         self.segments.append(_Segment(start, duration, from_rate, to_rate, before))
 
-    @property
-    def end_s(self) -> float:
-        last = self.segments[-1] if self.segments else None
-        return 0.0 if last is None else last.start_s + last.duration_s
-
     def rate_at(self, t: float) -> float:
         segment = self._segment_at(t)
         if segment is None:
