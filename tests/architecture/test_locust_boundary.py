@@ -107,8 +107,9 @@ def test_the_locustfiles_export_the_user_classes_the_contract_names() -> None:
     headless = _exported(contract.HEADLESS_LOCUSTFILE)
     capacity = _exported(contract.CAPACITY_LOCUSTFILE)
     assert set(contract.SCENARIO_USERS.values()) <= headless
-    assert set(contract.SCENARIO_USERS.values()) | set(contract.OPEN_USERS.values()) <= capacity
-    assert contract.SCENARIO_USERS.keys() == contract.OPEN_USERS.keys()
+    assert set(contract.SCENARIO_USERS.values()) <= capacity
+    # The plan's locustfile brings only its shape: the users come from the other files.
+    assert _exported(contract.PLAN_LOCUSTFILE) == {"PlanShape"}
 
 
 def test_the_cli_options_and_the_locust_side_read_the_same_variables() -> None:

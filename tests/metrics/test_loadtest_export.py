@@ -46,6 +46,7 @@ SAMPLE = Progress(
     p95_ms=4.0,
     time=1_800_000_000.0,
     endpoints={"GET /predict": {"requests": 120, "failures": 2, "p50_ms": 1.5, "p95_ms": 3.25}},
+    dropped=7,
 )
 
 
@@ -70,6 +71,7 @@ def test_prometheus_export_serves_the_latest_sample() -> None:
     assert value(during, "spendcast_loadtest_recent_p95_seconds") == 0.004
     assert value(during, "spendcast_loadtest_requests_total", **PREDICT) == 120
     assert value(during, "spendcast_loadtest_failures_total", **PREDICT) == 2
+    assert value(during, "spendcast_loadtest_dropped_total") == 7
     latency = "spendcast_loadtest_response_time_seconds"
     assert value(during, latency, **PREDICT, quantile="0.5") == 0.0015
     assert value(during, latency, **PREDICT, quantile="0.95") == 0.00325

@@ -12,6 +12,7 @@ from spendcast.cli.options import Options, distributed_options, duration_seconds
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
+from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
 from spendcast.loadtest.run.slo import Slo, SloResult
 
@@ -23,6 +24,28 @@ class SloFailed(click.ClickException):
     """At least one SLO did not hold (exit code 3)."""
 
     exit_code = SLO_EXIT_CODE
+
+
+def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
+    try:
+        return parse_stages(value) if value else ()
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage, ...]) -> None:
+    """The closed model's options and the load plan's exclude each other (one line, exit 2)."""
+    given = {
+        name for name in ("users", "spawn_rate", "duration", "max_users")
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    }  # fmt: skip
+    if stages and "duration" in given:
+        raise click.UsageError("--stages set the duration (their total): drop --duration")
+    if (rate is not None or stages) and given & {"users", "spawn_rate"}:
+        what = "the pool is sized from the rate" if rate is not None else "--stages set the users"
+        raise click.UsageError(f"--users and --spawn-rate are the closed model's: {what}")
+    if rate is None and "max_users" in given:
+        raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
 
 
 @click.command()
@@ -43,6 +66,30 @@ class SloFailed(click.ClickException):
     help="Users started per second [default: all in the first second].",
 )
 @option.duration("30s", "How long to run: 30s, 2m, 1h30m or seconds.")
+@option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Open model: start R task iterations per second, whatever the answers take (k6's "
+    "constant-arrival-rate); latency counts from each iteration's intended start. With "
+    "--stages: the rate they ramp from (--rate 0 --stages ...: from 0).",
+)
+@option(
+    "--stages",
+    default=None,
+    callback=_stages,
+    help="Stages DURATION:TARGET,... each ramping linearly from the previous target: "
+    "iterations/s with --rate (30s:50,2m:200,30s:0), users otherwise (1m:10,2m:50). The run "
+    "lasts their total; figures per stage in summary.json and the table.",
+)
+@option(
+    "--max-users",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_USERS,
+    show_default=True,
+    help="Open model: users at most in the pool (sized from the rate and the longest answers). "
+    "An iteration due while every user is busy is dropped: not sent, counted (SLO dropped<1).",
+)
 @option(
     "--processes",
     type=click.IntRange(min=-1),
@@ -105,6 +152,9 @@ def loadtest(
     users: int,
     spawn_rate: float | None,
     duration: int,
+    rate: float | None,
+    stages: tuple[Stage, ...],
+    max_users: int,
     processes: int | None,
     slos: tuple[Slo, ...],
     think_time: str | None,
@@ -133,6 +183,10 @@ def loadtest(
     proxy). The run directory holds summary.json, the HDR histograms (recording.json),
     Locust's CSV and HTML report, and PNG charts.
 
+    Open model: --rate R starts R task iterations per second on a timetable, latency counted
+    from each one's intended start (free of coordinated omission); --stages ramps it (or, alone,
+    the users). See docs/capacity.md.
+
     Several machines: one `--master --expect-workers N` (it writes the run directory and
     checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's
     exact histograms are merged on the master).
@@ -140,7 +194,10 @@ def loadtest(
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
     request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
     """
+    _check_load_plan(click.get_current_context(), rate, stages)
     if worker:
+        if rate is not None or stages:
+            raise click.UsageError("--rate and --stages belong to the master, not a --worker")
         if master:
             raise click.UsageError("--worker and --master exclude each other")
         if slos or out_dir or prometheus_port is not None or jsonl_path or junit_path:
@@ -168,6 +225,9 @@ def loadtest(
             else None,
             abort_on_fail=abort_on_fail,
             abort_grace_s=abort_grace,
+            rate=rate,
+            stages=stages,
+            max_users=max_users,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -226,10 +286,11 @@ def execute(
     try:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"{config.scenario}: {config.users} users for {config.duration_s}s…")
+                console.print(f"{config.scenario}: {_load(config)}…")
             result = run_load(config, on_progress)
         else:
-            with LiveProgress(console, config.duration_s, config.scenario) as live:
+            label = config.scenario
+            with LiveProgress(console, config.duration_s, label, config.rate is not None) as live:
 
                 def show(sample: Progress) -> None:
                     live.update(sample)
@@ -247,6 +308,13 @@ def execute(
         print_results(console, result.summary, result.slo_results)
     console.print(f"report: {result.out_dir}")
     return result
+
+
+def _load(config: RunConfig) -> str:
+    plan = config.plan
+    if plan is None:
+        return f"{config.users} users for {config.duration_s}s"
+    return plan.describe()
 
 
 def _work(config: WorkerConfig) -> None:

@@ -16,20 +16,17 @@ from typing import Final
 LOCUSTFILES: Final = Path(__file__).parent / "locust" / "locustfiles"
 HEADLESS_LOCUSTFILE: Final = LOCUSTFILES / "headless.py"
 CAPACITY_LOCUSTFILE: Final = LOCUSTFILES / "capacity_search.py"
+# Added first to -f for --rate/--stages: its load shape runs the load plan (and wins over any
+# shape of the user's files, Locust taking the first shape it finds).
+PLAN_LOCUSTFILE: Final = LOCUSTFILES / "load_plan.py"
 
-# Scenario name -> user class of the headless locustfile (closed model: a number of users).
+# Scenario name -> user class of the headless locustfile (closed or open: ``arrival`` puts any
+# user class on the timetable).
 SCENARIO_USERS: Final = {
     "health": "HealthUser",
     "predict": "PredictUser",
     "batch": "BatchPredictUser",
     "mixed": "MixedUser",
-}
-# Scenario name -> user class of the capacity locustfile (open model: an arrival rate).
-OPEN_USERS: Final = {
-    "health": "OpenHealthUser",
-    "predict": "OpenPredictUser",
-    "batch": "OpenBatchPredictUser",
-    "mixed": "OpenMixedUser",
 }
 
 # Files in a run directory.
@@ -47,6 +44,7 @@ PROFILE_FILE: Final = "profile.json"
 OUT_OPTION: Final = "--spendcast-out"
 DUMP_OPTION: Final = "--spendcast-worker-dump"
 THINK_TIME_OPTION: Final = "--spendcast-think-time"
+LOAD_PLAN_OPTION: Final = "--spendcast-load-plan"  # run.load_plan.LoadPlan as JSON
 
 # Environment variables the Locust side reads.
 TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)

@@ -18,7 +18,6 @@ from spendcast.loadtest.capacity.search import SearchPlan
 from spendcast.loadtest.contract import (
     CAPACITY_FILE,
     CAPACITY_LOCUSTFILE,
-    OPEN_USERS,
     PLAN_ENV,
     STEPS_FILE,
 )
@@ -27,7 +26,6 @@ from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, 
 
 def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
     """``base`` (host, scenario, auth, out_dir) turned into the capacity search's run."""
-    user_class = OPEN_USERS[base.scenario] if plan.mode == "rate" else None
     return replace(
         base,
         users=max(int(plan.start), 1),
@@ -36,7 +34,6 @@ def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
         slos=plan.parsed_slos(),
         out_dir=base.out_dir or default_out_dir(f"capacity-{plan.mode}"),
         locustfile=CAPACITY_LOCUSTFILE,
-        user_class=user_class,
         extra_env={**base.extra_env, PLAN_ENV: json.dumps(plan.to_json())},
     )
 

@@ -67,9 +67,9 @@ class SearchPlan:
         if self.max_step_s < self.warmup_s + self.window_s:
             raise ValueError("the step time cap must fit the warm-up and one window")
         for slo in self.parsed_slos():
-            if slo.endpoint is not None or slo.metric == "rps":
+            if slo.endpoint is not None or slo.metric in ("rps", "dropped"):
                 raise ValueError(f"{slo.expression!r}: capacity SLOs apply to every request "
-                                 "and cannot be on rps")  # fmt: skip
+                                 "and cannot be on rps or dropped")  # fmt: skip
 
     def parsed_slos(self) -> tuple[Slo, ...]:
         return tuple(parse_slo(expression) for expression in self.slos)

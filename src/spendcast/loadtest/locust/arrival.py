@@ -1,81 +1,98 @@
-"""The open model: requests start on a fixed timetable, whether or not earlier ones answered.
+"""The open model: task iterations start on a timetable, whether or not earlier ones answered.
 
-Locust's users are a closed model: a user sends its next request only once the previous one
-answered, so a server that slows down also slows the load, and the requests that *should* have
-been sent meanwhile are never measured (coordinated omission). Here a shared ``Timetable`` hands
-out start times ``1/rate`` apart; a free user takes the next one, waits for it and sends. When
-every user is busy the slots pile up, and the next free user sends at once, late. Each request
-carries its intended start in its context and the recording hook (``hooks``) counts its
-latency from there: the time it waited for a free user is part of what a client would see.
+Locust's users are a closed model: a user starts its next task only once the previous one
+answered, so a server that stalls also stalls the load, and the requests that *should* have
+been sent meanwhile are never measured (coordinated omission). Here the iterations are due on
+the load plan's timetable (``run.load_plan.ArrivalSchedule``, time 0 at ``origin``; this
+process runs the iterations ``k ≡ index (mod count)``) and a pool of users runs them.
 
-The users are plenty (``SearchPlan.users_for``); the timetable counts what was sent, the slots
-dropped when the rate changed with a backlog, and the most users busy at once, so a step can
-tell when the load generator, not the server, could not keep the rate.
+Any user class, unchanged: ``install`` replaces each class's ``wait_time`` by ``TIMETABLE.take``
+and makes its ``on_start`` end with a first wait (``User.wait``: the user is *waiting*, so a stop
+kills it at once), so every iteration, the first too, starts at a slot. The free users queue
+for the next slot (gevent's semaphore is FIFO); the first sleeps until it is due. A slot is
+
+- **on time**: started within ``LATE_S`` of its due time;
+- **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
+  generator's own CPU or event loop was behind);
+- **dropped**: no user was free when it came due, nor within ``LATE_S`` (every user of the pool
+  was still busy with an earlier iteration): it is never sent, only counted, like k6's
+  ``dropped_iterations``; the load shape then grows the pool (up to ``--max-users``).
+
+Each slot is counted in the process's recording by the second it was due; when the test stops,
+the slots that came due and no user took count as dropped (``settle``). The iteration's
+lateness (start minus due time) is kept per user greenlet: the request hook (``hooks``) adds it
+to every request the iteration makes, so latency counts from the intended start whatever client
+fires Locust's ``request`` event, without the user's code knowing.
+
+The timetable comes from the load shape (``shapes``): ``announce`` sends ``spendcast_arrival``
+(the plan, its origin, this process's index and the count) to each worker before the first
+spawn message (a local runner hands it to itself), so workers need no option of their own.
 
 This module imports Locust (and so gevent): only Locust processes import it.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 import gevent
 import gevent.lock
+from locust import User
+from locust.env import Environment
+from locust.rpc import Message
+from locust.runners import STATE_MISSING, MasterRunner, Runner
 
-from spendcast.loadtest.locust.hooks import INTENDED_START_KEY
-from spendcast.loadtest.locust.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
+from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
+from spendcast.loadtest.run.recording import Recording
 
-LATE_S = 0.010
-POLL_S = 0.05
+LATE_S: Final = 0.010
+POLL_S: Final = 0.05  # a waiting user looks at the timetable again this often (rate changes)
+ARRIVAL_MESSAGE: Final = "spendcast_arrival"
+_INSTALLED: Final = "_spendcast_first_slot"
 
-__all__ = ["TIMETABLE", "OpenBatchPredictUser", "OpenHealthUser", "OpenMixedUser",
-           "OpenPredictUser", "Timetable"]  # fmt: skip
+__all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install"]
 
 
 class Timetable:
-    """Start times ``1/rate`` apart, handed out one at a time to whichever user is free."""
+    """This process's slots, handed out one at a time to whichever user is free first."""
 
     def __init__(self) -> None:
-        self.interval = 1.0
-        self.next_at = 0.0
-        self.paused = False
+        self.schedule: ArrivalSchedule | None = None  # None: not told yet, users wait
+        self.origin = 0.0
+        self.index, self.count = 0, 1
+        self.next_j = 0  # this process's next iteration: k = index + next_j * count
+        self.recording: Recording | None = None
         self._lock = gevent.lock.Semaphore()
-        self.sent = 0
-        self.late = 0  # started more than 10 ms after their slot
-        self.dropped = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
+        self._free: dict[Any, float] = {}  # greenlet -> since when it waits for a slot
+        self._lateness: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self.sent = self.late = self.dropped = 0
+        self.in_flight = self.max_in_flight = 0
+
+    def configure(
+        self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
+    ) -> None:
+        self.schedule, self.origin, self.index, self.count = schedule, origin, index, count
+        self.next_j = 0
+
+    def set_rate(self, rate: float, now: float | None = None) -> None:
+        """From now on, ``rate`` iterations/s (the capacity search's steps; 0 pauses)."""
+        now = time.time() if now is None else now
+        if self.schedule is None:
+            self.configure(ArrivalSchedule.open_ended(rate), now)
+        else:
+            self.schedule.switch(max(now - self.origin, self.schedule.segments[-1].start_s), rate)
 
     def pause(self) -> None:
         """Hand out no slot until the next ``set_rate`` (the server's queue can drain)."""
-        self.paused = True
-        self.next_at = 0.0
-
-    def set_rate(self, rate: float, now: float | None = None) -> None:
-        """Change the rate; a backlog of overdue slots is dropped (and counted)."""
-        now = time.time() if now is None else now
-        self.paused = False
-        if self.next_at < now:
-            self.dropped += int((now - self.next_at) / self.interval) if self.next_at else 0
-            self.next_at = now
-        self.interval = 1.0 / rate
-        self.next_at = min(self.next_at, now + self.interval)
+        self.set_rate(0.0)
 
     def reset_counters(self) -> None:
         self.sent = self.late = self.dropped = 0
         self.max_in_flight = self.in_flight
-
-    def take(self) -> float:
-        """Wait for the next slot (only one user waits on it at a time) and return it."""
-        with self._lock:
-            while self.paused or (wait := self.next_at - time.time()) > 0:
-                gevent.sleep(POLL_S if self.paused else min(wait, POLL_S))  # sees rate changes
-            slot = self.next_at
-            self.next_at = slot + self.interval
-            self.sent += 1
-            self.late += int(time.time() - slot > LATE_S)
-        return slot
 
     def counters(self) -> dict[str, int]:
         return {
@@ -85,47 +102,118 @@ class Timetable:
             "max_in_flight": self.max_in_flight,
         }
 
+    def lateness_ms(self) -> float:
+        """How late the current user's iteration started (0 outside the open model)."""
+        return self._lateness.get(gevent.getcurrent(), 0.0) * 1000.0
+
+    def has_slot(self) -> bool:
+        """The current user runs an iteration of the timetable."""
+        return gevent.getcurrent() in self._lateness
+
+    def take(self) -> float:
+        """Wait for this user's next slot; returns its due time (epoch s)."""
+        me = gevent.getcurrent()
+        if self._lateness.pop(me, None) is not None:
+            self.in_flight -= 1  # its previous iteration is over
+        self._free[me] = time.time()
+        try:
+            with self._lock:
+                due = self._next_slot()
+        finally:
+            del self._free[me]
+        lateness = max(time.time() - due, 0.0)
+        self._lateness[me] = lateness
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self._count(due, dropped=False, late=lateness > LATE_S)
+        return due
+
+    def _next_slot(self) -> float:
+        while True:
+            offset = None
+            if self.schedule is not None:
+                offset = self.schedule.slot(self.index, self.count, self.next_j)
+            if offset is None:  # not told yet, paused, or the plan is over
+                gevent.sleep(POLL_S)
+                continue
+            due = self.origin + offset
+            wait = due - time.time()
+            if wait > 0:
+                gevent.sleep(min(wait, POLL_S))
+                continue
+            self.next_j += 1
+            if due + LATE_S < min(self._free.values()):  # nobody was free when it came due
+                self._count(due, dropped=True, late=False)
+                continue
+            return due
+
+    def settle(self, now: float | None = None) -> None:
+        """The test stopped: the slots that came due and no user took were dropped too."""
+        now = time.time() if now is None else now
+        while self.schedule is not None:
+            offset = self.schedule.slot(self.index, self.count, self.next_j)
+            if offset is None or self.origin + offset + LATE_S >= now:
+                return
+            self.next_j += 1
+            self._count(self.origin + offset, dropped=True, late=False)
+
+    def _count(self, due: float, *, dropped: bool, late: bool) -> None:
+        self.sent += int(not dropped)
+        self.dropped += int(dropped)
+        self.late += int(late)
+        if self.recording is not None:
+            self.recording.record_arrival(due, dropped=dropped, late=late)
+
 
 TIMETABLE = Timetable()
 
 
-class OpenModel:
-    """Mixed into a scenario's user: each task starts at a timetable slot, not after a pause."""
-
-    intended_at = 0.0
-    _busy = False
-
-    def on_start(self) -> None:
-        self._next_slot()
-
-    def wait_time(self) -> float:
-        self._next_slot()
-        return 0.0
-
-    def context(self) -> dict[str, Any]:
-        return {INTENDED_START_KEY: self.intended_at}
-
-    def _next_slot(self) -> None:
-        if self._busy:
-            TIMETABLE.in_flight -= 1
-            self._busy = False
-        self.intended_at = TIMETABLE.take()
-        self._busy = True
-        TIMETABLE.in_flight += 1
-        TIMETABLE.max_in_flight = max(TIMETABLE.max_in_flight, TIMETABLE.in_flight)
+def _wait_for_slot(user: User) -> float:
+    TIMETABLE.take()
+    return 0.0
 
 
-class OpenHealthUser(OpenModel, HealthUser):
-    """``GET /health`` at the timetable's rate."""
+def _then_first_slot(on_start: Callable[[User], None]) -> Callable[[User], None]:
+    @functools.wraps(on_start)
+    def on_start_then_wait(user: User) -> None:
+        on_start(user)
+        if not TIMETABLE.has_slot():  # a parent's on_start, through super(), may have waited
+            user.wait()  # type: ignore[no-untyped-call]
+
+    setattr(on_start_then_wait, _INSTALLED, True)
+    return on_start_then_wait
 
 
-class OpenPredictUser(OpenModel, PredictUser):
-    """``GET /predict`` at the timetable's rate."""
+def install(user_classes: Iterable[type[User]]) -> None:
+    """Put every iteration of these user classes on ``TIMETABLE`` (idempotent)."""
+    for user_class in user_classes:
+        user_class.wait_time = _wait_for_slot
+        if not getattr(user_class.on_start, _INSTALLED, False):
+            user_class.on_start = _then_first_slot(user_class.on_start)  # type: ignore[assignment,method-assign]
 
 
-class OpenBatchPredictUser(OpenModel, BatchPredictUser):
-    """``POST /predict`` batches at the timetable's rate."""
+def attach(runner: Runner, recording: Recording) -> None:
+    """A process that runs users: count its slots in ``recording``, obey ``announce``."""
+    TIMETABLE.recording = recording
+    runner.register_message(ARRIVAL_MESSAGE, _on_arrival)
+    runner.environment.events.test_stop.add_listener(lambda **_: TIMETABLE.settle())  # type: ignore[no-untyped-call]
 
 
-class OpenMixedUser(OpenModel, MixedUser):
-    """The mixed scenario at the timetable's rate."""
+def _on_arrival(environment: Environment, msg: Message, **_: Any) -> None:
+    data = msg.data
+    install(environment.user_classes)
+    plan = LoadPlan.from_json(data["plan"])
+    TIMETABLE.configure(plan.schedule(), float(data["origin"]), data["index"], data["count"])
+
+
+def announce(runner: Runner, plan: LoadPlan, origin: float) -> int:
+    """Give each load-generating process its share of ``plan``; returns how many share it."""
+    data = {"plan": plan.to_json(), "origin": origin}
+    if not isinstance(runner, MasterRunner):
+        runner.send_message(ARRIVAL_MESSAGE, {**data, "index": 0, "count": 1})
+        return 1
+    workers = sorted(node.id for node in runner.clients.all if node.state != STATE_MISSING)
+    for index, client_id in enumerate(workers):
+        share = {**data, "index": index, "count": len(workers)}
+        runner.send_message(ARRIVAL_MESSAGE, share, client_id=client_id)
+    return len(workers)

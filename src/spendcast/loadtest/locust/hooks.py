@@ -3,7 +3,9 @@
 Registered by the headless locustfile (``locustfiles/headless.py``) that ``spendcast loadtest``
 hands to Locust, with the run directory as ``--spendcast-out DIR``. In every process that sends
 requests, ``events.request`` feeds the recording; workers send it to the master with each
-report and hand over the rest when the test stops (``handoff``); the master (or the only
+report and hand over the rest when the test stops (``handoff``). Under the open model each
+request counts its iteration's lateness on top of its response time, and the processes that
+run users obey the load shape's timetable (``arrival``). The master (or the only
 process) writes one progress line per second, a last one once every worker has handed over,
 and, when Locust quits, ``recording.json``.
 """
@@ -27,6 +29,7 @@ from spendcast.loadtest.contract import (
     DUMP_ENV,
     DUMP_OPTION,
     LIVE_SLO_ENV,
+    LOAD_PLAN_OPTION,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
@@ -34,11 +37,11 @@ from spendcast.loadtest.contract import (
     THINK_TIME_OPTION,
     option_dest,
 )
+from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
 from spendcast.loadtest.run.recording import Recording, Tally
 
 REPORT_KEY = "spendcast_recording"
-INTENDED_START_KEY = "spendcast_intended_start"  # request context: epoch s
 TICK_SECONDS = 1.0
 LIVE_PERCENTILES = (50.0, 95.0, 99.0)
 
@@ -73,6 +76,7 @@ def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
         THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
     )
+    parser.add_argument(LOAD_PLAN_OPTION, default="", help="The load plan's shape: its JSON")
 
 
 def _on_request(
@@ -80,15 +84,10 @@ def _on_request(
     name: str,
     response_time: float,
     exception: Any,
-    context: dict[str, Any] | None = None,
-    start_time: float | None = None,
     **_: Any,
 ) -> None:
-    elapsed = response_time or 0.0
-    intended = (context or {}).get(INTENDED_START_KEY)
-    if intended is not None and start_time is not None and start_time > intended:
-        # An open-model user (``arrival``) was due earlier: the wait counts (coordinated omission).
-        elapsed += (start_time - intended) * 1000.0
+    # Open model: how late the iteration started counts too (coordinated omission).
+    elapsed = (response_time or 0.0) + arrival.TIMETABLE.lateness_ms()
     _recording.record(request_type, name, elapsed, exception is not None, time.time())
 
 
@@ -106,12 +105,15 @@ def _on_init(environment: Environment, **_: Any) -> None:
         dump = getattr(options, option_dest(DUMP_OPTION), "")
         _worker = WorkerHandoff(_recording, Path(dump) if dump else None)
         _worker.attach(runner)
+        arrival.attach(runner, _recording)
         _listen(environment.events.report_to_master, _on_report_to_master)
         _listen(environment.events.test_start, _on_worker_test_start)
         _listen(environment.events.test_stop, lambda **_: _stopped.set())
         return
     if isinstance(runner, MasterRunner):
         _master.attach(runner)
+    elif runner is not None:
+        arrival.attach(runner, _recording)
     _listen(environment.events.worker_report, _on_worker_report)
     _listen(environment.events.test_start, _on_test_start)
     _listen(environment.events.test_stop, _on_test_stop)
@@ -220,7 +222,8 @@ class _Progress:
             now = time.time()
             _recording.close_seconds(now - 1)
             runner = environment.runner
-            if runner is not None and _recording.started_at and not _recording.stopped_at:
+            started = _recording.started_at
+            if runner is not None and started and started <= now and not _recording.stopped_at:
                 _recording.users[int(now)] = runner.user_count
                 self.write(environment, now, final=False)
                 if (self.path.parent / STOP_FILE).exists() and not self.stopping:
@@ -247,6 +250,7 @@ class _Progress:
         since = _recording.started_at if final else self.last_time
         rps = (requests - (0 if final else self.last_requests)) / max(now - since, 1e-6)
         self.last_requests, self.last_time = requests, now
+        dropped = sum(a.dropped for a in _recording.arrivals.values())
         line = {
             "elapsed": round(now - _recording.started_at, 3),
             "time": round(now, 3),
@@ -256,6 +260,7 @@ class _Progress:
             "rps": round(rps, 2),
             "p95_ms": runner.stats.total.get_current_response_time_percentile(0.95),
             "endpoints": endpoints,
+            "dropped": dropped,
             "final": final,
         }
         if self.slo_percentiles is not None:

@@ -1,4 +1,11 @@
-"""``CapacityShape``: the Locust load shape that runs a ``CapacitySearch``.
+"""The kit's Locust load shapes: ``PlanShape`` runs a load plan, ``CapacityShape`` a search.
+
+``PlanShape`` (``--rate``, ``--stages``; the plan from ``--spendcast-load-plan``): closed, the
+users of each second's target; open, it sets time 0 a second ahead (``LEAD_S``: the pool
+spawns meanwhile), gives each process its share of the timetable (``arrival.announce``), then
+each second sizes the pool from the rate ahead, the longest answer of the last
+``LATENCY_WINDOW_S`` seconds and the iterations dropped (``LoadPlan.pool_size``). It stops the
+test at the plan's end, to the moment, so the stages' windows are the ones asked.
 
 Locust calls ``tick()`` once a second. The shape hands the search the seconds this process
 recorded so far (``hooks.current_recording``), applies the load it answers (users, or an
@@ -18,15 +25,85 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+import gevent
 from locust import LoadTestShape
 
 from spendcast.loadtest.capacity.search import CapacitySearch, SearchPlan, Step
-from spendcast.loadtest.contract import OUT_OPTION, PLAN_ENV, STEPS_FILE, option_dest
+from spendcast.loadtest.contract import (
+    LOAD_PLAN_OPTION,
+    OUT_OPTION,
+    PLAN_ENV,
+    STEPS_FILE,
+    option_dest,
+)
+from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
 from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.run.recording import Tally
 
 CPU_BUSY_PERCENT: Final = 90.0
+LEAD_S: Final = 1.0
+LATENCY_WINDOW_S: Final = 10
+
+
+class PlanShape(LoadTestShape):
+    """Users by stages, or an arrival rate with a pool of users that grows as it must."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.plan: LoadPlan | None = None
+        self.origin = 0.0
+        self.users = 0
+        self.processes = 1
+        self.dropped_seen = 0
+
+    def tick(self) -> tuple[int, float] | None:
+        now = time.time()
+        plan = self.plan or self._start(now)
+        left = self.origin + plan.duration_s - now
+        if left <= 0:
+            return None
+        if left < 1:  # the next tick would come too late
+            gevent.sleep(left)
+            return None
+        if plan.model == "users":
+            users = round(plan.target_at(now - self.origin))
+            spawn_rate = float(max(users, self.users, 1))
+            self.users = users
+            return users, spawn_rate
+        dropped = sum(a.dropped for a in current_recording().arrivals.values())
+        self.users = plan.pool_size(
+            now - self.origin, self.users, self._longest_answer_s(now),
+            dropped - self.dropped_seen, self.processes,
+        )  # fmt: skip
+        self.dropped_seen = dropped
+        return self.users, float(self.users)
+
+    def _start(self, now: float) -> LoadPlan:
+        assert self.runner is not None
+        options = self.runner.environment.parsed_options
+        plan = self.plan = LoadPlan.from_json(
+            json.loads(getattr(options, option_dest(LOAD_PLAN_OPTION)))
+        )
+        self.origin = now + LEAD_S if plan.model == "rate" else now
+        if plan.model == "rate":
+            self.processes = arrival.announce(self.runner, plan, self.origin)
+        recording = current_recording()
+        recording.started_at = recording.plan_started_at = self.origin
+        return plan
+
+    def _longest_answer_s(self, now: float) -> float:
+        recording = current_recording()
+        longest = 0.0
+        for second in range(int(now) - LATENCY_WINDOW_S, int(now) + 1):
+            tally = recording.open_seconds.get(second)
+            encoded = recording.closed_seconds.get(second)
+            if tally is None and encoded is not None:
+                tally = Tally.from_json(encoded)
+            if tally is not None and tally.requests:
+                longest = max(longest, tally.histogram.max_ms() or 0.0)
+        return longest / 1000.0
 
 
 class CapacityShape(LoadTestShape):
@@ -78,7 +155,12 @@ class CapacityShape(LoadTestShape):
         if self.plan.mode == "users":
             self.users = int(load)
         else:
-            TIMETABLE.set_rate(load)
+            if TIMETABLE.schedule is None and self.runner is not None:
+                arrival.install(self.runner.environment.user_classes)
+                # Time 0 a second ahead: the users spawn first (none free: all dropped).
+                TIMETABLE.configure(ArrivalSchedule.open_ended(load), time.time() + LEAD_S)
+            else:
+                TIMETABLE.set_rate(load)
             self.users = max(self.users, self.plan.users_for(load))  # never stop busy users
         return self.users, float(max(self.users, 1))
 

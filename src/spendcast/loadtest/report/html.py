@@ -16,6 +16,7 @@ from typing import Any, Final
 from spendcast.errors import ReportError
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, PROFILE_FILE, SUMMARY_FILE
+from spendcast.loadtest.run.load_plan import LoadPlan
 
 KINDS: Final = (
     (COMPARISON_FILE, "comparison"),
@@ -155,9 +156,11 @@ def _run(directory: Path, heading: str | None = None) -> str:
               else '<span class="bad">✗ fails</span>')]
         for s in summary.get("slos", [])
     ]  # fmt: skip
+    plan = config.get("load_plan")
+    load = LoadPlan.from_json(plan).describe() if plan else f"{config.get('users')} users"
     return (
         f"<section><h2>{escape(title)}</h2>"
-        f"<p>{escape(str(config.get('users')))} users · {summary['duration_s']:.1f} s · "
+        f"<p>{escape(load)} · {summary['duration_s']:.1f} s · "
         f"started {escape(summary['timestamp'])}</p>"
         + table(RUN_HEADERS, _figures_rows(items))
         + (table(["SLO", "observed", "verdict"], slo_rows) if slo_rows else "")

@@ -40,9 +40,12 @@ class LiveView:
 class LiveProgress(LiveView):
     """A one-line live view: elapsed/duration, users, rps, failures, current p95."""
 
-    def __init__(self, console: Console, duration_s: float, label: str) -> None:
+    def __init__(
+        self, console: Console, duration_s: float, label: str, open_model: bool = False
+    ) -> None:
         self.duration_s = duration_s
         self.label = label
+        self.open_model = open_model
         super().__init__(console, self._render(None))
 
     def update(self, progress: Progress) -> None:
@@ -57,6 +60,10 @@ class LiveProgress(LiveView):
         text.append(f"{progress.elapsed:4.0f}s / {self.duration_s:.0f}s", style="bold")
         text.append(f"  users {progress.users}  rps {progress.rps:,.0f}  ")
         text.append(f"failures {progress.failures}", style=failures_style)
+        if self.open_model:
+            text.append(
+                f"  dropped {progress.dropped}", style="bold red" if progress.dropped else ""
+            )
         text.append(f"  p95 {p95}  requests {progress.requests:,}")
         return text
 
@@ -91,6 +98,40 @@ def results_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+def stages_table(summary: Mapping[str, Any]) -> Table:
+    """Per stage of the load plan: its window, target and figures."""
+    rate = (summary["config"].get("load_plan") or {}).get("model") == "rate"
+    table = Table(title="stages")
+    for header in ("stage", "window s", "iterations/s" if rate else "users"):
+        table.add_column(header, justify="right")
+    for header in ("requests", "failures", "rps", *(f"{h} ms" for h, _ in _LATENCY_COLUMNS)):
+        table.add_column(header, justify="right")
+    table.add_column("dropped", justify="right")
+    for stage in summary["stages"]:
+        latency = stage["latency_ms"]
+        table.add_row(
+            str(stage["index"] + 1),
+            f"{stage['start_s']:g}-{stage['end_s']:g}",
+            f"{stage['target']:g}",
+            f"{stage['requests']:,}",
+            Text(f"{stage['failures']:,}", style="red" if stage["failures"] else ""),
+            f"{stage['rps']:,.1f}",
+            *(_ms(latency[key]) for _, key in _LATENCY_COLUMNS),
+            Text(f"{stage['dropped']:,}", style="red" if stage["dropped"] else ""),
+        )
+    return table
+
+
+def arrivals_line(summary: Mapping[str, Any]) -> Text:
+    """The open model's iterations: started, late, dropped."""
+    dropped = summary["dropped"]
+    text = Text(f"iterations: {summary['iterations']:,} started ({summary['late']:,} late), ")
+    text.append(f"{dropped:,} dropped", style="bold red" if dropped else "green")
+    if dropped:
+        text.append(" (no free user: raise --max-users, or the server is too slow)")
+    return text
+
+
 def slo_lines(results: Sequence[SloResult]) -> list[Text]:
     """One line per SLO: ✓ or ✗, the expression, its threshold and what was observed."""
     lines = []
@@ -111,5 +152,9 @@ def print_results(
     console: Console, summary: Mapping[str, Any], results: Sequence[SloResult]
 ) -> None:
     console.print(results_table(summary))
+    if len(summary.get("stages", ())) > 1:
+        console.print(stages_table(summary))
+    if summary.get("iterations") is not None:
+        console.print(arrivals_line(summary))
     for line in slo_lines(results):
         console.print(line)

@@ -12,6 +12,7 @@ distributed master. ``PrometheusExport`` serves ``/metrics``::
     spendcast_loadtest_response_time_seconds{method, name, quantile}   a summary: exact (HDR)
     spendcast_loadtest_response_time_seconds_count{method, name}       quantiles since the start
     spendcast_loadtest_recent_p95_seconds                      Locust's own, over the last 10 s
+    spendcast_loadtest_dropped_total                           open model: iterations dropped
 
 ``JsonLinesExport`` appends each sample as one JSON object per line (the fields of
 ``Progress``), flushed at once, for a log shipper or ``tail -f``.
@@ -65,6 +66,9 @@ def _scalars(sample: Progress) -> Iterator[Metric]:
     )
     yield GaugeMetricFamily(f"{PREFIX}_users", "Simulated users running.", value=sample.users)
     yield GaugeMetricFamily(f"{PREFIX}_rps", "Requests per second (last second).", value=sample.rps)
+    yield CounterMetricFamily(
+        f"{PREFIX}_dropped", "Open-model iterations dropped (no free user).", value=sample.dropped
+    )
     if sample.p95_ms is not None:
         yield GaugeMetricFamily(
             f"{PREFIX}_recent_p95_seconds",

@@ -12,7 +12,12 @@ encoded (a few hundred bytes each instead of an HDR counts array) so hour-long r
                                     "failures": n, "histogram": "<HDR base64>"}, ...},
      "seconds": {"<epoch second>": {"requests": n, "failures": n, "histogram": "<HDR base64>"}},
      "users": {"<epoch second>": n},
-     "workers": ["<Locust client id>", ...]}  # distributed runs: workers that handed over
+     "workers": ["<Locust client id>", ...],  # distributed runs: workers that handed over
+     "arrivals": {"<epoch second>": {"started": n, "late": n, "dropped": n}},  # open model
+     "plan_started_at": <epoch s> | null}  # time 0 of the load plan's stages
+
+Arrivals are keyed by the second an iteration was due (its intended start), requests by the
+second they ended.
 """
 
 from __future__ import annotations
@@ -58,6 +63,35 @@ class Tally:
         return cls(int(data["requests"]), int(data["failures"]), histogram)
 
 
+@dataclass
+class Arrivals:
+    """Open-model iterations due in a second: ``started`` (``late`` of them started more than
+    ``arrival.LATE_S`` after their slot) and ``dropped`` (never started: no user was free)."""
+
+    started: int = 0
+    late: int = 0
+    dropped: int = 0
+
+    def merge(self, other: Arrivals) -> None:
+        self.started += other.started
+        self.late += other.late
+        self.dropped += other.dropped
+
+    def to_json(self) -> dict[str, int]:
+        return {"started": self.started, "late": self.late, "dropped": self.dropped}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Arrivals:
+        return cls(int(data["started"]), int(data["late"]), int(data["dropped"]))
+
+
+def total_arrivals(arrivals: dict[int, Arrivals]) -> Arrivals:
+    total = Arrivals()
+    for second in arrivals.values():
+        total.merge(second)
+    return total
+
+
 def endpoint_key(method: str, name: str) -> str:
     return f"{method.upper()} {name}"
 
@@ -73,6 +107,8 @@ class Recording:
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self.workers: list[str] = []  # distributed: the workers that handed over their last data
+        self.arrivals: dict[int, Arrivals] = {}
+        self.plan_started_at: float | None = None
 
     def record(
         self, method: str, name: str, response_time_ms: float, failed: bool, at: float
@@ -87,6 +123,13 @@ class Recording:
         if per_second is None:
             per_second = self.open_seconds[second] = Tally()
         per_second.add(response_time_ms, failed)
+
+    def record_arrival(self, due: float, *, dropped: bool = False, late: bool = False) -> None:
+        """An open-model iteration due at ``due`` (epoch s) started (maybe late) or dropped."""
+        arrivals = self.arrivals.get(int(due))
+        if arrivals is None:
+            arrivals = self.arrivals[int(due)] = Arrivals()
+        arrivals.merge(Arrivals(int(not dropped), int(late), int(dropped)))
 
     def close_seconds(self, before: float | None = None) -> None:
         """Encode the seconds earlier than ``before`` (all of them when ``None``)."""
@@ -109,9 +152,11 @@ class Recording:
         data = {
             "endpoints": {key: tally.to_json() for key, tally in self.endpoints.items()},
             "seconds": {str(s): encoded for s, encoded in self.closed_seconds.items()},
+            "arrivals": {str(s): a.to_json() for s, a in self.arrivals.items()},
         }
         self.endpoints = {}
         self.closed_seconds = {}
+        self.arrivals = {}
         return data
 
     def absorb(self, data: dict[str, Any]) -> None:
@@ -124,6 +169,8 @@ class Recording:
                 self.endpoints[key] = tally
         for second, encoded in data.get("seconds", {}).items():
             self._add_closed(int(second), encoded)
+        for second, counts in data.get("arrivals", {}).items():
+            self.arrivals.setdefault(int(second), Arrivals()).merge(Arrivals.from_json(counts))
 
     def to_json(self) -> dict[str, Any]:
         self.close_seconds()
@@ -140,6 +187,8 @@ class Recording:
             "seconds": {str(s): self.closed_seconds[s] for s in sorted(self.closed_seconds)},
             "users": {str(s): n for s, n in sorted(self.users.items())},
             "workers": sorted(self.workers),
+            "arrivals": {str(s): self.arrivals[s].to_json() for s in sorted(self.arrivals)},
+            "plan_started_at": self.plan_started_at,
         }
 
     def write(self, path: Path) -> None:
@@ -155,6 +204,8 @@ class LoadedRecording:
     endpoints: dict[tuple[str, str], Tally]  # (method, name) -> tally
     seconds: dict[int, Tally]
     users: dict[int, int]
+    arrivals: dict[int, Arrivals] = field(default_factory=dict)  # open model, by second due
+    plan_started_at: float | None = None
 
 
 def read_recording(path: Path) -> LoadedRecording:
@@ -172,4 +223,9 @@ def read_recording(path: Path) -> LoadedRecording:
         started = min([*seconds, *users], default=0)
     if stopped is None:
         stopped = max([s + 1 for s in [*seconds, *users]], default=started)
-    return LoadedRecording(float(started), float(stopped), endpoints, seconds, users)
+    arrivals = {int(s): Arrivals.from_json(a) for s, a in data.get("arrivals", {}).items()}
+    plan_start = data.get("plan_started_at")
+    return LoadedRecording(
+        float(started), float(stopped), endpoints, seconds, users, arrivals,
+        None if plan_start is None else float(plan_start),
+    )  # fmt: skip

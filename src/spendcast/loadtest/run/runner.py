@@ -27,7 +27,9 @@ from spendcast.errors import LoadTestError
 from spendcast.loadtest.contract import (
     HEADLESS_LOCUSTFILE,
     LIVE_SLO_ENV,
+    LOAD_PLAN_OPTION,
     OUT_OPTION,
+    PLAN_LOCUSTFILE,
     PROGRESS_FILE,
     RECORDING_FILE,
     SCENARIO_USERS,
@@ -40,6 +42,7 @@ from spendcast.loadtest.run.credentials import base_url, locust_environment, pub
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
 from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos, slo_fields
@@ -61,6 +64,11 @@ class RunConfig:
     as Locust's master, the users on workers (``spendcast loadtest --worker``, distributed.py).
     ``abort_on_fail``: stop as soon as an SLO is broken beyond recovery, or still broken
     ``abort_grace_s`` into the run (abort.py).
+
+    The load plan (``load_plan.py``): ``rate`` alone is a constant arrival rate for
+    ``duration_s``; with ``stages`` it is the starting rate, and without ``rate`` the stages
+    are users (closed); ``stages`` set ``duration_s`` to their total and ``users`` no longer
+    counts. ``max_users`` bounds the open model's pool.
     """
 
     host: str
@@ -83,6 +91,9 @@ class RunConfig:
     master: MasterOptions | None = None
     abort_on_fail: bool = False
     abort_grace_s: float = DEFAULT_GRACE_S
+    rate: float | None = None
+    stages: tuple[Stage, ...] = ()
+    max_users: int = DEFAULT_MAX_USERS
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -91,13 +102,35 @@ class RunConfig:
             raise ValueError("users and duration_s must be at least 1")
         if self.think_time is not None:
             parse_think_time(self.think_time)
+        plan = self.plan
+        if plan is not None:
+            object.__setattr__(self, "duration_s", plan.duration_s)  # frozen: set once, here
+            if plan.model == "rate" and self.think_time is not None:
+                raise ValueError("--think-time is the closed model's pause: the timetable "
+                                 "sets when each iteration starts")  # fmt: skip
+            generators = self.master.expect_workers if self.master else self.processes or 1
+            if plan.model == "rate" and self.max_users < generators:
+                raise ValueError(f"--max-users {self.max_users} leaves a process without user: "
+                                 f"{generators} processes generate the load")  # fmt: skip
+
+    @property
+    def plan(self) -> LoadPlan | None:
+        """The run's load plan; ``None``: ``users`` for ``duration_s`` (Locust's own way)."""
+        if self.rate is None and not self.stages:
+            return None
+        if self.rate is None:
+            return LoadPlan("users", self.stages)
+        if not self.stages:
+            return LoadPlan.constant_rate(self.rate, self.duration_s, self.max_users)
+        return LoadPlan("rate", self.stages, self.rate, self.max_users)
 
     def public(self) -> dict[str, Any]:
         """The configuration as written in ``summary.json``: no token, no cookie."""
+        plan = self.plan
         return {
             "host": public_host(self.host),
             "scenario": self.scenario,
-            "users": self.users,
+            "users": self.users if plan is None else None,
             "spawn_rate": self.effective_spawn_rate,
             "duration_s": self.duration_s,
             "processes": self.processes,
@@ -106,6 +139,7 @@ class RunConfig:
             "slos": [slo.expression for slo in self.slos],
             "abort_on_fail": self.abort_on_fail,
             "abort_grace_s": self.abort_grace_s if self.abort_on_fail else None,
+            "load_plan": None if plan is None else plan.to_json(),
         }
 
     @property
@@ -143,6 +177,8 @@ class Progress:
             if not line[name]:
                 del line[name]
         return line
+
+    dropped: int = 0  # open model: iterations dropped so far
 
 
 @dataclass(frozen=True)
@@ -200,14 +236,23 @@ def check_host(host: str, timeout: float = 5.0) -> None:
 
 
 def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
+    locustfiles = [config.locustfile or HEADLESS_LOCUSTFILE]
+    plan = config.plan
+    if plan is None:
+        load = [
+            "--users", str(config.users),
+            "--spawn-rate", f"{config.effective_spawn_rate:g}",
+            "--run-time", f"{config.duration_s}s",
+        ]  # fmt: skip
+    else:  # the plan's shape drives the load: first, so that it wins over any other shape
+        locustfiles.insert(0, PLAN_LOCUSTFILE)
+        load = [LOAD_PLAN_OPTION, json.dumps(plan.to_json())]
     command = [
         sys.executable, "-m", "locust",
-        "-f", str(config.locustfile or HEADLESS_LOCUSTFILE),
+        "-f", ",".join(str(path) for path in locustfiles),
         "--headless", "--only-summary",
         "--host", config.host,
-        "--users", str(config.users),
-        "--spawn-rate", f"{config.effective_spawn_rate:g}",
-        "--run-time", f"{config.duration_s}s",
+        *load,
         "--stop-timeout", str(STOP_TIMEOUT_S),
         "--exit-code-on-error", "0",  # failed requests are results, not a crash
         "--csv", str(out_dir / CSV_PREFIX),
@@ -250,8 +295,8 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
         "log": LOCUST_LOG,
     }
-    summary = build_summary(recording, config.public(), files=files)
-    slo_results = check_slos(recording, config.slos, int(summary.get("dropped") or 0))
+    summary = build_summary(recording, config.public(), files=files, plan=config.plan)
+    slo_results = check_slos(recording, config.slos)
     if abort is not None:  # the SLO that ended the run, as it was seen breaking
         slo_results = tuple(abort.result if r.slo == abort.result.slo else r for r in slo_results)
     summary |= slo_fields(slo_results, None if abort is None else abort.as_dict())

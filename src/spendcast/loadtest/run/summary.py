@@ -9,7 +9,8 @@ from importlib.metadata import version
 from typing import Any, Final
 
 from spendcast.loadtest.run.latency import LatencyHistogram
-from spendcast.loadtest.run.recording import LoadedRecording, Tally
+from spendcast.loadtest.run.load_plan import LoadPlan
+from spendcast.loadtest.run.recording import Arrivals, LoadedRecording, Tally, total_arrivals
 from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
 
 SCHEMA_VERSION: Final = 1
@@ -37,14 +38,16 @@ def _merge(tallies: Sequence[Tally]) -> Tally:
     return total
 
 
-def observations(
-    recording: LoadedRecording, dropped: int = 0
-) -> dict[tuple[str, str] | None, Observation]:
+def observations(recording: LoadedRecording) -> dict[tuple[str, str] | None, Observation]:
     """What SLOs are checked against: the total (``None``, with the run's ``dropped``), each
     ``(method, route)``, and each route over all its methods (``("*", route)``)."""
     seconds = recording.stopped_at - recording.started_at
     result: dict[tuple[str, str] | None, Observation] = {
-        None: _observation(_merge(list(recording.endpoints.values())), seconds, dropped)
+        None: _observation(
+            _merge(list(recording.endpoints.values())),
+            seconds,
+            total_arrivals(recording.arrivals).dropped,
+        )
     }
     routes: dict[str, list[Tally]] = {}
     for (method, name), tally in recording.endpoints.items():
@@ -55,11 +58,9 @@ def observations(
     return result
 
 
-def check_slos(
-    recording: LoadedRecording, slos: Sequence[Slo], dropped: int = 0
-) -> tuple[SloResult, ...]:
-    """Each SLO on the whole run; ``dropped``: the summary's (0 when a run has none)."""
-    measured = observations(recording, dropped)
+def check_slos(recording: LoadedRecording, slos: Sequence[Slo]) -> tuple[SloResult, ...]:
+    """Each SLO on the whole run (``dropped``: the open model's, 0 in the closed model)."""
+    measured = observations(recording)
     return tuple(evaluate(slo, measured) for slo in slos)
 
 
@@ -90,6 +91,7 @@ def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
     for second in range(min(known), max(known) + 1):
         users = recording.users.get(second, users)  # sampled once a second: carry it forward
         tally = recording.seconds.get(second, Tally())
+        arrivals = recording.arrivals.get(second, Arrivals())
         values = tally.histogram.percentiles_ms(SERIES_PERCENTILES)
         rows.append(
             {
@@ -101,9 +103,40 @@ def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
                 "p50": _rounded(values[50.0]),
                 "p95": _rounded(values[95.0]),
                 "p99": _rounded(values[99.0]),
+                "dropped": arrivals.dropped,
             }
         )
     return rows
+
+
+def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
+    """The figures of each stage of ``plan``: the seconds (requests by the second they ended,
+    iterations by the second they were due) split at the stages' bounds; before the first
+    stage counts in the first, after the last in the last, so the stages add up to the run."""
+    origin = recording.plan_started_at or recording.started_at
+    windows = plan.windows()
+    tallies = [Tally() for _ in windows]
+    arrivals = [Arrivals() for _ in windows]
+    for second, tally in recording.seconds.items():
+        tallies[plan.stage_at(second + 0.5 - origin)].merge(tally)
+    for second, counts in recording.arrivals.items():
+        arrivals[plan.stage_at(second + 0.5 - origin)].merge(counts)
+    shift = origin - recording.started_at
+    return [
+        {
+            "index": index,
+            "start_s": round(start + shift, 3),
+            "end_s": round(end + shift, 3),
+            "target": target,
+            **_figures(tally, end - start),
+            "iterations": counts.started if plan.model == "rate" else None,
+            "late": counts.late,
+            "dropped": counts.dropped,
+        }
+        for index, ((start, end, target), tally, counts) in enumerate(
+            zip(windows, tallies, arrivals, strict=True)
+        )
+    ]
 
 
 def _rounded(value: float | None) -> float | None:
@@ -116,10 +149,12 @@ def build_summary(
     slo_results: Sequence[SloResult] = (),
     files: Mapping[str, Any] | None = None,
     abort: Mapping[str, Any] | None = None,
+    plan: LoadPlan | None = None,
 ) -> dict[str, Any]:
     """The whole ``summary.json`` document; ``config`` must hold no secret."""
     seconds = recording.stopped_at - recording.started_at
     total = _merge(list(recording.endpoints.values()))
+    arrivals = total_arrivals(recording.arrivals)
     endpoints = [
         {"method": method, "name": name, **_figures(tally, seconds)}
         for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
@@ -132,7 +167,11 @@ def build_summary(
         "duration_s": round(seconds, 3),
         "config": dict(config),
         **_figures(total, seconds),
+        "iterations": arrivals.started if plan is not None and plan.model == "rate" else None,
+        "late": arrivals.late,
+        "dropped": arrivals.dropped,
         "endpoints": endpoints,
+        "stages": [] if plan is None else stages(recording, plan),
         "timeseries": timeseries(recording),
         **slo_fields(slo_results, abort),
         "files": dict(files or {}),
