@@ -90,7 +90,7 @@ def test_a_closed_run_has_no_iterations_and_users_stages(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("expression", "message"),
-    [("predict:dropped<1", "whole run"), ("dropped<1%", "whole run"), ("drops<1", "dropped")],
+    [("predict:dropped<1", "whole run"), ("dropped<1%", "is a count"), ("drops<1", "dropped")],
 )
 def test_dropped_slos_are_counts_of_the_whole_run(expression: str, message: str) -> None:
     with pytest.raises(SloSyntaxError, match=message):
