@@ -74,13 +74,19 @@ def _on_request(
     exception: Any,
     context: dict[str, Any] | None = None,
     start_time: float | None = None,
+    response_length: int = 0,  # named, like the rest of what Locust sends: no **kwargs dict
+    response: Any = None,
+    url: str | None = None,
     **_: Any,
 ) -> None:
+    # Runs for every request: keep it to a few operations (the recording appends to a list).
     elapsed = response_time or 0.0
-    intended = (context or {}).get(INTENDED_START_KEY)
-    if intended is not None and start_time is not None and start_time > intended:
-        # An open-model user (``arrival``) was due earlier: the wait counts (coordinated omission).
-        elapsed += (start_time - intended) * 1000.0
+    if context:
+        intended = context.get(INTENDED_START_KEY)
+        if intended is not None and start_time is not None and start_time > intended:
+            # An open-model user (``arrival``) was due earlier: the wait counts (coordinated
+            # omission).
+            elapsed += (start_time - intended) * 1000.0
     _recording.record(request_type, name, elapsed, exception is not None, time.time())
 
 
