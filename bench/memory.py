@@ -39,13 +39,13 @@ def resident_kib(pid: int) -> int:
 
 
 def parse_native_packages(maps: str) -> list[str]:
-    """Top-level packages under a ``site-packages`` whose shared objects are mapped;
-    ``numpy.libs`` (a wheel's bundled libraries) counts as ``numpy``."""
+    """Top-level packages under a ``site-packages`` whose shared objects are mapped (a
+    wheel's bundled libraries, ``numpy.libs``, are left out: its package's own show up)."""
     names: set[str] = set()
     for line in maps.splitlines():
         match = _MAPPED.search(line)
-        if match:
-            names.add(match.group(1).removesuffix(".libs"))
+        if match and not match.group(1).endswith(".libs"):
+            names.add(match.group(1))
     return sorted(names)
 
 

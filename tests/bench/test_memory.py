@@ -20,6 +20,8 @@ MAPS = "\n".join(
     [
         f"7f1c0a000000-7f1c0a200000 r-xp 00000000 fd:01 1 {SITE}/numpy/core/_umath.cpython-311.so",
         f"7f1c0b000000-7f1c0b100000 r--p 00000000 fd:01 2 {SITE}/scipy.libs/libblas.3.21.so",
+        f"7f1c0b000000-7f1c0b100000 r--p 00000000 fd:01 2 {SITE}/scipy/linalg/_fblas.so",
+        f"7f1c0b000000-7f1c0b100000 r--p 00000000 fd:01 2 {SITE}/scikit_learn.libs/libgomp.so.1",
         f"7f1c0c000000-7f1c0c100000 r--p 00000000 fd:01 3 {SITE}/pandas/io/sql.py",  # not code
         "7f1c0d000000-7f1c0d100000 r-xp 00000000 fd:01 4 /usr/lib/x86_64-linux-gnu/libc.so.6",
         "7f1c0e000000-7f1c0e100000 rw-p 00000000 00:00 0",
