@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -95,7 +96,7 @@ def measure(
         code = process.wait(timeout=120)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, 9)
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     if code != 0:
         raise RuntimeError(f"{generator} {case}: exit code {code}; see {log}")
