@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from bench.report import format_table
 from bench.servers import RunningServer, ServerSpec, running
 from bench.suites import Pinning, uvicorn_command
 
+SUMMARY = "summary.json"  # what a spendcast run directory must hold
 LOAD_STARTED = 200  # requests answered since the generator started: the load flows
 END_MARGIN_S = 3  # Locust's run time beyond warm-up + window (its start-up is not counted)
 
@@ -95,9 +96,10 @@ def measure(
             raise RuntimeError(f"{generator} {case}: ended inside the window; see {log}")
         code = process.wait(timeout=120)
     finally:
-        if process.poll() is None:
+        # the whole session: forked Locust workers outlive a master that died
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
     if code != 0:
         raise RuntimeError(f"{generator} {case}: exit code {code}; see {log}")
     elapsed, requests, locust_cpu, parent_cpu, server_cpu, busy = (
@@ -163,6 +165,7 @@ def main(
             click.echo(reason, err=True)
     out.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = []
+    failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="spendcast-generator-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         spec = ServerSpec(
@@ -181,16 +184,20 @@ def main(
                     name = f"{generator}-{round_}-{case.name.replace(' ', '_').replace('/', '')}"
                     (workdir / name).mkdir()
                     command, env = _command(generator, case, load, workdir / name / "run")
-                    run = measure(
-                        command, env, server, generator=generator, case=case.name,
-                        round_=round_, cpus=pinning.generator, warmup_s=warmup,
-                        window_s=window, log=workdir / name / "output.log",
-                    )  # fmt: skip
-                    if (
-                        generator == "spendcast"
-                        and not (workdir / name / "run" / "summary.json").exists()
-                    ):
-                        raise RuntimeError(f"spendcast {case.name}: no summary.json was written")
+                    log = workdir / name / "output.log"
+                    try:
+                        run = measure(
+                            command, env, server, generator=generator, case=case.name,
+                            round_=round_, cpus=pinning.generator, warmup_s=warmup,
+                            window_s=window, log=log,
+                        )  # fmt: skip
+                        if generator == "spendcast" and not (log.parent / "run" / SUMMARY).exists():
+                            raise RuntimeError(f"spendcast {case.name}: no {SUMMARY} was written")
+                    except RuntimeError as error:  # one failed run: say why, keep the others
+                        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                        failures.append(" | ".join([str(error), *tail]))
+                        click.echo(f"FAILED {failures[-1]}", err=True)
+                        continue
                     runs.append(run)
                     click.echo(
                         f"round {round_ + 1}/{rounds} {generator:<9} {case.name:<14}"
@@ -209,8 +216,8 @@ def main(
     click.echo(format_table(RUN_HEADER, run_rows(runs)))
     click.echo("")
     click.echo(format_table(RATIO_HEADER, ratio_rows(runs)))
-    for reason in skipped:
-        click.echo(reason)
+    for line in [*skipped, *(f"FAILED {failure}" for failure in failures)]:
+        click.echo(line)
     results: dict[str, Any] = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", "bench/generator.py", *sys.argv[1:]]),
@@ -224,11 +231,14 @@ def main(
             "elapsed_s": round(elapsed, 1),
         },
         "skipped": skipped,
+        "failures": failures,
         "runs": [run.as_dict() for run in runs],
         "ratios": digest(runs),
     }
     (out / "generator.json").write_text(json.dumps(results, indent=2) + "\n")
     click.echo(f"\nwrote {out / 'generator.json'}")
+    if failures:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bench.servers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE: Final = ROOT / "bench" / "locustfiles" / "health_user.py"
 USER_RATE_ENV: Final = "BENCH_USER_RATE"  # read by health_user.py's PacedHealthUser
@@ -58,6 +60,15 @@ def cases(rate: float) -> tuple[Case, ...]:
     )
 
 
+def _master_port_env(case: Case) -> dict[str, str]:
+    """With ``--processes``, Locust's master binds 5557 unless told otherwise, and any other
+    Locust with processes on the machine would collide with it: a free port, for both."""
+    if case.processes is None:
+        return {}
+    port = str(free_port())
+    return {"LOCUST_MASTER_BIND_PORT": port, "LOCUST_MASTER_NODE_PORT": port}
+
+
 def plain_command(case: Case, load: Load) -> tuple[list[str], dict[str, str]]:
     """Plain Locust, headless, summary only: the command and its extra environment."""
     command = [
@@ -67,7 +78,7 @@ def plain_command(case: Case, load: Load) -> tuple[list[str], dict[str, str]]:
     ]  # fmt: skip
     if case.processes is not None:
         command += ["--processes", str(case.processes)]
-    env: dict[str, str] = {}
+    env = _master_port_env(case)
     if case.rate is not None:
         env[USER_RATE_ENV] = f"{case.rate / load.users:g}"
         return [*command, "PacedHealthUser"], env
@@ -84,7 +95,7 @@ def spendcast_command(case: Case, load: Load, out_dir: Path) -> tuple[list[str],
         command += ["--processes", str(case.processes)]
     if case.rate is not None:
         command += ["--rate", f"{case.rate:g}"]
-    return command, {}
+    return command, _master_port_env(case)
 
 
 def has_option(help_text: str, option: str) -> bool:

@@ -36,7 +36,9 @@ def test_both_generators_run_the_same_load() -> None:
     case = Case("2 processes", processes=2)
     plain, plain_env = plain_command(case, LOAD)
     kit, kit_env = spendcast_command(case, LOAD, Path("/tmp/run"))
-    assert plain_env == kit_env == {}
+    for env in (plain_env, kit_env):  # a free port of their own, not Locust's 5557
+        assert env["LOCUST_MASTER_BIND_PORT"] == env["LOCUST_MASTER_NODE_PORT"] != "5557"
+    assert plain_command(Case("1 process"), LOAD)[1] == {}
     assert plain[-1] == "HealthUser"
     assert str(LOCUSTFILE) in plain
     for command in (plain, kit):
