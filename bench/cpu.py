@@ -77,6 +77,11 @@ def worker_pids(root: int) -> list[int]:
     return sorted(workers) or [root]
 
 
+def processes_running(root: int, marker: str) -> list[int]:
+    """``root`` and its descendants whose command line holds ``marker`` (forks share it)."""
+    return sorted(pid for pid in [root, *descendants(root)] if marker in _command_line(pid))
+
+
 def snapshot(pids: list[int]) -> dict[int, float]:
     """CPU seconds per pid now (a vanished pid counts as 0)."""
     result: dict[int, float] = {}

@@ -38,12 +38,26 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Ratio:
-    """``numerator / denominator`` rps, pairing runs of the same repetition."""
+    """``numerator / denominator`` of ``figure`` (a ``Measurement`` attribute: ``rps``, or
+    ``cpu_us_per_request``), pairing runs of the same repetition. The target is a floor, or a
+    ceiling when ``at_most``."""
 
     label: str
     numerator: str
     denominator: str
     target: float | None = None
+    figure: str = "rps"
+    at_most: bool = False
+
+    def target_label(self) -> str:
+        if self.target is None:
+            return ""
+        return f"{'<=' if self.at_most else '>='} {self.target:g}"
+
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        return value <= self.target if self.at_most else value >= self.target
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,15 @@ def by_scenario(measurements: Sequence[Measurement]) -> dict[str, list[Measureme
 
 def ratio_values(measurements: Sequence[Measurement], ratio: Ratio) -> list[float]:
     """One value per repetition in which both scenarios ran and the denominator served."""
-    numerators = {m.repetition: m.rps for m in measurements if m.scenario == ratio.numerator}
-    denominators = {m.repetition: m.rps for m in measurements if m.scenario == ratio.denominator}
+
+    def figures(scenario: str) -> dict[int, float]:
+        return {
+            m.repetition: float(getattr(m, ratio.figure))
+            for m in measurements
+            if m.scenario == scenario
+        }
+
+    numerators, denominators = figures(ratio.numerator), figures(ratio.denominator)
     return [
         numerators[rep] / denominators[rep]
         for rep in sorted(numerators.keys() & denominators.keys())
@@ -96,10 +117,11 @@ def cpu_split_label(worker_cpu_s: Sequence[float]) -> str:
     return "/".join(str(round(share * 100)) for share in shares)
 
 
-def verdict(value: float, target: float | None) -> str:
-    if target is None:
+def verdict(value: float, ratio: Ratio) -> str:
+    met = ratio.met(value)
+    if met is None:
         return ""
-    return "ok" if value >= target else "BELOW"
+    return "ok" if met else ("ABOVE" if ratio.at_most else "BELOW")
 
 
 def scenario_rows(measurements: Sequence[Measurement]) -> list[list[str]]:
@@ -141,8 +163,8 @@ def ratio_rows(measurements: Sequence[Measurement], ratios: Sequence[Ratio]) -> 
             [
                 ratio.label,
                 values.label(),
-                "" if ratio.target is None else f">= {ratio.target:g}",
-                verdict(values.median, ratio.target) if values.count else "",
+                ratio.target_label(),
+                verdict(values.median, ratio) if values.count else "",
             ]
         )
     return rows
@@ -188,7 +210,9 @@ def summary(measurements: Sequence[Measurement], ratios: Sequence[Ratio]) -> dic
             "median": s.median,
             "min": s.low,
             "max": s.high,
+            "figure": ratio.figure,
             "target": ratio.target,
-            "met": None if ratio.target is None or not values else s.median >= ratio.target,
+            "at_most": ratio.at_most,
+            "met": ratio.met(s.median) if values else None,
         }
     return {"scenarios": scenarios, "ratios": ratio_digest}

@@ -97,7 +97,17 @@ def reuseport_command(app: str, workers: int, factory: bool = False) -> tuple[st
     )  # fmt: skip
 
 
+def serve_stack_command(app: str, workers: int) -> tuple[str, ...]:
+    """``app`` on the server stack of ``spendcast serve`` (``bench/serve_stack.py``)."""
+    return (
+        sys.executable, str(ROOT / "bench" / "serve_stack.py"), app,
+        "--port", PORT, "--workers", str(workers),
+    )  # fmt: skip
+
+
 def hello_command(stack: str, workers: int) -> tuple[str, ...]:
+    if stack == "serve":
+        return serve_stack_command(HELLO_APP, workers)
     if stack == "granian":
         return granian_command(HELLO_APP, workers)
     if stack == "reuseport":
@@ -107,7 +117,7 @@ def hello_command(stack: str, workers: int) -> tuple[str, ...]:
 
 def full_suite(
     pin: Pinning, spendcast_env: Mapping[str, str], lab_env: Mapping[str, str], workdir: Path,
-    stack: str = "uvicorn",
+    stack: str = "serve",
 ) -> Suite:  # fmt: skip
     """spendcast /health and /predict with 1 and 2 workers, the lab baseline, the bare hello."""
 
@@ -170,6 +180,15 @@ def full_suite(
         Ratio("predict 2 workers / 1 worker", "predict 2w", "predict 1w", 1.5),
         Ratio("health 2 workers / 1 worker", "health 2w", "health 1w"),
         Ratio("spendcast health / bare ASGI hello", "health 1w", "hello 1w"),
+        Ratio("predict / hello, req/s, 1 worker", "predict 1w", "hello 1w", 0.5),
+        Ratio(
+            "predict / hello, CPU per request, 1 worker",
+            "predict 1w",
+            "hello 1w",
+            2.0,
+            figure="cpu_us_per_request",
+            at_most=True,
+        ),
     )
     return Suite((hello, spendcast(1), spendcast(2), lab), scenarios, ratios)
 

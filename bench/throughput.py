@@ -29,6 +29,7 @@ import click
 
 from bench.chart import write_chart
 from bench.cpu import snapshot, system_busy_seconds, used_between, worker_pids
+from bench.memory import HEAVY, heavy_imports, native_packages, resident_kib
 from bench.report import (
     RATIO_HEADER,
     SCENARIO_HEADER,
@@ -48,6 +49,8 @@ from bench.suites import (
     stacks_suite,
 )
 from bench.wrk import WrkResult, run_wrk, wrk_command
+
+APP_MODULE = "spendcast.api.app"
 
 
 def _machine() -> dict[str, Any]:
@@ -214,6 +217,7 @@ def main(
 
         for scenario in chosen.scenarios:  # warm-up, discarded
             measure(scenario, 1)
+        memory = {name: _memory(server) for name, server in servers.items()}
         measurements: list[Measurement] = []
         started = time.monotonic()
         for repetition in range(repeats):
@@ -240,6 +244,9 @@ def main(
                     err=True,
                 )
         elapsed = time.monotonic() - started
+        for name, server in servers.items():
+            for worker, rss in zip(memory[name], _rss(server), strict=True):
+                worker["rss_kib_after_runs"] = rss
 
     machine = _machine()
     title = (
@@ -250,6 +257,13 @@ def main(
     click.echo(format_table(SCENARIO_HEADER, scenario_rows(measurements)))
     click.echo("")
     click.echo(format_table(RATIO_HEADER, ratio_rows(measurements, chosen.ratios)))
+    app_imports = heavy_imports(APP_MODULE)
+    click.echo("")
+    click.echo(format_table(MEMORY_HEADER, memory_rows(memory)))
+    click.echo(
+        f"a fresh `import {APP_MODULE}` loads: {', '.join(app_imports) or 'none'} of "
+        f"{', '.join(HEAVY)}"
+    )
     results = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", "bench/throughput.py", *sys.argv[1:]]),
@@ -268,10 +282,46 @@ def main(
         },
         "measurements": [m.as_dict() for m in measurements],
         **summary(measurements, chosen.ratios),
+        "memory": memory,
+        "app_import_heavy_modules": app_imports,
     }
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_chart(measurements, chosen.ratios, out / "throughput.png", title)
     click.echo(f"\nwrote {out / 'results.json'} and {out / 'throughput.png'}")
+
+
+def _rss(server: RunningServer) -> list[int]:
+    return [resident_kib(pid) for pid in worker_pids(server.process.pid)]
+
+
+def _memory(server: RunningServer) -> list[dict[str, Any]]:
+    """Each worker's resident memory after the warm-up and the native packages it mapped."""
+    return [
+        {
+            "pid": pid,
+            "rss_kib_after_warmup": resident_kib(pid),
+            "native_packages": native_packages(pid),
+        }
+        for pid in worker_pids(server.process.pid)
+    ]
+
+
+MEMORY_HEADER = ["server", "worker RSS MiB, warm", "after the runs", "native packages mapped"]
+
+
+def memory_rows(memory: dict[str, list[dict[str, Any]]]) -> list[list[str]]:
+    def mib(kib: int) -> str:
+        return f"{kib / 1024:.0f}"
+
+    rows = []
+    for name, workers in memory.items():
+        rows.append([
+            name,
+            " ".join(mib(w["rss_kib_after_warmup"]) for w in workers),
+            " ".join(mib(w.get("rss_kib_after_runs", 0)) for w in workers),
+            ", ".join(sorted({p for w in workers for p in w["native_packages"]})) or "-",
+        ])  # fmt: skip
+    return rows
 
 
 def _suite(

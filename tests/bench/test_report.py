@@ -82,3 +82,15 @@ def test_cpu_per_request() -> None:
     assert measurement.cpu_us_per_request == pytest.approx(80.0)
     assert run("lab", 0, 0).cpu_us_per_request == 0.0
     assert measurement.as_dict()["cpu_us_per_request"] == 80.0
+
+
+def test_a_cpu_ratio_with_a_ceiling() -> None:
+    # predict: 1.0 s of CPU for 9,000 then 9,600 requests; hello: 1.0 s for 10,000 / 12,000
+    ratio = Ratio("cpu p/h", "predict", "health", 1.15, figure="cpu_us_per_request", at_most=True)
+    values = ratio_values(MEASUREMENTS, ratio)
+    assert values == pytest.approx([10_000 / 9_000, 12_000 / 9_600])
+    [row] = ratio_rows(MEASUREMENTS, [ratio])
+    assert row[1:] == ["1.18 [1.11-1.25]", "<= 1.15", "ABOVE"]
+    assert summary(MEASUREMENTS, [ratio])["ratios"]["cpu p/h"]["met"] is False
+    under = Ratio("cpu p/h", "predict", "health", 1.2, figure="cpu_us_per_request", at_most=True)
+    assert ratio_rows(MEASUREMENTS, [under])[0][2:] == ["<= 1.2", "ok"]

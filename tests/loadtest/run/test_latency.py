@@ -105,3 +105,38 @@ def test_values_are_clamped_to_the_trackable_range() -> None:
 
 def test_percentile_keys() -> None:
     assert [percentile_key(p) for p in (50.0, 99.0, 99.9)] == ["p50", "p99", "p99_9"]
+
+
+def _bucket_edges_ms() -> list[float]:
+    """Every HDR bucket edge of 1 µs .. 1 h (powers of two, one below, one above), half-µs
+    ties (rounded to even), and values outside the range (clamped)."""
+    edges_us = [v for k in range(33) for v in (2**k - 1, 2**k, 2**k + 1)]
+    ties_us = [0.5, 1.5, 2.5, 2047.5, 2048.5, 4097.5]
+    outside_ms = [0.0, -3.0, 0.0004, 3_600_000.0, 3_600_000.001, 10 * 3_600_000.0]
+    return [v / 1000.0 for v in edges_us + ties_us] + outside_ms
+
+
+@pytest.mark.parametrize("source", ["edges", "latencies"])
+def test_bulk_recording_equals_one_call_per_value(source: str) -> None:
+    if source == "edges":
+        values_ms = _bucket_edges_ms()
+    else:  # fractional microseconds, a heavy tail
+        values_ms = (_latencies_us(5, n=50_000) / 1000.0 + 0.0004).tolist()
+    one_by_one, bulk = LatencyHistogram(), LatencyHistogram()
+    for value in values_ms:
+        one_by_one.record_ms(value)
+    bulk.record_all_ms(values_ms[: len(values_ms) // 2])
+    bulk.record_all_ms(values_ms[len(values_ms) // 2 :])
+    bulk.record_all_ms([])
+    assert bulk.count == one_by_one.count == len(values_ms)
+    assert bulk.encode() == one_by_one.encode()
+    assert bulk.stats() == one_by_one.stats()
+    assert bulk.percentile_ms(0) == one_by_one.percentile_ms(0)  # the same minimum
+    # the values reached every bucket of the range, both clamps included
+    max_ms = bulk.max_ms()
+    assert max_ms is not None
+    if source == "edges":
+        assert bulk.percentile_ms(0) == 0.001
+        assert max_ms >= 3_600_000
+    else:
+        assert max_ms > 2.048  # beyond the first, exact bucket

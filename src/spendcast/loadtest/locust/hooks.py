@@ -84,8 +84,14 @@ def _on_request(
     name: str,
     response_time: float,
     exception: Any,
+    context: dict[str, Any] | None = None,
+    start_time: float | None = None,
+    response_length: int = 0,  # named, like the rest of what Locust sends: no **kwargs dict
+    response: Any = None,
+    url: str | None = None,
     **_: Any,
 ) -> None:
+    # Runs for every request: keep it to a few operations (the recording appends to a list).
     # Open model: how late the iteration started counts too (coordinated omission).
     elapsed = (response_time or 0.0) + arrival.TIMETABLE.lateness_ms()
     _recording.record(request_type, name, elapsed, exception is not None, time.time())

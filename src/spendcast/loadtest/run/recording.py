@@ -5,6 +5,13 @@ what they recorded since their last report and the master ``absorb()``s it, so t
 recording is the same as if one process had sent every request. Completed seconds are kept
 encoded (a few hundred bytes each instead of an HDR counts array) so hour-long runs stay small.
 
+Recording a request only appends its response time to a list (per second and endpoint): the
+HDR histograms receive those lists in bulk (``LatencyHistogram.record_all_ms``) when the
+tallies are read, which the live progress does once a second. The values recorded are the
+same, so the percentiles stay exact; reading ``endpoints`` or ``open_seconds`` (or closing,
+draining, writing) first moves what is pending into them, so a reader never sees less than
+every request recorded so far.
+
 ``recording.json`` (written by the master when Locust quits; ``contract.RECORDING_FILE``)::
 
     {"schema_version": 1, "unit": "us", "started_at": <epoch s>, "stopped_at": <epoch s>,
@@ -44,6 +51,13 @@ class Tally:
         self.requests += 1
         self.failures += int(failed)
         self.histogram.record_ms(response_time_ms)
+
+    @classmethod
+    def of(cls, response_times_ms: list[float], failures: int) -> Tally:
+        """A tally of ``response_times_ms``, recorded in bulk."""
+        tally = cls(len(response_times_ms), failures)
+        tally.histogram.record_all_ms(response_times_ms)
+        return tally
 
     def merge(self, other: Tally) -> None:
         self.requests += other.requests
@@ -96,12 +110,22 @@ def endpoint_key(method: str, name: str) -> str:
     return f"{method.upper()} {name}"
 
 
+class _Pending:
+    """Response times (ms) of one endpoint in one second, not yet in a histogram."""
+
+    __slots__ = ("failures", "values")
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.failures = 0
+
+
 class Recording:
     """Per-endpoint and per-second tallies, plus the users running each second."""
 
     def __init__(self) -> None:
-        self.endpoints: dict[str, Tally] = {}
-        self.open_seconds: dict[int, Tally] = {}
+        self._endpoints: dict[str, Tally] = {}
+        self._open_seconds: dict[int, Tally] = {}
         self.closed_seconds: dict[int, dict[str, Any]] = {}  # second -> encoded Tally
         self.users: dict[int, int] = {}
         self.started_at: float | None = None
@@ -109,20 +133,56 @@ class Recording:
         self.workers: list[str] = []  # distributed: the workers that handed over their last data
         self.arrivals: dict[int, Arrivals] = {}
         self.plan_started_at: float | None = None
+        # second -> (method, name) -> what is not yet in the tallies; the current second's map
+        self._pending: dict[int, dict[tuple[str, str], _Pending]] = {}
+        self._pending_second: int | None = None
+        self._pending_now: dict[tuple[str, str], _Pending] = {}
+
+    @property
+    def endpoints(self) -> dict[str, Tally]:
+        """Tallies by ``endpoint_key``, since the start (or the last drain)."""
+        self._flush()
+        return self._endpoints
+
+    @property
+    def open_seconds(self) -> dict[int, Tally]:
+        """Tallies of the seconds not yet closed, by epoch second."""
+        self._flush()
+        return self._open_seconds
 
     def record(
         self, method: str, name: str, response_time_ms: float, failed: bool, at: float
     ) -> None:
-        key = endpoint_key(method, name)
-        tally = self.endpoints.get(key)
-        if tally is None:
-            tally = self.endpoints[key] = Tally()
-        tally.add(response_time_ms, failed)
+        """One request (called by every request: the cost is a list append)."""
         second = int(at)
-        per_second = self.open_seconds.get(second)
-        if per_second is None:
-            per_second = self.open_seconds[second] = Tally()
-        per_second.add(response_time_ms, failed)
+        if second != self._pending_second:
+            self._pending_second = second
+            self._pending_now = self._pending.setdefault(second, {})
+        pending = self._pending_now.get((method, name))
+        if pending is None:
+            pending = self._pending_now[(method, name)] = _Pending()
+        pending.values.append(response_time_ms)
+        if failed:
+            pending.failures += 1
+
+    def _flush(self) -> None:
+        """Move every pending response time into the endpoint and per-second tallies."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        self._pending_second, self._pending_now = None, {}
+        for second, by_endpoint in pending.items():
+            per_second = self._open_seconds.get(second)
+            if per_second is None:
+                per_second = self._open_seconds[second] = Tally()
+            for (method, name), values in by_endpoint.items():
+                part = Tally.of(values.values, values.failures)
+                key = endpoint_key(method, name)
+                tally = self._endpoints.get(key)
+                if tally is None:
+                    tally = self._endpoints[key] = Tally()
+                tally.merge(part)
+                per_second.merge(part)
 
     def record_arrival(self, due: float, *, dropped: bool = False, late: bool = False) -> None:
         """An open-model iteration due at ``due`` (epoch s) started (maybe late) or dropped."""
@@ -133,10 +193,11 @@ class Recording:
 
     def close_seconds(self, before: float | None = None) -> None:
         """Encode the seconds earlier than ``before`` (all of them when ``None``)."""
-        for second in sorted(self.open_seconds):
+        self._flush()
+        for second in sorted(self._open_seconds):
             if before is not None and second >= int(before):
                 break
-            self._add_closed(second, self.open_seconds.pop(second).to_json())
+            self._add_closed(second, self._open_seconds.pop(second).to_json())
 
     def _add_closed(self, second: int, encoded: dict[str, Any]) -> None:
         previous = self.closed_seconds.get(second)
@@ -150,11 +211,11 @@ class Recording:
         """What was recorded since the last drain, encoded; the recording restarts empty."""
         self.close_seconds(now)
         data = {
-            "endpoints": {key: tally.to_json() for key, tally in self.endpoints.items()},
+            "endpoints": {key: tally.to_json() for key, tally in self._endpoints.items()},
             "seconds": {str(s): encoded for s, encoded in self.closed_seconds.items()},
             "arrivals": {str(s): a.to_json() for s, a in self.arrivals.items()},
         }
-        self.endpoints = {}
+        self._endpoints = {}
         self.closed_seconds = {}
         self.arrivals = {}
         return data
@@ -163,10 +224,10 @@ class Recording:
         """Merge what another process drained."""
         for key, encoded in data.get("endpoints", {}).items():
             tally = Tally.from_json(encoded)
-            if key in self.endpoints:
-                self.endpoints[key].merge(tally)
+            if key in self._endpoints:
+                self._endpoints[key].merge(tally)
             else:
-                self.endpoints[key] = tally
+                self._endpoints[key] = tally
         for second, encoded in data.get("seconds", {}).items():
             self._add_closed(int(second), encoded)
         for second, counts in data.get("arrivals", {}).items():
@@ -175,7 +236,7 @@ class Recording:
     def to_json(self) -> dict[str, Any]:
         self.close_seconds()
         endpoints: dict[str, Any] = {}
-        for key, tally in sorted(self.endpoints.items()):
+        for key, tally in sorted(self._endpoints.items()):
             method, _, name = key.partition(" ")
             endpoints[key] = {"method": method, "name": name, **tally.to_json()}
         return {

@@ -1,0 +1,188 @@
+"""CPU per row of the inference log's batch insert into SQLite, as served and in variants.
+
+    .venv/bin/python bench/insert_cost.py [--batch 500] [--batches 40] [--prefill 200000]
+
+``served`` is ``spendcast.monitoring.Database.insert`` (SQLAlchemy, ``ON CONFLICT (id) DO
+NOTHING``, a random 32-hex-digit text primary key, the ``created_at`` index, WAL with SQLite's
+default ``synchronous=FULL``). The ``raw`` variants run the same statement through ``sqlite3``
+directly and change one thing at a time: ``synchronous=NORMAL``, no ``created_at`` index, a
+16-byte binary id, an integer id that grows with time. Each variant starts from a table of
+``--prefill`` rows (a server that has run a while), then inserts ``--batches`` batches; the
+figure is the inserting thread's CPU time per row (``time.thread_time``) and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import format_table
+from spendcast.monitoring import Inference
+from spendcast.monitoring.database import Database
+
+COLUMNS = "id, created_at, education, age, income, prediction, model_version"
+Row = tuple[Any, ...]
+
+
+def _inferences(count: int, start: datetime) -> list[Inference]:
+    rng = random.Random(count)
+    levels = ("High School", "Bachelor", "Master", "PhD")
+    return [
+        Inference(rng.choice(levels), rng.randint(18, 80), rng.randint(12, 150) * 1000.0,
+                  rng.random() * 5000, "v1", created_at=start + timedelta(microseconds=i * 100))
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def _text_rows(rows: list[Inference]) -> list[Row]:
+    return [(r.id, r.created_at.isoformat(sep=" "), r.education, r.age, r.income,
+             r.prediction, r.model_version) for r in rows]  # fmt: skip
+
+
+def _blob_rows(rows: list[Inference]) -> list[Row]:
+    return [(bytes.fromhex(r.id), *row[1:]) for r, row in zip(rows, _text_rows(rows), strict=True)]
+
+
+_sequence = itertools.count()
+
+
+def _time_ordered_rows(rows: list[Inference]) -> list[Row]:
+    # milliseconds since 2020 (38 bits for a century) then a 20-bit counter: ascending, unique
+    epoch = datetime(2020, 1, 1, tzinfo=UTC)
+    return [
+        ((int((r.created_at - epoch).total_seconds() * 1e3) << 20) | (next(_sequence) & 0xFFFFF),
+         *row[1:])
+        for r, row in zip(rows, _text_rows(rows), strict=True)
+    ]  # fmt: skip
+
+
+def _time_ordered_text(rows: list[Inference]) -> list[Inference]:
+    """The same rows with UUIDv7-like ids: 48 bits of milliseconds then 80 random bits, as 32
+    hex digits (the id keeps its type and width, and sorts by time)."""
+    rng = random.Random(7)
+    return [
+        replace(r, id=f"{int(r.created_at.timestamp() * 1000):012x}{rng.getrandbits(80):020x}")
+        for r in rows
+    ]
+
+
+def _raw(
+    path: Path, *, synchronous: str, index: bool, id_type: str, convert: Callable[..., list[Row]]
+) -> tuple[Callable[[list[Inference]], None], Callable[[], None]]:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute(f"PRAGMA synchronous = {synchronous}")
+    connection.execute(
+        f"CREATE TABLE inference_log (id {id_type} PRIMARY KEY, created_at DATETIME NOT NULL, "
+        "education VARCHAR NOT NULL, age INTEGER NOT NULL, income FLOAT NOT NULL, "
+        "prediction FLOAT NOT NULL, model_version VARCHAR NOT NULL)"
+    )
+    if index:
+        connection.execute("CREATE INDEX ix_created_at ON inference_log (created_at)")
+    statement = (
+        f"INSERT INTO inference_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO NOTHING"
+    )
+
+    def insert(rows: list[Inference]) -> None:
+        converted = convert(rows)
+        connection.execute("BEGIN")
+        connection.executemany(statement, converted)
+        connection.execute("COMMIT")
+
+    return insert, connection.close
+
+
+def _served(
+    path: Path, time_ordered: bool = False
+) -> tuple[Callable[[list[Inference]], None], Callable[[], None]]:
+    database = Database(f"sqlite:///{path}")
+    database.create_schema()
+
+    def insert(rows: list[Inference]) -> None:
+        database.insert(
+            [row.as_row() for row in (_time_ordered_text(rows) if time_ordered else rows)]
+        )
+
+    return insert, database.close
+
+
+VARIANTS: dict[
+    str, Callable[[Path], tuple[Callable[[list[Inference]], None], Callable[[], None]]]
+] = {
+    "served: SQLAlchemy, text id, created_at index, FULL": _served,
+    "served, time-ordered text id (UUIDv7-like)": lambda p: _served(p, time_ordered=True),
+    "raw sqlite3, same table, FULL": lambda p: _raw(
+        p, synchronous="FULL", index=True, id_type="VARCHAR", convert=_text_rows
+    ),
+    "raw, synchronous=NORMAL": lambda p: _raw(
+        p, synchronous="NORMAL", index=True, id_type="VARCHAR", convert=_text_rows
+    ),
+    "raw, NORMAL, no created_at index": lambda p: _raw(
+        p, synchronous="NORMAL", index=False, id_type="VARCHAR", convert=_text_rows
+    ),
+    "raw, NORMAL, no index, 16-byte blob id": lambda p: _raw(
+        p, synchronous="NORMAL", index=False, id_type="BLOB", convert=_blob_rows
+    ),
+    "raw, NORMAL, index, time-ordered text id": lambda p: _raw(
+        p,
+        synchronous="NORMAL",
+        index=True,
+        id_type="VARCHAR",
+        convert=lambda rows: _text_rows(_time_ordered_text(rows)),
+    ),
+    "raw, NORMAL, index, time-ordered integer id": lambda p: _raw(
+        p, synchronous="NORMAL", index=True, id_type="INTEGER", convert=_time_ordered_rows
+    ),
+    "raw, NORMAL, no index, time-ordered integer id": lambda p: _raw(
+        p, synchronous="NORMAL", index=False, id_type="INTEGER", convert=_time_ordered_rows
+    ),
+}
+
+
+def _batches(rows: list[Inference], size: int) -> Iterator[list[Inference]]:
+    for offset in range(0, len(rows), size):
+        yield rows[offset : offset + size]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    parser.add_argument("--batches", type=int, default=40, help="measured batches per variant")
+    parser.add_argument("--prefill", type=int, default=200_000, help="rows in the table before")
+    args = parser.parse_args()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    prefill = _inferences(args.prefill, start)
+    measured = _inferences(args.batch * args.batches, start + timedelta(days=1))
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="spendcast-insert-") as tmp:
+        for number, (label, make) in enumerate(VARIANTS.items()):
+            insert, close = make(Path(tmp) / f"variant-{number}.db")
+            for batch in _batches(prefill, 5000):
+                insert(batch)
+            cpu, wall = time.thread_time(), time.perf_counter()
+            for batch in _batches(measured, args.batch):
+                insert(batch)
+            cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+            close()
+            count = len(measured)
+            rows.append([label, f"{cpu / count * 1e6:.1f}", f"{wall / count * 1e6:.1f}"])
+    print(f"{args.batches} batches of {args.batch} rows into a table of {args.prefill:,} rows\n")
+    print(format_table(["variant", "cpu us/row", "wall us/row"], rows))
+
+
+if __name__ == "__main__":
+    main()

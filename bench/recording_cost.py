@@ -1,0 +1,105 @@
+"""What the kit's recording costs Locust per request, in-process (no network, no server).
+
+    .venv/bin/python bench/recording_cost.py [--requests 100000] [--rate 8000]
+
+Fires Locust's ``events.request`` as a request would, without and with the kit's listener
+(``hooks.register``'s ``_on_request``), and prints the difference in microseconds per request
+(best of 5 rounds). Then the work the kit does once a second, at ``--rate`` requests a second:
+moving a second's response times into the HDR histograms, closing the second, and the live
+percentiles of the progress line, per second and per request. Importing Locust monkey-patches
+this process with gevent: run it as a script, never import it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import timeit
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from locust import events
+from spendcast.loadtest.recording import Recording
+
+from bench.report import format_table
+from spendcast.loadtest import hooks
+
+ROUNDS = 5
+
+
+def _fire_cost(requests: int) -> float:
+    """Best microseconds per ``events.request.fire`` with the listeners attached now."""
+    context: dict[str, object] = {}
+    times = [2.5 + (i % 100) * 0.01 for i in range(requests)]
+
+    request: Any = events.request  # EventHook is untyped
+
+    def fire() -> None:
+        now = time.time()
+        for response_time in times:
+            request.fire(
+                request_type="GET", name="/health", response_time=response_time,
+                response_length=15, response=None, context=context, exception=None,
+                start_time=now, url="http://127.0.0.1/health",
+            )  # fmt: skip
+
+    return min(timeit.repeat(fire, number=1, repeat=ROUNDS)) / requests * 1e6
+
+
+def _per_second_cost(rate: int) -> tuple[float, float, float]:
+    """Median milliseconds per second of flushing, closing and live percentiles."""
+    recording = Recording()
+    rng = random.Random(1)
+    start = 1_700_000_000
+    flush, close, live = [], [], []
+    for second in range(20):
+        for i in range(rate):
+            ms = rng.lognormvariate(1.0, 0.5)
+            recording.record("GET", "/health", ms, False, start + second + i / rate)
+        a = time.perf_counter()
+        endpoints = recording.endpoints  # moves the pending values into the histograms
+        b = time.perf_counter()
+        recording.close_seconds(start + second)
+        c = time.perf_counter()
+        for tally in endpoints.values():
+            tally.histogram.percentiles_ms(hooks.LIVE_PERCENTILES)
+        d = time.perf_counter()
+        flush.append(b - a)
+        close.append(c - b)
+        live.append(d - c)
+
+    def median_ms(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2] * 1000
+
+    return median_ms(flush), median_ms(close), median_ms(live)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=100_000, help="requests per round")
+    parser.add_argument("--rate", type=int, default=8000, help="requests per second")
+    args = parser.parse_args()
+    bare = _fire_cost(args.requests)
+    hooks._listen(events.request, hooks._on_request)
+    with_kit = _fire_cost(args.requests)
+    flush, close, live = _per_second_cost(args.rate)
+    per_request = (flush + close + live) * 1000 / args.rate
+    rows = [
+        ["events.request.fire, Locust's own listeners", f"{bare:.2f}", ""],
+        ["... with the kit's listener", f"{with_kit:.2f}", ""],
+        ["the kit's listener", f"{with_kit - bare:.2f}", ""],
+        [f"once a second at {args.rate:,} req/s: into the histograms", "", f"{flush:.2f}"],
+        ["... close the second (encode it)", "", f"{close:.2f}"],
+        ["... live p50/p95/p99", "", f"{live:.2f}"],
+        ["the per-second work, per request", f"{per_request:.2f}", ""],
+    ]
+    print(format_table(["kit recording", "us/request", "ms/second"], rows))
+
+
+if __name__ == "__main__":
+    main()

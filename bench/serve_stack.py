@@ -1,0 +1,63 @@
+"""Serve any ASGI app on the server stack of ``spendcast serve``: the floor `/predict` is
+measured against.
+
+uvicorn on uvloop with spendcast's httptools protocol (``JSON_ERROR_HTTP``), no access log,
+the same backlog and graceful-shutdown timeout; one worker in this process, or N workers
+under uvicorn's supervisor, each on its own ``SO_REUSEPORT`` socket (``listening_socket``).
+The constants and the socket come from ``spendcast.cli.serve`` itself, so the two cannot
+drift apart; only the app (and the log level) differ.
+
+    python bench/serve_stack.py bench.hello_asgi:app --port 8000 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from spendcast.cli.serve import (
+    BACKLOG,
+    GRACEFUL_SHUTDOWN_SECONDS,
+    JSON_ERROR_HTTP,
+    listening_socket,
+)
+
+
+def config(app: str, host: str, port: int, workers: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http=JSON_ERROR_HTTP,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        backlog=BACKLOG,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("app", help="ASGI app as module:attribute")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    server_config = config(args.app, args.host, args.port, args.workers)
+    if args.workers == 1:
+        uvicorn.Server(server_config).run()
+    else:
+        Multiprocess(server_config, sockets=[listening_socket(args.host, args.port)]).run()
+
+
+if __name__ == "__main__":
+    main()
