@@ -24,10 +24,10 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from locust import events
-from spendcast.loadtest.recording import Recording
 
 from bench.report import format_table
-from spendcast.loadtest import hooks
+from spendcast.loadtest.locust import hooks
+from spendcast.loadtest.run.recording import Recording
 
 ROUNDS = 5
 
