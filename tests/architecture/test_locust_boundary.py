@@ -85,10 +85,10 @@ def test_only_the_locust_room_imports_locust_or_gevent() -> None:
 
 
 def test_only_the_locust_room_imports_the_locust_room() -> None:
-    # The locustfiles are run by path (contract.HEADLESS_LOCUSTFILE), never imported.
+    # The locustfiles are run by path (contract.RECORDING_LOCUSTFILE, ...), never imported.
     importers = {name for name, module in modules().items()
                  if any(within(t, LOCUST_ROOM) for t in module.imports)}  # fmt: skip
-    assert f"{LOCUST_ROOM}.locustfiles.headless" in importers
+    assert f"{LOCUST_ROOM}.locustfiles.spendcast_recording" in importers
     assert {name for name in importers if not within(name, LOCUST_ROOM)} == set()
 
 
@@ -104,10 +104,11 @@ def _exported(path: object) -> set[str]:
 
 
 def test_the_locustfiles_export_the_user_classes_the_contract_names() -> None:
-    headless = _exported(contract.HEADLESS_LOCUSTFILE)
-    capacity = _exported(contract.CAPACITY_LOCUSTFILE)
-    assert set(contract.SCENARIO_USERS.values()) <= headless
-    assert set(contract.SCENARIO_USERS.values()) | set(contract.OPEN_USERS.values()) <= capacity
+    scenarios = _exported(contract.SCENARIOS_LOCUSTFILE)
+    assert set(contract.SCENARIO_USERS.values()) | set(contract.OPEN_USERS.values()) <= scenarios
+    # Appended after any users' file: they must add no user of their own.
+    assert _exported(contract.CAPACITY_LOCUSTFILE) == {"CapacityShape"}
+    assert "__all__" not in contract.RECORDING_LOCUSTFILE.read_text(encoding="utf-8")
     assert contract.SCENARIO_USERS.keys() == contract.OPEN_USERS.keys()
 
 

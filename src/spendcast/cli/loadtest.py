@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.options import Options, distributed_options
+from spendcast.cli.options import Options, distributed_options, user_locustfile, user_options
 from spendcast.errors import LoadTestError, SloSyntaxError
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
@@ -40,6 +40,7 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     "health: GET /health; predict: GET /predict with realistic customers; batch: "
     "POST /predict with 20 customers; mixed: 80/10/10 of those."
 )
+@user_options("loadtest")
 @option.users("Concurrent simulated users.")
 @option(
     "--spawn-rate",
@@ -92,7 +93,9 @@ def _slos(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     help="Append the live figures to FILE, one JSON object per line and per second.",
 )
 @distributed_options
+@click.pass_context
 def loadtest(
+    ctx: click.Context,
     host: str,
     scenario: str,
     users: int,
@@ -115,8 +118,16 @@ def loadtest(
     master_host: str,
     master_port: int,
     worker_dump: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    user_classes: tuple[str, ...],
 ) -> None:
     """Load the API headless with Locust and gate the result on SLOs.
+
+    Your own test: `spendcast loadtest -f my_locustfile.py [USER_CLASS]...` runs its users
+    (HttpUser, FastHttpUser, any client firing Locust's request event) with the same exact
+    percentiles per request name, SLOs, run directory and reports.
 
     Authentication comes from the environment: SPENDCAST_API_TOKEN (sent as the
     spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
@@ -137,10 +148,13 @@ def loadtest(
             raise click.UsageError(
                 "--slo, --out, --prometheus-port and --jsonl belong to the master, not a --worker"
             )
-        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time))
+        user_file = user_locustfile(ctx, locustfile, user_classes)
+        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time,
+                           user_file=user_file))  # fmt: skip
         return
     if not host:
         raise click.UsageError("Missing option '--host' (only a --worker needs none).")
+    user_file = user_locustfile(ctx, locustfile, user_classes)
     try:
         config = RunConfig(
             host=host,
@@ -157,6 +171,9 @@ def loadtest(
             )
             if master
             else None,
+            user_file=user_file,
+            tags=tags,
+            exclude_tags=exclude_tags,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -189,10 +206,10 @@ def execute(
     try:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"{config.scenario}: {config.users} users for {config.duration_s}s…")
+                console.print(f"{config.label}: {config.users} users for {config.duration_s}s…")
             result = run_load(config, on_progress)
         else:
-            with LiveProgress(console, config.duration_s, config.scenario) as live:
+            with LiveProgress(console, config.duration_s, config.label) as live:
 
                 def show(sample: Progress) -> None:
                     live.update(sample)

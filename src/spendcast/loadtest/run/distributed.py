@@ -23,10 +23,12 @@ from typing import IO, Final
 from spendcast.loadtest.contract import (
     COOKIE_ENV,
     DUMP_OPTION,
-    HEADLESS_LOCUSTFILE,
+    RECORDING_LOCUSTFILE,
+    SCENARIOS_LOCUSTFILE,
     THINK_TIME_ENV,
     TOKEN_ENV,
 )
+from spendcast.loadtest.run.locustfile import UserLocustfile
 
 DEFAULT_MASTER_PORT: Final = 5557  # Locust's
 DEFAULT_WORKERS_WAIT_S: Final = 300
@@ -63,6 +65,8 @@ class WorkerConfig:
 
     ``dump_dir`` keeps all each worker process recorded (``worker-<client id>.json``);
     ``think_time`` is only a fallback: a master started with ``--think-time`` sends its own.
+    ``user_file``: the user's locustfile, the same file the master runs (its users must be
+    there: the master only sends their names).
     """
 
     master_host: str
@@ -73,12 +77,14 @@ class WorkerConfig:
     token: str | None = None
     cookie: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    user_file: UserLocustfile | None = None
 
 
 def worker_command(config: WorkerConfig) -> list[str]:
+    users = config.user_file.files if config.user_file else (SCENARIOS_LOCUSTFILE,)
     command = [
         sys.executable, "-m", "locust",
-        "-f", str(HEADLESS_LOCUSTFILE),
+        "-f", ",".join(str(p) for p in [*users, RECORDING_LOCUSTFILE]),
         "--worker",
         "--master-host", config.master_host,
         "--master-port", str(config.master_port),
@@ -98,6 +104,8 @@ def worker_environment(config: WorkerConfig) -> dict[str, str]:
             env[name] = value
     if config.think_time is not None:
         env[THINK_TIME_ENV] = config.think_time
+    if config.user_file is not None:
+        env["PYTHONPATH"] = config.user_file.python_path(env)
     return env
 
 

@@ -1,10 +1,12 @@
 """The run primitive: one headless Locust run against a host, as one directory of results.
 
 ``run_load(config)`` checks that the host answers, runs ``python -m locust`` as a subprocess
-(gevent's monkey-patching stays out of this process; ``--processes`` works) with the headless
-locustfile and its recording hooks, follows its progress, then reads the exact latencies back,
-checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compare`` and
-``profile`` are built on it. It never imports Locust itself.
+(gevent's monkey-patching stays out of this process; ``--processes`` works) with
+``-f USERS[,SHAPE],RECORDING``: the users' locustfile (the kit's scenarios, or the user's own
+checked by ``locustfile.inspect_locustfile``) and the user classes to run, capacity's load shape
+if any, and the recording hooks, which measure any user. It follows the progress, then reads
+the exact latencies back, checks the SLOs and writes ``summary.json`` and the plots.
+``capacity``, ``compare`` and ``profile`` are built on it. It never imports Locust itself.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from typing import Any, Final
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.contract import (
     COOKIE_ENV,
-    HEADLESS_LOCUSTFILE,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
+    RECORDING_LOCUSTFILE,
     SCENARIO_USERS,
+    SCENARIOS_LOCUSTFILE,
     SUMMARY_FILE,
     THINK_TIME_ENV,
     THINK_TIME_OPTION,
@@ -40,6 +43,7 @@ from spendcast.loadtest.run.credentials import base_url, public_host
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
 from spendcast.loadtest.run.latency import LatencyHistogram, LatencyStats
+from spendcast.loadtest.run.locustfile import UserLocustfile
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos
@@ -59,6 +63,8 @@ class RunConfig:
     ``SPENDCAST_API_TOKEN``/``SPENDCAST_COOKIE`` from the environment; ``think_time`` is
     ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``). ``master``: run
     as Locust's master, the users on workers (``spendcast loadtest --worker``, distributed.py).
+    ``user_file``: the user's own locustfile and classes instead of ``scenario``'s (``tags`` and
+    ``exclude_tags`` select tasks of either, as Locust's ``--tags``/``--exclude-tags``).
     """
 
     host: str
@@ -75,10 +81,14 @@ class RunConfig:
     plots: bool = True
     check_host: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
-    # A locustfile with its own load shape (``capacity``), and the user class it runs.
-    locustfile: Path | None = None
+    # A locustfile with a load shape and no user (``capacity``), appended after the users',
+    # and the kit's user class run instead of the scenario's (capacity's open-model users).
+    shape_file: Path | None = None
     user_class: str | None = None
     master: MasterOptions | None = None
+    user_file: UserLocustfile | None = None
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -87,12 +97,15 @@ class RunConfig:
             raise ValueError("users and duration_s must be at least 1")
         if self.think_time is not None:
             parse_think_time(self.think_time)
+        if self.user_file is not None and self.think_time is not None:
+            raise ValueError("--think-time paces the built-in scenarios: a locustfile's users "
+                             "have their own wait_time")  # fmt: skip
 
     def public(self) -> dict[str, Any]:
         """The configuration as written in ``summary.json``: no token, no cookie."""
         return {
             "host": public_host(self.host),
-            "scenario": self.scenario,
+            "scenario": self.label,
             "users": self.users,
             "spawn_rate": self.effective_spawn_rate,
             "duration_s": self.duration_s,
@@ -100,11 +113,31 @@ class RunConfig:
             "workers": None if self.master is None else self.master.expect_workers,
             "think_time": self.think_time,
             "slos": [slo.expression for slo in self.slos],
+            "locustfile": None if self.user_file is None else self.user_file.public(),
+            "user_classes": list(self.user_classes),
+            "tags": list(self.tags),
+            "exclude_tags": list(self.exclude_tags),
         }
 
     @property
     def effective_spawn_rate(self) -> float:
         return float(self.users) if self.spawn_rate is None else self.spawn_rate
+
+    @property
+    def label(self) -> str:
+        """The scenario's name, or ``my_test.py: ApiUser`` for a user's locustfile."""
+        return self.scenario if self.user_file is None else self.user_file.label
+
+    @property
+    def user_classes(self) -> tuple[str, ...]:
+        if self.user_file is not None:
+            return self.user_file.classes
+        return (self.user_class or SCENARIO_USERS[self.scenario],)
+
+    def locustfiles(self) -> list[Path]:
+        """What ``-f`` gets: the users' files, the load shape if any, the recording hooks."""
+        users = list(self.user_file.files) if self.user_file else [SCENARIOS_LOCUSTFILE]
+        return [*users, *([self.shape_file] if self.shape_file else []), RECORDING_LOCUSTFILE]
 
 
 @dataclass(frozen=True)
@@ -174,6 +207,7 @@ class RunResult:
 
 
 def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
+    """``runs/<UTC timestamp>-<scenario>`` (``scenario``: a name, or a locustfile's stem)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return root / f"{stamp}-{scenario}"
 
@@ -192,9 +226,10 @@ def check_host(host: str, timeout: float = 5.0) -> None:
 
 
 def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
+    # The user classes right after -f: Locust's --tags takes every word that follows it.
     command = [
         sys.executable, "-m", "locust",
-        "-f", str(config.locustfile or HEADLESS_LOCUSTFILE),
+        "-f", ",".join(str(path) for path in config.locustfiles()), *config.user_classes,
         "--headless", "--only-summary",
         "--host", config.host,
         "--users", str(config.users),
@@ -212,7 +247,12 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
         command += config.master.locust_args()
     if config.think_time is not None:  # the master sends it to workers on other machines
         command += [THINK_TIME_OPTION, config.think_time]
-    return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
+    return [*command, *locust_tags(config.tags, config.exclude_tags)]
+
+
+def locust_tags(tags: tuple[str, ...], exclude_tags: tuple[str, ...]) -> list[str]:
+    return [*(["--tags", *tags] if tags else []),
+            *(["--exclude-tags", *exclude_tags] if exclude_tags else [])]  # fmt: skip
 
 
 def _environment(config: RunConfig) -> dict[str, str]:
@@ -222,6 +262,8 @@ def _environment(config: RunConfig) -> dict[str, str]:
             env[name] = value
     if config.think_time is not None:
         env[THINK_TIME_ENV] = config.think_time
+    if config.user_file is not None:
+        env["PYTHONPATH"] = config.user_file.python_path(env)
     return env
 
 
@@ -231,7 +273,8 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         raise LoadTestError(f"host {config.host!r} must start with http:// or https://")
     if config.check_host:
         check_host(config.host)
-    out_dir = (config.out_dir or default_out_dir(config.scenario)).resolve()
+    stem = config.scenario if config.user_file is None else config.user_file.stem
+    out_dir = (config.out_dir or default_out_dir(stem)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     code = _run_locust(config, out_dir, on_progress)
     recording_path = out_dir / RECORDING_FILE

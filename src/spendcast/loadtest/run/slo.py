@@ -8,11 +8,13 @@ Grammar (spaces ignored around the operator)::
              errors                                     -> failed / all requests: VALUE needs %
              rps                                        -> requests per second ("/s" optional)
     OP       < <= > >=
-    ENDPOINT a route, with or without its leading slash ("predict", "/predict"), optionally
-             preceded by an HTTP method ("POST /predict"); every method of the route otherwise.
+    ENDPOINT a request name as the run recorded it (a route, or a locustfile's ``name=``),
+             with or without its leading slash ("predict", "/predict"), optionally preceded
+             by an HTTP method ("POST /predict"); every method of the name otherwise. It may
+             hold spaces, ``?``, brackets and colons: the metric follows the last colon.
 
 Examples: ``p95<50ms``, ``p99<=200ms``, ``p99.9<1s``, ``errors<0.1%``, ``rps>=500``,
-``max<2s``, ``predict:p95<50ms``.
+``max<2s``, ``predict:p95<50ms``, ``/predict?[customer]:p99<1s``, ``step 2: login:max<1s``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ TIME_UNITS: Final = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}
 HTTP_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 _EXPRESSION = re.compile(
-    r"^\s*(?:(?P<endpoint>[^:<>=]+?)\s*:\s*)?"
+    r"^\s*(?:(?P<endpoint>.+?)\s*:\s*)?"
     r"(?P<metric>[A-Za-z][A-Za-z0-9._]*)\s*"
     r"(?P<op><=|>=|<|>)\s*"
     r"(?P<number>[0-9]+(?:\.[0-9]+)?)\s*"
@@ -128,15 +130,11 @@ def parse_slo(expression: str) -> Slo:
 def _parse_endpoint(expression: str, text: str | None) -> tuple[str | None, str | None]:
     if text is None:
         return None, None
-    parts = text.split()
+    first, _, rest = text.strip().partition(" ")
     method = None
-    if len(parts) == 2 and parts[0].upper() in HTTP_METHODS:
-        method, route = parts[0].upper(), parts[1]
-    elif len(parts) == 1:
-        route = parts[0]
-    else:
-        raise SloSyntaxError(f"{expression!r}: endpoint {text!r} is not '[METHOD] route'")
-    return "/" + route.lstrip("/"), method
+    if rest.strip() and first.upper() in HTTP_METHODS:
+        method, text = first.upper(), rest
+    return "/" + text.strip().lstrip("/"), method
 
 
 def format_value(metric: str, value: float) -> str:
@@ -177,9 +175,10 @@ class Observation:
 def evaluate(slo: Slo, observations: Mapping[tuple[str, str] | None, Observation]) -> SloResult:
     """Check ``slo`` against ``observations``: ``None`` is the total, ``(method, route)`` one
     endpoint, ``("*", route)`` a route over all its methods (see ``summary.observations``)."""
-    key: tuple[str, str] | None = None
-    if slo.endpoint is not None:
-        key = (slo.method or "*", slo.endpoint)
-    observation = observations.get(key)
+    observation = observations.get(None)
+    if slo.endpoint is not None:  # "/predict", else a name given without a slash ("login")
+        names = (slo.endpoint, slo.endpoint.removeprefix("/"))
+        found = (observations.get((slo.method or "*", name)) for name in names)
+        observation = next((o for o in found if o is not None), None)
     observed = observation.value(slo) if observation else None
     return SloResult(slo, observed, observed is not None and slo.holds(observed))

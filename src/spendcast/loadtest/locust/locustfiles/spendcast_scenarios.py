@@ -1,9 +1,9 @@
-"""The locustfile ``spendcast capacity`` hands to Locust: scenarios, open-model users, the shape.
+"""The kit's own users, closed (``--scenario``) and open (capacity's rate mode); no hook.
 
-It sits in the locustfiles folder because Locust puts a locustfile's folder first on ``sys.path``.
+``spendcast`` always names the user class it runs (``contract.SCENARIO_USERS``/``OPEN_USERS``)
+and appends ``spendcast_recording.py``, which records them as it records any user.
 """
 
-from spendcast.loadtest.locust import hooks
 from spendcast.loadtest.locust.arrival import (
     OpenBatchPredictUser,
     OpenHealthUser,
@@ -11,13 +11,9 @@ from spendcast.loadtest.locust.arrival import (
     OpenPredictUser,
 )
 from spendcast.loadtest.locust.scenarios import BatchPredictUser, HealthUser, MixedUser, PredictUser
-from spendcast.loadtest.locust.shapes import CapacityShape
-
-hooks.register()
 
 __all__ = [
     "BatchPredictUser",
-    "CapacityShape",
     "HealthUser",
     "MixedUser",
     "OpenBatchPredictUser",
