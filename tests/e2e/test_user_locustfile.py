@@ -21,109 +21,18 @@ import pytest
 
 from spendcast.monitoring import count_rows
 from tests.support.server import Server, running_server
+from tests.support.user_locustfiles import (
+    CUSTOM_CLIENT,
+    FIXED_URL,
+    LAB_STYLE,
+    RANDOM_NAME,
+    TWO_USERS,
+    write_locustfile,
+)
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "user-locustfile-token-93a7"
-RANDOM_NAME = "/predict?[random customer]"
-FIXED_URL = "/predict?education=PhD&age=42&income=50000"
-
-NEIGHBOUR = """
-import random
-
-EDUCATIONS = ["High School", "Bachelor", "Master", "PhD"]
-
-
-def random_query():
-    education = random.choice(EDUCATIONS).replace(" ", "%20")
-    return f"education={education}&age={random.randint(18, 90)}&income={random.randint(0, 200000)}"
-"""
-
-LAB_STYLE = """
-from locust import {base}, task, between
-
-from customers import random_query
-
-YOUR_COOKIE = "spendcast_token={token}"
-
-
-class ApiUser({base}):
-    wait_time = between(0, 0.01)
-
-    @task(3)
-    def health_then_predict(self):
-        self.client.get("/health", headers={{"Cookie": YOUR_COOKIE}})
-        self.client.get("/predict?" + random_query(), name="{random_name}",
-                        headers={{"Cookie": YOUR_COOKIE}})
-
-    @task
-    def the_labs_first_predict(self):
-        self.client.get("{fixed_url}", headers={{"Cookie": YOUR_COOKIE}})
-"""
-
-CUSTOM_CLIENT = '''
-import time
-import urllib.request
-
-from locust import User, task, constant
-
-COOKIE = "spendcast_token={token}"
-
-
-class ScriptUser(User):
-    """A client of its own: it times each call and fires Locust's request event itself."""
-
-    wait_time = constant(0)
-
-    @task
-    def call(self):
-        request = urllib.request.Request(self.host + "/health", headers={{"Cookie": COOKIE}})
-        started = time.perf_counter()
-        error = None
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                length = len(answer.read())
-        except OSError as failure:
-            error, length = failure, 0
-        self.environment.events.request.fire(
-            request_type="SCRIPT", name="health check: urllib", context={{}},
-            response_time=(time.perf_counter() - started) * 1000, response_length=length,
-            exception=error,
-        )
-'''
-
-TWO_USERS = """
-from locust import FastHttpUser, HttpUser, tag, task
-
-COOKIE = {{"Cookie": "spendcast_token={token}"}}
-
-
-class Reader(FastHttpUser):
-    @tag("health")
-    @task
-    def health(self):
-        self.client.get("/health", headers=COOKIE, name="reader health")
-
-    @tag("predict")
-    @task
-    def predict(self):
-        self.client.get("{fixed_url}", headers=COOKIE, name="reader predict")
-
-
-class Writer(HttpUser):
-    @task
-    def predict(self):
-        self.client.get("{fixed_url}", headers=COOKIE, name="writer predict")
-"""
-
-
-def write_locustfile(folder: Path, template: str, name: str, **values: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "customers.py").write_text(NEIGHBOUR)
-    path = folder / name
-    path.write_text(template.format(token=TOKEN, random_name=RANDOM_NAME, fixed_url=FIXED_URL,
-                                    **values))  # fmt: skip
-    return path
 
 
 def spendcast(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -167,7 +76,7 @@ def check_lab_run(server: Server, data: dict[str, Any]) -> None:
 @pytest.mark.parametrize("base", ["FastHttpUser", "HttpUser"])
 def test_a_lab_style_locustfile_counts_like_the_server(workdir: Path, base: str) -> None:
     tests = workdir / "perf"
-    locustfile = write_locustfile(tests, LAB_STYLE, "locustfile.py", base=base)
+    locustfile = write_locustfile(tests, LAB_STYLE, "locustfile.py", base=base, token=TOKEN)
     out = workdir / "run"
     with running_server(workdir, token=TOKEN) as server:
         done = spendcast(
@@ -196,7 +105,9 @@ def test_a_lab_style_locustfile_counts_like_the_server(workdir: Path, base: str)
 
 
 def test_an_slo_on_a_name_the_file_gave_fails_with_exit_3(workdir: Path) -> None:
-    locustfile = write_locustfile(workdir / "perf", LAB_STYLE, "my_test.py", base="HttpUser")
+    locustfile = write_locustfile(
+        workdir / "perf", LAB_STYLE, "my_test.py", base="HttpUser", token=TOKEN
+    )
     out = workdir / "run"
     with running_server(workdir, token=TOKEN) as server:
         done = spendcast(
@@ -215,7 +126,7 @@ def test_an_slo_on_a_name_the_file_gave_fails_with_exit_3(workdir: Path) -> None
 
 
 def test_a_custom_client_firing_the_request_event_is_measured(workdir: Path) -> None:
-    write_locustfile(workdir / "perf", CUSTOM_CLIENT, "script_test.py")
+    write_locustfile(workdir / "perf", CUSTOM_CLIENT, "script_test.py", token=TOKEN)
     out = workdir / "run"
     with running_server(workdir, token=TOKEN) as server:
         done = spendcast(
@@ -235,7 +146,7 @@ def test_a_custom_client_firing_the_request_event_is_measured(workdir: Path) -> 
 
 
 def test_a_user_file_on_two_locust_processes(workdir: Path) -> None:
-    write_locustfile(workdir / "perf", LAB_STYLE, "locustfile.py", base="FastHttpUser")
+    write_locustfile(workdir / "perf", LAB_STYLE, "locustfile.py", base="FastHttpUser", token=TOKEN)
     out = workdir / "run"
     with running_server(workdir, token=TOKEN) as server:
         done = spendcast(
@@ -250,7 +161,7 @@ def test_a_user_file_on_two_locust_processes(workdir: Path) -> None:
 
 
 def test_user_classes_and_tags_choose_what_runs(workdir: Path) -> None:
-    write_locustfile(workdir, TWO_USERS, "two_users.py")
+    write_locustfile(workdir, TWO_USERS, "two_users.py", token=TOKEN)
     runs = {
         "writer": ("Writer",),
         "reader-without-health": ("Reader", "--exclude-tags", "health"),
@@ -313,7 +224,7 @@ def test_a_bad_locustfile_is_one_line_and_exit_2(tmp_path: Path, name: str) -> N
 
 
 def test_unknown_classes_and_conflicts_are_one_line_and_exit_2(tmp_path: Path) -> None:
-    write_locustfile(tmp_path, TWO_USERS, "two_users.py")
+    write_locustfile(tmp_path, TWO_USERS, "two_users.py", token=TOKEN)
     cases = {
         ("-f", "two_users.py", "Admin"): "unknown user class Admin: the file has Reader, Writer",
         ("-f", "two_users.py", "--scenario", "health"): "--scenario and -f/--locustfile exclude",
