@@ -65,7 +65,7 @@ def test_a_worker_with_another_file_ends_the_run(workdir: Path) -> None:
         master = spendcast(*_master(server.url, port, locustfile, out))
         worker = spendcast(*_worker(port, other))
         master_code, master_output = finish(master)
-        finish(worker, timeout=60)
-    assert master_code == 1, master_output
+        _, worker_output = finish(worker, timeout=60)
+    assert master_code == 1, master_output + worker_output
     assert "runs other locustfile content than the master" in master_output
     assert "Traceback" not in master_output

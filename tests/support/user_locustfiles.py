@@ -109,3 +109,38 @@ def write_locustfile(folder: Path, template: str, name: str, *, token: str, **va
         template.format(token=token, random_name=RANDOM_NAME, fixed_url=FIXED_URL, **values)
     )
     return path
+
+
+# For ``fixed_service``: no cookie, a name of the user's own, one class among two.
+FIXED_SERVICE = """
+from locust import HttpUser, constant, task
+
+
+class Caller(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def predict(self):
+        self.client.get("/predict?age=40", name="my predict")
+
+
+class Idle(HttpUser):
+    @task
+    def health(self):
+        self.client.get("/health", name="never sent")
+"""
+
+WITH_A_SHAPE = """
+from locust import HttpUser, LoadTestShape, task
+
+
+class Caller(HttpUser):
+    @task
+    def predict(self):
+        self.client.get("/predict")
+
+
+class Ramp(LoadTestShape):
+    def tick(self):
+        return (1, 1) if self.get_run_time() < 5 else None
+"""

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -155,9 +157,15 @@ def _check_worker_files(environment: Environment, client_id: str, data: dict[str
         ",".join(h[:12] for h in theirs), ",".join(h[:12] for h in _digest),
     )  # fmt: skip
     environment.process_exit_code = 1
-    runner = environment.runner
-    assert runner is not None
-    gevent.spawn(runner.quit)
+    gevent.spawn(_end_run, environment)
+
+
+def _end_run(environment: Environment) -> None:
+    # Locust's headless master may still be waiting for its workers, a loop that only SIGTERM
+    # (its shutdown once the test runs, the default exit before) interrupts.
+    assert environment.runner is not None
+    environment.runner.quit()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _finish(environment: Environment, directory: Path) -> None:
