@@ -105,8 +105,8 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
     locustfile.write_text(FIXED_SERVICE)
     out = tmp_path / "cmp"
     done = subprocess.run(
-        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(5),
-         "--candidate-cmd", server(15), "-f", str(locustfile), "Caller", "--pairs", "2",
+        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(20),
+         "--candidate-cmd", server(60), "-f", str(locustfile), "Caller", "--pairs", "2",
          "--users", "2", "--duration", "2s", "--warmup", "0", "--out", str(out)],
         capture_output=True, text=True, timeout=150, check=False, cwd=REPO,
     )  # fmt: skip
@@ -120,4 +120,5 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
         summary = json.loads((run / "summary.json").read_text())
         assert [(e["name"], e["failures"]) for e in summary["endpoints"]] == [("my predict", 0)]
     rps = next(f for f in data["figures"] if f["name"] == "rps")
-    assert rps["ratio"] < 0.8  # 15 ms against 5 ms per request: clearly fewer
+    # One request at a time, 60 ms against 20 ms each: a third of the throughput.
+    assert rps["ratio"] < 0.7, rps

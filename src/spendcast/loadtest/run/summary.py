@@ -12,7 +12,7 @@ from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.recording import LoadedRecording, Tally
 from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: config.scenario may be a locustfile's label; config.locustfile
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)
 
 
