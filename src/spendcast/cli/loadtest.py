@@ -136,7 +136,8 @@ def loadtest(
 
     Several machines: one `--master --expect-workers N` (it writes the run directory and
     checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's
-    exact histograms are merged on the master).
+    exact histograms are merged on the master). With -f, give every worker the master's
+    file: the master checks its sha256 (exit code 1 when it differs).
 
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
     request completed), 2 usage error, 3 an SLO failed.
