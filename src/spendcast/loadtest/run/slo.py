@@ -245,12 +245,14 @@ ObservationKey = tuple[str, str] | None
 def observation_for(
     slo: Slo, observations: Mapping[ObservationKey, Observation]
 ) -> Observation | None:
-    """The observation ``slo`` is about: the total, or its endpoint's under the name as written
-    or with a leading slash (``predict`` finds ``/predict``)."""
+    """The observation ``slo`` is about: the total, or its endpoint's under the name as written,
+    with a leading slash (``predict`` finds ``/predict``) or without (``/login`` finds a
+    locustfile's ``login``)."""
     if slo.endpoint is None:
         return observations.get(None)
     method = slo.method or "*"
-    for name in dict.fromkeys((slo.endpoint, "/" + slo.endpoint.lstrip("/"))):
+    bare = slo.endpoint.lstrip("/")
+    for name in dict.fromkeys((slo.endpoint, "/" + bare, bare)):
         if (found := observations.get((method, name))) is not None:
             return found
     return None
