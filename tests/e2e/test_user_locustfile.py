@@ -104,6 +104,34 @@ def test_a_lab_style_locustfile_counts_like_the_server(workdir: Path, base: str)
     assert RANDOM_NAME in done.stdout
 
 
+def test_a_lab_style_locustfile_at_a_fixed_arrival_rate(workdir: Path) -> None:
+    # --rate puts the file's own ApiUser on the timetable: its wait_time no longer counts.
+    tests = workdir / "perf"
+    write_locustfile(tests, LAB_STYLE, "lab_style.py", base="FastHttpUser", token=TOKEN)
+    out = workdir / "run"
+    with running_server(workdir, token=TOKEN) as server:
+        done = spendcast(
+            "loadtest", "--host", server.url, "-f", "lab_style.py", "--rate", "20",
+            "--duration", "4s", "--out", str(out), "--quiet", "--slo", "dropped<1",
+            "--slo", f"{RANDOM_NAME}:p99<30s", cwd=tests,
+        )  # fmt: skip
+        assert server.stop() in (0, -15)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = summary(out)
+    check_lab_run(server, data)
+    assert data["config"]["load_plan"]["model"] == "rate"
+    assert data["config"]["user_classes"] == ["ApiUser"]
+    assert data["config"]["locustfile"]["path"] == "lab_style.py"
+    # 20 iterations/s for 4 s, each one task: /health then the random predict, or the fixed one.
+    assert data["dropped"] == 0
+    assert data["iterations"] == 80
+    measured = counts(data)
+    health, fixed = measured[("GET", "/health")][0], measured[("GET", FIXED_URL)][0]
+    assert measured[("GET", RANDOM_NAME)][0] == health
+    assert health + fixed == data["iterations"]
+    assert [s["passed"] for s in data["slos"]] == [True, True]
+
+
 def test_an_slo_on_a_name_the_file_gave_fails_with_exit_3(workdir: Path) -> None:
     locustfile = write_locustfile(
         workdir / "perf", LAB_STYLE, "my_test.py", base="HttpUser", token=TOKEN

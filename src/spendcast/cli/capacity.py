@@ -145,7 +145,7 @@ def capacity(
     breaks an SLO or where throughput stops growing, then bisects. Prints the answer ("holds N
     req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
     self-contained index.html in the run directory. With -f, your own locustfile's users
-    are stepped (users mode). See docs/capacity.md.
+    are stepped (in either mode). See docs/capacity.md.
 
     Exit codes: 0 a load that holds was found, 1 the run failed, 2 usage error, 3 the SLO
     broke already at the first step.
