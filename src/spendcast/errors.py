@@ -12,6 +12,7 @@ SpendcastError
 │                               nothing was recorded (mapped to 503 + Retry-After)
 └── LoadTestError               a load test (or a command built on it) could not run
     ├── SloSyntaxError          an SLO expression off the grammar (also a ValueError)
+    ├── LocustfileError         a -f locustfile missing, failing to import, without the users asked
     ├── ServerStartError        a server command exited or never answered its readiness check
     ├── ProfileError            py-spy is missing, could not attach, or wrote no sample
     └── ReportError             a directory that holds no run, capacity, comparison or profile
@@ -62,6 +63,10 @@ class LoadTestError(SpendcastError):
 
 class SloSyntaxError(LoadTestError, ValueError):
     """An SLO expression that does not follow the grammar; the message says what to write."""
+
+
+class LocustfileError(LoadTestError, ValueError):
+    """A locustfile Locust cannot run; the message names the file (and line) and the fix."""
 
 
 class ServerStartError(LoadTestError):

@@ -33,7 +33,8 @@ def test_the_graph_is_the_whole_package() -> None:
     assert "spendcast.loadtest.run.summary" in edges["spendcast.loadtest.run.runner"]
     assert "spendcast.loadtest.run.plots" in edges["spendcast.loadtest.run.runner"]  # in a function
     assert (
-        "spendcast.loadtest.locust.hooks" in edges["spendcast.loadtest.locust.locustfiles.headless"]
+        "spendcast.loadtest.locust.hooks"
+        in edges["spendcast.loadtest.locust.locustfiles.spendcast_recording"]
     )
 
 

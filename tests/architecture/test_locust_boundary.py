@@ -85,10 +85,10 @@ def test_only_the_locust_room_imports_locust_or_gevent() -> None:
 
 
 def test_only_the_locust_room_imports_the_locust_room() -> None:
-    # The locustfiles are run by path (contract.HEADLESS_LOCUSTFILE), never imported.
+    # The locustfiles are run by path (contract.RECORDING_LOCUSTFILE, ...), never imported.
     importers = {name for name, module in modules().items()
                  if any(within(t, LOCUST_ROOM) for t in module.imports)}  # fmt: skip
-    assert f"{LOCUST_ROOM}.locustfiles.headless" in importers
+    assert f"{LOCUST_ROOM}.locustfiles.spendcast_recording" in importers
     assert {name for name in importers if not within(name, LOCUST_ROOM)} == set()
 
 
@@ -104,12 +104,12 @@ def _exported(path: object) -> set[str]:
 
 
 def test_the_locustfiles_export_the_user_classes_the_contract_names() -> None:
-    headless = _exported(contract.HEADLESS_LOCUSTFILE)
-    capacity = _exported(contract.CAPACITY_LOCUSTFILE)
-    assert set(contract.SCENARIO_USERS.values()) <= headless
-    assert set(contract.SCENARIO_USERS.values()) <= capacity
-    # The plan's locustfile brings only its shape: the users come from the other files.
+    scenarios = _exported(contract.SCENARIOS_LOCUSTFILE)
+    assert set(contract.SCENARIO_USERS.values()) <= scenarios
+    # Put before or after any users' file: they must add no user of their own.
+    assert _exported(contract.CAPACITY_LOCUSTFILE) == {"CapacityShape"}
     assert _exported(contract.PLAN_LOCUSTFILE) == {"PlanShape"}
+    assert "__all__" not in contract.RECORDING_LOCUSTFILE.read_text(encoding="utf-8")
 
 
 def test_the_cli_options_and_the_locust_side_read_the_same_variables() -> None:

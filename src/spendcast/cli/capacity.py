@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from spendcast.cli.loadtest import SloFailed, ci_reports
-from spendcast.cli.options import Options
+from spendcast.cli.options import BadInput, Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
@@ -51,6 +52,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     "intended start, so queueing cannot hide).",
 )
 @option.scenario("What each request does (see spendcast loadtest).")
+@user_options("capacity")
 @option(
     "--start",
     type=click.FloatRange(min=0, min_open=True),
@@ -113,7 +115,9 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
 @option.quiet("No live view and no table: the answer and the run directory only.")
 @option.junit()
+@click.pass_context
 def capacity(
+    ctx: click.Context,
     host: str,
     mode: str,
     scenario: str,
@@ -130,13 +134,18 @@ def capacity(
     out_dir: Path | None,
     quiet: bool,
     junit_path: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    user_classes: tuple[str, ...],
 ) -> None:
     """Find the highest load the API holds within its SLOs.
 
     Each step runs until stable (or --max-step-time); the search stops at the first step that
     breaks an SLO or where throughput stops growing, then bisects. Prints the answer ("holds N
     req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
-    self-contained index.html in the run directory. See docs/capacity.md.
+    self-contained index.html in the run directory. With -f, your own locustfile's users
+    are stepped (in either mode). See docs/capacity.md.
 
     Exit codes: 0 a load that holds was found, 1 the run failed, 2 usage error, 3 the SLO
     broke already at the first step.
@@ -144,7 +153,7 @@ def capacity(
     from rich.console import Console
 
     from spendcast.loadtest.capacity.display import CapacityLive, steps_table
-    from spendcast.loadtest.capacity.runner import capacity_config, run_capacity
+    from spendcast.loadtest.capacity.runner import capacity_config, refusal, run_capacity
     from spendcast.loadtest.contract import STEPS_FILE
     from spendcast.loadtest.report.html import write_report
 
@@ -162,15 +171,20 @@ def capacity(
             bisect=bisect,
             max_users=max_users,
         )
-        base = RunConfig(host=host, scenario=scenario, out_dir=out_dir)
+        base = RunConfig(host=host, scenario=scenario, out_dir=out_dir, tags=tags,
+                         exclude_tags=exclude_tags)  # fmt: skip
     except ValueError as error:
         raise click.UsageError(str(error)) from error
+    base = replace(base, user_file=user_locustfile(ctx, locustfile, user_classes))
+    reason = refusal(base, plan)
+    if reason is not None:
+        raise BadInput(reason)
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=max(console.width, 140))
     steps_path = capacity_config(base, plan).out_dir
     assert steps_path is not None
-    base = RunConfig(host=host, scenario=scenario, out_dir=steps_path)
+    base = replace(base, out_dir=steps_path)
     try:
         if quiet or not console.is_terminal:
             if not quiet:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from spendcast.cli.loadtest import SloFailed
-from spendcast.cli.options import Options
+from spendcast.cli.options import BadInput, Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.runner import RunConfig
 
@@ -16,7 +16,7 @@ option = Options("compare")
 
 
 @click.command()
-@click.argument("run_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("targets", nargs=-1, metavar="[BASELINE_DIR CANDIDATE_DIR | USER_CLASS...]")
 @option(
     "--baseline-cmd",
     help="Command serving the baseline, {port} replaced by a free port, e.g. "
@@ -43,6 +43,7 @@ option = Options("compare")
     help="Interleaved pairs of runs (ABBA order).",
 )
 @option.scenario("The load each run sends (see spendcast loadtest).")
+@user_options("compare", classes=False)
 @option.users("Concurrent users of each run.")
 @option.duration("10s", "Length of each run.")
 @option(
@@ -67,8 +68,10 @@ option = Options("compare")
 )
 @option.ready_path("Path that answers 2xx once a server is ready.")
 @option.out_dir("Comparison directory [default: runs/<UTC timestamp>-compare/].")
+@click.pass_context
 def compare(
-    run_dirs: tuple[Path, ...],
+    ctx: click.Context,
+    targets: tuple[str, ...],
     baseline_cmd: str | None,
     candidate_cmd: str | None,
     baseline_label: str,
@@ -82,13 +85,17 @@ def compare(
     fail_if: str | None,
     ready_path: str,
     out_dir: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
 ) -> None:
     """Compare a baseline and a candidate: faster, slower or no significant difference.
 
     Either two run directories (BASELINE_DIR CANDIDATE_DIR, e.g. from spendcast loadtest), or
     --baseline-cmd and --candidate-cmd: both servers are started on free ports (from the
     current directory, with this environment; SPENDCAST_API_TOKEN also authenticates the
-    load), warmed up, and loaded in turn for --pairs pairs. Writes comparison.json,
+    load), warmed up, and loaded in turn for --pairs pairs, with --scenario or your own
+    locustfile (-f FILE, then the user classes to run as arguments). Writes comparison.json,
     comparison.md, charts and a self-contained index.html.
 
     Exit codes: 0 compared (and the --fail-if gate holds), 1 a run or a server failed, 2 usage
@@ -100,8 +107,16 @@ def compare(
     from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 
     commands = (baseline_cmd, candidate_cmd)
-    if run_dirs and any(commands):
+    if targets and any(commands) and locustfile is None:
         raise click.UsageError("give two run directories or --baseline-cmd/--candidate-cmd")
+    if locustfile is not None and not all(commands):
+        raise BadInput("-f/--locustfile needs --baseline-cmd and --candidate-cmd (run "
+                       "directories are compared as they were run)")  # fmt: skip
+    run_dirs = () if any(commands) else tuple(Path(target) for target in targets)
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise BadInput(f"run directory {run_dir} does not exist")
+    user_file = user_locustfile(ctx, locustfile, targets if any(commands) else ())
     if not run_dirs and not all(commands):
         raise click.UsageError("give two run directories, or both --baseline-cmd and "
                                "--candidate-cmd")  # fmt: skip
@@ -114,7 +129,8 @@ def compare(
             comparison = compare_dirs(run_dirs[0], run_dirs[1], threshold=threshold)
         else:
             base = RunConfig(host="http://127.0.0.1", scenario=scenario, users=users,
-                             duration_s=duration)  # fmt: skip
+                             duration_s=duration, user_file=user_file, tags=tags,
+                             exclude_tags=exclude_tags)  # fmt: skip
 
             def progress(side: str, pair: int, result: object) -> None:
                 if result is None:

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from spendcast.cli.options import Options, distributed_options, duration_seconds
+from spendcast.cli.options import (
+    Options,
+    distributed_options,
+    duration_seconds,
+    user_locustfile,
+    user_options,
+)
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
@@ -58,6 +64,7 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
     "health: GET /health; predict: GET /predict with realistic customers; batch: "
     "POST /predict with 20 customers; mixed: 80/10/10 of those."
 )
+@user_options("loadtest")
 @option.users("Concurrent simulated users.")
 @option(
     "--spawn-rate",
@@ -146,7 +153,9 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
 )
 @option.junit()
 @distributed_options
+@click.pass_context
 def loadtest(
+    ctx: click.Context,
     host: str,
     scenario: str,
     users: int,
@@ -175,8 +184,16 @@ def loadtest(
     master_host: str,
     master_port: int,
     worker_dump: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    user_classes: tuple[str, ...],
 ) -> None:
     """Load the API headless with Locust and gate the result on SLOs.
+
+    Your own test: `spendcast loadtest -f my_locustfile.py [USER_CLASS]...` runs its users
+    (HttpUser, FastHttpUser, any client firing Locust's request event) with the same exact
+    percentiles per request name, SLOs, run directory and reports.
 
     Authentication comes from the environment: SPENDCAST_API_TOKEN (sent as the
     spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
@@ -189,7 +206,8 @@ def loadtest(
 
     Several machines: one `--master --expect-workers N` (it writes the run directory and
     checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's
-    exact histograms are merged on the master).
+    exact histograms are merged on the master). With -f, give every worker the master's
+    file: the master checks its sha256 (exit code 1 when it differs).
 
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
     request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
@@ -203,10 +221,13 @@ def loadtest(
         if slos or out_dir or prometheus_port is not None or jsonl_path or junit_path:
             raise click.UsageError("--slo, --out, --prometheus-port, --jsonl and --junit belong "
                                    "to the master, not a --worker")  # fmt: skip
-        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time))
+        user_file = user_locustfile(ctx, locustfile, user_classes)
+        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time,
+                           user_file=user_file))  # fmt: skip
         return
     if not host:
         raise click.UsageError("Missing option '--host' (only a --worker needs none).")
+    user_file = user_locustfile(ctx, locustfile, user_classes)
     try:
         config = RunConfig(
             host=host,
@@ -228,6 +249,9 @@ def loadtest(
             rate=rate,
             stages=stages,
             max_users=max_users,
+            user_file=user_file,
+            tags=tags,
+            exclude_tags=exclude_tags,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -235,7 +259,7 @@ def loadtest(
 
     with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
         result = execute(config, quiet=quiet, on_progress=exports.update)
-    ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {scenario}")
+    ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {config.label}")
     if result.abort is not None:
         raise SloFailed(result.abort.describe())
     if not result.passed:
@@ -286,10 +310,10 @@ def execute(
     try:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"{config.scenario}: {_load(config)}…")
+                console.print(f"{config.label}: {_load(config)}…")
             result = run_load(config, on_progress)
         else:
-            label = config.scenario
+            label = config.label
             with LiveProgress(console, config.duration_s, label, config.rate is not None) as live:
 
                 def show(sample: Progress) -> None:

@@ -4,8 +4,10 @@
 reads ``SPENDCAST_LOADTEST_MAX_STEP_TIME`` and its help ends with
 ``Env: SPENDCAST_LOADTEST_MAX_STEP_TIME.``. The options several commands share (``--scenario``,
 ``--users``, ``--duration``, ``--out``, ...) are methods here, each command giving its own
-default and help; Locust's master/worker flags are ``distributed_options``. ``serve`` and
-``train`` use ``env_options.EnvOptions``, which loads nothing of the kit.
+default and help; Locust's master/worker flags are ``distributed_options``; a user's own
+locustfile (``-f``, ``USER_CLASS ...``, ``--tags``, ``--exclude-tags``) is ``user_options`` and
+becomes a checked ``UserLocustfile`` through ``user_locustfile``. ``serve`` and ``train`` use
+``env_options.EnvOptions``, which loads nothing of the kit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from spendcast.cli.env_options import EnvOptions, F
 from spendcast.errors import SloSyntaxError
@@ -23,6 +26,9 @@ from spendcast.loadtest.contract import SCENARIO_USERS
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
 from spendcast.loadtest.run.duration import parse_duration
 from spendcast.loadtest.run.slo import Slo, parse_slo
+
+if TYPE_CHECKING:
+    from spendcast.loadtest.run.locustfile import UserLocustfile
 
 
 def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -126,3 +132,62 @@ def distributed_options(command: F) -> F:
     for declare in reversed(options):
         command = declare(command)
     return command
+
+
+class BadInput(click.ClickException):
+    """Input refused before anything runs, in one line (``Error: ...``), exit code 2."""
+
+    exit_code = 2
+
+
+def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tags a,b --tags c`` (or ``"a b"`` from the environment) -> ``("a", "b", "c")``."""
+    return tuple(word for value in values for word in value.replace(",", " ").split())
+
+
+def user_options(command: str, *, classes: bool = True) -> Callable[[F], F]:
+    """``-f/--locustfile``, ``--tags``, ``--exclude-tags`` and (``classes``) ``[USER_CLASS]...``."""
+    option = Options(command)
+
+    def declare(function: F) -> F:
+        options = [
+            option("-f", "--locustfile", default=None, metavar="PATH",
+                   help="Your own locustfile instead of --scenario: a .py file (relative to "
+                   "this directory; it imports its neighbours as under plain locust), several "
+                   "(a.py,b.py) or a folder of them. Its user classes run (all concrete ones, "
+                   "or those named after the options), measured like the built-in ones."),
+            option("--tags", multiple=True, callback=_words, env_note=" (space-separated)",
+                   help="Run only the tasks with one of these @tag names, repeatable "
+                   "(Locust's --tags)."),
+            option("--exclude-tags", multiple=True, callback=_words,
+                   env_note=" (space-separated)",
+                   help="Skip the tasks with one of these @tag names, repeatable "
+                   "(Locust's --exclude-tags)."),
+        ]  # fmt: skip
+        if classes:
+            options.append(click.argument("user_classes", nargs=-1, metavar="[USER_CLASS]..."))
+        for add in reversed(options):
+            function = add(function)
+        return function
+
+    return declare
+
+
+def user_locustfile(
+    ctx: click.Context, locustfile: str | None, user_classes: tuple[str, ...]
+) -> UserLocustfile | None:
+    """The checked ``-f`` locustfile (``None``: a built-in scenario); bad input: exit 2."""
+    from spendcast.errors import LocustfileError
+    from spendcast.loadtest.run.locustfile import inspect_locustfile
+
+    if locustfile is None:
+        if user_classes:
+            raise BadInput(f"user class {' '.join(user_classes)} needs -f/--locustfile "
+                           "(built-in scenarios: --scenario)")  # fmt: skip
+        return None
+    if ctx.get_parameter_source("scenario") not in (None, ParameterSource.DEFAULT):
+        raise BadInput("--scenario and -f/--locustfile exclude each other")
+    try:
+        return inspect_locustfile(locustfile, user_classes)
+    except LocustfileError as error:
+        raise BadInput(str(error)) from error

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.options import Options
+from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.runner import RunConfig, default_out_dir
 
@@ -28,6 +28,7 @@ option = Options("profile")
 )
 @option("--host", default=None, help="Base URL of the server given by --pid.")
 @option.scenario("The load sent while sampling.")
+@user_options("profile")
 @option.users("Concurrent users.")
 @option.duration("20s", "How long to load and sample.")
 @option(
@@ -46,7 +47,9 @@ option = Options("profile")
 )
 @option.ready_path("Path that answers 2xx once --server-cmd is ready.")
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-profile/].")
+@click.pass_context
 def profile(
+    ctx: click.Context,
     pid: int | None,
     server_cmd: str | None,
     host: str | None,
@@ -57,13 +60,18 @@ def profile(
     top: int,
     ready_path: str,
     out_dir: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    user_classes: tuple[str, ...],
 ) -> None:
     """Sample the server with py-spy under load: a flame graph and its top functions.
 
     Writes flamegraph.svg, profile.speedscope.json (open at https://www.speedscope.app),
     profile.json and a self-contained index.html next to the load test's own files, and prints
     the functions with the most samples by own time (the CPU spent in them) and by total time
-    (with what they call). py-spy needs ptrace rights: root, or --cap-add SYS_PTRACE in Docker.
+    (with what they call). -f FILE [USER_CLASS]... loads it with your own locustfile.
+    py-spy needs ptrace rights: root, or --cap-add SYS_PTRACE in Docker.
 
     Exit codes: 0 profiled, 1 the run, the server or py-spy failed, 2 usage error.
     """
@@ -78,13 +86,15 @@ def profile(
         raise click.UsageError("give either --pid (with --host) or --server-cmd")
     if pid is not None and host is None:
         raise click.UsageError("--pid needs --host, the server's base URL")
+    user_file = user_locustfile(ctx, locustfile, user_classes)
     out = (out_dir or default_out_dir("profile")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     console = Console(highlight=False, width=max(Console().width, 120))
 
     def run(target_host: str, target_pid: int, label: str) -> ProfileResult:
         config = RunConfig(host=target_host, scenario=scenario, users=users, duration_s=duration,
-                           out_dir=out)  # fmt: skip
+                           out_dir=out, user_file=user_file, tags=tags,
+                           exclude_tags=exclude_tags)  # fmt: skip
         console.print(f"profiling {label} (pid {target_pid}): {users} users for {duration}s…")
         return profile_load(config, target_pid, target=label, rate=rate, top=top)
 

@@ -1,10 +1,14 @@
 """What both sides of the Locust boundary agree on: file, env, option and user-class names.
 
-The CLI side (``run/``, ``capacity/``, ...) starts ``python -m locust`` with one of our
-locustfiles, passes it ``--spendcast-*`` options and ``SPENDCAST_*`` variables, and reads the
-files the Locust side (``locust/``) writes into the run directory; ``report`` reads back what
-each command wrote. Each name is declared here once; this module imports nothing of the kit,
-nor Locust, so either side can import it.
+The CLI side (``run/``, ``capacity/``, ...) starts
+``python -m locust -f [PLAN,]USERS[,SHAPE],RECORDING``: the load plan's shape first for
+``--rate``/``--stages`` (``PLAN_LOCUSTFILE``), the users' locustfile(s) (ours,
+``SCENARIOS_LOCUSTFILE``, or the user's own), capacity's load shape if any, and always last
+``RECORDING_LOCUSTFILE``, which registers the recording hooks and defines no user, so the kit
+never depends on which users run. It passes ``--spendcast-*`` options and ``SPENDCAST_*``
+variables, and reads the files the Locust side (``locust/``) writes into the run directory;
+``report`` reads back what each command wrote. Each name is declared here once; this module
+imports nothing of the kit, nor Locust, so either side can import it.
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-# The locustfiles handed to Locust (run by path, never imported by the CLI side).
+# The locustfiles handed to Locust (run by path, never imported by the CLI side). Their names
+# start with ``spendcast_``: Locust imports each under its file name, beside the user's modules.
 LOCUSTFILES: Final = Path(__file__).parent / "locust" / "locustfiles"
-HEADLESS_LOCUSTFILE: Final = LOCUSTFILES / "headless.py"
-CAPACITY_LOCUSTFILE: Final = LOCUSTFILES / "capacity_search.py"
-# Added first to -f for --rate/--stages: its load shape runs the load plan (and wins over any
+SCENARIOS_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_scenarios.py"  # users only, no hook
+CAPACITY_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_capacity.py"  # the load shape only
+RECORDING_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_recording.py"  # the hooks only, always last
+# Put first in -f for --rate/--stages: its load shape runs the load plan (and wins over any
 # shape of the user's files, Locust taking the first shape it finds).
-PLAN_LOCUSTFILE: Final = LOCUSTFILES / "load_plan.py"
+PLAN_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_load_plan.py"
+# The module Locust's own loader runs in a short-lived process to list a locustfile's users.
+PROBE_MODULE: Final = "spendcast.loadtest.locust.probe"
 
-# Scenario name -> user class of the headless locustfile (closed or open: ``arrival`` puts any
-# user class on the timetable).
+# Scenario name -> user class of the scenarios locustfile (closed or open: ``arrival`` puts any
+# user class, the kit's or a user's own, on the timetable).
 SCENARIO_USERS: Final = {
     "health": "HealthUser",
     "predict": "PredictUser",

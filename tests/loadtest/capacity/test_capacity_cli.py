@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixed_service import fixed_service
+from tests.support.user_locustfiles import FIXED_SERVICE, WITH_A_SHAPE
 
 pytestmark = pytest.mark.e2e
 
@@ -105,3 +106,55 @@ def test_unreachable_host_exits_1(tmp_path: Path) -> None:
     done = run_capacity("http://127.0.0.1:9", tmp_path / "run")
     assert done.returncode == 1
     assert "does not answer" in done.stderr
+
+
+def test_a_users_own_locustfile_is_searched_in_users_mode(tmp_path: Path) -> None:
+    locustfile = tmp_path / "my_test.py"
+    locustfile.write_text(FIXED_SERVICE)
+    with fixed_service(SERVICE_MS) as server:
+        done = run_capacity(server.url, tmp_path / "run", "-f", str(locustfile), "Caller",
+                            "--mode", "users", "--bisect", "0", "--max-steps", "3")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "run" / "capacity.json").read_text())
+    found = data["best"]["figures"]["rps"]
+    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [e["name"] for e in summary["endpoints"]] == ["my predict"]
+    assert summary["config"]["scenario"] == "my_test.py: Caller"
+    assert summary["config"]["locustfile"]["path"] == str(locustfile)
+
+
+def test_a_users_own_locustfile_is_searched_in_rate_mode(tmp_path: Path) -> None:
+    # The open model puts the file's own user class on the timetable (arrival.install).
+    locustfile = tmp_path / "my_test.py"
+    locustfile.write_text(FIXED_SERVICE)
+    with fixed_service(SERVICE_MS) as server:
+        done = run_capacity(
+            server.url, tmp_path / "run", "-f", str(locustfile), "Caller", "--mode", "rate",
+            "--start", "20", "--growth", "+15", "--slo", "p99<500ms", "--bisect", "0",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "run" / "capacity.json").read_text())
+    found = data["best"]["figures"]["rps"]
+    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
+    breaking = data["breaking"]
+    assert breaking is not None
+    # Latency from each intended start: above capacity the queue shows (as for the kit's users).
+    assert breaking["figures"]["latency_ms"]["p99"] > 10 * SERVICE_MS
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [e["name"] for e in summary["endpoints"]] == ["my predict"]
+    assert summary["config"]["user_classes"] == ["Caller"]
+    assert [step["load"] for step in data["steps"]][:2] == [20, 35]  # iterations/s, not users
+
+
+def test_what_capacity_cannot_step_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "shaped.py").write_text(WITH_A_SHAPE)
+    for mode in ("users", "rate"):
+        done = subprocess.run(
+            [sys.executable, "-m", "spendcast", "capacity", "--host", "http://127.0.0.1:9",
+             "-f", "shaped.py", "--mode", mode],
+            capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 2, mode
+        assert "shaped.py defines a load shape (Ramp)" in done.stderr, done.stderr
+        assert done.stderr.strip().count("\n") == 0, done.stderr

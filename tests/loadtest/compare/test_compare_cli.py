@@ -122,3 +122,29 @@ def test_fail_if_slower_gates_a_candidate_on_a_stored_baseline(tmp_path: Path) -
     same = gate(fast, fast, "different")
     assert same.returncode == 0, same.stdout + same.stderr
     assert "verdict: no significant difference" in same.stdout
+
+
+def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
+    from tests.support.user_locustfiles import FIXED_SERVICE
+
+    locustfile = tmp_path / "my_test.py"
+    locustfile.write_text(FIXED_SERVICE)
+    out = tmp_path / "cmp"
+    done = subprocess.run(
+        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(20),
+         "--candidate-cmd", server(60), "-f", str(locustfile), "Caller", "--pairs", "2",
+         "--users", "2", "--duration", "2s", "--warmup", "0", "--out", str(out)],
+        capture_output=True, text=True, timeout=150, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["config"]["scenario"] == "my_test.py: Caller"
+    assert data["config"]["user_classes"] == ["Caller"]
+    runs = [Path(run) for side in ("baseline", "candidate") for run in data[side]["runs"]]
+    assert len(runs) == 4
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert [(e["name"], e["failures"]) for e in summary["endpoints"]] == [("my predict", 0)]
+    rps = next(f for f in data["figures"] if f["name"] == "rps")
+    # One request at a time, 60 ms against 20 ms each: a third of the throughput.
+    assert rps["ratio"] < 0.7, rps

@@ -51,3 +51,25 @@ def test_profile_needs_one_target() -> None:
     assert done.returncode == 2
     assert "--pid" in done.stderr
     assert "--server-cmd" in done.stderr
+
+
+def test_profile_under_a_users_own_locustfile(tmp_path: Path) -> None:
+    from tests.support.user_locustfiles import FIXED_SERVICE
+
+    locustfile = tmp_path / "my_test.py"
+    locustfile.write_text(FIXED_SERVICE)
+    server = " ".join(["env", *(f"{k}={v}" for k, v in environment(0, cpu_ms=5).items()),
+                       *command()])  # fmt: skip
+    out = tmp_path / "profile"
+    done = subprocess.run(
+        [sys.executable, "-m", "spendcast", "profile", "--server-cmd", server, "-f",
+         str(locustfile), "Caller", "--users", "2", "--duration", "3s", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((out / "profile.json").read_text())
+    assert "slow_checksum" in [row["function"] for row in data["top_application"]]
+    summary = json.loads((out / "summary.json").read_text())
+    assert [e["name"] for e in summary["endpoints"]] == ["my predict"]
+    assert summary["requests"] > 0
+    assert summary["config"]["user_classes"] == ["Caller"]

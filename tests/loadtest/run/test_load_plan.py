@@ -99,6 +99,19 @@ def test_an_open_ended_schedule_switches_rate_and_pauses() -> None:
         schedule.switch(1.0, 5.0)
 
 
+def test_a_switch_at_the_last_change_replaces_its_rate() -> None:
+    # capacity's next tick may come before the timetable's origin (its lead second): t = 0
+    schedule = ArrivalSchedule.open_ended(20)
+    schedule.switch(0.0, 35)
+    assert len(schedule.segments) == 1
+    assert schedule.rate_at(0.5) == 35
+    assert schedule.time_of(35) == pytest.approx(1.0)
+    schedule.switch(2.0, 50)
+    schedule.switch(2.0, 10)
+    assert schedule.due_by(2.0) == pytest.approx(70)
+    assert schedule.time_of(80) == pytest.approx(3.0)
+
+
 def test_closed_stages_ramp_users_from_zero() -> None:
     plan = LoadPlan("users", parse_stages("10s:10,20s:50"))
     assert plan.duration_s == 30

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from spendcast.errors import LoadTestError
+from spendcast.loadtest.contract import RECORDING_LOCUSTFILE, SCENARIOS_LOCUSTFILE
 from spendcast.loadtest.run.runner import RunConfig, locust_command, run_load
 from tests.support.server import free_port
 
@@ -28,7 +29,9 @@ def test_a_crashing_locust_is_a_run_failure(tmp_path: Path) -> None:
 def test_the_command_names_the_scenario_user_and_never_the_token(tmp_path: Path) -> None:
     config = RunConfig(host="http://h", scenario="batch", processes=2, token="s3cret")
     command = locust_command(config, tmp_path)
-    assert command[-1] == "BatchPredictUser"
+    files = command[command.index("-f") + 1].split(",")
+    assert files == [str(SCENARIOS_LOCUSTFILE), str(RECORDING_LOCUSTFILE)]
+    assert command[command.index("-f") + 2] == "BatchPredictUser"
     assert command[command.index("--processes") + 1] == "2"
     assert "s3cret" not in " ".join(command)
     assert "s3cret" not in str(config.public())

@@ -45,6 +45,11 @@ from spendcast.loadtest.run.slo import Observation, evaluate, parse_slo
         ("GET /search?q=a:b:rate<0.01", "errors", "<", 0.01, "/search?q=a:b", "GET"),
         ("POST my form: step 2 :max<1s", "max", "<", 1000.0, "my form: step 2", "POST"),
         ("GET:p95<1ms", "p95", "<", 1.0, "GET", None),
+        # names a locustfile gave: spaces, query strings, brackets and colons, kept as written
+        ("predict random: p95<5ms", "p95", "<", 5.0, "predict random", None),
+        ("/predict?[customer]:p99<1s", "p99", "<", 1000.0, "/predict?[customer]", None),
+        ("step 2: login:max<1s", "max", "<", 1000.0, "step 2: login", None),
+        ("GET /a /b:p95<1ms", "p95", "<", 1.0, "/a /b", "GET"),
     ],
 )
 def test_parse(
@@ -129,6 +134,18 @@ def test_evaluate_total_and_endpoints() -> None:
     assert evaluate(parse_slo("rps>=100"), observations).passed
     assert not evaluate(parse_slo("max<9ms"), observations).passed
     assert evaluate(parse_slo("mean<3ms"), observations).passed
+
+
+def test_names_without_a_slash_match_as_written() -> None:
+    observations = {
+        None: _observation(10, 0, 1.0),
+        ("*", "predict-random"): _observation(5, 0, 7.0),
+        ("*", "step 2: login"): _observation(5, 0, 3.0),
+    }
+    random = evaluate(parse_slo("predict-random:p95<5ms"), observations)
+    assert (random.passed, random.observed) == (False, 7.0)
+    assert evaluate(parse_slo("step 2: login:p95<5ms"), observations).observed == 3.0
+    assert evaluate(parse_slo("/predict-random:p95<=7ms"), observations).passed
 
 
 def test_an_endpoint_without_requests_fails_its_slo() -> None:

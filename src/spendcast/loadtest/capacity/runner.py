@@ -1,6 +1,7 @@
 """``run_capacity``: the highest load an API holds within its SLOs, as one run directory.
 
-One Locust run with the ``CapacityShape`` (``shapes``) stepping the load as the
+One Locust run with the ``CapacityShape`` (``shapes``, in the shape locustfile appended after
+the users': the kit's scenarios or the user's own locustfile) stepping the load as the
 ``CapacitySearch`` (``search``) decides; the run directory holds everything a load test writes
 (``summary.json``, ``recording.json``, plots), ``capacity_steps.jsonl`` (each step as it ended),
 ``capacity.json`` (the steps, the answer) and two charts: throughput against the offered load,
@@ -24,8 +25,23 @@ from spendcast.loadtest.contract import (
 from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, run_load
 
 
+def refusal(base: RunConfig, plan: SearchPlan) -> str | None:
+    """Why ``base``'s users cannot be searched, or ``None``."""
+    user_file = base.user_file
+    if user_file is None:
+        return None
+    if user_file.shapes:
+        return (f"{user_file.given} defines a load shape ({', '.join(user_file.shapes)}): "
+                "capacity steps the load itself")  # fmt: skip
+    return None  # either mode: rate mode puts any user class on the timetable (arrival)
+
+
 def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
-    """``base`` (host, scenario, auth, out_dir) turned into the capacity search's run."""
+    """``base`` (host, scenario or user's locustfile, auth, out_dir) turned into the capacity
+    search's run."""
+    reason = refusal(base, plan)
+    if reason is not None:
+        raise ValueError(reason)
     return replace(
         base,
         users=max(int(plan.start), 1),
@@ -33,7 +49,7 @@ def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
         processes=None,
         slos=plan.parsed_slos(),
         out_dir=base.out_dir or default_out_dir(f"capacity-{plan.mode}"),
-        locustfile=CAPACITY_LOCUSTFILE,
+        shape_file=CAPACITY_LOCUSTFILE,
         extra_env={**base.extra_env, PLAN_ENV: json.dumps(plan.to_json())},
     )
 

@@ -1,19 +1,26 @@
 """Locust event listeners that feed a ``Recording`` and write the run's files.
 
-Registered by the headless locustfile (``locustfiles/headless.py``) that ``spendcast loadtest``
-hands to Locust, with the run directory as ``--spendcast-out DIR``. In every process that sends
-requests, ``events.request`` feeds the recording; workers send it to the master with each
-report and hand over the rest when the test stops (``handoff``). Under the open model each
-request counts its iteration's lateness on top of its response time, and the processes that
-run users obey the load shape's timetable (``arrival``). The master (or the only
-process) writes one progress line per second, a last one once every worker has handed over,
-and, when Locust quits, ``recording.json``.
+Registered by ``locustfiles/spendcast_recording.py``, which the kit appends last to the ``-f``
+it hands to Locust, whichever users run (the kit's scenarios or the user's own locustfile),
+with the run directory as ``--spendcast-out DIR``. In every process that sends requests,
+``events.request`` feeds the recording, under each request's type and name as the user gave
+them; workers send it to the master with each report and hand over the rest when the test
+stops (``handoff``). Under the open model each request counts its iteration's lateness on top
+of its response time, and the processes that run users (whichever user classes they run) obey
+the load shape's timetable (``arrival``). The master (or the only process) writes one progress
+line per second, a last one once every worker has handed over, and, when Locust quits,
+``recording.json``. Each worker's reports also carry the sha256 of the users' locustfiles it
+loaded (the kit's own left out): a master that loaded other content ends the run with exit
+code 1, since workers must run the master's file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +37,7 @@ from spendcast.loadtest.contract import (
     DUMP_OPTION,
     LIVE_SLO_ENV,
     LOAD_PLAN_OPTION,
+    LOCUSTFILES,
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
@@ -42,6 +50,7 @@ from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
 from spendcast.loadtest.run.recording import Recording, Tally
 
 REPORT_KEY = "spendcast_recording"
+LOCUSTFILES_KEY = "spendcast_locustfiles"  # a worker's users' files: their sha256, sorted
 TICK_SECONDS = 1.0
 LIVE_PERCENTILES = (50.0, 95.0, 99.0)
 
@@ -50,6 +59,7 @@ _greenlets: list[gevent.Greenlet] = []
 _stopped = gevent.event.Event()
 _master = MasterHandoff(_recording)
 _worker: WorkerHandoff | None = None
+_digest: list[str] = []
 
 
 def _listen(hook: Any, listener: Callable[..., Any]) -> None:
@@ -105,6 +115,7 @@ def current_recording() -> Recording:
 def _on_init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     runner = environment.runner
+    _digest[:] = users_digest(environment.parsed_locustfiles or [])
     if isinstance(runner, WorkerRunner):
         global _worker
         # Read now: the master's own (empty) value replaces it with the first spawn message.
@@ -118,6 +129,10 @@ def _on_init(environment: Environment, **_: Any) -> None:
         return
     if isinstance(runner, MasterRunner):
         _master.attach(runner)
+        _listen(
+            environment.events.worker_report,
+            lambda client_id, data, **_: _check_worker_files(environment, client_id, data),
+        )
     elif runner is not None:
         arrival.attach(runner, _recording)
     _listen(environment.events.worker_report, _on_worker_report)
@@ -134,6 +149,33 @@ def _on_init(environment: Environment, **_: Any) -> None:
         if getattr(options, "csv_prefix", None):
             _listen(environment.events.quitting, _let_csv_writer_catch_up)
         _greenlets.append(gevent.spawn(progress.tick, environment))
+
+
+def users_digest(paths: list[str]) -> list[str]:
+    """The sha256 of each users' locustfile (the kit's own files left out), sorted."""
+    files = [Path(p) for p in paths if Path(p).parent != LOCUSTFILES]
+    return sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files)
+
+
+def _check_worker_files(environment: Environment, client_id: str, data: dict[str, Any]) -> None:
+    theirs = data.get(LOCUSTFILES_KEY)
+    if theirs is None or theirs == _digest or environment.process_exit_code is not None:
+        return
+    logging.getLogger(__name__).error(
+        "locustfile error: worker %s runs other locustfile content than the master (sha256 "
+        "%s, master %s): give every worker the master's file", client_id,
+        ",".join(h[:12] for h in theirs), ",".join(h[:12] for h in _digest),
+    )  # fmt: skip
+    environment.process_exit_code = 1
+    gevent.spawn(_end_run, environment)
+
+
+def _end_run(environment: Environment) -> None:
+    # Locust's headless master may still be waiting for its workers, a loop that only SIGTERM
+    # (its shutdown once the test runs, the default exit before) interrupts.
+    assert environment.runner is not None
+    environment.runner.quit()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _finish(environment: Environment, directory: Path) -> None:
@@ -153,6 +195,7 @@ def _on_report_to_master(data: dict[str, Any], **_: Any) -> None:
     # Once stopped, no request is in flight: the last, partial second goes too.
     assert _worker is not None
     data[REPORT_KEY] = _worker.drain(None if _stopped.is_set() else time.time())
+    data[LOCUSTFILES_KEY] = _digest
 
 
 def _on_worker_test_start(environment: Environment, **_: Any) -> None:

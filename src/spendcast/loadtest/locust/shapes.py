@@ -13,7 +13,7 @@ arrival rate on the ``arrival`` timetable with enough users to keep it), and app
 start and end to ``capacity_steps.jsonl`` in the run directory, where ``capacity`` and the
 live display read them. The plan comes from ``SPENDCAST_CAPACITY_PLAN`` (JSON).
 
-This module imports Locust: only Locust processes import it (``locustfiles/capacity_search``);
+This module imports Locust: only Locust processes import it (``locustfiles/spendcast_capacity``);
 the names it shares with ``capacity`` (plan env, steps file) are in ``contract``.
 """
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
-from spendcast.loadtest.contract import DUMP_OPTION, HEADLESS_LOCUSTFILE
+from spendcast.loadtest.contract import DUMP_OPTION, RECORDING_LOCUSTFILE, SCENARIOS_LOCUSTFILE
 from spendcast.loadtest.run.credentials import locust_environment
+from spendcast.loadtest.run.locustfile import UserLocustfile
 
 DEFAULT_MASTER_PORT: Final = 5557  # Locust's
 DEFAULT_WORKERS_WAIT_S: Final = 300
@@ -57,6 +58,8 @@ class WorkerConfig:
 
     ``dump_dir`` keeps all each worker process recorded (``worker-<client id>.json``);
     ``think_time`` is only a fallback: a master started with ``--think-time`` sends its own.
+    ``user_file``: the user's locustfile, the same file the master runs (its users must be
+    there: the master only sends their names).
     """
 
     master_host: str
@@ -67,12 +70,14 @@ class WorkerConfig:
     token: str | None = None
     cookie: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    user_file: UserLocustfile | None = None
 
 
 def worker_command(config: WorkerConfig) -> list[str]:
+    users = config.user_file.files if config.user_file else (SCENARIOS_LOCUSTFILE,)
     command = [
         sys.executable, "-m", "locust",
-        "-f", str(HEADLESS_LOCUSTFILE),
+        "-f", ",".join(str(p) for p in [*users, RECORDING_LOCUSTFILE]),
         "--worker",
         "--master-host", config.master_host,
         "--master-port", str(config.master_port),
@@ -85,13 +90,20 @@ def worker_command(config: WorkerConfig) -> list[str]:
     return command
 
 
+def worker_environment(config: WorkerConfig) -> dict[str, str]:
+    env = locust_environment(config.extra_env, config.token, config.cookie, config.think_time)
+    if config.user_file is not None:
+        env["PYTHONPATH"] = config.user_file.python_path(env)
+    return env
+
+
 def run_worker(config: WorkerConfig, output: IO[bytes] | None = None) -> int:
     """Run a Locust worker until its master ends the run; Locust's exit code (0: done)."""
     # cwd: a neutral folder, so no locust.conf or pyproject.toml around changes the run.
     process = subprocess.Popen(
         worker_command(config),
         cwd=tempfile.gettempdir(),
-        env=locust_environment(config.extra_env, config.token, config.cookie, config.think_time),
+        env=worker_environment(config),
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
         stdin=subprocess.DEVNULL,

@@ -167,6 +167,9 @@ class ArrivalSchedule:
             raise ValueError("a schedule only changes at its end")
         if last.slope:
             raise ValueError("only an open-ended constant schedule switches")
+        if t == last.start_s:  # a change before the last took effect (capacity's lead second)
+            last.from_rate = last.to_rate = rate
+            return
         last.duration_s = t - last.start_s
         self._append(t, math.inf, rate, rate)
 

@@ -1,10 +1,14 @@
 """The run primitive: one headless Locust run against a host, as one directory of results.
 
 ``run_load(config)`` checks that the host answers, runs ``python -m locust`` as a subprocess
-(gevent's monkey-patching stays out of this process; ``--processes`` works) with the headless
-locustfile and its recording hooks, follows its progress, then reads the exact latencies back,
-checks the SLOs and writes ``summary.json`` and the plots. ``capacity``, ``compare`` and
-``profile`` are built on it. It never imports Locust itself.
+(gevent's monkey-patching stays out of this process; ``--processes`` works) with
+``-f [PLAN,]USERS[,SHAPE],RECORDING``: the load plan's shape for ``--rate``/``--stages``, the
+users' locustfile (the kit's scenarios, or the user's own checked by
+``locustfile.inspect_locustfile``) and the user classes to run, capacity's load shape if any,
+and the recording hooks, which measure any user (and put it on the open model's timetable).
+It follows the progress, then reads the exact latencies back, checks the SLOs and writes
+``summary.json`` and the plots. ``capacity``, ``compare`` and ``profile`` are built on it. It
+never imports Locust itself.
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ from typing import Any, Final
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.contract import (
-    HEADLESS_LOCUSTFILE,
     LIVE_SLO_ENV,
     LOAD_PLAN_OPTION,
     OUT_OPTION,
     PLAN_LOCUSTFILE,
     PROGRESS_FILE,
     RECORDING_FILE,
+    RECORDING_LOCUSTFILE,
     SCENARIO_USERS,
+    SCENARIOS_LOCUSTFILE,
     STOP_FILE,
     SUMMARY_FILE,
     THINK_TIME_OPTION,
@@ -43,6 +48,7 @@ from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
 from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
+from spendcast.loadtest.run.locustfile import UserLocustfile
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos, slo_fields
@@ -63,12 +69,15 @@ class RunConfig:
     ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``). ``master``: run
     as Locust's master, the users on workers (``spendcast loadtest --worker``, distributed.py).
     ``abort_on_fail``: stop as soon as an SLO is broken beyond recovery, or still broken
-    ``abort_grace_s`` into the run (abort.py).
+    ``abort_grace_s`` into the run (abort.py). ``user_file``: the user's own locustfile and
+    classes instead of ``scenario``'s (``tags`` and ``exclude_tags`` select tasks of either, as
+    Locust's ``--tags``/``--exclude-tags``).
 
     The load plan (``load_plan.py``): ``rate`` alone is a constant arrival rate for
     ``duration_s``; with ``stages`` it is the starting rate, and without ``rate`` the stages
     are users (closed); ``stages`` set ``duration_s`` to their total and ``users`` no longer
-    counts. ``max_users`` bounds the open model's pool.
+    counts. ``max_users`` bounds the open model's pool. It drives any user class: the
+    scenario's or the user's own locustfile's.
     """
 
     host: str
@@ -85,15 +94,17 @@ class RunConfig:
     plots: bool = True
     check_host: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
-    # A locustfile with its own load shape (``capacity``), and the user class it runs.
-    locustfile: Path | None = None
-    user_class: str | None = None
+    # A locustfile with a load shape and no user (``capacity``), appended after the users'.
+    shape_file: Path | None = None
     master: MasterOptions | None = None
     abort_on_fail: bool = False
     abort_grace_s: float = DEFAULT_GRACE_S
     rate: float | None = None
     stages: tuple[Stage, ...] = ()
     max_users: int = DEFAULT_MAX_USERS
+    user_file: UserLocustfile | None = None
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -102,6 +113,9 @@ class RunConfig:
             raise ValueError("users and duration_s must be at least 1")
         if self.think_time is not None:
             parse_think_time(self.think_time)
+        if self.user_file is not None and self.think_time is not None:
+            raise ValueError("--think-time paces the built-in scenarios: a locustfile's users "
+                             "have their own wait_time")  # fmt: skip
         plan = self.plan
         if plan is not None:
             object.__setattr__(self, "duration_s", plan.duration_s)  # frozen: set once, here
@@ -129,7 +143,7 @@ class RunConfig:
         plan = self.plan
         return {
             "host": public_host(self.host),
-            "scenario": self.scenario,
+            "scenario": self.label,
             "users": self.users if plan is None else None,
             "spawn_rate": self.effective_spawn_rate,
             "duration_s": self.duration_s,
@@ -140,11 +154,35 @@ class RunConfig:
             "abort_on_fail": self.abort_on_fail,
             "abort_grace_s": self.abort_grace_s if self.abort_on_fail else None,
             "load_plan": None if plan is None else plan.to_json(),
+            "locustfile": None if self.user_file is None else self.user_file.public(),
+            "user_classes": list(self.user_classes),
+            "tags": list(self.tags),
+            "exclude_tags": list(self.exclude_tags),
         }
 
     @property
     def effective_spawn_rate(self) -> float:
         return float(self.users) if self.spawn_rate is None else self.spawn_rate
+
+    @property
+    def label(self) -> str:
+        """The scenario's name, or ``my_test.py: ApiUser`` for a user's locustfile."""
+        return self.scenario if self.user_file is None else self.user_file.label
+
+    @property
+    def user_classes(self) -> tuple[str, ...]:
+        if self.user_file is not None:
+            return self.user_file.classes
+        return (SCENARIO_USERS[self.scenario],)
+
+    def locustfiles(self) -> list[Path]:
+        """What ``-f`` gets: the load plan's shape first (``--rate``/``--stages``: Locust runs
+        the first shape it finds, so it wins over any shape of the users' files), the users'
+        files, capacity's load shape if any, and always last the recording hooks."""
+        plan = [PLAN_LOCUSTFILE] if self.plan is not None else []
+        users = list(self.user_file.files) if self.user_file else [SCENARIOS_LOCUSTFILE]
+        shape = [self.shape_file] if self.shape_file else []
+        return [*plan, *users, *shape, RECORDING_LOCUSTFILE]
 
 
 @dataclass(frozen=True)
@@ -218,6 +256,7 @@ class RunResult:
 
 
 def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
+    """``runs/<UTC timestamp>-<scenario>`` (``scenario``: a name, or a locustfile's stem)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return root / f"{stamp}-{scenario}"
 
@@ -236,7 +275,6 @@ def check_host(host: str, timeout: float = 5.0) -> None:
 
 
 def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
-    locustfiles = [config.locustfile or HEADLESS_LOCUSTFILE]
     plan = config.plan
     if plan is None:
         load = [
@@ -244,12 +282,12 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
             "--spawn-rate", f"{config.effective_spawn_rate:g}",
             "--run-time", f"{config.duration_s}s",
         ]  # fmt: skip
-    else:  # the plan's shape drives the load: first, so that it wins over any other shape
-        locustfiles.insert(0, PLAN_LOCUSTFILE)
+    else:  # the plan's shape drives the load
         load = [LOAD_PLAN_OPTION, json.dumps(plan.to_json())]
+    # The user classes right after -f: Locust's --tags takes every word that follows it.
     command = [
         sys.executable, "-m", "locust",
-        "-f", ",".join(str(path) for path in locustfiles),
+        "-f", ",".join(str(path) for path in config.locustfiles()), *config.user_classes,
         "--headless", "--only-summary",
         "--host", config.host,
         *load,
@@ -265,7 +303,12 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
         command += config.master.locust_args()
     if config.think_time is not None:  # the master sends it to workers on other machines
         command += [THINK_TIME_OPTION, config.think_time]
-    return [*command, config.user_class or SCENARIO_USERS[config.scenario]]
+    return [*command, *locust_tags(config.tags, config.exclude_tags)]
+
+
+def locust_tags(tags: tuple[str, ...], exclude_tags: tuple[str, ...]) -> list[str]:
+    return [*(["--tags", *tags] if tags else []),
+            *(["--exclude-tags", *exclude_tags] if exclude_tags else [])]  # fmt: skip
 
 
 def _environment(config: RunConfig) -> dict[str, str]:
@@ -273,6 +316,8 @@ def _environment(config: RunConfig) -> dict[str, str]:
     if config.abort_on_fail:
         percentiles = AbortRule(config.slos).percentiles()
         env[LIVE_SLO_ENV] = ",".join(f"{p:g}" for p in percentiles)
+    if config.user_file is not None:
+        env["PYTHONPATH"] = config.user_file.python_path(env)
     return env
 
 
@@ -282,7 +327,8 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         raise LoadTestError(f"host {config.host!r} must start with http:// or https://")
     if config.check_host:
         check_host(config.host)
-    out_dir = (config.out_dir or default_out_dir(config.scenario)).resolve()
+    stem = config.scenario if config.user_file is None else config.user_file.stem
+    out_dir = (config.out_dir or default_out_dir(stem)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     code, abort = _run_locust(config, out_dir, on_progress)
     recording_path = out_dir / RECORDING_FILE

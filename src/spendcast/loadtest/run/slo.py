@@ -14,10 +14,11 @@ Grammar (spaces ignored around the operator; docs/slo.md shows both dialects sid
              dropped                                 -> iterations the open model could not
                                                         start (whole run only), a count
     OP       < <= > >= == != (k6's === is ==)
-    ENDPOINT a request name as the run reports it, with or without its leading slash
-             ("predict", "/predict"), optionally preceded by an HTTP method ("POST /predict");
-             every method of the name otherwise. A name may hold spaces, colons and ``?``:
-             the metric follows the LAST colon (no metric expression holds one).
+    ENDPOINT a request name as the run reports it (a route, or a locustfile's ``name=``),
+             with or without its leading slash ("predict", "/predict"), optionally preceded
+             by an HTTP method ("POST /predict"); every method of the name otherwise. A name
+             may hold spaces, colons and ``?``: the metric follows the LAST colon (no metric
+             expression holds one).
 
 Examples: ``p95<50ms``, ``p(95)<200``, ``p99.9<1s``, ``errors<0.1%``, ``rate<0.01``,
 ``rps>=500``, ``max<2000``, ``dropped==0``, ``POST /predict:p(99)<=300``.
@@ -244,12 +245,14 @@ ObservationKey = tuple[str, str] | None
 def observation_for(
     slo: Slo, observations: Mapping[ObservationKey, Observation]
 ) -> Observation | None:
-    """The observation ``slo`` is about: the total, or its endpoint's under the name as written
-    or with a leading slash (``predict`` finds ``/predict``)."""
+    """The observation ``slo`` is about: the total, or its endpoint's under the name as written,
+    with a leading slash (``predict`` finds ``/predict``) or without (``/login`` finds a
+    locustfile's ``login``)."""
     if slo.endpoint is None:
         return observations.get(None)
     method = slo.method or "*"
-    for name in dict.fromkeys((slo.endpoint, "/" + slo.endpoint.lstrip("/"))):
+    bare = slo.endpoint.lstrip("/")
+    for name in dict.fromkeys((slo.endpoint, "/" + bare, bare)):
         if (found := observations.get((method, name))) is not None:
             return found
     return None

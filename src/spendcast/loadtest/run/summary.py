@@ -13,7 +13,7 @@ from spendcast.loadtest.run.load_plan import LoadPlan
 from spendcast.loadtest.run.recording import Arrivals, LoadedRecording, Tally, total_arrivals
 from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)
 
 
