@@ -64,18 +64,13 @@ class Runtime:
 
     def count_predictions(self, count: int) -> None:
         """Count predictions already recorded: never raises, since their rows exist and the
-        request must be answered 200 whatever the metrics store does."""
-        try:
-            self.metrics.predictions.inc(count)
-        except Exception:
-            logger.exception("could not count %d predictions in the metrics", count)
+        request must be answered 200 whatever the metrics store does (the tally is an int;
+        ``Metrics.fold`` logs a failure of the store)."""
+        self.metrics.count_predictions(count)
 
     def count_refused(self, count: int) -> None:
         """Count predictions answered 503 (nothing kept); never raises, like count_predictions."""
-        try:
-            self.metrics.predictions_refused.inc(count)
-        except Exception:
-            logger.exception("could not count %d refused predictions in the metrics", count)
+        self.metrics.count_refused(count)
 
     async def start(self) -> None:
         """Load the model once, start the recorder, the log writer and the model watcher."""
