@@ -118,6 +118,7 @@ def serve(
         access_log=False,  # the API log file replaces uvicorn's access log
         loop="uvloop",
         http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
+        ws="none",  # no websocket route: keeps websockets out of the workers
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         backlog=BACKLOG,
     )
