@@ -27,6 +27,7 @@ from spendcast.monitoring.inference import Inference
 from spendcast.monitoring.table import create_schema, inference_log
 
 SQLITE_BUSY_SECONDS = 30.0
+SQLITE_MAX_VARIABLES = 32_766  # bound values per statement, SQLite's default since 3.32
 POSTGRES_CONNECT_SECONDS = 2  # so that ``database_ok`` turns false within seconds
 
 
@@ -113,6 +114,11 @@ class Database:
             processor = column_type.bind_processor(dialect)
             if processor is not None:
                 self._processors.append((index, processor))
+        # SQLite: a batch is one statement of many VALUES rows. ``executemany`` would release
+        # and take back the GIL around every row's step, a hand-off with the event loop each.
+        self._row_clause = "(" + ", ".join("?" * len(names)) + ")"
+        self._multi_row = not self._named and self._row_clause in self._sql
+        self._multi_sql: dict[int, str] = {}
 
     def create_schema(self) -> None:
         create_schema(self.engine)
@@ -128,9 +134,26 @@ class Database:
         Errors are SQLAlchemy's own (``IntegrityError`` for a value the database refuses,
         ``OperationalError`` when it is unreachable), and so is the connection handling.
         """
-        if rows:
-            with self.engine.begin() as connection:
-                connection.exec_driver_sql(self._sql, self._parameters(rows))
+        if not rows:
+            return
+        parameters = self._parameters(rows)
+        with self.engine.begin() as connection:
+            if self._multi_row:
+                step = SQLITE_MAX_VARIABLES // len(self._names)
+                for start in range(0, len(parameters), step):
+                    chunk = parameters[start : start + step]
+                    flat = tuple(value for row in chunk for value in row)
+                    connection.exec_driver_sql(self._statement_for(len(chunk)), flat)
+            else:
+                connection.exec_driver_sql(self._sql, parameters)
+
+    def _statement_for(self, count: int) -> str:
+        """The compiled insert with ``count`` VALUES rows."""
+        statement = self._multi_sql.get(count)
+        if statement is None:
+            head, clause, tail = self._sql.partition(self._row_clause)
+            statement = self._multi_sql[count] = head + ", ".join([clause] * count) + tail
+        return statement
 
     def _parameters(self, rows: Sequence[Inference]) -> list[Any]:
         values, processors, names = self._values, self._processors, self._names
