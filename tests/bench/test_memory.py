@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bench.cpu import worker_pids
 from bench.memory import (
@@ -65,16 +66,17 @@ def test_the_app_module_imports_nothing_heavy() -> None:
     assert "locust" in HEAVY
 
 
-def test_a_serving_worker_maps_no_model_library(workdir: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_serving_worker_maps_no_model_library(workdir: Path, workers: int) -> None:
     # The model is read in a throwaway process: the worker keeps only the compiled predictor.
-    with running_server(workdir, workers=2) as server:
+    with running_server(workdir, workers=workers) as server:
         assert httpx.get(f"{server.url}/predict", params=QUERY).status_code == 200
-        # /ready answers once one worker is up; the other may still have its loader child.
+        # /ready answers once one worker is up; another may still have its loader child.
         deadline = time.monotonic() + 60
-        while len(workers := worker_pids(server.process.pid)) != 2:
-            assert time.monotonic() < deadline, workers
+        while len(pids := worker_pids(server.process.pid)) != workers:
+            assert time.monotonic() < deadline, pids
             time.sleep(0.1)
-        for pid in workers:
+        for pid in pids:
             mapped = set(native_packages(pid))
             assert {"uvloop", "httptools"} <= mapped  # the detector sees the server's own
             unused = {"numpy", "scipy", "pandas", "sklearn", "websockets", "watchfiles"}
