@@ -1,9 +1,10 @@
 """Engines for the inference log (SQLite by default, PostgreSQL with psycopg 3) and its inserts.
 
 The schema and the insert statement come from SQLAlchemy (``table.py``, the dialect's ``INSERT
-... ON CONFLICT (id) DO NOTHING`` compiled once); a batch then goes through the DBAPI driver's
-own ``executemany`` with one tuple per row, bound by the column types' own processors, so the
-values stored are the ones SQLAlchemy would store, without its per-row overhead.
+... ON CONFLICT (id) DO NOTHING`` compiled once); a batch then goes to the driver as it is
+(``exec_driver_sql``: on SQLite one statement of many VALUES rows, on PostgreSQL psycopg's
+``executemany``), bound by the column types' own processors, so the values stored are the ones
+SQLAlchemy would store, without its per-row overhead.
 """
 
 from __future__ import annotations
