@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/insert_cost.py [--batch 500] [--batches 40] [--prefill 200000]
 
-``served`` is ``spendcast.monitoring.Database.insert`` (SQLAlchemy, ``ON CONFLICT (id) DO
-NOTHING``, a random 32-hex-digit text primary key, the ``created_at`` index, WAL with SQLite's
-default ``synchronous=FULL``). The ``raw`` variants run the same statement through ``sqlite3``
-directly and change one thing at a time: ``synchronous=NORMAL``, no ``created_at`` index, a
+``served`` is ``spendcast.monitoring.Database.insert`` (SQLAlchemy's compiled ``ON CONFLICT (id)
+DO NOTHING`` through the driver's ``executemany``, the 32-hex-digit text id of ``new_id``, the
+``created_at`` index, WAL with ``synchronous=FULL``, or NORMAL as a recorder without fsync
+runs it); ``before`` is the SQLAlchemy Core ``execute`` with a dict per row it replaced. The
+``raw`` variants run the same statement through ``sqlite3`` directly and change one thing at a
+time: ``synchronous=NORMAL``, no ``created_at`` index, a
 16-byte binary id, an integer id that grows with time. Each variant starts from a table of
 ``--prefill`` rows (a server that has run a while), then inserts ``--batches`` batches; the
 figure is the inserting thread's CPU time per row (``time.thread_time``) and the wall time.
@@ -26,12 +28,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.dialects import sqlite
+
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import format_table
 from spendcast.monitoring import Inference
 from spendcast.monitoring.database import Database
+from spendcast.monitoring.table import inference_log
 
 COLUMNS = "id, created_at, education, age, income, prediction, model_version"
 Row = tuple[Any, ...]
@@ -107,15 +112,28 @@ def _raw(
 
 
 def _served(
-    path: Path, time_ordered: bool = False
+    path: Path, time_ordered: bool = False, durable_commits: bool = True
 ) -> tuple[Callable[[list[Inference]], None], Callable[[], None]]:
-    database = Database(f"sqlite:///{path}")
+    database = Database(f"sqlite:///{path}", durable_commits=durable_commits)
     database.create_schema()
 
     def insert(rows: list[Inference]) -> None:
-        database.insert(
-            [row.as_row() for row in (_time_ordered_text(rows) if time_ordered else rows)]
-        )
+        database.insert(_time_ordered_text(rows) if time_ordered else rows)
+
+    return insert, database.close
+
+
+def _core_execute(path: Path) -> tuple[Callable[[list[Inference]], None], Callable[[], None]]:
+    """How ``Database.insert`` inserted before issue 13: SQLAlchemy Core, a dict per row."""
+    database = Database(f"sqlite:///{path}")
+    database.create_schema()
+    statement = sqlite.insert(inference_log).on_conflict_do_nothing(
+        index_elements=[inference_log.c.id]
+    )
+
+    def insert(rows: list[Inference]) -> None:
+        with database.engine.begin() as connection:
+            connection.execute(statement, [row.as_row() for row in rows])
 
     return insert, database.close
 
@@ -123,7 +141,11 @@ def _served(
 VARIANTS: dict[
     str, Callable[[Path], tuple[Callable[[list[Inference]], None], Callable[[], None]]]
 ] = {
-    "served: SQLAlchemy, text id, created_at index, FULL": _served,
+    "SQLAlchemy Core execute, dict per row, FULL (before)": _core_execute,
+    "served: compiled statement, DBAPI executemany, FULL": _served,
+    "served, synchronous=NORMAL (recorder without fsync)": lambda p: _served(
+        p, durable_commits=False
+    ),
     "served, time-ordered text id (UUIDv7-like)": lambda p: _served(p, time_ordered=True),
     "raw sqlite3, same table, FULL": lambda p: _raw(
         p, synchronous="FULL", index=True, id_type="VARCHAR", convert=_text_rows

@@ -40,6 +40,7 @@ def config(app: str, host: str, port: int, workers: int) -> uvicorn.Config:
         access_log=False,
         loop="uvloop",
         http=JSON_ERROR_HTTP,
+        ws="none",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         backlog=BACKLOG,
     )

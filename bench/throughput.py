@@ -152,8 +152,8 @@ def _measure(
 @click.option("--threads", type=int, default=1, show_default=True, help="wrk threads.")
 @click.option(
     "--stack",
-    type=click.Choice(["uvicorn", "granian", "reuseport"]),
-    default="uvicorn",
+    type=click.Choice(["serve", "uvicorn", "granian", "reuseport"]),
+    default="serve",
     show_default=True,
     help="Server stack of the bare hello in the full suite (match what `spendcast serve` runs).",
 )

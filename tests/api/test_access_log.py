@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from spendcast.api import access_log
 from spendcast.api.access_log import AccessLog, Entry, format_json, format_line
 from spendcast.api.app import create_app
 from spendcast.api.log_escape import escape
@@ -151,3 +153,28 @@ def test_logrotate_create_mode_with_a_reopen_request(tmp_path: Path) -> None:
     log.stop()
     assert len(held.read_text().splitlines()) == 1
     assert len(path.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"])
+def test_time_stamps_match_the_datetime_formatting_across_dst_changes(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer works the offset out once per second: the result must stay the plain one.
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        access_log._whole_second.cache_clear()
+        changes = [1667091600.0, 1679792400.0, 1699164000.0, 1711846800.0]  # DST, both ways
+        instants = [at + step * 0.0999993 for at in changes for step in range(-40_000, 40_000)]
+        stamps = [access_log._stamp(at) for at in instants]
+        expected = [
+            datetime.fromtimestamp(at).astimezone().isoformat(timespec="milliseconds")
+            for at in instants
+        ]
+        assert stamps == expected
+        if zone in ("Europe/Paris", "America/New_York"):  # both offsets met: the DST branch
+            assert len({stamp[23:] for stamp in stamps}) == 2
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+        access_log._whole_second.cache_clear()

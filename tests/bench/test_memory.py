@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import httpx
+import pytest
+
+from bench.cpu import worker_pids
 from bench.memory import (
     HEAVY,
     heavy_imports,
@@ -14,7 +20,9 @@ from bench.memory import (
     parse_vm_rss_kib,
     resident_kib,
 )
+from tests.support.server import running_server
 
+QUERY: dict[str, str | int] = {"education": "PhD", "age": 42, "income": 50_000}
 SITE = "/v/lib/python3.11/site-packages"
 MAPS = "\n".join(
     [
@@ -56,3 +64,20 @@ def test_the_app_module_imports_nothing_heavy() -> None:
     assert {"numpy", "hdrh"} <= set(heavy_imports("spendcast.loadtest.run.latency"))
     assert heavy_imports("spendcast.api.app") == []
     assert "locust" in HEAVY
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_serving_worker_maps_no_model_library(workdir: Path, workers: int) -> None:
+    # The model is read in a throwaway process: the worker keeps only the compiled predictor.
+    with running_server(workdir, workers=workers) as server:
+        assert httpx.get(f"{server.url}/predict", params=QUERY).status_code == 200
+        # /ready answers once one worker is up; another may still have its loader child.
+        deadline = time.monotonic() + 60
+        while len(pids := worker_pids(server.process.pid)) != workers:
+            assert time.monotonic() < deadline, pids
+            time.sleep(0.1)
+        for pid in pids:
+            mapped = set(native_packages(pid))
+            assert {"uvloop", "httptools"} <= mapped  # the detector sees the server's own
+            unused = {"numpy", "scipy", "pandas", "sklearn", "websockets", "watchfiles"}
+            assert not mapped & unused, mapped

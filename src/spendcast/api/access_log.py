@@ -26,6 +26,7 @@ check went to the moved file. ``copytruncate`` works too: the file is opened in 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -48,7 +49,20 @@ FLUSH_SECONDS = 0.1
 
 
 def _stamp(at: float) -> str:
-    return datetime.fromtimestamp(at).astimezone().isoformat(timespec="milliseconds")
+    """``datetime.fromtimestamp(at).astimezone().isoformat(timespec="milliseconds")``; the
+    local offset and the text up to the second are worked out once per second (the writer
+    thread formats thousands of lines a second, and ``astimezone`` is most of the cost)."""
+    local = datetime.fromtimestamp(at)
+    whole = local.replace(microsecond=0)
+    head, tail = _whole_second(whole, local.fold)
+    return f"{head}.{local.microsecond // 1000:03d}{tail}"
+
+
+@functools.lru_cache(maxsize=4)
+def _whole_second(whole: datetime, fold: int) -> tuple[str, str]:
+    # ``fold`` is part of the key: naive local times compare equal across a DST fold.
+    text = whole.replace(fold=fold).astimezone().isoformat(timespec="seconds")
+    return text[:19], text[19:]
 
 
 def format_line(entry: Entry) -> str:

@@ -42,10 +42,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 class SpendcastAPI(FastAPI):
     """FastAPI behind two pure-ASGI layers that every request meets first, before FastAPI's
-    own middleware stack: the log line and metrics, then the ``GET /predict`` fast path.
+    own middleware stack: the ``GET /predict`` fast path, then the log line and metrics.
 
     Outside the stack, the fast path skips FastAPI's per-request layers (error, telemetry
     and body-limit middleware, routing); anything it declines goes through all of them.
+    It logs and counts its own answers with the observing layer's ``observe``.
     """
 
     front: ASGIApp
@@ -80,14 +81,14 @@ def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> S
     install_error_handlers(app)
     limit = max_body_bytes(runtime.settings.batch_limit)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
-    inner: ASGIApp = app.framework
+    observe = ObserveMiddleware(
+        app.framework, runtime.access_log, runtime.metrics, RouteLabels(app.routes)
+    )
+    app.front = observe
     app.fast_path = None
     if fast_path:
         route = _route(predict.router, "GET", PREDICT_PATH)
-        inner = app.fast_path = PredictFastPath(app.framework, runtime, route)
-    app.front = ObserveMiddleware(
-        inner, runtime.access_log, runtime.metrics, RouteLabels(app.routes)
-    )
+        app.front = app.fast_path = PredictFastPath(observe, runtime, route)
     return app
 
 

@@ -14,12 +14,14 @@ raising means that nothing was recorded; on any exception up to there the reques
 endpoint unchanged, as if the fast path did not exist. Once ``record()`` has returned, the row
 exists: the request is answered 200 from here, nothing after it can raise (the predictions
 counter is ``Runtime.count_predictions``, which swallows its failures) and the request never
-falls through. So every 200 is one row, and every row a 200 (tested by fault injection in
-tests/api/test_faults.py).
+falls through (nor does its log line and metrics sample, ``ObserveMiddleware.observe``,
+which never raises). So every 200 is one row, and every row a 200 (tested by fault injection
+in tests/api/test_faults.py).
 """
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 import orjson
@@ -31,6 +33,7 @@ from spendcast.model.schema import AGE_MAX, AGE_MIN, EDUCATION_LEVELS, INCOME_MA
 from spendcast.monitoring import Inference
 
 if TYPE_CHECKING:
+    from spendcast.api.middleware import ObserveMiddleware
     from spendcast.api.runtime import Runtime
 
 # Each level as a query string may spell it; the value maps straight to the level.
@@ -75,22 +78,27 @@ def parse_query(query: bytes) -> tuple[str, int, float] | None:
 
 
 class PredictFastPath:
-    """Pure ASGI, in front of FastAPI: answers a plainly valid, authorised ``GET /predict``
-    itself; hands every other request to ``app`` unchanged.
+    """Pure ASGI, in front of everything: answers a plainly valid, authorised ``GET /predict``
+    itself; hands every other request to ``observe`` (the ``ObserveMiddleware`` in front of
+    FastAPI) unchanged.
 
-    Installed inside ``ObserveMiddleware``, so its answers get the same log line and metrics
-    (it sets ``scope["route"]`` to the endpoint's route for the route label). ``answered``
-    counts the requests it answered (what the differential test checks it reaches).
+    Its answers get the log line and metrics ``observe`` gives the endpoint's (route label:
+    the endpoint's route), through ``observe.observe`` once answered, without wrapping
+    ``send``. ``answered`` counts the requests it answered (what the differential test
+    checks it reaches).
     """
 
-    def __init__(self, app: ASGIApp, runtime: Runtime, route: BaseRoute) -> None:
-        self.app = app
+    def __init__(self, observe: ObserveMiddleware, runtime: Runtime, route: BaseRoute) -> None:
+        self.app: ASGIApp = observe
+        self.observe = observe
         self.runtime = runtime
         self.route = route
+        self.template: str = getattr(route, "path", PREDICT_PATH)
         self.answered = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and _is_predict(scope):
+            start = perf_counter()
             try:
                 answer = _prepare(self.runtime, scope)
                 if answer is not None:
@@ -102,7 +110,10 @@ class PredictFastPath:
                 self.runtime.count_predictions(1)
                 self.answered += 1
                 scope["route"] = self.route
-                await _answer(answer[0], answer[1], send)
+                try:
+                    await _answer(answer[0], answer[1], send)
+                finally:
+                    self.observe.observe(scope, self.template, 200, start)
                 return
         await self.app(scope, receive, send)
 

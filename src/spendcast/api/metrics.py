@@ -4,11 +4,20 @@
 start; then every worker writes its values there and ``/metrics`` (answered by any worker)
 aggregates them all. Without the variable (an in-process test client) each app keeps its own
 registry.
+
+A request is counted in plain per-process tallies (a dict of ints, a list of bucket counts):
+updating prometheus's multiprocess values costs a lock and an mmap write per value, several
+microseconds a request. The tallies are folded into them by a callback the event loop runs
+once per pass, right after the requests of that pass are answered, and before each render:
+a scrape sees every request answered before it, in any worker, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+from bisect import bisect_left
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,6 +34,8 @@ from prometheus_client import (
 from starlette.routing import BaseRoute, Mount, Route
 
 from spendcast.monitoring import RecorderStats
+
+logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -124,21 +135,71 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=reg,
         )
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # Tallies not yet folded into the values above (see the module docstring).
+        self._counts: dict[tuple[str, str, int], int] = {}
+        self._durations: dict[str, list[float]] = {}  # route -> bucket counts..., sum
+        self._predictions = 0
+        self._refused = 0
+        self._fold_due = False
+        self._children: dict[tuple[str, str, int], Any] = {}  # label children, cached
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one answered request; label children are cached so this stays cheap."""
+        """Count one answered request (in the tallies: a few dict and list operations)."""
         key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            label = method if method in KNOWN_METHODS else "OTHER"
-            children = (
-                self.requests.labels(label, route, str(status)),
-                self.duration.labels(route),
-            )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        tally = self._durations.get(route)
+        if tally is None:
+            tally = self._durations[route] = [0.0] * (len(BUCKETS) + 2)
+        tally[bisect_left(BUCKETS, seconds)] += 1  # the bucket ``Histogram.observe`` picks
+        tally[-1] += seconds
+        self._fold_soon()
+
+    def count_predictions(self, count: int) -> None:
+        self._predictions += count
+        self._fold_soon()
+
+    def count_refused(self, count: int) -> None:
+        self._refused += count
+        self._fold_soon()
+
+    def _fold_soon(self) -> None:
+        if self._fold_due:
+            return
+        self._fold_due = True
+        try:
+            asyncio.get_running_loop().call_soon(self.fold)
+        except RuntimeError:  # no event loop (a direct call): fold now
+            self.fold()
+
+    def fold(self) -> None:
+        """Add the tallies to the prometheus values. Never raises: a failure is logged and
+        those counts are lost, as a failed ``inc`` lost its count before."""
+        self._fold_due = False
+        counts, self._counts = self._counts, {}
+        durations, self._durations = self._durations, {}
+        predictions, self._predictions = self._predictions, 0
+        refused, self._refused = self._refused, 0
+        try:
+            for key, count in counts.items():
+                child = self._children.get(key)
+                if child is None:
+                    method, route, status = key
+                    label = method if method in KNOWN_METHODS else "OTHER"
+                    child = self._children[key] = self.requests.labels(label, route, str(status))
+                child.inc(count)
+            for route, tally in durations.items():
+                _observe_all(self.duration.labels(route), tally)
+        except Exception:
+            logger.exception("could not count %d requests in the metrics", sum(counts.values()))
+        for counter, count in (
+            (self.predictions, predictions),
+            (self.predictions_refused, refused),
+        ):
+            if count:
+                try:
+                    counter.inc(count)
+                except Exception:
+                    logger.exception("could not count %d predictions in the metrics", count)
 
     def set_model(self, version: str, previous: str | None = None) -> None:
         if previous is not None and previous != version:
@@ -159,6 +220,7 @@ class Metrics:
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every worker's values."""
+        self.fold()
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
         _forget_dead_workers(self.multiprocess_dir)
@@ -168,6 +230,7 @@ class Metrics:
 
     def close(self) -> None:
         """Forget this worker's live gauges (its counters stay in the totals)."""
+        self.fold()
         if self.multiprocess_dir is not None:
             multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
 
@@ -183,6 +246,16 @@ def _forget_dead_workers(directory: str) -> None:
             multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
         except PermissionError:
             pass  # alive, owned by someone else
+
+
+def _observe_all(histogram: Any, tally: list[float]) -> None:
+    """What one ``observe`` per value would have added: each bucket's count, and the sum.
+    (prometheus_client has no public call for values observed in bulk; these are the
+    attributes its own ``observe`` updates.)"""
+    for index, count in enumerate(tally[:-1]):
+        if count:
+            histogram._buckets[index].inc(count)
+    histogram._sum.inc(tally[-1])
 
 
 def _counter(name: str, documentation: str, registry: CollectorRegistry) -> Counter:

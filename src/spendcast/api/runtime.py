@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import signal
+import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from spendcast.api.access_log import AccessLog
@@ -24,6 +28,20 @@ from spendcast.settings import Settings
 logger = logging.getLogger(__name__)
 
 RECORDER_STOP_SECONDS = 30.0
+
+
+def load_isolated(model_dir: Path, version: str | None = None) -> Predictor:
+    """``load_predictor``, in a throwaway process unless scikit-learn is already loaded here.
+
+    Reading a skops artifact imports scikit-learn, numpy, scipy and pandas (~60 MiB per
+    worker, docs/performance.md); the compiled ``Predictor`` uses none of them and pickles as
+    a dict of floats, so a serving worker gets it without them.
+    """
+    if "sklearn" in sys.modules:
+        return load_predictor(model_dir, version)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(load_predictor, model_dir, version).result()
 
 
 class Runtime:
@@ -64,25 +82,20 @@ class Runtime:
 
     def count_predictions(self, count: int) -> None:
         """Count predictions already recorded: never raises, since their rows exist and the
-        request must be answered 200 whatever the metrics store does."""
-        try:
-            self.metrics.predictions.inc(count)
-        except Exception:
-            logger.exception("could not count %d predictions in the metrics", count)
+        request must be answered 200 whatever the metrics store does (the tally is an int;
+        ``Metrics.fold`` logs a failure of the store)."""
+        self.metrics.count_predictions(count)
 
     def count_refused(self, count: int) -> None:
         """Count predictions answered 503 (nothing kept); never raises, like count_predictions."""
-        try:
-            self.metrics.predictions_refused.inc(count)
-        except Exception:
-            logger.exception("could not count %d refused predictions in the metrics", count)
+        self.metrics.count_refused(count)
 
     async def start(self) -> None:
         """Load the model once, start the recorder, the log writer and the model watcher."""
         self.access_log.start()
         self._reopen_log_on_sighup()
         try:
-            self.swap(await asyncio.to_thread(load_predictor, self.settings.model_dir))
+            self.swap(await asyncio.to_thread(load_isolated, self.settings.model_dir))
             recorder = Recorder.from_settings(self.settings)
             await asyncio.to_thread(recorder.start)
             self._recorder = recorder
@@ -137,7 +150,7 @@ class Runtime:
         async with self._train_lock:
             trained = await asyncio.to_thread(train_and_save, self.settings)
             predictor = await asyncio.to_thread(
-                load_predictor, self.settings.model_dir, trained.version
+                load_isolated, self.settings.model_dir, trained.version
             )
             self.swap(predictor)
             return trained
@@ -152,6 +165,6 @@ class Runtime:
             try:
                 version = await asyncio.to_thread(current_version, model_dir)
                 if version is not None and version != self.predictor.version:
-                    self.swap(await asyncio.to_thread(load_predictor, model_dir, version))
+                    self.swap(await asyncio.to_thread(load_isolated, model_dir, version))
             except Exception:
                 logger.exception("could not load the latest model from %s", model_dir)

@@ -96,7 +96,7 @@ def serve(
         os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
     _require_valid_settings()
     _require_database_url()
-    _require_model(workers)
+    _require_model()
 
     import uvicorn
 
@@ -118,6 +118,7 @@ def serve(
         access_log=False,  # the API log file replaces uvicorn's access log
         loop="uvloop",
         http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
+        ws="none",  # no websocket route: keeps websockets out of the workers
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         backlog=BACKLOG,
     )
@@ -226,19 +227,16 @@ def _require_database_url() -> None:
         raise click.ClickException(f"{error} (SPENDCAST_DATABASE_URL)") from None
 
 
-def _require_model(workers: int) -> None:
+def _require_model() -> None:
     """Refuse to start, in one line, unless the current model loads (allowed types only).
 
     Checked before uvicorn starts: a worker whose startup fails prints a traceback, and with
-    several workers uvicorn then exits 0. With several workers the check runs in a throwaway
-    process, so that the supervisor does not keep scikit-learn in memory.
+    several workers uvicorn then exits 0. The check runs in a throwaway process, so that
+    neither the supervisor nor a single worker (this process) keeps scikit-learn in memory.
     """
-    if workers == 1:
-        problem = model_problem()
-    else:
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            problem = pool.submit(model_problem).result()
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        problem = pool.submit(model_problem).result()
     if problem is not None:
         raise click.ClickException(problem)
 

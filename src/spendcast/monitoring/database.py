@@ -1,9 +1,18 @@
-"""Engines for the inference log (SQLite by default, PostgreSQL with psycopg 3) and its inserts."""
+"""Engines for the inference log (SQLite by default, PostgreSQL with psycopg 3) and its inserts.
+
+The schema and the insert statement come from SQLAlchemy (``table.py``, the dialect's ``INSERT
+... ON CONFLICT (id) DO NOTHING`` compiled once); a batch then goes to the driver as it is
+(``exec_driver_sql``: on SQLite one statement of many VALUES rows, on PostgreSQL psycopg's
+``executemany``), bound by the column types' own processors, so the values stored are the ones
+SQLAlchemy would store, without its per-row overhead.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +24,22 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from spendcast.errors import RecorderError
 from spendcast.extras import extra_providing, install_hint
+from spendcast.monitoring.inference import Inference
 from spendcast.monitoring.table import create_schema, inference_log
 
 SQLITE_BUSY_SECONDS = 30.0
+SQLITE_MAX_VARIABLES = 32_766  # bound values per statement, SQLite's default since 3.32
 POSTGRES_CONNECT_SECONDS = 2  # so that ``database_ok`` turns false within seconds
 
 
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _entry: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: sqlite3.Connection, _entry: ConnectionPoolEntry, *, synchronous: str
+) -> None:
     # busy_timeout first: switching to WAL needs a lock other processes may hold.
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute(f"PRAGMA synchronous = {synchronous}")
     cursor.close()
 
 
@@ -36,8 +50,13 @@ def parse_url(database_url: str) -> URL:
         raise RecorderError(f"invalid database URL {database_url!r}: {exc}") from exc
 
 
-def make_engine(database_url: str) -> Engine:
-    """An engine for ``sqlite:///file.db`` (WAL, busy timeout) or ``postgresql+psycopg://...``."""
+def make_engine(database_url: str, *, durable_commits: bool = True) -> Engine:
+    """An engine for ``sqlite:///file.db`` (WAL, busy timeout) or ``postgresql+psycopg://...``.
+
+    ``durable_commits=False`` lets SQLite's WAL sync at checkpoints only (``synchronous =
+    NORMAL``): a commit still survives the death of the process, not a power loss. Only for a
+    recorder without ``fsync``, whose journal does not survive a power loss either.
+    """
     url = parse_url(database_url)
     backend = url.get_backend_name()
     try:
@@ -48,7 +67,8 @@ def make_engine(database_url: str) -> Engine:
                 url,
                 connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False},
             )
-            event.listen(engine, "connect", _sqlite_pragmas)
+            synchronous = "FULL" if durable_commits else "NORMAL"
+            event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous=synchronous))
             return engine
         if backend == "postgresql":
             return create_engine(
@@ -73,13 +93,33 @@ def make_engine(database_url: str) -> Engine:
 class Database:
     """The inference log in one database: schema, idempotent batch inserts, counts."""
 
-    def __init__(self, database_url: str) -> None:
-        self.engine = make_engine(database_url)
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+    def __init__(self, database_url: str, *, durable_commits: bool = True) -> None:
+        self.engine = make_engine(database_url, durable_commits=durable_commits)
+        dialect = self.engine.dialect
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         # A row whose id is already there was committed before (a replay): skip it.
-        self._insert = insert(inference_log).on_conflict_do_nothing(
+        statement = insert(inference_log).on_conflict_do_nothing(
             index_elements=[inference_log.c.id]
         )
+        compiled = statement.compile(dialect=dialect)
+        self._sql = str(compiled)
+        names: list[str] = list(compiled.positiontup or ()) if compiled.positional else []
+        self._named = not compiled.positional
+        if self._named:
+            names = list(compiled.params)
+        self._names = names
+        self._values = attrgetter(*names)  # an Inference's fields are the table's columns
+        self._processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(names):
+            column_type = inference_log.c[name].type.dialect_impl(dialect)
+            processor = column_type.bind_processor(dialect)
+            if processor is not None:
+                self._processors.append((index, processor))
+        # SQLite: a batch is one statement of many VALUES rows. ``executemany`` would release
+        # and take back the GIL around every row's step, a hand-off with the event loop each.
+        self._row_clause = "(" + ", ".join("?" * len(names)) + ")"
+        self._multi_row = not self._named and self._row_clause in self._sql
+        self._multi_sql: dict[int, str] = {}
 
     def create_schema(self) -> None:
         create_schema(self.engine)
@@ -89,11 +129,44 @@ class Database:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def insert(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows in one transaction; rows already present (same id) are left as they are."""
-        if rows:
-            with self.engine.begin() as connection:
-                connection.execute(self._insert, list(rows))
+    def insert(self, rows: Sequence[Inference]) -> None:
+        """Insert rows in one transaction; rows already present (same id) are left as they are.
+
+        Errors are SQLAlchemy's own (``IntegrityError`` for a value the database refuses,
+        ``OperationalError`` when it is unreachable), and so is the connection handling.
+        """
+        if not rows:
+            return
+        parameters = self._parameters(rows)
+        with self.engine.begin() as connection:
+            if self._multi_row:
+                step = SQLITE_MAX_VARIABLES // len(self._names)
+                for start in range(0, len(parameters), step):
+                    chunk = parameters[start : start + step]
+                    flat = tuple(value for row in chunk for value in row)
+                    connection.exec_driver_sql(self._statement_for(len(chunk)), flat)
+            else:
+                connection.exec_driver_sql(self._sql, parameters)
+
+    def _statement_for(self, count: int) -> str:
+        """The compiled insert with ``count`` VALUES rows."""
+        statement = self._multi_sql.get(count)
+        if statement is None:
+            head, clause, tail = self._sql.partition(self._row_clause)
+            statement = self._multi_sql[count] = head + ", ".join([clause] * count) + tail
+        return statement
+
+    def _parameters(self, rows: Sequence[Inference]) -> list[Any]:
+        values, processors, names = self._values, self._processors, self._names
+        bound: list[Any] = []
+        for row in rows:
+            row_values = list(values(row))
+            for index, processor in processors:
+                row_values[index] = processor(row_values[index])
+            bound.append(
+                dict(zip(names, row_values, strict=True)) if self._named else tuple(row_values)
+            )
+        return bound
 
     def count(self) -> int:
         with self.engine.connect() as connection:

@@ -99,6 +99,7 @@ class Recorder:
         if journal not in JOURNAL_MODES:
             raise ValueError(f"journal must be one of {JOURNAL_MODES}, not {journal!r}")
         self._database_url = database_url
+        self._fsync = fsync
         self._journal = Journal(Path(journal_dir), fsync=fsync)
         self._backlog = Backlog(
             self._journal,
@@ -143,7 +144,8 @@ class Recorder:
         """
         if self._thread is not None or self._stopped:
             raise RecorderError("a Recorder can be started only once")
-        self._database = Database(self._database_url)
+        # Without fsync the journal does not outlive a power loss: nor need the commits.
+        self._database = Database(self._database_url, durable_commits=self._fsync)
         try:
             self._journal.open()
             self._backlog.open()
@@ -296,14 +298,14 @@ class Recorder:
         for offset in range(0, len(rows), self._batch_size):
             batch = rows[offset : offset + self._batch_size]
             try:
-                self._db.insert([row.as_row() for row in batch])
+                self._db.insert(batch)
                 self._last_contact = time.monotonic()
                 accepted += len(batch)
             except (IntegrityError, DataError):
                 # A value the database refuses: retry row by row so only the bad rows are lost.
                 for row in batch:
                     try:
-                        self._db.insert([row.as_row()])
+                        self._db.insert([row])
                         accepted += 1
                     except (IntegrityError, DataError) as exc:
                         self._rejected += 1
