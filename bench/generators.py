@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE: Final = ROOT / "bench" / "locustfiles" / "health_user.py"
 USER_RATE_ENV: Final = "BENCH_USER_RATE"  # read by health_user.py's PacedHealthUser
 SPENDCAST: Final = (sys.executable, "-m", "spendcast", "loadtest")
-# What spendcast runs: today its built-in `health` scenario, the same GET /health. Once
-# `spendcast loadtest -f FILE` exists: ("-f", str(LOCUSTFILE), "HealthUser").
-SPENDCAST_USER: Final = ("--scenario", "health")
+SPENDCAST_USER: Final = ("-f", str(LOCUSTFILE), "HealthUser")  # the very user plain Locust runs
 # Every Locust process of either generator has this in its command line (forks included).
 LOCUST_MARKER: Final = "-m locust"
 GENERATORS: Final = ("plain", "spendcast")
@@ -88,13 +86,15 @@ def plain_command(case: Case, load: Load) -> tuple[list[str], dict[str, str]]:
 def spendcast_command(case: Case, load: Load, out_dir: Path) -> tuple[list[str], dict[str, str]]:
     """``spendcast loadtest`` with the same users, writing its run directory to ``out_dir``."""
     command = [
-        *SPENDCAST, *SPENDCAST_USER, "--host", load.host, "--users", str(load.users),
+        *SPENDCAST, *SPENDCAST_USER, "--host", load.host,
         "--duration", f"{load.run_time_s}s", "--out", str(out_dir),
     ]  # fmt: skip
     if case.processes is not None:
         command += ["--processes", str(case.processes)]
-    if case.rate is not None:
-        command += ["--rate", f"{case.rate:g}"]
+    if case.rate is not None:  # the pool is sized from the rate, up to as many users as plain's
+        command += ["--rate", f"{case.rate:g}", "--max-users", str(load.users)]
+    else:
+        command += ["--users", str(load.users)]
     return command, _master_port_env(case)
 
 

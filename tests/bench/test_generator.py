@@ -58,7 +58,8 @@ def test_rate_paces_plain_users_and_asks_spendcast_for_the_rate() -> None:
     assert plain[-1] == "PacedHealthUser"
     assert env == {USER_RATE_ENV: "250"}
     kit, _ = spendcast_command(case, LOAD, Path("/tmp/run"))
-    assert kit[-2:] == ["--rate", "2000"]
+    assert kit[-4:] == ["--rate", "2000", "--max-users", "8"]  # the pool: plain's users at most
+    assert "--users" not in kit
 
 
 def test_options_are_found_where_click_lists_them() -> None:

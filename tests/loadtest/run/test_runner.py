@@ -37,6 +37,19 @@ def test_the_command_names_the_scenario_user_and_never_the_token(tmp_path: Path)
     assert "s3cret" not in str(config.public())
 
 
+def test_local_processes_get_a_master_port_of_their_own(tmp_path: Path) -> None:
+    """Locust's --processes master binds 5557 by default: two runs on one machine collided."""
+    ports = set()
+    for _ in range(2):
+        command = locust_command(RunConfig(host="http://h", processes=2), tmp_path)
+        bind = command[command.index("--master-bind-port") + 1]
+        assert command[command.index("--master-port") + 1] == bind
+        ports.add(int(bind))
+    assert len(ports) == 2
+    assert 5557 not in ports
+    assert "--master-bind-port" not in locust_command(RunConfig(host="http://h"), tmp_path)
+
+
 def test_bad_configurations_are_refused() -> None:
     with pytest.raises(ValueError, match="scenario"):
         RunConfig(host="http://h", scenario="soak")

@@ -50,6 +50,7 @@ from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
 from spendcast.loadtest.run.locustfile import UserLocustfile
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
+from spendcast.loadtest.run.server_process import free_port
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos, slo_fields
 
@@ -299,6 +300,9 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     ]  # fmt: skip
     if config.processes is not None:
         command += ["--processes", str(config.processes)]
+        if config.master is None:  # Locust's own master and workers: 5557 would collide with
+            port = str(free_port())  # any other run with processes on this machine
+            command += ["--master-bind-port", port, "--master-port", port]
     if config.master is not None:
         command += config.master.locust_args()
     if config.think_time is not None:  # the master sends it to workers on other machines
