@@ -92,6 +92,10 @@ def test_a_full_journal_disk_is_a_503_with_no_row_and_recovers(
         load.wait_for(200)
         load.stop()
         wait_until(lambda: count_rows(postgres_url) == len(load.ok) + len(batch_ok), 30, "rows")
+        # Each worker copies its state into the gauges when it answers /ready or /metrics and
+        # every model poll: a worker that answered neither since its journal recovered has
+        # not yet, so wait for it as for the gauge going up.
+        wait_until(lambda: recorder_metrics(server)["journal_degraded"] == 0, 10, "gauge back")
         after = recorder_metrics(server)
         assert server.stop() == 0
 
