@@ -99,6 +99,26 @@ def test_an_open_ended_schedule_switches_rate_and_pauses() -> None:
         schedule.switch(1.0, 5.0)
 
 
+def test_iteration_times_do_not_depend_on_the_order_they_are_asked_in() -> None:
+    # time_of starts from the segment of its last answer: asked out of order, and across a
+    # switch that shortens the segment it points at, it must answer as a fresh schedule does.
+    def schedule() -> ArrivalSchedule:
+        return ArrivalSchedule.of_stages(0, (Stage(2, 50), Stage(3, 50), Stage(2, 0)))
+
+    ks = list(range(0, 300, 7))  # 250 iterations in all
+    fresh = [schedule().time_of(k) for k in ks]
+    reused = schedule()
+    assert [reused.time_of(k) for k in reversed(ks)] == list(reversed(fresh))
+    assert [reused.time_of(k) for k in ks] == fresh
+    assert fresh[-1] is None
+    assert fresh[1] is not None
+
+    switched = ArrivalSchedule.open_ended(10)
+    assert switched.time_of(30) == pytest.approx(3.0)  # the cursor now on the open segment
+    switched.switch(2.0, 100.0)  # which ends at 20 arrivals: 30 is in the new one
+    assert switched.time_of(30) == pytest.approx(2.1)
+
+
 def test_a_switch_at_the_last_change_replaces_its_rate() -> None:
     # capacity's next tick may come before the timetable's origin (its lead second): t = 0
     schedule = ArrivalSchedule.open_ended(20)

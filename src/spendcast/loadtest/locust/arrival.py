@@ -9,9 +9,14 @@ process runs the iterations ``k ≡ index (mod count)``) and a pool of users run
 Any user class, unchanged: ``install`` replaces each class's ``wait_time`` by ``TIMETABLE.take``
 and makes its ``on_start`` end with a first wait (``User.wait``: the user is *waiting*, so a stop
 kills it at once), so every iteration, the first too, starts at a slot. The free users queue
-for the next slot (gevent's semaphore is FIFO); the first sleeps until it is due. A slot is
+for the next slot (gevent's semaphore is FIFO); the first sleeps until it is due, then takes it
+and every slot due within the next ``TICK_S`` without sleeping again. So the iterations start in
+small bursts, one per tick, at most ``TICK_S`` early, as plain Locust's paced users do: a sleep
+per slot would wake the event loop once per request, and every wake-up costs the generator (and
+the server) more CPU than the request itself at a few thousand per second. A slot started early
+counts its latency from its actual start (it was not held back, nothing to correct). A slot is
 
-- **on time**: started within ``LATE_S`` of its due time;
+- **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
 - **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
   generator's own CPU or event loop was behind);
 - **dropped**: no user was free when it came due, nor within ``LATE_S`` (every user of the pool
@@ -50,6 +55,7 @@ from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.run.recording import Recording
 
 LATE_S: Final = 0.010
+TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
 POLL_S: Final = 0.05  # a waiting user looks at the timetable again this often (rate changes)
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 _INSTALLED: Final = "_spendcast_first_slot"
@@ -138,7 +144,7 @@ class Timetable:
                 continue
             due = self.origin + offset
             wait = due - time.time()
-            if wait > 0:
+            if wait > TICK_S:
                 gevent.sleep(min(wait, POLL_S))
                 continue
             self.next_j += 1

@@ -104,6 +104,7 @@ class ArrivalSchedule:
     Mutable only at its end: ``switch`` changes the rate from now on (the capacity search)."""
 
     segments: list[_Segment] = field(default_factory=list)
+    _cursor: int = field(default=0, repr=False, compare=False)
 
     @classmethod
     def of_stages(cls, start_rate: float, stages: tuple[Stage, ...]) -> ArrivalSchedule:
@@ -148,10 +149,19 @@ class ArrivalSchedule:
 
     def time_of(self, k: int) -> float | None:
         """When iteration ``k`` is due, or ``None`` if it never is (after the end, rate 0)."""
-        first = max(bisect.bisect_right([s.before for s in self.segments], k) - 1, 0)
-        for segment in self.segments[first:]:
+        # Asked once per iteration with k rising: the segment of the last answer first.
+        segments = self.segments
+        cursor = self._cursor if self._cursor < len(segments) else 0
+        segment = segments[cursor]
+        within = k - segment.before
+        if 0 <= within < segment.total:
+            return segment.start_s + segment.time_of(within)
+        first = max(bisect.bisect_right([s.before for s in segments], k) - 1, 0)
+        for index in range(first, len(segments)):
+            segment = segments[index]
             within = k - segment.before
             if 0 <= within < segment.total:
+                self._cursor = index
                 return segment.start_s + segment.time_of(within)
         return None
 

@@ -189,7 +189,11 @@ class Recording:
         arrivals = self.arrivals.get(int(due))
         if arrivals is None:
             arrivals = self.arrivals[int(due)] = Arrivals()
-        arrivals.merge(Arrivals(int(not dropped), int(late), int(dropped)))
+        if dropped:
+            arrivals.dropped += 1
+        else:
+            arrivals.started += 1
+            arrivals.late += late
 
     def close_seconds(self, before: float | None = None) -> None:
         """Encode the seconds earlier than ``before`` (all of them when ``None``)."""
