@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -59,6 +58,8 @@ TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a w
 POLL_S: Final = 0.05  # a waiting user looks at the timetable again this often (rate changes)
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 _INSTALLED: Final = "_spendcast_first_slot"
+# On a user's greenlet: how late its current iteration started (s), None between iterations.
+_LATENESS: Final = "spendcast_lateness"
 
 __all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install"]
 
@@ -73,8 +74,8 @@ class Timetable:
         self.next_j = 0  # this process's next iteration: k = index + next_j * count
         self.recording: Recording | None = None
         self._lock = gevent.lock.Semaphore()
-        self._free: dict[Any, float] = {}  # greenlet -> since when it waits for a slot
-        self._lateness: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        # greenlet -> since when it waits for a slot; in that order, so the first is the oldest
+        self._free: dict[Any, float] = {}
         self.sent = self.late = self.dropped = 0
         self.in_flight = self.max_in_flight = 0
 
@@ -110,16 +111,17 @@ class Timetable:
 
     def lateness_ms(self) -> float:
         """How late the current user's iteration started (0 outside the open model)."""
-        return self._lateness.get(gevent.getcurrent(), 0.0) * 1000.0
+        return getattr(gevent.getcurrent(), _LATENESS, 0.0) * 1000.0
 
     def has_slot(self) -> bool:
         """The current user runs an iteration of the timetable."""
-        return gevent.getcurrent() in self._lateness
+        return getattr(gevent.getcurrent(), _LATENESS, None) is not None
 
     def take(self) -> float:
         """Wait for this user's next slot; returns its due time (epoch s)."""
         me = gevent.getcurrent()
-        if self._lateness.pop(me, None) is not None:
+        if getattr(me, _LATENESS, None) is not None:
+            setattr(me, _LATENESS, None)
             self.in_flight -= 1  # its previous iteration is over
         self._free[me] = time.time()
         try:
@@ -128,7 +130,7 @@ class Timetable:
         finally:
             del self._free[me]
         lateness = max(time.time() - due, 0.0)
-        self._lateness[me] = lateness
+        setattr(me, _LATENESS, lateness)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         self._count(due, dropped=False, late=lateness > LATE_S)
@@ -148,7 +150,7 @@ class Timetable:
                 gevent.sleep(min(wait, POLL_S))
                 continue
             self.next_j += 1
-            if due + LATE_S < min(self._free.values()):  # nobody was free when it came due
+            if due + LATE_S < next(iter(self._free.values())):  # nobody was free when it came due
                 self._count(due, dropped=True, late=False)
                 continue
             return due
