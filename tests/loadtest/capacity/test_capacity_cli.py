@@ -66,6 +66,13 @@ def test_rate_mode_finds_the_known_capacity_and_counts_queueing(tmp_path: Path) 
     # grows far beyond the 20 ms service time (a closed model would hide it).
     assert breaking["figures"]["latency_ms"]["p99"] > 10 * SERVICE_MS
     assert data["answer"].startswith(f"holds {found:,.1f} req/s")
+    # The run's iterations are the arrival slots sent: one request each, but for those a user
+    # had just started when the search ended the run.
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    in_flight = summary["iterations"] - summary["requests"]
+    assert 0 <= in_flight <= data["steps"][-1]["generator"]["users"], summary["iterations"]
+    assert sum(step["generator"]["sent"] for step in data["steps"]) <= summary["iterations"]
+    assert summary["dropped"] >= sum(step["generator"]["dropped"] for step in data["steps"])
 
 
 def test_no_step_holding_exits_3_with_junit_and_job_summary(
