@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from bench.hello_asgi import Receive, Scope, Send
+from bench.asgi import Receive, Scope, Send, answer
 from bench.hello_asgi import app as hello
 
 COUNT_PATH: Final = "/requests-served"
@@ -23,13 +23,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     global _served
     if scope["type"] == "http":
         if scope["path"] == COUNT_PATH:
-            body = str(_served).encode()
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(body)),
-            ]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await answer(send, 200, str(_served).encode())
             return
         _served += 1
     await hello(scope, receive, send)

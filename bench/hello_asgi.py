@@ -7,29 +7,16 @@ Lifespan events are acknowledged so that every server (uvicorn, granian) starts 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+from bench.asgi import Receive, Scope, Send, answer, json_headers, lifespan
 
 BODY = b'{"status":"ok"}'
-HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+HEADERS = json_headers(BODY)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """Answer every HTTP request with the same small JSON body."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-    await send({"type": "http.response.body", "body": BODY})
+    await answer(send, 200, BODY, HEADERS)

@@ -41,6 +41,37 @@ def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     assert message in output
 
 
+WORKER_TAKES = ("(a worker takes only --master-host, --master-port, --processes, --worker-dump, "
+                "--think-time and -f/--locustfile)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "refused"),
+    [
+        (("--abort-on-fail",), {}, "--abort-on-fail belongs"),
+        (("--slo", "p95<1s", "--abort-on-fail", "--abort-grace", "3s"), {},
+         "--slo, --abort-on-fail, --abort-grace belong"),
+        (("--host", "http://127.0.0.1:9", "--users", "5", "--duration", "1m"), {},
+         "--host, --users, --duration belong"),
+        (("--rate", "10", "--max-users", "5"), {}, "--rate, --max-users belong"),
+        (("--scenario", "health", "--tags", "a", "--quiet"), {},
+         "--scenario, --tags, --quiet belong"),
+        (("--expect-workers", "2", "--out", "run", "--junit", "j.xml"), {},
+         "--out, --junit, --expect-workers belong"),
+        ((), {"SPENDCAST_LOADTEST_SLO": "p95<1s"}, "--slo (SPENDCAST_LOADTEST_SLO) belongs"),
+        (("Reader",), {}, "USER_CLASS Reader belongs"),
+    ],
+)  # fmt: skip
+def test_a_worker_refuses_the_masters_options_in_one_line(
+    args: tuple[str, ...], env: dict[str, str], refused: str
+) -> None:
+    code, output = _invoke("--worker", "--master-port", "9", *args, env=env)
+    assert code == 2, output
+    assert output.strip() == f"Error: {refused} to the master, not a --worker {WORKER_TAKES}"
+    code, output = _invoke("--worker", "--master", env=env)
+    assert (code, output.strip()) == (2, "Error: --worker and --master exclude each other")
+
+
 def test_options_are_read_from_the_environment() -> None:
     env = {"SPENDCAST_LOADTEST_HOST": "http://127.0.0.1:9", "SPENDCAST_LOADTEST_SLO": "p9<1ms;x"}
     code, output = _invoke(env=env)

@@ -42,6 +42,22 @@ def _loadtest(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def _plain_locust(
+    locustfile: str,
+    host: str,
+    json_file: Path,
+    *options: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Plain ``locust --headless`` (no spendcast), its totals in ``json_file``.json."""
+    return subprocess.run(
+        [sys.executable, "-m", "locust", "--headless", "-f", locustfile, "--host", host,
+         *options, "--json-file", str(json_file)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
 def _summary(out: Path) -> dict[str, Any]:
     summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
     return summary
@@ -153,17 +169,9 @@ def test_unreachable_host_exits_1_with_one_line() -> None:
 
 def test_plain_locust_in_the_repository_root(workdir: Path) -> None:
     with running_server(workdir, token=TOKEN) as server:
-        result = subprocess.run(
-            [
-                sys.executable, "-m", "locust", "--headless", "-f", "locustfile.py",
-                "--host", server.url, "-u", "5", "-r", "5", "-t", "3s",
-                "--json-file", str(workdir / "plain"),
-            ],
-            cwd=REPO_ROOT,
-            env={**os.environ, "SPENDCAST_API_TOKEN": TOKEN},
-            capture_output=True,
-            text=True,
-            timeout=120,
+        result = _plain_locust(
+            "locustfile.py", server.url, workdir / "plain", "-u", "5", "-r", "5", "-t", "3s",
+            cwd=REPO_ROOT, env={**os.environ, "SPENDCAST_API_TOKEN": TOKEN},
         )  # fmt: skip
         server.stop()
     assert result.returncode == 0, result.stderr
@@ -194,16 +202,9 @@ def test_a_lab_style_locustfile(workdir: Path) -> None:
     locustfile = workdir / "lab_locustfile.py"
     locustfile.write_text(LAB_LOCUSTFILE.format(token=TOKEN))
     with running_server(workdir, token=TOKEN) as server:
-        result = subprocess.run(
-            [
-                sys.executable, "-m", "locust", "--headless", "-f", str(locustfile),
-                "--host", server.url, "-u", "3", "-r", "3", "-t", "2s", "--stop-timeout", "5",
-                "--json-file", str(workdir / "lab"),
-            ],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        result = _plain_locust(
+            str(locustfile), server.url, workdir / "lab", "-u", "3", "-r", "3", "-t", "2s",
+            "--stop-timeout", "5", cwd=workdir,
         )  # fmt: skip
         server.stop()
     assert result.returncode == 0, result.stderr

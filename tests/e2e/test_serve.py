@@ -72,6 +72,15 @@ def _retrain_dataset(workdir: Path) -> Path:
     return path
 
 
+def _serve_until_exit(
+    cwd: Path, env: dict[str, str] | None = None, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """``spendcast serve`` that must refuse to start: it exits on its own within a minute."""
+    command = [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port()), *options]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)  # fmt: skip
+
+
 def test_two_workers_record_every_call_and_follow_a_retrain(workdir: Path) -> None:
     env = {"SPENDCAST_DATASET_PATH": str(_retrain_dataset(workdir))}
     with running_server(workdir, workers=2, token=TOKEN, extra_env=env) as server:
@@ -127,14 +136,7 @@ def test_sigint_stops_gracefully_and_flushes(workdir: Path) -> None:
 def test_serve_refuses_to_start_without_a_model(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPENDCAST_")}
     env["SPENDCAST_MODEL_DIR"] = str(tmp_path / "no-models")
-    result = subprocess.run(
-        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _serve_until_exit(tmp_path, env)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "spendcast train" in result.stderr
@@ -143,13 +145,7 @@ def test_serve_refuses_to_start_without_a_model(tmp_path: Path) -> None:
 def test_serve_exits_1_when_its_worker_cannot_start(workdir: Path) -> None:
     # The journal directory is a file: the worker's lifespan fails, uvicorn never serves.
     (workdir / "journal").write_text("not a directory\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port())],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _serve_until_exit(workdir)
     assert result.returncode == 1, result.stderr  # 3 is the load test's SLO breach
     assert "Application startup failed" in result.stderr
 
@@ -157,14 +153,7 @@ def test_serve_exits_1_when_its_worker_cannot_start(workdir: Path) -> None:
 @pytest.mark.parametrize("url", ["nosuchdb:///x.db", "postgresql+nosuchdriver://h/db", "::"])
 def test_serve_refuses_a_database_url_it_cannot_use(workdir: Path, url: str) -> None:
     env = {**os.environ, "SPENDCAST_DATABASE_URL": url}
-    result = subprocess.run(
-        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port()), "--workers", "2"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _serve_until_exit(workdir, env, "--workers", "2")
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "SPENDCAST_DATABASE_URL" in result.stderr
@@ -221,14 +210,7 @@ def test_docs_work_behind_a_proxy_that_strips_the_prefix(workdir: Path) -> None:
 )
 def test_serve_refuses_a_token_that_cannot_be_sent_in_a_header(workdir: Path, token: str) -> None:
     env = {**os.environ, "SPENDCAST_API_TOKEN": token}
-    result = subprocess.run(
-        [sys.executable, "-m", "spendcast", "serve", "--port", str(free_port())],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _serve_until_exit(workdir, env)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert result.stderr.startswith("Error: SPENDCAST_API_TOKEN: the token holds ")

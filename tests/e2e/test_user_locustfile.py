@@ -251,6 +251,63 @@ def test_a_bad_locustfile_is_one_line_and_exit_2(tmp_path: Path, name: str) -> N
         assert expected in done.stderr, done.stderr
 
 
+def test_a_folder_and_a_comma_separated_list_run_like_plain_locust(workdir: Path) -> None:
+    # -f perf: every .py of the folder (its neighbour module customers.py holds no user);
+    # -f a.py,b.py: both files' users; a file given twice (folder and file) loads once.
+    perf = workdir / "perf"
+    write_locustfile(perf, LAB_STYLE, "lab_style.py", base="FastHttpUser", token=TOKEN)
+    write_locustfile(workdir, TWO_USERS, "two_users.py", token=TOKEN)
+    runs = {"folder": "perf", "list": "perf/lab_style.py, two_users.py,perf"}
+    with running_server(workdir, token=TOKEN) as server:
+        results = {
+            name: spendcast("loadtest", "--host", server.url, "-f", given, "--users", "3",
+                            "--duration", "2s", "--out", str(workdir / name), "--quiet",
+                            cwd=workdir)
+            for name, given in runs.items()
+        }  # fmt: skip
+        server.stop()
+    for name, done in results.items():
+        assert done.returncode == 0, name + done.stdout + done.stderr
+    folder, listed = summary(workdir / "folder"), summary(workdir / "list")
+    assert folder["config"]["user_classes"] == ["ApiUser"]
+    assert {f["path"] for f in folder["config"]["locustfile"]["files"]} == {
+        str(perf / "customers.py"), str(perf / "lab_style.py")}  # fmt: skip
+    assert listed["config"]["user_classes"] == ["ApiUser", "Reader", "Writer"]
+    assert [f["path"] for f in listed["config"]["locustfile"]["files"]] == [
+        str(perf / "lab_style.py"),
+        str(workdir / "two_users.py"),
+        str(perf / "customers.py"),
+    ]
+    assert {n for _, n in counts(folder)} == {"/health", RANDOM_NAME, FIXED_URL}
+    assert {n for _, n in counts(listed)} >= {RANDOM_NAME, "reader predict", "writer predict"}
+    assert folder["failures"] == listed["failures"] == 0
+    everything = folder["requests"] + listed["requests"]
+    assert logged(server, "GET", "/predict") + logged(server, "GET", "/health") == everything + 2
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://example.invalid/x.py", "https://example.invalid/x.py: a URL: download the "
+         "file first (curl -fsSL -o x.py URL) and give its path to -f"),
+        ("users.py,http://127.0.0.1:9/perf/", "http://127.0.0.1:9/perf/: a URL: download the "
+         "file first (curl -fsSL -o locustfile.py URL) and give its path to -f"),
+        ("empty", "empty: Could not find any locustfiles in directory"),
+    ],
+)  # fmt: skip
+def test_a_url_or_an_empty_folder_is_one_line_and_exit_2(
+    tmp_path: Path, given: str, expected: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    write_locustfile(tmp_path, TWO_USERS, "users.py", token=TOKEN)
+    for command in (["loadtest", "--host", "http://127.0.0.1:9"], ["loadtest", "--worker"]):
+        done = spendcast(*command, "-f", given, cwd=tmp_path, timeout=120)
+        assert done.returncode == 2, [*command, done.stdout, done.stderr]
+        assert "Traceback" not in done.stdout + done.stderr
+        assert done.stderr.strip().count("\n") == 0, done.stderr
+        assert done.stderr.strip().startswith(f"Error: {expected}"), done.stderr
+
+
 def test_unknown_classes_and_conflicts_are_one_line_and_exit_2(tmp_path: Path) -> None:
     write_locustfile(tmp_path, TWO_USERS, "two_users.py", token=TOKEN)
     cases = {

@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+from bench.asgi import Receive, Scope, Send, answer, lifespan, read_body
 
 SERVICE_S = float(os.environ.get("FIXED_SERVICE_MS", "10")) / 1000.0
 CPU_S = float(os.environ.get("FIXED_CPU_MS", "0")) / 1000.0
@@ -36,32 +31,19 @@ def slow_checksum(seconds: float) -> int:
     return total
 
 
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
     if scope["type"] != "http":
         return
-    while (await receive()).get("more_body"):
-        pass  # read the whole request body
+    await read_body(receive)
     path = scope["path"].rstrip("/")
     if path == "/predict":
         if SERVICE_S:
             time.sleep(SERVICE_S)  # blocks the event loop: one request at a time
         checksum = slow_checksum(CPU_S) if CPU_S else 0
-        await _answer(send, 200, f"{1000.0 + checksum % 7}".encode())
+        await answer(send, 200, f"{1000.0 + checksum % 7}".encode())
     elif path in ("/health", "/ready"):
-        await _answer(send, 200, b'{"status":"ok"}')
+        await answer(send, 200, b'{"status":"ok"}')
     else:
-        await _answer(send, 404, b'{"detail":"not found"}')
+        await answer(send, 404, b'{"detail":"not found"}')

@@ -19,13 +19,8 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+from bench.asgi import Receive, Scope, Send, answer, lifespan, read_body
 
 FREEZE_S = float(os.environ.get("FREEZE_S", "1"))
 PERIOD_S = float(os.environ.get("FREEZE_PERIOD_S", "4"))
@@ -42,34 +37,21 @@ def freeze_left(now: float) -> float:
     return FREEZE_S - phase if phase < FREEZE_S else 0.0
 
 
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
     if scope["type"] != "http":
         return
-    while (await receive()).get("more_body"):
-        pass
+    await read_body(receive)
     path = scope["path"].rstrip("/") or "/"
     if path == "/ready":
-        await _answer(send, 200, b'{"status":"ok"}')
+        await answer(send, 200, b'{"status":"ok"}')
         return
     if path == "/count":
-        await _answer(send, 200, json.dumps(dict(_received)).encode())
+        await answer(send, 200, json.dumps(dict(_received)).encode())
         return
     _received[path] += 1
     wait = freeze_left(time.time()) if FREEZE_S > 0 else 0.0
     if wait > 0:
         await asyncio.sleep(wait)
-    await _answer(send, 200, b"1000.0")
+    await answer(send, 200, b"1000.0")

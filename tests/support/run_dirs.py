@@ -17,11 +17,20 @@ SPENDCAST = [sys.executable, "-m", "spendcast"]
 
 
 def loadtest_dir(out: Path, service_ms: float = 10, seconds: int = 3) -> Path:
-    with fixed_service(service_ms) as server:
-        subprocess.run([*SPENDCAST, "loadtest", "--host", server.url, "--users", "2",
-                        "--duration", f"{seconds}s", "--out", str(out), "--quiet"],
-                       check=True, timeout=90, capture_output=True)  # fmt: skip
+    loadtest_output(out, service_ms, seconds, "--quiet")
     return out
+
+
+def loadtest_output(
+    out: Path, service_ms: float, seconds: int, *options: str, exit_code: int = 0
+) -> str:
+    """What ``spendcast loadtest ... OPTIONS`` printed (it exited with ``exit_code``)."""
+    with fixed_service(service_ms) as server:
+        done = subprocess.run([*SPENDCAST, "loadtest", "--host", server.url, "--users", "2",
+                               "--duration", f"{seconds}s", "--out", str(out), *options],
+                              check=False, timeout=90, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == exit_code, done.stdout + done.stderr
+    return done.stdout
 
 
 def capacity_dir(out: Path, service_ms: float = 20) -> Path:

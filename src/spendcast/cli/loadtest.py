@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from spendcast.cli.options import (
+    BadInput,
     Options,
     distributed_options,
     duration_seconds,
@@ -23,6 +25,9 @@ from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
 from spendcast.loadtest.run.slo import Slo, SloResult
 
 SLO_EXIT_CODE = 3
+# What a --worker honours; every other option and USER_CLASS is the master's (_refuse_...).
+WORKER_FLAGS = ("master-host", "master-port", "processes", "worker-dump", "think-time")
+WORKER_OPTIONS = frozenset({"worker", "locustfile", *(o.replace("-", "_") for o in WORKER_FLAGS)})
 option = Options("loadtest")
 
 
@@ -212,19 +217,13 @@ def loadtest(
     Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
     request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
     """
-    _check_load_plan(click.get_current_context(), rate, stages)
     if worker:
-        if rate is not None or stages:
-            raise click.UsageError("--rate and --stages belong to the master, not a --worker")
-        if master:
-            raise click.UsageError("--worker and --master exclude each other")
-        if slos or out_dir or prometheus_port is not None or jsonl_path or junit_path:
-            raise click.UsageError("--slo, --out, --prometheus-port, --jsonl and --junit belong "
-                                   "to the master, not a --worker")  # fmt: skip
+        _refuse_master_options(ctx)
         user_file = user_locustfile(ctx, locustfile, user_classes)
         _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time,
                            user_file=user_file))  # fmt: skip
         return
+    _check_load_plan(ctx, rate, stages)
     if not host:
         raise click.UsageError("Missing option '--host' (only a --worker needs none).")
     user_file = user_locustfile(ctx, locustfile, user_classes)
@@ -265,6 +264,30 @@ def loadtest(
     if not result.passed:
         failed = sum(not r.passed for r in result.slo_results)
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+
+
+def _refuse_master_options(ctx: click.Context) -> None:
+    """A ``--worker`` takes only ``WORKER_OPTIONS``: the master sends the rest (host, scenario
+    or user classes, load, tags) or keeps it (SLOs, run directory, exports); one line, exit 2."""
+    if ctx.params["master"]:
+        raise BadInput("--worker and --master exclude each other")
+    given = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if param.name in WORKER_OPTIONS or source in (None, ParameterSource.DEFAULT):
+            continue
+        if isinstance(param, click.Argument):
+            if ctx.params[param.name or ""]:
+                given.append("USER_CLASS " + " ".join(ctx.params[param.name or ""]))
+            continue
+        name = max(param.opts, key=len)
+        env = getattr(param, "envvar", None)
+        given.append(f"{name} ({env})" if source == ParameterSource.ENVIRONMENT else name)
+    if given:
+        verb = "belongs" if len(given) == 1 else "belong"
+        raise BadInput(f"{', '.join(given)} {verb} to the master, not a --worker (a worker "
+                       f"takes only {', '.join(f'--{o}' for o in WORKER_FLAGS)} and "
+                       "-f/--locustfile)")  # fmt: skip
 
 
 def ci_reports(

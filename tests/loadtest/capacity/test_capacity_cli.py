@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,21 @@ def run_capacity(host: str, out: Path, *options: str) -> subprocess.CompletedPro
         "--window", "1s", "--stable-windows", "3", "--max-step-time", "8s", *options,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def found_by_rate(done: subprocess.CompletedProcess[str], out: Path) -> dict[str, Any]:
+    """A rate-mode search's ``capacity.json``, checked: it held the known capacity and broke
+    above it with a queue in sight."""
+    assert done.returncode == 0, done.stdout + done.stderr
+    data: dict[str, Any] = json.loads((out / "capacity.json").read_text())
+    found = data["best"]["figures"]["rps"]
+    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
+    breaking = data["breaking"]
+    assert breaking is not None
+    # Above capacity requests wait for the server: latency counted from each intended start
+    # grows far beyond the 20 ms service time (a closed model would hide it).
+    assert breaking["figures"]["latency_ms"]["p99"] > 10 * SERVICE_MS
+    return data
 
 
 def test_users_mode_finds_the_known_capacity(tmp_path: Path) -> None:
@@ -55,17 +71,17 @@ def test_rate_mode_finds_the_known_capacity_and_counts_queueing(tmp_path: Path) 
             server.url, tmp_path / "run", "--mode", "rate", "--start", "20", "--growth", "+15",
             "--slo", "p99<500ms", "--bisect", "1",
         )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads((tmp_path / "run" / "capacity.json").read_text())
+    data = found_by_rate(done, tmp_path / "run")
     found = data["best"]["figures"]["rps"]
-    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
-    breaking = data["breaking"]
-    assert breaking is not None
-    assert breaking["load"] > KNOWN_CAPACITY * (1 - TOLERANCE)  # a loaded machine: ~46 req/s
-    # Above capacity requests wait for the server: latency counted from each intended start
-    # grows far beyond the 20 ms service time (a closed model would hide it).
-    assert breaking["figures"]["latency_ms"]["p99"] > 10 * SERVICE_MS
+    assert data["breaking"]["load"] > KNOWN_CAPACITY * (1 - TOLERANCE)  # loaded: ~46 req/s
     assert data["answer"].startswith(f"holds {found:,.1f} req/s")
+    # The run's iterations are the arrival slots sent: one request each, but for those a user
+    # had just started when the search ended the run.
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    in_flight = summary["iterations"] - summary["requests"]
+    assert 0 <= in_flight <= data["steps"][-1]["generator"]["users"], summary["iterations"]
+    assert sum(step["generator"]["sent"] for step in data["steps"]) <= summary["iterations"]
+    assert summary["dropped"] >= sum(step["generator"]["dropped"] for step in data["steps"])
 
 
 def test_no_step_holding_exits_3_with_junit_and_job_summary(
@@ -133,14 +149,7 @@ def test_a_users_own_locustfile_is_searched_in_rate_mode(tmp_path: Path) -> None
             server.url, tmp_path / "run", "-f", str(locustfile), "Caller", "--mode", "rate",
             "--start", "20", "--growth", "+15", "--slo", "p99<500ms", "--bisect", "0",
         )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads((tmp_path / "run" / "capacity.json").read_text())
-    found = data["best"]["figures"]["rps"]
-    assert KNOWN_CAPACITY * (1 - TOLERANCE) <= found <= KNOWN_CAPACITY * (1 + TOLERANCE)
-    breaking = data["breaking"]
-    assert breaking is not None
-    # Latency from each intended start: above capacity the queue shows (as for the kit's users).
-    assert breaking["figures"]["latency_ms"]["p99"] > 10 * SERVICE_MS
+    data = found_by_rate(done, tmp_path / "run")  # as for the kit's users
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert [e["name"] for e in summary["endpoints"]] == ["my predict"]
     assert summary["config"]["user_classes"] == ["Caller"]

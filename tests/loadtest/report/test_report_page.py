@@ -14,7 +14,7 @@ import pytest
 
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.report.html import build_page
-from tests.support.run_dirs import capacity_dir, comparison_dir
+from tests.support.run_dirs import capacity_dir, comparison_dir, loadtest_output
 
 
 class Page(HTMLParser):
@@ -124,3 +124,36 @@ def test_a_capacity_directory_shows_its_run_as_the_steps_it_was(tmp_path: Path) 
     verdicts = {text for _, text in page.of_class("good")} | {t for _, t in page.of_class("bad")}
     assert verdicts <= {"holds", "breaks"}
     assert "holds" in verdicts
+
+
+@pytest.mark.e2e
+def test_a_run_ended_by_abort_on_fail_says_so_in_a_red_box_and_in_the_terminal(
+    tmp_path: Path,
+) -> None:
+    # A max below any real answer time is broken beyond recovery at the first live sample.
+    aborted = tmp_path / "aborted"
+    printed = loadtest_output(aborted, 10, 60, "--slo", "max<0.001ms", "--slo", "p95<60s",
+                              "--abort-on-fail", exit_code=3)  # fmt: skip
+    summary = json.loads((aborted / "summary.json").read_text())
+    assert summary["aborted"] is True
+    elapsed = summary["abort"]["elapsed_s"]
+    assert f"aborted at {elapsed:.1f} s of 60 s" in printed  # the results table's title
+    ((classes, text),) = Page(build_page([aborted])).of_class("answer")
+    assert "verdict-bad" in classes.split()
+    assert text.startswith(f"Aborted at {elapsed:.1f}s, max<0.001ms broken beyond recovery: "
+                           "observed "), text  # fmt: skip
+    assert text.endswith(" (--abort-on-fail, 60 s planned)"), text
+
+
+@pytest.mark.e2e
+def test_a_run_gets_a_verdict_box_only_with_slos(tmp_path: Path) -> None:
+    held, failed, plain = tmp_path / "held", tmp_path / "failed", tmp_path / "plain"
+    loadtest_output(held, 10, 2, "--quiet", "--slo", "p95<60s", "--slo", "errors<=0%")
+    loadtest_output(failed, 10, 2, "--quiet", "--slo", "p95<60s", "--slo", "max<0.001ms",
+                    exit_code=3)  # fmt: skip
+    loadtest_output(plain, 10, 2, "--quiet")
+    ((classes, text),) = Page(build_page([held])).of_class("answer")
+    assert (classes, text) == ("answer", "Every SLO held (2)")
+    ((classes, text),) = Page(build_page([failed])).of_class("answer")
+    assert (classes, text) == ("answer verdict-bad", "1 of 2 SLOs failed")
+    assert Page(build_page([plain])).of_class("answer") == []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from spendcast.loadtest.run.abort import AbortRule, beyond_recovery, live_observations
+from spendcast.loadtest.run.abort import Abort, AbortRule, beyond_recovery, live_observations
 from spendcast.loadtest.run.slo import evaluate, parse_slo
 
 
@@ -62,6 +63,8 @@ def test_final_breaks_abort_at_once_others_after_the_grace() -> None:
     assert (late.final, late.result.observed, late.elapsed_s) == (False, 30.0, 10.0)
     assert late.as_dict()["expression"] == "p(95)<20"
     assert "after the grace period" in late.describe()
+    # summary.json's abort reads back as the same Abort (the report describes it).
+    assert Abort.from_dict(json.loads(json.dumps(late.as_dict()))) == late
 
 
 def test_holding_slos_and_endpoints_without_requests_never_abort() -> None:

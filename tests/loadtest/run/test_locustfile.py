@@ -98,3 +98,5 @@ def test_entries_are_made_absolute_from_the_current_directory(tmp_path: Path) ->
     ]  # fmt: skip
     with pytest.raises(LocustfileError, match=r"give a \.py file"):
         absolute_entries(" , ", tmp_path)
+    with pytest.raises(LocustfileError, match=r"^https://h/x\.py: a URL: download the file first"):
+        absolute_entries("a.py, https://h/x.py", tmp_path)

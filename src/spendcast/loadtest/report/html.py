@@ -16,6 +16,7 @@ from typing import Any, Final
 from spendcast.errors import ReportError
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, PROFILE_FILE, SUMMARY_FILE
+from spendcast.loadtest.run.abort import Abort
 from spendcast.loadtest.run.load_plan import LoadPlan
 
 KINDS: Final = (
@@ -160,13 +161,32 @@ def _run(directory: Path, heading: str | None = None) -> str:
     load = LoadPlan.from_json(plan).describe() if plan else f"{config.get('users')} users"
     return (
         f"<section><h2>{escape(title)}</h2>"
-        f"<p>{escape(load)} · {summary['duration_s']:.1f} s · "
+        + _run_verdict(summary)
+        + f"<p>{escape(load)} · {summary['duration_s']:.1f} s · "
         f"started {escape(summary['timestamp'])}</p>"
         + table(RUN_HEADERS, _figures_rows(items))
         + (table(["SLO", "observed", "verdict"], slo_rows) if slo_rows else "")
         + _plots(directory, summary)
         + "</section>"
     )
+
+
+def _run_verdict(summary: Mapping[str, Any]) -> str:
+    """The run's verdict box: aborted (and why), SLOs failed, or every SLO held; none without
+    an SLO."""
+    slos = summary.get("slos", [])
+    if summary.get("aborted"):
+        described = Abort.from_dict(summary["abort"]).describe()
+        planned = summary["config"].get("duration_s")
+        text = f"{described[:1].upper()}{described[1:]} (--abort-on-fail"
+        text += f", {planned} s planned)" if planned else ")"
+        return f'<p class="answer verdict-bad">{escape(text)}</p>'
+    if not slos:
+        return ""
+    failed = sum(not s["passed"] for s in slos)
+    if failed:
+        return f'<p class="answer verdict-bad">{failed} of {len(slos)} SLOs failed</p>'
+    return f'<p class="answer">Every SLO held ({len(slos)})</p>'
 
 
 def _capacity(directory: Path) -> str:

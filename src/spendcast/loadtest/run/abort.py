@@ -23,7 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from spendcast.loadtest.run.slo import Observation, ObservationKey, Slo, SloResult, evaluate
+from spendcast.loadtest.run.slo import (
+    Observation,
+    ObservationKey,
+    Slo,
+    SloResult,
+    evaluate,
+    parse_slo,
+)
 
 DEFAULT_GRACE_S: Final = 10
 GROWING: Final = ("max", "failures", "dropped")
@@ -41,6 +48,12 @@ class Abort:
     def as_dict(self) -> dict[str, Any]:
         return {**self.result.as_dict(), "elapsed_s": round(self.elapsed_s, 3),
                 "final": self.final}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Abort:
+        """The ``abort`` of a ``summary.json`` (``as_dict``) back as an ``Abort``."""
+        result = SloResult(parse_slo(data["expression"]), data["observed"], bool(data["passed"]))
+        return cls(result, float(data["elapsed_s"]), bool(data["final"]))
 
     def describe(self) -> str:
         when = "beyond recovery" if self.final else "after the grace period"

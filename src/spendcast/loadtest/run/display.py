@@ -73,8 +73,14 @@ def _ms(value: float | None) -> str:
 
 
 def results_table(summary: Mapping[str, Any]) -> Table:
-    """Per endpoint and total: requests, failures, rps and latency percentiles in ms."""
-    table = Table(title=f"{summary['config'].get('scenario', '')} · {summary['duration_s']:.1f} s")
+    """Per endpoint and total: requests, failures, rps and latency percentiles in ms; the title
+    says when ``--abort-on-fail`` ended the run early."""
+    title = Text(f"{summary['config'].get('scenario', '')} · {summary['duration_s']:.1f} s")
+    if summary.get("aborted"):
+        title.append(f" · aborted at {summary['abort']['elapsed_s']:.1f} s", style="bold red")
+        if planned := summary["config"].get("duration_s"):
+            title.append(f" of {planned} s", style="bold red")
+    table = Table(title=title)
     table.add_column("endpoint", no_wrap=True)
     for header in ("requests", "failures", "rps"):
         table.add_column(header, justify="right")

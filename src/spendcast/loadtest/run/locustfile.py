@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from spendcast.errors import LocustfileError
 from spendcast.loadtest.contract import PROBE_MODULE
@@ -72,10 +73,19 @@ def file_sha256(path: Path) -> str:
 
 
 def absolute_entries(given: str, cwd: Path) -> list[str]:
-    """``"a.py, tests/b.py"`` -> absolute paths from ``cwd`` (``~`` expanded)."""
+    """``"a.py, tests/b.py"`` -> absolute paths from ``cwd`` (``~`` expanded).
+
+    A URL is refused: plain ``locust`` downloads and runs it, unchecked, in a temporary file;
+    here every machine of a run must load the very same local file (its sha256 is checked)."""
     entries = [entry.strip() for entry in given.split(",") if entry.strip()]
     if not entries:
         raise LocustfileError("-f/--locustfile: give a .py file, several (a.py,b.py) or a folder")
+    for entry in entries:
+        if urlsplit(entry).scheme.lower() in ("http", "https"):
+            name = Path(urlsplit(entry).path).name
+            name = name if name.endswith(".py") else "locustfile.py"
+            raise LocustfileError(f"{entry}: a URL: download the file first (curl -fsSL -o "
+                                  f"{name} URL) and give its path to -f")  # fmt: skip
     return [os.path.abspath(cwd / Path(entry).expanduser()) for entry in entries]
 
 
@@ -111,7 +121,7 @@ def inspect_locustfile(
     answer = json.loads(lines[-1])
     if "error" in answer:
         raise LocustfileError(_where(answer, given, cwd) + answer["error"])
-    files = tuple(Path(f) for f in answer["files"])
+    files = tuple(dict.fromkeys(Path(f) for f in answer["files"]))  # a.py,a.py or dir,dir/a.py
     return UserLocustfile(
         given=given,
         files=files,

@@ -143,6 +143,12 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def open_model(recording: LoadedRecording, plan: LoadPlan | None) -> bool:
+    """Iterations ran on the arrival timetable: ``--rate`` (``plan``), or a capacity search in
+    rate mode, whose shape sets the rate step by step without a plan: it recorded arrivals."""
+    return (plan is not None and plan.model == "rate") or bool(recording.arrivals)
+
+
 def build_summary(
     recording: LoadedRecording,
     config: Mapping[str, Any],
@@ -167,7 +173,7 @@ def build_summary(
         "duration_s": round(seconds, 3),
         "config": dict(config),
         **_figures(total, seconds),
-        "iterations": arrivals.started if plan is not None and plan.model == "rate" else None,
+        "iterations": arrivals.started if open_model(recording, plan) else None,
         "late": arrivals.late,
         "dropped": arrivals.dropped,
         "endpoints": endpoints,
