@@ -94,7 +94,7 @@ def test_processes_merge_exact_histograms(workdir: Path) -> None:
     out, dump_dir = workdir / "run", workdir / "dumps"
     with running_server(workdir, token=TOKEN) as server:
         args = [
-            "loadtest", "--host", server.url, "--users", "4", "--duration", "3s",
+            "loadtest", "--host", server.url, "--users", "4", "--duration", "8s",
             "--processes", "2", "--out", str(out), "--quiet",
         ]  # fmt: skip
         code, output = finish(
@@ -111,3 +111,9 @@ def test_processes_merge_exact_histograms(workdir: Path) -> None:
     master_predict = read_recording(out / "recording.json").endpoints[("GET", "/predict")]
     assert same_percentiles(master_predict.histogram, predict.histogram)
     assert endpoint(result, "GET", "/predict")["latency_ms"] == rounded_stats(predict.histogram)
+    # The live rate is a complete second's, not what the last report happened to bring: from
+    # the 5th second on (the workers report every 3 s), no line reads 0 between reports.
+    lines = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
+    live = [line["rps"] for line in lines if not line["final"] and line["elapsed"] >= 5]
+    assert live
+    assert min(live) > 0

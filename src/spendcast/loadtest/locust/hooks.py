@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import signal
 import time
@@ -30,7 +31,7 @@ import gevent
 import gevent.event
 from locust import events, stats
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from spendcast.loadtest.contract import (
     DUMP_ENV,
@@ -232,8 +233,6 @@ class _Progress:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file: IO[str] | None = None
-        self.last_requests = 0
-        self.last_time = time.time()
         self.stopping = False
         # --abort-on-fail: also the total, names with several methods, and each figure SLOs use
         slo_env = os.environ.get(LIVE_SLO_ENV)
@@ -295,10 +294,10 @@ class _Progress:
             key: self.figures(tally) for key, tally in sorted(_recording.endpoints.items())
         }
         requests = sum(e["requests"] for e in endpoints.values())
-        # The last line: the run's mean (workers' final reports arrive all at once).
-        since = _recording.started_at if final else self.last_time
-        rps = (requests - (0 if final else self.last_requests)) / max(now - since, 1e-6)
-        self.last_requests, self.last_time = requests, now
+        if final:  # the run's mean (workers' final reports arrive all at once)
+            rps = requests / max(now - _recording.started_at, 1e-6)
+        else:  # the requests of the last second whose every request is known here
+            rps = _recording.requests_in(int(now) - _complete_after_s(runner))
         dropped = sum(a.dropped for a in _recording.arrivals.values())
         line = {
             "elapsed": round(now - _recording.started_at, 3),
@@ -318,6 +317,15 @@ class _Progress:
             self.file = self.path.open("a", encoding="utf-8")
         self.file.write(json.dumps(line) + "\n")
         self.file.flush()
+
+
+def _complete_after_s(runner: Any) -> int:
+    """How many seconds back a second is complete: the last one here; on a master, the one
+    before the workers' latest reports (they report every ``WORKER_REPORT_INTERVAL``: a
+    one-second window would read 0 between reports and three times the rate on each)."""
+    if isinstance(runner, MasterRunner):
+        return math.ceil(WORKER_REPORT_INTERVAL) + 1
+    return 1
 
 
 def _merged(tallies: list[Tally]) -> Tally:

@@ -184,6 +184,12 @@ class Recording:
                 tally.merge(part)
                 per_second.merge(part)
 
+    def requests_in(self, second: int) -> int:
+        """The requests recorded so far that were answered in ``second`` (epoch, whole)."""
+        still_open = self.open_seconds.get(second)
+        closed = self.closed_seconds.get(second)
+        return (still_open.requests if still_open else 0) + (closed["requests"] if closed else 0)
+
     def record_arrival(self, due: float, *, dropped: bool = False, late: bool = False) -> None:
         """An open-model iteration due at ``due`` (epoch s) started (maybe late) or dropped."""
         arrivals = self.arrivals.get(int(due))
