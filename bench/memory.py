@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 PROC = Path("/proc")
 # Packages a prediction server has no use for at request time (or at all).
@@ -64,3 +64,12 @@ def heavy_imports(module: str) -> list[str]:
     )
     loaded = set(json.loads(completed.stdout.strip().splitlines()[-1]))
     return [name for name in HEAVY if name in loaded]
+
+
+def worker_memory(pid: int) -> dict[str, Any]:
+    """One worker as the benchmark's memory table holds it: resident now, native packages."""
+    return {
+        "pid": pid,
+        "rss_kib_after_warmup": resident_kib(pid),
+        "native_packages": native_packages(pid),
+    }

@@ -27,9 +27,10 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 
 import click
 
+from bench import serving_only
 from bench.chart import write_chart
 from bench.cpu import snapshot, system_busy_seconds, used_between, worker_pids
-from bench.memory import HEAVY, heavy_imports, native_packages, resident_kib
+from bench.memory import HEAVY, heavy_imports, resident_kib, worker_memory
 from bench.report import (
     RATIO_HEADER,
     SCENARIO_HEADER,
@@ -182,10 +183,26 @@ def _measure(
     help="Run only the scenarios whose name contains this text (repeatable).",
 )
 @click.option("--wrk", "wrk_path", default="wrk", show_default=True, help="wrk executable.")
+@click.option(
+    "--serving-only/--no-serving-only",
+    "with_serving_only",
+    default=True,
+    show_default=True,
+    help="Also measure the memory of `spendcast serve` from a `pip install <repo>` without "
+    "extras (not with --suite stacks).",
+)
+@click.option(
+    "--serving-only-venv",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="That install's virtualenv, reused while the source is unchanged "
+    "[default: OUT/serving-only-venv].",
+)
 def main(
     suite: str, quick: bool, duration: float | None, repeats: int | None, connections: int,
     lab_connections: int, lab_duration: float | None, threads: int, stack: str, pin: bool,
     model_dir: Path | None, out: Path, only: tuple[str, ...], wrk_path: str,
+    with_serving_only: bool, serving_only_venv: Path | None,
 ) -> None:  # fmt: skip
     """Measure rps and p50/p99 of each scenario, then the ratios with their spread."""
     if shutil.which(wrk_path) is None:
@@ -247,6 +264,11 @@ def main(
         for name, server in servers.items():
             for worker, rss in zip(memory[name], _rss(server), strict=True):
                 worker["rss_kib_after_runs"] = rss
+        if with_serving_only and suite != "stacks":
+            memory |= _serving_only(
+                serving_only_venv or out / "serving-only-venv", model_dir or workdir / "models",
+                workdir, token, pinning, duration, wrk_path,
+            )  # fmt: skip
 
     machine = _machine()
     title = (
@@ -296,14 +318,21 @@ def _rss(server: RunningServer) -> list[int]:
 
 def _memory(server: RunningServer) -> list[dict[str, Any]]:
     """Each worker's resident memory after the warm-up and the native packages it mapped."""
-    return [
-        {
-            "pid": pid,
-            "rss_kib_after_warmup": resident_kib(pid),
-            "native_packages": native_packages(pid),
-        }
-        for pid in worker_pids(server.process.pid)
-    ]
+    return [worker_memory(pid) for pid in worker_pids(server.process.pid)]
+
+
+def _serving_only(
+    venv: Path, model_dir: Path, workdir: Path, token: str, pin: Pinning, duration: float,
+    wrk: str,
+) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+    """The memory rows of a ``pip install <repo>`` without extras (bench/serving_only.py)."""
+    click.echo(
+        f"serving-only install in {venv} (built unless its source is unchanged) ...", err=True
+    )
+    return serving_only.measure(
+        serving_only.build_venv(venv.resolve()), model_dir, workdir,
+        token=token, pin=pin, duration_s=duration, wrk=wrk,
+    )  # fmt: skip
 
 
 MEMORY_HEADER = ["server", "worker RSS MiB, warm", "after the runs", "native packages mapped"]

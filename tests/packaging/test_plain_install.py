@@ -8,45 +8,30 @@ repository) and installed with pip's cache, as an operator would install it.
 from __future__ import annotations
 
 import os
-import shutil
+import secrets
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bench import serving_only
+from bench.memory import HEAVY, native_packages, resident_kib
+from bench.servers import running
 from spendcast.monitoring import read_rows
 from tests.support.server import free_port, wait_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # scipy is in the loadtest extra too, but scikit-learn needs it: a plain install has it.
 KIT_ONLY = ("locust", "gevent", "hdrh", "matplotlib", "psycopg")
 
 
 @pytest.fixture(scope="module")
 def plain_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv holding ``pip install <repo>``, nothing more."""
-    root = tmp_path_factory.mktemp("plain")
-    source = root / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO_ROOT / name, source / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    shutil.copytree(REPO_ROOT / "src", source / "src", ignore=ignore)
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run(
-        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", str(source)],
-        capture_output=True,
-        text=True,
-        timeout=1000,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    return venv
+    """A virtualenv holding ``pip install <repo>``, nothing more (the benchmark's own)."""
+    return serving_only.build_venv(tmp_path_factory.mktemp("plain") / "venv")
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -112,6 +97,34 @@ def test_plain_install_trains_serves_and_records_a_prediction(
     assert [(r["education"], r["age"], r["income"], r["prediction"]) for r in rows] == [
         ("Master", 35, 42000.0, prediction)
     ]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_serving_worker_maps_no_training_or_kit_package(
+    plain_venv: Path, tmp_path: Path, workers: int
+) -> None:
+    # scikit-learn, numpy and scipy are installed (training needs them), but a worker only
+    # holds the compiled predictor; nothing of the kit is installed at all.
+    assert _run(plain_venv, tmp_path, "train").returncode == 0
+    token = secrets.token_urlsafe(16)
+    env = serving_only.serving_env(tmp_path / "models", tmp_path, token)
+    with running(serving_only.serve_spec(plain_venv, workers, env, tmp_path, None), tmp_path) as s:
+        for age in range(20, 60):  # a connection each: both workers of two get some
+            response = httpx.get(
+                f"{s.url}/predict",
+                params={"education": "Master", "age": age, "income": 42000},
+                headers={"Cookie": f"spendcast_token={token}"},
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+        pids = serving_only.settled_workers(s, workers)
+        for pid in pids:
+            mapped = set(native_packages(pid))
+            maps = (Path("/proc") / str(pid) / "maps").read_text()
+            assert f"{plain_venv.resolve()}/lib/" in maps  # the plain install's, not the dev venv's
+            assert {"uvloop", "httptools"} <= mapped  # the detector sees the server's own
+            assert not mapped & {*HEAVY, "websockets", "watchfiles"}, mapped
+            assert resident_kib(pid) > 0
 
 
 @pytest.mark.parametrize(
