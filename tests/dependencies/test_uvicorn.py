@@ -154,7 +154,7 @@ def test_the_respond_extension_completes_requests_as_send_does() -> None:
     """What ``JsonErrorHttpToolsProtocol.respond`` reads and sets of uvicorn's request cycle,
     checked on a real server: keep-alive, pipelined requests (the second and third are not
     the request being answered when parsed: ``send`` answers them or ``respond`` does once
-    they run), ``Connection: close`` and HTTP/1.0."""
+    they run), ``Connection: close``, HTTP/1.0, and a date header that follows uvicorn's."""
     cycle = httptools_impl.RequestResponseCycle
     init = list(inspect.signature(cycle.__init__).parameters)
     for name in (
@@ -175,6 +175,9 @@ def test_the_respond_extension_completes_requests_as_send_does() -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
             client.sendall(request)
             first = _read_answers(client, 1)
+            time.sleep(1.5)  # uvicorn's tick assigns a new default header list, a new date
+            client.sendall(request)
+            later = _read_answers(client, 1)
             client.sendall(request * 3)
             pipelined = _read_answers(client, 3)
             client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -200,7 +203,13 @@ def test_the_respond_extension_completes_requests_as_send_does() -> None:
         b"content-length",
         b"content-type",
     }
+    dates = [_date(head) for head, _ in (*first, *later)]
+    assert dates[0] != dates[1], "respond() kept the date of an earlier second"
     assert {body for _, body in pipelined} <= {b"respond", b"send"}
     for answer in (closing, old):
         assert answer.endswith(b"\r\n\r\nrespond") or answer.endswith(b"\r\n\r\nsend"), answer
         assert b"connection: close\r\n" in answer
+
+
+def _date(head: bytes) -> bytes:
+    return next(line for line in head.split(b"\r\n") if line.startswith(b"date:"))

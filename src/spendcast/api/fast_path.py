@@ -21,6 +21,7 @@ in tests/api/test_faults.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +115,8 @@ class PredictFastPath:
                 self.answered += 1
                 scope["route"] = self.route
                 try:
-                    await _answer(scope, answer[0], answer[1], send)
+                    if not _respond(scope, answer[0], answer[1]):
+                        await _answer(answer[0], answer[1], send)
                 finally:
                     self.observe.observe(scope, self.template, 200, start)
                 return
@@ -143,19 +145,23 @@ def _prepare(runtime: Runtime, scope: Scope) -> tuple[bytes, bytes, Inference] |
     return orjson.dumps(prediction), version.encode(), inference
 
 
-async def _answer(scope: Scope, body: bytes, version: bytes, send: Send) -> None:
-    """The bytes and headers ``with_model_version`` gives the endpoint's answer: in one write
-    through the server's ``RESPOND`` extension (``api/protocol.py``) when it has it and takes
-    the answer, else through ``send``."""
+def _respond(scope: Scope, body: bytes, version: bytes) -> bool:
+    """``_answer`` in one write through the server's ``RESPOND`` extension
+    (``api/protocol.py``); False when the server has none or it does not take the answer."""
     extension = scope.get("extensions", _NO_EXTENSIONS).get(RESPOND)
-    if extension is not None and version.isalnum():  # 12 hex digits: never a broken line
-        head = _HEADS.get(version)
-        if head is None:
-            head = _HEADS[version] = (
-                b"content-type: application/json\r\nx-model-version: %s\r\n" % version
-            )
-        if extension["respond"](scope, b"content-length: %d\r\n%s" % (len(body), head), body):
-            return
+    if extension is None or not version.isalnum():  # 12 hex digits: never a broken line
+        return False
+    head = _HEADS.get(version)
+    if head is None:
+        head = _HEADS[version] = (
+            b"content-type: application/json\r\nx-model-version: %s\r\n" % version
+        )
+    respond: Callable[[Scope, bytes, bytes], bool] = extension["respond"]
+    return respond(scope, b"content-length: %d\r\n%s" % (len(body), head), body)
+
+
+async def _answer(body: bytes, version: bytes, send: Send) -> None:
+    """The bytes and headers ``with_model_version`` gives the endpoint's answer."""
     headers = [
         (b"content-length", str(len(body)).encode()),
         (b"content-type", b"application/json"),

@@ -60,6 +60,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._too_large = False
         self._lingering = False
         self._respond_extension: dict[object, object] = {"respond": self.respond}
+        # uvicorn's default headers, and the status line and those headers as bytes.
+        self._defaults: tuple[object, bytes] = (None, b"")
 
     def data_received(self, data: bytes) -> None:
         if self._lingering:
@@ -98,11 +100,12 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         cycle.response_started = True
         cycle.waiting_for_100_continue = False
         cycle.response_complete = True
-        head = [_OK]
-        for name, value in cycle.default_headers:
-            head += [name, b": ", value, b"\r\n"]
-        head += [headers, b"\r\n" if cycle.keep_alive else b"connection: close\r\n\r\n", body]
-        self.transport.write(b"".join(head))
+        defaults = cycle.default_headers  # a new list each second (the date header)
+        if defaults is not self._defaults[0]:
+            lines = [b"%s: %s\r\n" % (name, value) for name, value in defaults]
+            self._defaults = (defaults, _OK + b"".join(lines))
+        end = b"\r\n" if cycle.keep_alive else b"connection: close\r\n\r\n"
+        self.transport.write(b"".join((self._defaults[1], headers, end, body)))
         cycle.message_event.set()
         if not cycle.keep_alive:
             self.transport.close()
