@@ -72,8 +72,18 @@ def _whole_second(second: int) -> tuple[str, str]:
 def format_line(entry: Entry) -> str:
     """One text line (ending in a newline), every request-derived field escaped."""
     at, client, method, path, status, duration_ms = entry
-    fields = f"{escape(client)} {escape(method)} {escape(path)}"
+    key = (client, method, path)
+    fields = _fields.get(key)
+    if fields is None:
+        if len(_fields) >= FIELDS_KEPT:
+            _fields.clear()
+        fields = _fields[key] = f"{escape(client)} {escape(method)} {escape(path)}"
     return f"{_stamp(at)} {fields} {status} {duration_ms:.2f}ms\n"
+
+
+# The escaped fields of recent (client, method, path): a connection sends many requests alike.
+FIELDS_KEPT = 4096
+_fields: dict[tuple[str, str, str], str] = {}
 
 
 def format_json(entry: Entry) -> bytes:
