@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from fastapi.testclient import TestClient
+from starlette.requests import cookie_parser
 
 from spendcast.api.auth import (
     MISSING_OR_WRONG,
     SEVERAL_AUTHORIZATIONS,
     SEVERAL_COOKIES,
+    TOKEN_COOKIE,
+    _token_cookie,
     token_refusal,
 )
 from tests.api.conftest import TOKEN
@@ -142,3 +147,34 @@ def test_auth_is_checked_before_the_body(token_client: TestClient) -> None:
         "/predict", content=b"[", headers={"content-type": "application/json"}
     )
     assert response.status_code == 401
+
+
+def _parsed_token_cookie(lines: list[bytes]) -> tuple[bytes | None, bool]:
+    """The token cookie as Starlette's parser reads each ``;`` chunk (no shortcut)."""
+    found: bytes | None = None
+    for line in lines:
+        for chunk in line.decode("latin-1").split(";"):
+            value = cookie_parser(chunk).get(TOKEN_COOKIE)
+            if value is None:
+                continue
+            if found is not None and value.encode("latin-1") != found:
+                return None, True
+            found = value.encode("latin-1")
+    return found, False
+
+
+PIECES = [b"a", b"Z", b"0", b"-", b"_", b"=", b";", b" ", b"\t", b'"', b"\\", b",", b"\x00"]
+PIECES += [b"\x7f", b"\x85", b"\xa0", b"spendcast_token", b"spendcast_token="]
+
+
+def test_a_plain_token_cookie_line_reads_as_the_parser_reads_it() -> None:
+    # A line holding just ``spendcast_token=<cookie-octets>`` skips the parse: same result.
+    rng = random.Random(13)
+    for _ in range(20_000):
+        lines = [
+            b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 8)))
+            for _ in range(rng.randint(1, 3))
+        ]
+        if rng.random() < 0.5:
+            lines[0] = b"spendcast_token=" + lines[0]
+        assert _token_cookie(lines) == _parsed_token_cookie(lines), lines

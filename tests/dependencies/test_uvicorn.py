@@ -6,13 +6,14 @@ import inspect
 import socket
 import threading
 import time
+from typing import Any
 
 import orjson
 import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http import httptools_impl
 
-from spendcast.api.protocol import JsonErrorHttpToolsProtocol
+from spendcast.api.protocol import RESPOND, JsonErrorHttpToolsProtocol
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,3 +87,129 @@ def test_logging_config_has_the_default_handler_serve_extends() -> None:
         "uvicorn's LOGGING_CONFIG lost its 'default' handler, which spendcast's logger uses"
     )
     assert isinstance(LOGGING_CONFIG["loggers"], dict)
+
+
+async def _respond_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers through ``RESPOND`` when it takes the answer, else through ``send``; the body
+    says which."""
+    if scope["type"] != "http":
+        return
+    respond = scope["extensions"][RESPOND]["respond"]
+    if respond(scope, b"content-length: 7\r\ncontent-type: text/plain\r\n", b"respond"):
+        assert not respond(scope, b"content-length: 4\r\n", b"dup!"), "answered twice"
+        return
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]}
+    )
+    await send({"type": "http.response.body", "body": b"send"})
+
+
+def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, socket.socket]:
+    """``app`` as ``spendcast serve`` runs it: no uvicorn access log (with it, ``respond``
+    declines and ``send`` answers)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app,
+        http=JsonErrorHttpToolsProtocol,
+        loop="asyncio",
+        log_level="critical",
+        lifespan="off",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    return server, thread, listener
+
+
+def _read_answers(client: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
+    """``count`` answers (head, body) read off a keep-alive connection."""
+    data = b""
+    answers: list[tuple[bytes, bytes]] = []
+    while len(answers) < count:
+        head, found, rest = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.startswith(b"content-length")
+            ),
+            None,
+        )
+        if found and length is not None and len(rest) >= length:
+            answers.append((head, rest[:length]))
+            data = rest[length:]
+            continue
+        chunk = client.recv(65536)
+        assert chunk, f"connection closed after {len(answers)} answers"
+        data += chunk
+    return answers
+
+
+def test_the_respond_extension_completes_requests_as_send_does() -> None:
+    """What ``JsonErrorHttpToolsProtocol.respond`` reads and sets of uvicorn's request cycle,
+    checked on a real server: keep-alive, pipelined requests (the second and third are not
+    the request being answered when parsed: ``send`` answers them or ``respond`` does once
+    they run), ``Connection: close``, HTTP/1.0, and a date header that follows uvicorn's."""
+    cycle = httptools_impl.RequestResponseCycle
+    init = list(inspect.signature(cycle.__init__).parameters)
+    for name in (
+        "scope",
+        "transport",
+        "default_headers",
+        "message_event",
+        "keep_alive",
+        "on_response",
+        "access_log",
+    ):
+        assert name in init, f"uvicorn's RequestResponseCycle no longer takes {name}: see respond()"
+    assert httptools_impl.STATUS_LINE[200] == b"HTTP/1.1 200 OK\r\n"
+    server, thread, listener = _serve(_respond_app)
+    port = listener.getsockname()[1]
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(request)
+            first = _read_answers(client, 1)
+            time.sleep(1.5)  # uvicorn's tick assigns a new default header list, a new date
+            client.sendall(request)
+            later = _read_answers(client, 1)
+            client.sendall(request * 3)
+            pipelined = _read_answers(client, 3)
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            closing = b""
+            while chunk := client.recv(65536):
+                closing += chunk
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            old = b""
+            while chunk := client.recv(65536):
+                old += chunk
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+    head, body = first[0]
+    assert body == b"respond"
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 200 OK"
+    assert {line.split(b":")[0] for line in lines[1:]} == {
+        b"date",
+        b"server",
+        b"content-length",
+        b"content-type",
+    }
+    dates = [_date(head) for head, _ in (*first, *later)]
+    assert dates[0] != dates[1], "respond() kept the date of an earlier second"
+    assert {body for _, body in pipelined} <= {b"respond", b"send"}
+    for answer in (closing, old):
+        assert answer.endswith(b"\r\n\r\nrespond") or answer.endswith(b"\r\n\r\nsend"), answer
+        assert b"connection: close\r\n" in answer
+
+
+def _date(head: bytes) -> bytes:
+    return next(line for line in head.split(b"\r\n") if line.startswith(b"date:"))

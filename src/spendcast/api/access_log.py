@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import BinaryIO, Literal
@@ -51,25 +51,39 @@ FLUSH_SECONDS = 0.1
 def _stamp(at: float) -> str:
     """``datetime.fromtimestamp(at).astimezone().isoformat(timespec="milliseconds")``; the
     local offset and the text up to the second are worked out once per second (the writer
-    thread formats thousands of lines a second, and ``astimezone`` is most of the cost)."""
-    local = datetime.fromtimestamp(at)
-    whole = local.replace(microsecond=0)
-    head, tail = _whole_second(whole, local.fold)
-    return f"{head}.{local.microsecond // 1000:03d}{tail}"
+    thread formats thousands of lines a second, and ``astimezone`` is most of the cost), the
+    microseconds rounded as ``fromtimestamp`` rounds them (half to even)."""
+    second = int(at)  # a time.time(): positive, so int() is the floor
+    microsecond = round((at - second) * 1e6)  # both exact: the integer part of a float
+    if microsecond >= 1_000_000:
+        second += 1
+        microsecond -= 1_000_000
+    head, tail = _whole_second(second)
+    return f"{head}.{microsecond // 1000:03d}{tail}"
 
 
 @functools.lru_cache(maxsize=4)
-def _whole_second(whole: datetime, fold: int) -> tuple[str, str]:
-    # ``fold`` is part of the key: naive local times compare equal across a DST fold.
-    text = whole.replace(fold=fold).astimezone().isoformat(timespec="seconds")
+def _whole_second(second: int) -> tuple[str, str]:
+    # From the POSIX second: no ambiguity across a DST fold.
+    text = datetime.fromtimestamp(second, UTC).astimezone().isoformat(timespec="seconds")
     return text[:19], text[19:]
 
 
 def format_line(entry: Entry) -> str:
     """One text line (ending in a newline), every request-derived field escaped."""
     at, client, method, path, status, duration_ms = entry
-    fields = f"{escape(client)} {escape(method)} {escape(path)}"
+    key = (client, method, path)
+    fields = _fields.get(key)
+    if fields is None:
+        if len(_fields) >= FIELDS_KEPT:
+            _fields.clear()
+        fields = _fields[key] = f"{escape(client)} {escape(method)} {escape(path)}"
     return f"{_stamp(at)} {fields} {status} {duration_ms:.2f}ms\n"
+
+
+# The escaped fields of recent (client, method, path): a connection sends many requests alike.
+FIELDS_KEPT = 4096
+_fields: dict[tuple[str, str, str], str] = {}
 
 
 def format_json(entry: Entry) -> bytes:

@@ -152,7 +152,8 @@ class Metrics:
             tally = self._durations[route] = [0.0] * (len(BUCKETS) + 2)
         tally[bisect_left(BUCKETS, seconds)] += 1  # the bucket ``Histogram.observe`` picks
         tally[-1] += seconds
-        self._fold_soon()
+        if not self._fold_due:
+            self._fold_soon()
 
     def count_predictions(self, count: int) -> None:
         self._predictions += count

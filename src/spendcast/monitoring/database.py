@@ -137,16 +137,15 @@ class Database:
         """
         if not rows:
             return
-        parameters = self._parameters(rows)
         with self.engine.begin() as connection:
             if self._multi_row:
                 step = SQLITE_MAX_VARIABLES // len(self._names)
-                for start in range(0, len(parameters), step):
-                    chunk = parameters[start : start + step]
-                    flat = tuple(value for row in chunk for value in row)
+                for start in range(0, len(rows), step):
+                    chunk = rows[start : start + step]
+                    flat = self._flat_parameters(chunk)
                     connection.exec_driver_sql(self._statement_for(len(chunk)), flat)
             else:
-                connection.exec_driver_sql(self._sql, parameters)
+                connection.exec_driver_sql(self._sql, self._parameters(rows))
 
     def _statement_for(self, count: int) -> str:
         """The compiled insert with ``count`` VALUES rows."""
@@ -155,6 +154,17 @@ class Database:
             head, clause, tail = self._sql.partition(self._row_clause)
             statement = self._multi_sql[count] = head + ", ".join([clause] * count) + tail
         return statement
+
+    def _flat_parameters(self, rows: Sequence[Inference]) -> tuple[Any, ...]:
+        """Every row's bound values, row after row, in one tuple (a multi-row statement's):
+        the values of each column bound in one pass over that column."""
+        values, width = self._values, len(self._names)
+        flat: list[Any] = []
+        for row in rows:
+            flat += values(row)
+        for index, processor in self._processors:
+            flat[index::width] = map(processor, flat[index::width])
+        return tuple(flat)
 
     def _parameters(self, rows: Sequence[Inference]) -> list[Any]:
         values, processors, names = self._values, self._processors, self._names
