@@ -6,6 +6,8 @@ import inspect
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -33,31 +35,9 @@ def test_http_tools_protocol_still_answers_parse_errors_through_send_400_respons
         "JsonErrorHttpToolsProtocol overrides to answer in the JSON error shape"
     )
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        _app, http=JsonErrorHttpToolsProtocol, loop="asyncio", log_level="critical", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    assert hasattr(server, "started"), (
-        "uvicorn removed Server.started: spendcast serve reads it to exit 3 when startup fails"
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.01)
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-            client.sendall(b"GET /pre\xffdict HTTP/1.1\r\nHost: x\r\n\r\n")
-            answer = b""
-            while chunk := client.recv(65536):
-                answer += chunk
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with _serving(_app) as port, socket.create_connection(("127.0.0.1", port), 10) as client:
+        client.sendall(b"GET /pre\xffdict HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = _read_to_close(client)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), (
         f"uvicorn's httptools protocol no longer calls send_400_response on a parse error: {head!r}"
@@ -104,9 +84,10 @@ async def _respond_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"send"})
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, socket.socket]:
-    """``app`` as ``spendcast serve`` runs it: no uvicorn access log (with it, ``respond``
-    declines and ``send`` answers)."""
+@contextmanager
+def _serving(app: Any) -> Iterator[int]:
+    """``app`` as ``spendcast serve`` runs it (no uvicorn access log: with it, ``respond``
+    declines and ``send`` answers), on a free port, until the block ends."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
@@ -118,12 +99,28 @@ def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, socket.socket]:
         access_log=False,
     )
     server = uvicorn.Server(config)
+    assert hasattr(server, "started"), (
+        "uvicorn removed Server.started: spendcast serve reads it to exit 3 when startup fails"
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    return server, thread, listener
+    try:
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.01)
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+def _read_to_close(client: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while chunk := client.recv(65536):
+        data += chunk
+    return data
 
 
 def _read_answers(client: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
@@ -168,10 +165,8 @@ def test_the_respond_extension_completes_requests_as_send_does() -> None:
     ):
         assert name in init, f"uvicorn's RequestResponseCycle no longer takes {name}: see respond()"
     assert httptools_impl.STATUS_LINE[200] == b"HTTP/1.1 200 OK\r\n"
-    server, thread, listener = _serve(_respond_app)
-    port = listener.getsockname()[1]
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-    try:
+    with _serving(_respond_app) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
             client.sendall(request)
             first = _read_answers(client, 1)
@@ -181,18 +176,10 @@ def test_the_respond_extension_completes_requests_as_send_does() -> None:
             client.sendall(request * 3)
             pipelined = _read_answers(client, 3)
             client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            closing = b""
-            while chunk := client.recv(65536):
-                closing += chunk
+            closing = _read_to_close(client)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
             client.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            old = b""
-            while chunk := client.recv(65536):
-                old += chunk
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+            old = _read_to_close(client)
     head, body = first[0]
     assert body == b"respond"
     lines = head.split(b"\r\n")
