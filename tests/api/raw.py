@@ -3,12 +3,16 @@ hands them over (names lower-case, values untouched), which an HTTP client would
 
 The lifespan runs in a ``TestClient``; each call runs on that client's event loop (its
 ``portal``), so the app is the real one with its recorder, access log and metrics.
+
+``answer_now=True`` calls the app as ``spendcast serve``'s protocol does (``api/protocol.py``):
+``app.answer_now(scope)`` first, with a ``RESPOND`` extension that takes the answer, then the
+ASGI call only if it declined (or the app it returned).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +21,7 @@ from urllib.parse import unquote
 from fastapi.testclient import TestClient
 
 from spendcast.api.app import SpendcastAPI
+from spendcast.api.protocol import RESPOND
 from spendcast.api.runtime import Runtime
 from spendcast.monitoring import count_rows
 
@@ -50,6 +55,8 @@ class RawApp:
         query: bytes = b"",
         headers: Headers = (),
         body: bytes = b"",
+        *,
+        answer_now: bool = False,
     ) -> Answer:
         scope: dict[str, Any] = {
             "type": "http",
@@ -68,7 +75,7 @@ class RawApp:
         }
         portal = self.client.portal
         assert portal is not None, "use RawApp inside running_app()"
-        answer: Answer = portal.call(_run, self.app, scope, body)
+        answer: Answer = portal.call(_run, self.app, scope, body, answer_now)
         return answer
 
     def rows(self) -> int:
@@ -86,7 +93,7 @@ def running_app(app: SpendcastAPI) -> Iterator[RawApp]:
         yield RawApp(app, client)
 
 
-async def _run(app: SpendcastAPI, scope: dict[str, Any], body: bytes) -> Answer:
+async def _run(app: SpendcastAPI, scope: dict[str, Any], body: bytes, answer_now: bool) -> Answer:
     sent: list[MutableMapping[str, Any]] = []
     delivered = False
 
@@ -100,8 +107,19 @@ async def _run(app: SpendcastAPI, scope: dict[str, Any], body: bytes) -> Answer:
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
+    asgi: Any = app
+    if answer_now and app.answer_now is not None:
+        responded: list[Answer] = []
+        scope["extensions"] = {RESPOND: {"respond": _taking(responded)}}
+        outcome = app.answer_now(scope)
+        if outcome is True:
+            assert len(responded) == 1, "answer_now said it answered"
+            return responded[0]
+        assert not responded, "answer_now answered but did not say so"
+        if outcome is not None:
+            asgi = outcome
     try:
-        await app(scope, receive, send)
+        await asgi(scope, receive, send)
     except Exception:
         # What a server does when the app raises before answering: a bare 500.
         if not any(m["type"] == "http.response.start" for m in sent):
@@ -109,3 +127,16 @@ async def _run(app: SpendcastAPI, scope: dict[str, Any], body: bytes) -> Answer:
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return Answer(start["status"], list(start.get("headers", [])), content)
+
+
+def _taking(answers: list[Answer]) -> Callable[[Any, bytes, bytes], bool]:
+    """A ``respond`` that takes every answer, as the protocol's does when it asks
+    ``answer_now``: header lines parsed back into pairs."""
+
+    def respond(scope: Any, lines: bytes, body: bytes) -> bool:
+        assert lines.endswith(b"\r\n")
+        pairs = [line.split(b": ", 1) for line in lines.split(b"\r\n")[:-1]]
+        answers.append(Answer(200, [(name, value) for name, value in pairs], body))
+        return True
+
+    return respond

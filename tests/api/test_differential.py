@@ -6,7 +6,9 @@ and headers, and record the same number of rows: one per row answered 200, none 
 Requests go in as an ASGI server hands them over: header names lower-case (uvicorn lowers
 them; tests/security/test_auth.py sends mixed-case names on the wire), values as raw bytes.
 Each test counts the examples the fast path answered (``PredictFastPath.answered``) and asserts
-a share of them, so that the comparison can never again hold vacuously.
+a share of them, so that the comparison can never again hold vacuously. The GET comparison
+runs twice: the full app called through ASGI, and as ``spendcast serve``'s protocol calls it
+(``answer_now`` first).
 """
 
 from __future__ import annotations
@@ -171,9 +173,12 @@ def _rows_per_200(answer: Answer) -> int:
     return len(document) if isinstance(document, list) else 1
 
 
+@pytest.mark.parametrize("answer_now", [False, True], ids=["asgi", "answered now"])
 def test_get_predict_answers_alike_with_and_without_the_fast_path(
-    pair: tuple[RawApp, RawApp],
+    pair: tuple[RawApp, RawApp], answer_now: bool
 ) -> None:
+    """``answered now``: the full app called as ``spendcast serve``'s protocol calls it
+    (``answer_now`` first, ``RawApp.call``)."""
     full, reference = pair
     fast_path = _fast_path(full)
     tally: Counter[str] = Counter()
@@ -188,7 +193,10 @@ def test_get_predict_answers_alike_with_and_without_the_fast_path(
     @example("GET", PLAIN, [(b"authorization", b"Bearer " + T + "é".encode())])
     def check(method: str, query: bytes, headers: Headers) -> None:
         before = full.rows(), reference.rows(), fast_path.answered
-        answers = [app.call(method, "/predict", query, headers) for app in (full, reference)]
+        answers = [
+            full.call(method, "/predict", query, headers, answer_now=answer_now),
+            reference.call(method, "/predict", query, headers),
+        ]
         _same(*answers)
         assert (full.rows() - before[0], reference.rows() - before[1]) == (
             _rows_per_200(answers[0]),

@@ -1,5 +1,6 @@
-"""Fault injection: each step of both paths (the ``GET /predict`` fast path, the FastAPI
-endpoint for GET and POST) made to raise, inside the real app; rows counted in its database.
+"""Fault injection: each step of both paths (the ``GET /predict`` fast path, called through
+ASGI and as ``spendcast serve``'s protocol calls it, and the FastAPI endpoint for GET and
+POST) made to raise, inside the real app; rows counted in its database.
 
 The invariant, whatever fails where: a request answered 200 is exactly one row per prediction,
 any other answer leaves none. The app keeps serving once the fault is gone.
@@ -32,6 +33,7 @@ ROWS = [
 # name -> (method, query, headers, body, predictions in a 200, answered by the fast path)
 PATHS: dict[str, tuple[str, bytes, list[tuple[bytes, bytes]], bytes, int, bool]] = {
     "fast GET": ("GET", b"education=PhD&age=42&income=50000", AUTH, b"", 1, True),
+    "fast GET, answered now": ("GET", b"education=PhD&age=42&income=50000", AUTH, b"", 1, True),
     "FastAPI GET": ("GET", b"education=PhD&age=%2B42&income=5e4", AUTH, b"", 1, False),
     "FastAPI POST": ("POST", b"", JSON, orjson.dumps(ROWS), 2, False),
 }  # fmt: skip
@@ -146,8 +148,10 @@ def app(workdir: Path) -> Iterator[RawApp]:
 
 
 def _send(app: RawApp, path: str) -> Answer:
+    """The request of ``path``; "answered now": as ``spendcast serve``'s protocol calls the
+    app (``RawApp.call``'s ``answer_now``)."""
     method, query, headers, body, _, _ = PATHS[path]
-    return app.call(method, "/predict", query, headers, body)
+    return app.call(method, "/predict", query, headers, body, answer_now=path.endswith(" now"))
 
 
 @pytest.mark.parametrize("path", list(PATHS))

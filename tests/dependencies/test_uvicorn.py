@@ -200,3 +200,96 @@ def test_the_respond_extension_completes_requests_as_send_does() -> None:
 
 def _date(head: bytes) -> bytes:
     return next(line for line in head.split(b"\r\n") if line.startswith(b"date:"))
+
+
+class _AnswersNow:
+    """An app with ``answer_now``: ``/now`` answered through ``respond`` there and then,
+    ``/later`` through the ASGI app it returns, ``/raise`` raises, the rest declined; the ASGI
+    call answers ``asgi``."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await _send_body(send, b"asgi")
+
+    def answer_now(self, scope: Scope) -> Any:
+        self.asked.append(scope["path"])
+        if scope["path"] == "/now":
+            respond = scope["extensions"][RESPOND]["respond"]
+            assert respond(scope, b"content-length: 3\r\ncontent-type: text/plain\r\n", b"now")
+            return True
+        if scope["path"] == "/later":
+            return lambda scope, receive, send: _send_body(send, b"later")
+        if scope["path"] == "/raise":
+            raise RuntimeError("answer_now failed")
+        return None
+
+
+async def _send_body(send: Send, body: bytes) -> None:
+    length = str(len(body)).encode()
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", length)]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _get(path: str, *lines: bytes, version: bytes = b"1.1") -> bytes:
+    return b"GET %s HTTP/%s\r\nHost: x\r\n%s\r\n" % (path.encode(), version, b"".join(lines))
+
+
+def test_answer_now_is_asked_instead_of_a_task_and_completes_requests_as_send_does() -> None:
+    """``JsonErrorHttpToolsProtocol._start_asgi_task`` asks the app behind uvicorn's
+    proxy-headers layer first: its answers keep the connection alive, follow pipelined
+    requests, close on ``Connection: close`` and HTTP/1.0; a forwarded request, and a
+    pipelined one parsed while another is answered, go the ASGI way."""
+    parameters = list(
+        inspect.signature(httptools_impl.HttpToolsProtocol._start_asgi_task).parameters
+    )
+    assert parameters == ["self", "cycle", "app"], (
+        f"uvicorn changed HttpToolsProtocol._start_asgi_task(cycle, app): now {parameters}; "
+        "JsonErrorHttpToolsProtocol overrides it to ask answer_now first"
+    )
+    app = _AnswersNow()
+    with _serving(app) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(_get("/now"))
+            first = _read_answers(client, 1)
+            client.sendall(_get("/now") + _get("/later") + _get("/other"))
+            mixed = _read_answers(client, 3)
+            client.sendall(_get("/now", b"X-Forwarded-For: 10.1.2.3\r\n"))
+            forwarded = _read_answers(client, 1)
+            client.sendall(_get("/now") * 3)
+            pipelined = _read_answers(client, 3)
+            client.sendall(_get("/now", b"Connection: close\r\n"))
+            closing = _read_to_close(client)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(_get("/now", version=b"1.0"))
+            old = _read_to_close(client)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(_get("/raise"))
+            failed = _read_to_close(client)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(_get("/now"))
+            after = _read_answers(client, 1)
+    head, body = first[0]
+    assert body == b"now"
+    assert {line.split(b":")[0] for line in head.split(b"\r\n")[1:]} == {
+        b"date",
+        b"server",
+        b"content-length",
+        b"content-type",
+    }
+    assert [body for _, body in mixed] == [b"now", b"later", b"asgi"]
+    assert forwarded[0][1] == b"asgi", "the proxy-headers layer must see a forwarded request"
+    assert pipelined[0][1] == b"now"
+    assert {body for _, body in pipelined} <= {b"now", b"asgi"}
+    for answer in (closing, old):
+        assert answer.endswith(b"\r\n\r\nnow"), answer
+        assert b"connection: close\r\n" in answer
+    assert failed.startswith(b"HTTP/1.1 500"), failed
+    assert after[0][1] == b"now"
+    assert "/other" in app.asked
+    assert "/raise" in app.asked
+    assert app.asked.count("/now") >= 6  # first, mixed, pipelined[0], closing, old, after

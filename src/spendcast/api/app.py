@@ -20,6 +20,7 @@ from spendcast.api.errors import install_error_handlers
 from spendcast.api.fast_path import PREDICT_PATH, PredictFastPath
 from spendcast.api.metrics import RouteLabels
 from spendcast.api.middleware import ObserveMiddleware
+from spendcast.api.protocol import AnswerNow
 from spendcast.api.routes import health, metrics, predict, train
 from spendcast.api.runtime import Runtime
 from spendcast.settings import Settings
@@ -46,11 +47,14 @@ class SpendcastAPI(FastAPI):
 
     Outside the stack, the fast path skips FastAPI's per-request layers (error, telemetry
     and body-limit middleware, routing); anything it declines goes through all of them.
-    It logs and counts its own answers with the observing layer's ``observe``.
+    It logs and counts its own answers with the observing layer's ``observe``. Under
+    ``spendcast serve`` it answers before any ASGI call, through ``answer_now``.
     """
 
     front: ASGIApp
     fast_path: PredictFastPath | None
+    # The fast path's answer given while the server parses the request (api/protocol.py).
+    answer_now: AnswerNow | None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.front(scope, receive, send)
@@ -85,10 +89,11 @@ def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> S
         app.framework, runtime.access_log, runtime.metrics, RouteLabels(app.routes)
     )
     app.front = observe
-    app.fast_path = None
+    app.fast_path = app.answer_now = None
     if fast_path:
         route = _route(predict.router, "GET", PREDICT_PATH)
         app.front = app.fast_path = PredictFastPath(observe, runtime, route)
+        app.answer_now = app.fast_path.answer_now
     return app
 
 

@@ -22,6 +22,7 @@ in tests/api/test_faults.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ PREDICT_PATH = "/predict"
 _INCOME_CHARS = frozenset(b"0123456789.")
 _MAX_DIGITS = 20
 _NO_EXTENSIONS: dict[str, Any] = {}
+_DECLINED = "spendcast.fast_path_declined"  # in a scope answer_now declined
 _HEADS: dict[bytes, bytes] = {}  # model version -> the header lines after content-length
 
 
@@ -101,26 +103,63 @@ class PredictFastPath:
         self.answered = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and _is_predict(scope):
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and _is_predict(scope)
+            and _DECLINED not in scope
+        ):
             start = perf_counter()
-            try:
-                answer = _prepare(self.runtime, scope)
-                if answer is not None:
-                    self.runtime.recorder.record(answer[2])
-            except Exception:
-                answer = None  # nothing recorded: the endpoint answers, in the error shape
+            answer = self._take(scope)
             if answer is not None:
-                # Recorded: answered 200 from here on, whatever fails (module docstring).
-                self.runtime.count_predictions(1)
-                self.answered += 1
-                scope["route"] = self.route
-                try:
-                    if not _respond(scope, answer[0], answer[1]):
-                        await _answer(answer[0], answer[1], send)
-                finally:
+                if _respond(scope, answer[0], answer[1]):
                     self.observe.observe(scope, self.template, 200, start)
+                else:
+                    await self._send(answer, start, scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def answer_now(self, scope: Scope) -> bool | ASGIApp | None:
+        """The same answer, given while the server parses the request (``api/protocol.py``
+        calls it, once the request's head is complete, when it can write an answer at once):
+        no ASGI task, no coroutine. True: answered. None: nothing done (the ASGI call need
+        not try again). An ASGI app: recorded, but the answer could not be written now; the
+        server must run that app instead, which sends it."""
+        if scope["method"] != "GET" or not _is_predict(scope):
+            return None
+        start = perf_counter()
+        answer = self._take(scope)
+        if answer is None:
+            scope[_DECLINED] = True
+            return None
+        if _respond(scope, answer[0], answer[1]):
+            self.observe.observe(scope, self.template, 200, start)
+            return True
+        return partial(self._send, answer, start)
+
+    def _take(self, scope: Scope) -> tuple[bytes, bytes] | None:
+        """Body and version header of the 200 to send, its row recorded; None, having done
+        nothing, when the endpoint must answer."""
+        try:
+            answer = _prepare(self.runtime, scope)
+            if answer is None:
+                return None
+            self.runtime.recorder.record(answer[2])
+        except Exception:
+            return None  # nothing recorded: the endpoint answers, in the error shape
+        # Recorded: answered 200 from here on, whatever fails (module docstring).
+        self.runtime.count_predictions(1)
+        self.answered += 1
+        scope["route"] = self.route
+        return answer[0], answer[1]
+
+    async def _send(
+        self, answer: tuple[bytes, bytes], start: float, scope: Scope, _: Receive, send: Send
+    ) -> None:
+        try:
+            await _answer(answer[0], answer[1], send)
+        finally:
+            self.observe.observe(scope, self.template, 200, start)
 
 
 def _is_predict(scope: Scope) -> bool:

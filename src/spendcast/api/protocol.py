@@ -26,14 +26,30 @@ It returns False, having written nothing, whenever ``send`` must answer instead:
 is not the one being answered now (pipelining), an answer was started, the client is gone,
 the transport is paused, or uvicorn's access log is on. The ``/predict`` fast path uses it;
 the caller gives well-formed lines.
+
+And one shortcut: when the app (or the app behind uvicorn's proxy-headers layer) has an
+``answer_now(scope)`` (``AnswerNow``), it is asked first, as soon as a request's head is
+parsed and ``respond`` would take an answer, instead of starting an ASGI task: it answers
+through ``respond`` there and then (True), declines having done nothing (None: the task
+runs the app as usual), or returns the ASGI app the task must run instead. A request with
+an ``X-Forwarded-For`` or ``X-Forwarded-Proto`` header, which the proxy-headers layer may
+rewrite the scope for, always goes the ASGI way. A task per request is what uvicorn's
+per-request work costs most after the parsing (docs/performance.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from spendcast.api.errors import error_body
 from spendcast.settings import get_settings
@@ -43,6 +59,9 @@ LINGER_SECONDS = 2.0
 _PHRASES = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 RESPOND = "spendcast.respond"
 _OK = STATUS_LINE[200]
+_FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto")
+# ``answer_now(scope)``: True answered, None declined (nothing done), or the ASGI app to run.
+AnswerNow = Callable[[Scope], "bool | ASGIApp | None"]
 
 
 class _HeadTooLarge(Exception):
@@ -62,6 +81,11 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._respond_extension: dict[object, object] = {"respond": self.respond}
         # uvicorn's default headers, and the status line and those headers as bytes.
         self._defaults: tuple[object, bytes] = (None, b"")
+        app = self.app
+        self._proxied = isinstance(app, ProxyHeadersMiddleware)
+        self._answer_now: AnswerNow | None = getattr(
+            app.app if self._proxied else app, "answer_now", None
+        )
 
     def data_received(self, data: bytes) -> None:
         if self._lingering:
@@ -85,17 +109,39 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self.scope["extensions"] = {RESPOND: self._respond_extension}
 
-    def respond(self, scope: Any, headers: bytes, body: bytes) -> bool:
-        """Write the whole 200 answer to ``scope``'s request, or return False (module doc, 3)."""
-        cycle = self.cycle
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        answer_now = self._answer_now
+        scope: Scope = cycle.scope  # type: ignore[assignment]
         if (
+            answer_now is not None
+            and app is self.app  # not uvicorn's 503 for an exceeded concurrency limit
+            and self._may_respond(cycle)
+            and not (self._proxied and _forwarded(scope))
+        ):
+            try:
+                outcome = answer_now(scope)
+            except Exception as exc:  # as for an app that raises: uvicorn logs it, answers 500
+                outcome = _raising(exc)
+            if outcome is True:
+                return
+            if outcome is not None:
+                app = outcome
+        super()._start_asgi_task(cycle, app)
+
+    def _may_respond(self, cycle: RequestResponseCycle | None) -> bool:
+        return not (
             cycle is None
-            or cycle.scope is not scope
+            or cycle is not self.cycle
             or cycle.response_started
             or cycle.disconnected
             or cycle.access_log
             or self.flow.write_paused
-        ):
+        )
+
+    def respond(self, scope: Any, headers: bytes, body: bytes) -> bool:
+        """Write the whole 200 answer to ``scope``'s request, or return False (module doc)."""
+        cycle = self.cycle
+        if cycle is None or cycle.scope is not scope or not self._may_respond(cycle):
             return False
         cycle.response_started = True
         cycle.waiting_for_100_continue = False
@@ -154,3 +200,17 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+
+def _forwarded(scope: Scope) -> bool:
+    for name, _ in scope["headers"]:  # noqa: SIM110 (a generator per request costs more)
+        if name in _FORWARDED:
+            return True
+    return False
+
+
+def _raising(exc: Exception) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise exc
+
+    return app
