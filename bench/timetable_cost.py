@@ -14,7 +14,11 @@ monkey-patches the process that imports it), no server, no network:
 - ``realistic``: ``--rate`` slots/s for ``--seconds``, each iteration as Locust runs it: the
   ``sleep(0)`` Locust makes after every wait, one ``lateness_ms()`` as the request hook reads
   it, then ``gevent.sleep(--request-ms)`` standing for the request: CPU per slot and gevent
-  event-loop iterations per slot (libev's ``loop.iteration``).
+  event-loop iterations per slot (libev's ``loop.iteration``);
+- ``paced``: the reference, no timetable: the same users and requests paced as Locust's
+  ``constant_throughput(--rate / --users)`` paces them (what ``bench/generator.py`` runs as
+  plain Locust). ``paced / realistic`` is then the in-process analogue of the generator's
+  "requests per Locust CPU-second, spendcast / plain".
 
 Each run also says how many of its slots a user took without queueing on the timetable's lock
 (``unqueued``, the candidate only), and checks that the recording counted every slot.
@@ -44,7 +48,7 @@ import click
 from bench.report import format_table, spread
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ("bare", "saturated", "realistic")
+WORKLOADS = ("bare", "saturated", "realistic", "paced")
 
 # Runs in the child process: ``argv[1]`` is a JSON of the workload's parameters.
 CHILD = """
@@ -61,6 +65,7 @@ lead = 0.2  # the users queue before the first slot, as after the kit's lead sec
 origin = time.time() + lead
 TIMETABLE.configure(LoadPlan.constant_rate(p["rate"], p["seconds"] + 5, 10_000).schedule(), origin)
 workload = p["workload"]
+paced = [0]
 
 def user():
     while True:
@@ -71,12 +76,29 @@ def user():
             TIMETABLE.lateness_ms()  # the request hook's
             gevent.sleep(p["request_s"])  # the request
 
-users = [gevent.spawn(user) for _ in range(p["users"])]
+def paced_user(phase):  # Locust's constant_throughput(rate / users), no timetable
+    interval = p["users"] / p["rate"]
+    gevent.sleep(lead + phase * interval)
+    last_run, last_wait = time.time(), 0.0
+    while True:
+        paced[0] += 1
+        gevent.sleep(p["request_s"])  # the request
+        run_time = time.time() - last_run - last_wait
+        last_wait, last_run = max(0.0, interval - run_time), time.time()
+        gevent.sleep(last_wait)
+
+def sent_now():
+    return paced[0] if workload == "paced" else TIMETABLE.sent
+
+if workload == "paced":
+    users = [gevent.spawn(paced_user, i / p["users"]) for i in range(p["users"])]
+else:
+    users = [gevent.spawn(user) for _ in range(p["users"])]
 gevent.sleep(lead)
 loop = gevent.get_hub().loop
-cpu, sent, iterations = time.process_time(), TIMETABLE.sent, loop.iteration
+cpu, sent, iterations = time.process_time(), sent_now(), loop.iteration
 gevent.sleep(p["seconds"])
-cpu, sent = time.process_time() - cpu, TIMETABLE.sent - sent
+cpu, sent = time.process_time() - cpu, sent_now() - sent
 iterations = loop.iteration - iterations
 gevent.killall(users)
 arrivals = {"started": 0, "late": 0, "dropped": 0}
@@ -112,7 +134,7 @@ def _run(src: Path, params: dict[str, Any]) -> dict[str, Any]:
     if not result["module"].startswith(str(src)):
         raise click.ClickException(f"{src}: the child imported {result['module']}")
     counted = {key: result[key] for key in ("late", "dropped")} | {"started": result["sent"]}
-    if result["recorded"] != counted:
+    if params["workload"] != "paced" and result["recorded"] != counted:
         raise click.ClickException(f"{src}: recorded {result['recorded']}, counted {counted}")
     return result
 
@@ -167,6 +189,7 @@ def main(
         "bare": {"rate": fast_rate, "seconds": fast_seconds},
         "saturated": {"rate": fast_rate, "seconds": fast_seconds},
         "realistic": {"rate": rate, "seconds": seconds, "request_s": request_ms / 1000},
+        "paced": {"rate": rate, "seconds": seconds, "request_s": request_ms / 1000},
     }
     if only is not None:
         workloads = {only: workloads[only]}
@@ -176,6 +199,8 @@ def main(
         for round_ in range(rounds):
             for workload, params in workloads.items():
                 order = list(sources) if round_ % 2 == 0 else list(reversed(sources))
+                if workload == "paced":  # no timetable: one run, plain gevent and Locust
+                    order = ["candidate"]
                 for variant in order:
                     run = _run(sources[variant], {"workload": workload, "users": users, **params})
                     results.setdefault((workload, variant), []).append(run)
@@ -192,17 +217,31 @@ def main(
         loops = spread([r["iterations"] / r["slots"] for r in runs])
         late = sum(r["late"] for r in runs)
         dropped = sum(r["dropped"] for r in runs)
-        unqueued = sum(r["unqueued"] for r in runs) / sum(r["sent"] for r in runs)
-        rows.append([f"{workload} {variant}", cpu.label(), loops.label(3), str(late),
+        unqueued = sum(r["unqueued"] for r in runs) / max(sum(r["sent"] for r in runs), 1)
+        label = "plain" if workload == "paced" else variant  # paced runs no timetable
+        rows.append([f"{workload} {label}", cpu.label(), loops.label(3), str(late),
                      str(dropped), f"{unqueued:.0%}"])  # fmt: skip
     header = ["workload", "cpu us/slot", "loop it/slot", "late", "dropped", "unqueued"]
     click.echo(format_table(header, rows))
     ratio_rows = []
     for workload in workloads:
+        if workload == "paced":
+            continue
         pairs = zip(results[(workload, "candidate")], results[(workload, "baseline")], strict=True)
-        ratios = [(c["cpu_s"] / c["slots"]) / (b["cpu_s"] / b["slots"]) for c, b in pairs]
-        ratio_rows.append([workload, spread(ratios).label(3)])
-    click.echo("\n" + format_table(["candidate / baseline", "cpu per slot"], ratio_rows))
+        ratios = [_per_slot(c) / _per_slot(b) for c, b in pairs]
+        ratio_rows.append([f"{workload}: candidate / baseline", spread(ratios).label(3)])
+    if "realistic" in workloads and "paced" in workloads:
+        for variant in ("baseline", "candidate"):
+            pairs = zip(
+                results[("paced", "candidate")], results[("realistic", variant)], strict=True
+            )
+            ratios = [_per_slot(plain) / _per_slot(kit) for plain, kit in pairs]
+            ratio_rows.append([f"paced / realistic {variant}", spread(ratios).label(3)])
+    click.echo("\n" + format_table(["ratio of cpu per slot", "median [min-max]"], ratio_rows))
+
+
+def _per_slot(run: dict[str, Any]) -> float:
+    return float(run["cpu_s"]) / float(run["slots"])
 
 
 if __name__ == "__main__":
