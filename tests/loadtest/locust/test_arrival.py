@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Users that are always free (an iteration costs nothing) take every slot of 1 s at 1,000/s:
 # the slots due within a tick start together, none earlier than a tick before it is due.
 SCRIPT = textwrap.dedent(
@@ -31,7 +33,8 @@ SCRIPT = textwrap.dedent(
     gevent.sleep(1.5)
     gevent.killall(users)
     counters = TIMETABLE.counters()
-    print(json.dumps({"starts": starts, "tick": TICK_S, "late_s": LATE_S, **counters}))
+    print(json.dumps({"starts": starts, "tick": TICK_S, "late_s": LATE_S, **counters,
+                      "unqueued": TIMETABLE.unqueued}))
     """
 )
 
@@ -51,3 +54,57 @@ def test_slots_start_in_ticks_never_earlier_than_a_tick_and_all_of_them() -> Non
     assert early  # the tick's branch is reached: slots started before they were due...
     assert max(early) <= result["tick"]  # ...but never more than a tick before
     assert result["late"] == sum(1 for due, start in starts if start - due > result["late_s"])
+    # A user back while its tick still has slots takes one without queueing on the lock.
+    assert 0 < result["unqueued"] < result["sent"]
+
+
+# One user, step by step: the slots a tick computes ahead follow a rate change, are dropped when
+# nobody was free, and are not counted twice when the test stops.
+STEPS = textwrap.dedent(
+    """
+    import json, time
+    import gevent
+    from spendcast.loadtest.locust.arrival import TIMETABLE
+    from spendcast.loadtest.run.load_plan import ArrivalSchedule
+    from spendcast.loadtest.run.recording import Recording
+
+    recording = TIMETABLE.recording = Recording()
+    out = {}
+    TIMETABLE.configure(ArrivalSchedule.open_ended(1000), time.time())
+    out["first"] = TIMETABLE.take() - TIMETABLE.origin
+    out["ahead"] = len(TIMETABLE._ready)  # the rest of the tick, computed with the first
+    TIMETABLE.set_rate(10, now=TIMETABLE.origin)  # 10/s from time 0 on: the next at 0.1 s
+    out["after_switch"] = TIMETABLE.take() - TIMETABLE.origin
+
+    TIMETABLE.configure(ArrivalSchedule.open_ended(1000), time.time())
+    TIMETABLE.reset_counters()
+    TIMETABLE.take()
+    gevent.sleep(0.05)  # busy: the slots due meanwhile find nobody free
+    out["late_take"] = TIMETABLE.take() - TIMETABLE.origin
+    out["busy"] = TIMETABLE.counters()
+    out["next_j"] = TIMETABLE.next_j
+    TIMETABLE.settle(now=TIMETABLE.origin + 1.0)
+    out["settled"] = TIMETABLE.counters()
+    out["recorded"] = [sum(getattr(a, key) for a in recording.arrivals.values())
+                       for key in ("started", "dropped")]
+    print(json.dumps(out))
+    """
+)
+
+
+def test_computed_slots_follow_rate_changes_and_drops_and_count_once() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", STEPS], capture_output=True, text=True, timeout=60, check=True
+    )
+    out = json.loads(done.stdout)
+    assert out["first"] == 0.0
+    assert out["ahead"] >= 1  # so the switch had slots at 1,000/s to forget...
+    assert out["after_switch"] == pytest.approx(0.1)  # ...and did
+    busy = out["busy"]
+    assert busy["sent"] == 2
+    assert busy["dropped"] >= 30  # of the 50 due while busy, those over LATE_S ago
+    assert out["late_take"] >= 0.05 - 0.010 - 0.001  # the first still due within LATE_S
+    assert busy["sent"] + busy["dropped"] == out["next_j"]  # each slot counted once
+    settled = out["settled"]
+    assert settled["sent"] + settled["dropped"] == 990  # due by 1 s - LATE_S: 0..989
+    assert out["recorded"] == [2 + 2, settled["dropped"]]  # both parts' starts, one's drops

@@ -119,6 +119,38 @@ def test_iteration_times_do_not_depend_on_the_order_they_are_asked_in() -> None:
     assert switched.time_of(30) == pytest.approx(2.1)
 
 
+def test_a_ticks_slots_at_once_are_the_slots_one_by_one() -> None:
+    # slots_by (the timetable computes a tick's slots at once) must give exactly slot()'s
+    # values: across ramps, a pause, stage ends, the end of the plan and a process's share.
+    def one_by_one(schedule: ArrivalSchedule, index: int, processes: int) -> list[float]:
+        times, j = [], 0
+        while (t := schedule.slot(index, processes, j)) is not None:
+            times.append(t)
+            j += 1
+        return times
+
+    stages = (Stage(2, 50), Stage(1, 50), Stage(1, 0), Stage(1, 0), Stage(2, 80))
+    for index, processes in ((0, 1), (1, 3)):
+        expected = one_by_one(ArrivalSchedule.of_stages(10, stages), index, processes)
+        schedule = ArrivalSchedule.of_stages(10, stages)
+        got: list[float] = []
+        until = 0.0
+        while len(got) < len(expected) and until < 10:  # ticks of 13 ms, at most 4 slots each
+            until += 0.013
+            batch = schedule.slots_by(index, processes, len(got), until, 4)
+            assert len(batch) <= 4
+            assert all(t <= until for t in batch)
+            got.extend(batch)
+        assert got == expected
+        assert schedule.slots_by(index, processes, len(got), 100.0, 4) == []  # the plan is over
+
+    switched = ArrivalSchedule.open_ended(10)
+    switched.switch(1.0, 0.0)
+    assert switched.slots_by(0, 1, 0, 5.0, 100) == [k / 10 for k in range(10)]
+    switched.switch(2.0, 100.0)
+    assert switched.slots_by(0, 1, 10, 2.025, 100) == pytest.approx([2.0, 2.01, 2.02])
+
+
 def test_a_switch_at_the_last_change_replaces_its_rate() -> None:
     # capacity's next tick may come before the timetable's origin (its lead second): t = 0
     schedule = ArrivalSchedule.open_ended(20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spendcast.loadtest.run.recording import Recording, Tally, read_recording
+from spendcast.loadtest.run.recording import Arrivals, Recording, Tally, read_recording
 
 START = 1_700_000_000.0
 
@@ -74,3 +74,32 @@ def test_tallies_hold_every_request_whenever_they_are_read() -> None:
     }
     recording.close_seconds()
     assert recording.closed_seconds == {s: t.to_json() for s, t in expected_seconds.items()}
+
+
+def test_arrivals_counted_across_drains_all_reach_the_master() -> None:
+    """``record_start`` keeps the last second's entry at hand: a drain (or a new ``arrivals``)
+    in the middle of a second must not leave it counting into an entry that went away."""
+    worker, master = Recording(), Recording()
+    for i in range(300):
+        due = START + i / 100  # 100 a second, 3 seconds
+        if i % 7 == 3:
+            worker.record_arrival(due, dropped=True)
+        else:
+            worker.record_start(due, late=i % 5 == 0)
+        if i in (50, 120, 121, 250):  # mid-second drains, one right after another
+            master.absorb(worker.drain(now=due))
+    # replaced by a copy, no drain: what follows counts in the copy
+    worker.arrivals = {s: Arrivals.from_json(a.to_json()) for s, a in worker.arrivals.items()}
+    worker.record_arrival(START + 2.5, late=True)
+    master.absorb(worker.drain())
+    assert worker.arrivals == {}
+    dropped = [i for i in range(300) if i % 7 == 3]
+    started = [i for i in range(300) if i % 7 != 3]
+    assert {s - int(START): a.to_json() for s, a in master.arrivals.items()} == {
+        second: {
+            "started": sum(1 for i in started if i // 100 == second) + (second == 2),
+            "late": sum(1 for i in started if i // 100 == second and i % 5 == 0) + (second == 2),
+            "dropped": sum(1 for i in dropped if i // 100 == second),
+        }
+        for second in range(3)
+    }

@@ -13,7 +13,12 @@ for the next slot (gevent's semaphore is FIFO); the first sleeps until it is due
 and every slot due within the next ``TICK_S`` without sleeping again. So the iterations start in
 small bursts, one per tick, at most ``TICK_S`` early, as plain Locust's paced users do: a sleep
 per slot would wake the event loop once per request, and every wake-up costs the generator (and
-the server) more CPU than the request itself at a few thousand per second. A slot started early
+the server) more CPU than the request itself at a few thousand per second. The slots of a tick
+are computed together when it starts (``ArrivalSchedule.slots_by``), kept in ``_ready`` until
+taken and forgotten whenever the rate changes; a user free again while they last takes one
+without queueing (the lock is free then: its holder only sleeps once they are all taken), unless
+it came due more than ``LATE_S`` ago: that one goes through the queue, which decides drops. A
+slot started early
 counts its latency from its actual start (it was not held back, nothing to correct). A slot is
 
 - **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
@@ -56,6 +61,7 @@ from spendcast.loadtest.run.recording import Recording
 LATE_S: Final = 0.010
 TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
 POLL_S: Final = 0.05  # a waiting user looks at the timetable again this often (rate changes)
+FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 _INSTALLED: Final = "_spendcast_first_slot"
 # On a user's greenlet: how late its current iteration started (s), None between iterations.
@@ -72,18 +78,23 @@ class Timetable:
         self.origin = 0.0
         self.index, self.count = 0, 1
         self.next_j = 0  # this process's next iteration: k = index + next_j * count
+        # The due times (epoch s) of iterations next_j, next_j + 1... within a tick of when they
+        # were computed, the next last; emptied whenever the schedule changes.
+        self._ready: list[float] = []
         self.recording: Recording | None = None
         self._lock = gevent.lock.Semaphore()
         # greenlet -> since when it waits for a slot; in that order, so the first is the oldest
         self._free: dict[Any, float] = {}
         self.sent = self.late = self.dropped = 0
         self.in_flight = self.max_in_flight = 0
+        self.unqueued = 0  # slots taken straight from ``_ready``, without the lock
 
     def configure(
         self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
     ) -> None:
         self.schedule, self.origin, self.index, self.count = schedule, origin, index, count
         self.next_j = 0
+        self._ready.clear()
 
     def set_rate(self, rate: float, now: float | None = None) -> None:
         """From now on, ``rate`` iterations/s (the capacity search's steps; 0 pauses)."""
@@ -92,6 +103,7 @@ class Timetable:
             self.configure(ArrivalSchedule.open_ended(rate), now)
         else:
             self.schedule.switch(max(now - self.origin, self.schedule.segments[-1].start_s), rate)
+            self._ready.clear()  # computed at the old rate
 
     def pause(self) -> None:
         """Hand out no slot until the next ``set_rate`` (the server's queue can drain)."""
@@ -123,54 +135,83 @@ class Timetable:
         if getattr(me, _LATENESS, None) is not None:
             setattr(me, _LATENESS, None)
             self.in_flight -= 1  # its previous iteration is over
-        self._free[me] = time.time()
-        try:
-            with self._lock:
-                due = self._next_slot()
-        finally:
-            del self._free[me]
-        lateness = max(time.time() - due, 0.0)
+        ready, now = self._ready, time.time()
+        if ready and ready[-1] + LATE_S >= now:
+            # The tick's next slot, too recent to be dropped: take it without queueing (a user
+            # arriving mid-tick would find the lock free, since its holder only sleeps once
+            # every slot of the tick is taken).
+            due = ready.pop()
+            self.next_j += 1
+            self.unqueued += 1
+        else:
+            self._free[me] = now
+            try:
+                with self._lock:
+                    due, now = self._next_slot()
+            finally:
+                del self._free[me]
+        lateness = now - due if now > due else 0.0
         setattr(me, _LATENESS, lateness)
         self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        self._count(due, dropped=False, late=lateness > LATE_S)
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+        self.sent += 1
+        late = lateness > LATE_S
+        if late:
+            self.late += 1
+        if self.recording is not None:
+            self.recording.record_start(due, late)
         return due
 
-    def _next_slot(self) -> float:
+    def _next_slot(self) -> tuple[float, float]:
+        """The next slot this process runs (its due time, and now): the first of ``_ready``, or
+        of a tick's slots computed when it is empty; dropped ones are counted and skipped."""
+        ready = self._ready
         while True:
-            offset = None
-            if self.schedule is not None:
-                offset = self.schedule.slot(self.index, self.count, self.next_j)
-            if offset is None:  # not told yet, paused, or the plan is over
-                gevent.sleep(POLL_S)
+            now = time.time()
+            if not ready and not self._fill(now):
                 continue
-            due = self.origin + offset
-            wait = due - time.time()
-            if wait > TICK_S:
-                gevent.sleep(min(wait, POLL_S))
-                continue
+            due = ready.pop()
             self.next_j += 1
-            if due + LATE_S < next(iter(self._free.values())):  # nobody was free when it came due
-                self._count(due, dropped=True, late=False)
+            # Nobody was free when it came due (the oldest free user is the dict's first).
+            if due + LATE_S < now and due + LATE_S < next(iter(self._free.values())):
+                self._drop(due)
                 continue
-            return due
+            return due, now
+
+    def _fill(self, now: float) -> bool:
+        """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; if none
+        is, sleep towards the next (at most ``POLL_S``: a rate change is seen) and say so."""
+        schedule, origin = self.schedule, self.origin
+        if schedule is not None:
+            offsets = schedule.slots_by(
+                self.index, self.count, self.next_j, now + TICK_S - origin, FILL_SLOTS
+            )
+            if offsets:
+                self._ready[:] = [origin + offset for offset in reversed(offsets)]
+                return True
+            offset = schedule.slot(self.index, self.count, self.next_j)
+            if offset is not None:
+                gevent.sleep(min(origin + offset - now, POLL_S))
+                return False
+        gevent.sleep(POLL_S)  # not told yet, paused, or the plan is over
+        return False
 
     def settle(self, now: float | None = None) -> None:
         """The test stopped: the slots that came due and no user took were dropped too."""
         now = time.time() if now is None else now
+        self._ready.clear()  # next_j is the first not taken: what follows recomputes them
         while self.schedule is not None:
             offset = self.schedule.slot(self.index, self.count, self.next_j)
             if offset is None or self.origin + offset + LATE_S >= now:
                 return
             self.next_j += 1
-            self._count(self.origin + offset, dropped=True, late=False)
+            self._drop(self.origin + offset)
 
-    def _count(self, due: float, *, dropped: bool, late: bool) -> None:
-        self.sent += int(not dropped)
-        self.dropped += int(dropped)
-        self.late += int(late)
+    def _drop(self, due: float) -> None:
+        self.dropped += 1
         if self.recording is not None:
-            self.recording.record_arrival(due, dropped=dropped, late=late)
+            self.recording.record_arrival(due, dropped=True)
 
 
 TIMETABLE = Timetable()

@@ -170,6 +170,35 @@ class ArrivalSchedule:
         j * processes``): each process gets every ``processes``-th arrival."""
         return self.time_of(index + j * processes)
 
+    def slots_by(self, index: int, processes: int, j: int, until: float, limit: int) -> list[float]:
+        """``slot(index, processes, j)``, ``slot(..., j + 1)``... while due by ``until`` (at
+        most ``limit``): the same values, computed segment by segment (a tick's slots at once)."""
+        offsets: list[float] = []
+        k = index + j * processes
+        while len(offsets) < limit:
+            first = self.time_of(k)  # finds the segment and leaves the cursor on it
+            if first is None or first > until:
+                break
+            offsets.append(first)
+            k += processes
+            segment = self.segments[self._cursor]
+            start, rate, before, total = (
+                segment.start_s, segment.from_rate, segment.before, segment.total,
+            )  # fmt: skip
+            half_slope = segment.slope / 2
+            while len(offsets) < limit:  # segment.time_of, inlined
+                within = k - before
+                if within >= total:
+                    break  # the next segment's (or none)
+                offset = start + 2 * within / (
+                    rate + math.sqrt(max(rate**2 + 4 * half_slope * within, 0.0))
+                )
+                if offset > until:
+                    return offsets
+                offsets.append(offset)
+                k += processes
+        return offsets
+
     def switch(self, t: float, rate: float) -> None:
         """From ``t`` on (not before the last change), ``rate`` iterations/s, open-ended."""
         last = self.segments[-1]

@@ -131,7 +131,10 @@ class Recording:
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self.workers: list[str] = []  # distributed: the workers that handed over their last data
-        self.arrivals: dict[int, Arrivals] = {}
+        self._arrivals: dict[int, Arrivals] = {}
+        # The second ``record_start`` counted last and its entry of ``arrivals``.
+        self._arrival_second: int | None = None
+        self._arrivals_now = Arrivals()
         self.plan_started_at: float | None = None
         # second -> (method, name) -> what is not yet in the tallies; the current second's map
         self._pending: dict[int, dict[tuple[str, str], _Pending]] = {}
@@ -149,6 +152,15 @@ class Recording:
         """Tallies of the seconds not yet closed, by epoch second."""
         self._flush()
         return self._open_seconds
+
+    @property
+    def arrivals(self) -> dict[int, Arrivals]:
+        """Open-model iterations by the second they were due."""
+        return self._arrivals
+
+    @arrivals.setter
+    def arrivals(self, arrivals: dict[int, Arrivals]) -> None:
+        self._arrivals, self._arrival_second = arrivals, None  # record_start's entry went too
 
     def record(
         self, method: str, name: str, response_time_ms: float, failed: bool, at: float
@@ -192,14 +204,27 @@ class Recording:
 
     def record_arrival(self, due: float, *, dropped: bool = False, late: bool = False) -> None:
         """An open-model iteration due at ``due`` (epoch s) started (maybe late) or dropped."""
+        if not dropped:
+            self.record_start(due, late)
+            return
         arrivals = self.arrivals.get(int(due))
         if arrivals is None:
             arrivals = self.arrivals[int(due)] = Arrivals()
-        if dropped:
-            arrivals.dropped += 1
-        else:
-            arrivals.started += 1
-            arrivals.late += late
+        arrivals.dropped += 1
+
+    def record_start(self, due: float, late: bool) -> None:
+        """An open-model iteration due at ``due`` started (``late``: more than ``LATE_S`` after).
+        Called by every iteration: the entry of the last second counted is kept at hand."""
+        second = int(due)
+        if second != self._arrival_second:
+            arrivals = self._arrivals.get(second)
+            if arrivals is None:
+                arrivals = self._arrivals[second] = Arrivals()
+            self._arrival_second, self._arrivals_now = second, arrivals
+        arrivals = self._arrivals_now
+        arrivals.started += 1
+        if late:
+            arrivals.late += 1
 
     def close_seconds(self, before: float | None = None) -> None:
         """Encode the seconds earlier than ``before`` (all of them when ``None``)."""
