@@ -24,6 +24,11 @@ class Measurement:
     other_cpu_s: float = 0.0  # CPU used meanwhile by the rest of the machine: noise
 
     @property
+    def server_cpu_s(self) -> float:
+        """CPU every worker of the server got during the run (what the machine allowed it)."""
+        return sum(self.worker_cpu_s)
+
+    @property
     def cpu_us_per_request(self) -> float:
         """Server CPU per answered request: robust to other load on the machine."""
         return sum(self.worker_cpu_s) / self.requests * 1e6 if self.requests else 0.0
@@ -38,9 +43,9 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Ratio:
-    """``numerator / denominator`` of ``figure`` (a ``Measurement`` attribute: ``rps``, or
-    ``cpu_us_per_request``), pairing runs of the same repetition. The target is a floor, or a
-    ceiling when ``at_most``."""
+    """``numerator / denominator`` of ``figure`` (a ``Measurement`` attribute: ``rps``,
+    ``cpu_us_per_request`` or ``server_cpu_s``), pairing runs of the same repetition. The
+    target is a floor, or a ceiling when ``at_most``."""
 
     label: str
     numerator: str

@@ -178,6 +178,21 @@ def full_suite(
         Ratio("spendcast predict / lab predict, 1 worker", "predict 1w", "lab predict 1w", 100),
         Ratio("spendcast predict 2w / lab predict 1w", "predict 2w", "lab predict 1w", 100),
         Ratio("predict 2 workers / 1 worker", "predict 2w", "predict 1w", 1.5),
+        # Why 2w / 1w is what it is: the server CPU the machine gave 2 workers beside wrk
+        # (on 2 cores, wrk shares the second worker's), times what each CPU-second served.
+        Ratio(
+            "predict 2w / 1w, server CPU the machine gave",
+            "predict 2w",
+            "predict 1w",
+            figure="server_cpu_s",
+        ),
+        Ratio(
+            "predict 2w / 1w, requests per server CPU-second",
+            "predict 1w",
+            "predict 2w",
+            0.9,
+            figure="cpu_us_per_request",
+        ),
         Ratio("health 2 workers / 1 worker", "health 2w", "health 1w"),
         Ratio("spendcast health / bare ASGI hello", "health 1w", "hello 1w"),
         Ratio("predict / hello, req/s, 1 worker", "predict 1w", "hello 1w", 0.5),
