@@ -1,0 +1,231 @@
+"""Instructions per request, counted by valgrind's callgrind: a figure that the machine's load
+does not move (the same binary, inputs and environment give the same count), to compare the
+user-space work per request of ``/predict`` and of the bare hello where CPU time is too noisy.
+
+    python bench/instructions.py                       # spendcast /predict vs the bare hello
+    python bench/instructions.py --source /tmp/before  # also an older tree (git archive ... src)
+
+Each server runs under ``valgrind --tool=callgrind`` (one worker; children are not traced,
+so spendcast's throwaway model-loading process runs natively), gets ``--warmup`` requests,
+then its counters are zeroed (``callgrind_control --zero``), ``--requests`` requests are sent
+over one keep-alive connection and the counters dumped (``callgrind_control --dump``). Counted:
+user space, every thread (the recorder's and the access log's writers too). Not counted: the
+kernel (socket writes, the journal's ``write``), which the hello and ``/predict`` share mostly.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import click
+
+from bench.report import format_table
+from bench.servers import PORT, RunningServer, ServerSpec, running
+from bench.suites import HELLO_APP, ROOT, serve_stack_command
+
+EDUCATIONS = ("High%20School", "Bachelor", "Master", "PhD")
+STARTUP_TIMEOUT_S = 900.0  # importing FastAPI & co under valgrind takes a minute or more
+DUMP_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Count:
+    server: str
+    requests: int
+    instructions: int
+
+    @property
+    def per_request(self) -> float:
+        return self.instructions / self.requests
+
+
+def summary_instructions(dump: str) -> int:
+    """The instructions of a callgrind dump (its ``summary:`` line)."""
+    for line in dump.splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise ValueError("no 'summary:' line in the callgrind dump")
+
+
+def _send(server: RunningServer, count: int, token: str, predict: bool, seed: int) -> None:
+    draw = random.Random(seed)
+    connection = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=60)
+    headers = {"Cookie": f"spendcast_token={token}"}
+    try:
+        for _ in range(count):
+            path = "/health"
+            if predict:
+                education = draw.choice(EDUCATIONS)
+                age, income = draw.randint(18, 80), draw.randint(12, 150) * 1000
+                path = f"/predict?education={education}&age={age}&income={income}"
+            connection.request("GET", path, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status != 200:
+                raise click.ClickException(f"{server.spec.name}: {path} answered {answer.status}")
+    finally:
+        connection.close()
+
+
+def _callgrind(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
+def _dumped(directory: Path, pid: int) -> str:
+    deadline = time.monotonic() + DUMP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for path in directory.glob(f"callgrind.{pid}.out.*"):
+            text = path.read_text(errors="replace")
+            if "summary:" in text:
+                return text
+        time.sleep(0.2)
+    raise click.ClickException(f"callgrind wrote no dump for process {pid}")
+
+
+def measure(
+    label: str, spec: ServerSpec, work: Path, *, requests: int, warmup: int, token: str,
+    predict: bool,
+) -> Count:  # fmt: skip
+    with running(spec, work) as server:
+        pid = server.process.pid  # valgrind runs the server in the process it was started as
+        _send(server, warmup, token, predict, seed=1)
+        _callgrind(pid, "--zero")
+        _send(server, requests, token, predict, seed=2)
+        _callgrind(pid, "--dump=measured")
+        instructions = summary_instructions(_dumped(work, pid))
+    return Count(label, requests, instructions)
+
+
+def _under_callgrind(command: tuple[str, ...], work: Path) -> tuple[str, ...]:
+    return (
+        "valgrind",
+        "--tool=callgrind",
+        "--trace-children=no",
+        "--dump-instr=no",
+        f"--callgrind-out-file={work}/callgrind.%p.out",
+        *command,
+    )
+
+
+def _spendcast(source: Path | None, work: Path, model_dir: Path, token: str) -> ServerSpec:
+    env = {
+        "SPENDCAST_MODEL_DIR": str(model_dir),
+        "SPENDCAST_DATABASE_URL": f"sqlite:///{work}/spendcast.db",
+        "SPENDCAST_LOG_FILE": str(work / "api_logfile.log"),
+        "SPENDCAST_JOURNAL_DIR": str(work / "journal"),
+        "SPENDCAST_API_TOKEN": token,
+        "PYTHONHASHSEED": "0",
+    }
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "src")
+    command = (sys.executable, "-m", "spendcast", "serve", "--host", "127.0.0.1", "--port", PORT)
+    return ServerSpec(
+        "spendcast",
+        _under_callgrind(command, work),
+        ready_path="/ready",
+        env=env,
+        cwd=work,
+        startup_timeout_s=STARTUP_TIMEOUT_S,
+    )
+
+
+@contextmanager
+def _directory(name: str) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=f"spendcast-instructions-{name}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--requests", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Requests counted per server.")  # fmt: skip
+@click.option("--warmup", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Requests before the count starts (caches, first calls).")  # fmt: skip
+@click.option("--source", "sources", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also measure the spendcast of this tree (a directory holding src/), "
+              "e.g. `git archive <commit> src | tar -x -C DIR`. Repeatable.")  # fmt: skip
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=ROOT / "models", show_default=True,
+              help="A directory with a trained model (`spendcast train`).")  # fmt: skip
+@click.option("--only", type=click.Choice(["hello", "predict"]), default=None,
+              help="Measure only the bare hello or only /predict.")  # fmt: skip
+def main(
+    requests: int, warmup: int, sources: tuple[Path, ...], model_dir: Path, only: str | None
+) -> None:
+    """Count the instructions per request of /predict (spendcast serve, 1 worker, its token,
+    recorder and log) and of the bare ASGI hello on the same server stack."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise click.UsageError("valgrind is not installed (apt-get install valgrind)")
+    token = secrets.token_urlsafe(16)
+    counts: list[Count] = []
+    if only != "predict":
+        with _directory("hello") as work:
+            hello = ServerSpec(
+                "hello",
+                _under_callgrind(serve_stack_command(HELLO_APP, 1), work),
+                cwd=ROOT,
+                startup_timeout_s=STARTUP_TIMEOUT_S,
+            )
+            counts.append(
+                measure(
+                    "bare hello",
+                    hello,
+                    work,
+                    requests=requests,
+                    warmup=warmup,
+                    token=token,
+                    predict=False,
+                )
+            )
+            click.echo(f"bare hello: {counts[-1].per_request:,.0f} instructions/request")
+    if only != "hello":
+        trees: list[tuple[str, Path | None]] = [("spendcast /predict", None)]
+        trees += [(f"spendcast /predict ({source})", source) for source in sources]
+        for name, source in trees:
+            with _directory("predict") as work:
+                spec = _spendcast(source, work, model_dir.resolve(), token)
+                counts.append(
+                    measure(
+                        name,
+                        spec,
+                        work,
+                        requests=requests,
+                        warmup=warmup,
+                        token=token,
+                        predict=True,
+                    )
+                )
+            click.echo(f"{name}: {counts[-1].per_request:,.0f} instructions/request")
+    hello_count = next((count for count in counts if count.server == "bare hello"), None)
+    rows = [
+        [
+            count.server,
+            f"{count.per_request:,.0f}",
+            f"{count.per_request / hello_count.per_request:.2f}" if hello_count else "",
+        ]
+        for count in counts
+    ]
+    click.echo()
+    click.echo(f"callgrind, {requests} requests per server after {warmup}, user space, all threads")
+    click.echo(format_table(["server", "instructions/request", "/ hello"], rows))
+
+
+if __name__ == "__main__":
+    main()
