@@ -47,7 +47,7 @@ def write_chart(
             [s.high - s.median for s in ratio_spreads],
         ],
         color=[
-            "#55a868" if r.target is None or s.median >= r.target else "#c44e52"
+            "#c44e52" if r.met(s.median) is False else "#55a868"
             for r, s in zip(ratios, ratio_spreads, strict=True)
         ],
         capsize=4,
@@ -58,8 +58,9 @@ def write_chart(
     right.invert_yaxis()
     right.set_title("ratios (green: target met or none)")
     for index, (ratio, s) in enumerate(zip(ratios, ratio_spreads, strict=True)):
-        text = f"{s.median:.2f}" + (f" (>= {ratio.target:g})" if ratio.target else "")
-        right.annotate(text, (s.median, index), va="center", ha="left", fontsize=8)
+        target = ratio.target_label()
+        text = f" {s.median:.2f}" + (f" ({target})" if target else "")
+        right.annotate(text, (s.high, index), va="center", ha="left", fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
