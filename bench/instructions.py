@@ -15,6 +15,7 @@ kernel (socket writes, the journal's ``write``), which the hello and ``/predict`
 
 from __future__ import annotations
 
+import functools
 import http.client
 import random
 import secrets
@@ -174,6 +175,7 @@ def main(
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise click.UsageError("valgrind is not installed (apt-get install valgrind)")
     token = secrets.token_urlsafe(16)
+    count = functools.partial(measure, requests=requests, warmup=warmup, token=token)
     counts: list[Count] = []
     if only != "predict":
         with _directory("hello") as work:
@@ -183,17 +185,7 @@ def main(
                 cwd=ROOT,
                 startup_timeout_s=STARTUP_TIMEOUT_S,
             )
-            counts.append(
-                measure(
-                    "bare hello",
-                    hello,
-                    work,
-                    requests=requests,
-                    warmup=warmup,
-                    token=token,
-                    predict=False,
-                )
-            )
+            counts.append(count("bare hello", hello, work, predict=False))
             click.echo(f"bare hello: {counts[-1].per_request:,.0f} instructions/request")
     if only != "hello":
         trees: list[tuple[str, Path | None]] = [("spendcast /predict", None)]
@@ -201,17 +193,7 @@ def main(
         for name, source in trees:
             with _directory("predict") as work:
                 spec = _spendcast(source, work, model_dir.resolve(), token)
-                counts.append(
-                    measure(
-                        name,
-                        spec,
-                        work,
-                        requests=requests,
-                        warmup=warmup,
-                        token=token,
-                        predict=True,
-                    )
-                )
+                counts.append(count(name, spec, work, predict=True))
             click.echo(f"{name}: {counts[-1].per_request:,.0f} instructions/request")
     hello_count = next((count for count in counts if count.server == "bare hello"), None)
     rows = [
