@@ -162,9 +162,12 @@ def _directory(name: str) -> Iterator[Path]:
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Also measure the spendcast of this tree (a directory holding src/), "
               "e.g. `git archive <commit> src | tar -x -C DIR`. Repeatable.")  # fmt: skip
-@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=ROOT / "models", show_default=True,
-              help="A directory with a trained model (`spendcast train`).")  # fmt: skip
+@click.option(
+    "--model-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A directory with a trained model [default: train one in a temp dir].",
+)
 @click.option("--only", type=click.Choice(["hello", "predict"]), default=None,
               help="Measure only the bare hello or only /predict.")  # fmt: skip
 def main(
@@ -190,11 +193,20 @@ def main(
     if only != "hello":
         trees: list[tuple[str, Path | None]] = [("spendcast /predict", None)]
         trees += [(f"spendcast /predict ({source})", source) for source in sources]
-        for name, source in trees:
-            with _directory("predict") as work:
-                spec = _spendcast(source, work, model_dir.resolve(), token)
-                counts.append(count(name, spec, work, predict=True))
-            click.echo(f"{name}: {counts[-1].per_request:,.0f} instructions/request")
+        with _directory("model") as trained:
+            if model_dir is None:
+                model_dir = trained
+                click.echo(f"training a model in {model_dir} ...", err=True)
+                subprocess.run(
+                    [sys.executable, "-m", "spendcast", "train", "--model-dir", str(trained)],
+                    check=True,
+                    capture_output=True,
+                )
+            for name, source in trees:
+                with _directory("predict") as work:
+                    spec = _spendcast(source, work, model_dir.resolve(), token)
+                    counts.append(count(name, spec, work, predict=True))
+                click.echo(f"{name}: {counts[-1].per_request:,.0f} instructions/request")
     hello_count = next((count for count in counts if count.server == "bare hello"), None)
     rows = [
         [

@@ -189,7 +189,7 @@ def test_kill_9_while_degraded_loses_no_row_answered_200(
             wait_until(lambda: len(set(worker_pids(server)) - set(pids)) == 1, 60, "respawn")
             small_disk.free()
             proxy.restore()
-            wait_until(lambda: recorder_metrics(server)["replayed_total"] > 0, 60, "replay")
+            wait_until(lambda: _replayed(server) > 0, 60, "replay")
             load.wait_for(100)
             load.stop()
             assert server.stop() == 0
@@ -227,3 +227,12 @@ def test_loadtest_counts_503s_as_failures(workdir: Path, small_disk: SmallDisk) 
     assert summary["requests"] > 0
     assert summary["failures"] == summary["requests"]  # a fresh segment: not one line fits
     assert count_rows(f"sqlite:///{server.database_path}") == 0
+
+
+def _replayed(server: Server) -> float:
+    """Rows replayed from dead workers' journals so far; 0 while no worker answers, as when
+    the one just killed is being replaced on a slow box (the test waits, it does not fail)."""
+    try:
+        return recorder_metrics(server)["replayed_total"]
+    except httpx.TransportError:
+        return 0.0
