@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 import click
 
 from bench.report import format_table
+from bench.suites import spendcast_env, train_model
 
 EDUCATIONS = ("High School", "Bachelor", "Master", "PhD")
 TOKEN = "hotpath-token"
@@ -172,20 +172,8 @@ def main(requests: int, rounds: int, loop: str) -> None:
     """Microseconds per request in-process, and per component of /predict."""
     with tempfile.TemporaryDirectory(prefix="spendcast-hotpath-") as tmp:
         work = Path(tmp)
-        subprocess.run(
-            [sys.executable, "-m", "spendcast", "train", "--model-dir", str(work / "models")],
-            check=True,
-            capture_output=True,
-        )
-        os.environ.update(
-            {
-                "SPENDCAST_MODEL_DIR": str(work / "models"),
-                "SPENDCAST_DATABASE_URL": f"sqlite:///{work / 'spendcast.db'}",
-                "SPENDCAST_LOG_FILE": str(work / "api_logfile.log"),
-                "SPENDCAST_JOURNAL_DIR": str(work / "journal"),
-                "SPENDCAST_API_TOKEN": TOKEN,
-            }
-        )
+        train_model(work / "models")
+        os.environ.update(spendcast_env(work, work / "models", TOKEN))
         if loop == "uvloop":
             import uvloop
 

@@ -36,7 +36,7 @@ import click
 
 from bench.report import format_table
 from bench.servers import PORT, RunningServer, ServerSpec, running
-from bench.suites import HELLO_APP, ROOT, serve_stack_command
+from bench.suites import HELLO_APP, ROOT, serve_stack_command, spendcast_env, train_model
 
 EDUCATIONS = ("High%20School", "Bachelor", "Master", "PhD")
 STARTUP_TIMEOUT_S = 900.0  # importing FastAPI & co under valgrind takes a minute or more
@@ -123,14 +123,7 @@ def _under_callgrind(command: tuple[str, ...], work: Path) -> tuple[str, ...]:
 
 
 def _spendcast(source: Path | None, work: Path, model_dir: Path, token: str) -> ServerSpec:
-    env = {
-        "SPENDCAST_MODEL_DIR": str(model_dir),
-        "SPENDCAST_DATABASE_URL": f"sqlite:///{work}/spendcast.db",
-        "SPENDCAST_LOG_FILE": str(work / "api_logfile.log"),
-        "SPENDCAST_JOURNAL_DIR": str(work / "journal"),
-        "SPENDCAST_API_TOKEN": token,
-        "PYTHONHASHSEED": "0",
-    }
+    env = {**spendcast_env(work, model_dir, token), "PYTHONHASHSEED": "0"}
     if source is not None:
         env["PYTHONPATH"] = str(source / "src")
     command = (sys.executable, "-m", "spendcast", "serve", "--host", "127.0.0.1", "--port", PORT)
@@ -197,14 +190,10 @@ def main(
             if model_dir is None:
                 model_dir = trained
                 click.echo(f"training a model in {model_dir} ...", err=True)
-                subprocess.run(
-                    [sys.executable, "-m", "spendcast", "train", "--model-dir", str(trained)],
-                    check=True,
-                    capture_output=True,
-                )
+                train_model(trained)
             for name, source in trees:
                 with _directory("predict") as work:
-                    spec = _spendcast(source, work, model_dir.resolve(), token)
+                    spec = _spendcast(source, work, model_dir, token)
                     counts.append(count(name, spec, work, predict=True))
                 click.echo(f"{name}: {counts[-1].per_request:,.0f} instructions/request")
     hello_count = next((count for count in counts if count.server == "bare hello"), None)

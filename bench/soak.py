@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 
 from bench.cpu import worker_pids
 from bench.servers import free_port
+from bench.suites import train_model
 from spendcast.loadtest.run.duration import format_duration, parse_duration
 from spendcast.monitoring.database import Database
 from spendcast.monitoring.table import inference_log
@@ -355,11 +356,7 @@ def _soak(
     sample_seconds: float,
 ) -> dict[str, object]:
     token = "soak-" + os.urandom(8).hex()
-    subprocess.run(
-        [sys.executable, "-m", "spendcast", "train", "--model-dir", str(workdir / "models")],
-        check=True,
-        capture_output=True,
-    )
+    train_model(workdir / "models")
     env = {
         **os.environ,
         "SPENDCAST_MODEL_DIR": str(workdir / "models"),

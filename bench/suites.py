@@ -6,6 +6,7 @@ hello on the same stack); ``stacks`` puts the bare hello on each candidate serve
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,6 +96,27 @@ def reuseport_command(app: str, workers: int, factory: bool = False) -> tuple[st
         sys.executable, str(ROOT / "bench" / "reuseport.py"), app,
         "--port", PORT, "--workers", str(workers), *(("--factory",) if factory else ()),
     )  # fmt: skip
+
+
+def train_model(model_dir: Path) -> None:
+    """A model trained into ``model_dir`` by the installed spendcast."""
+    subprocess.run(
+        [sys.executable, "-m", "spendcast", "train", "--model-dir", str(model_dir)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def spendcast_env(workdir: Path, model_dir: Path, token: str) -> dict[str, str]:
+    """A benchmarked spendcast's settings: ``model_dir``'s model, its database, API log and
+    journal in ``workdir``, ``token`` required."""
+    return {
+        "SPENDCAST_MODEL_DIR": str(model_dir.resolve()),
+        "SPENDCAST_DATABASE_URL": f"sqlite:///{workdir / 'spendcast.db'}",
+        "SPENDCAST_LOG_FILE": str(workdir / "api_logfile.log"),
+        "SPENDCAST_JOURNAL_DIR": str(workdir / "journal"),
+        "SPENDCAST_API_TOKEN": token,
+    }
 
 
 def serve_stack_command(app: str, workers: int) -> tuple[str, ...]:

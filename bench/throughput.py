@@ -13,7 +13,6 @@ import os
 import platform
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,8 +45,10 @@ from bench.suites import (
     Scenario,
     Suite,
     full_suite,
+    spendcast_env,
     spendcast_stacks_suite,
     stacks_suite,
+    train_model,
 )
 from bench.wrk import WrkResult, run_wrk, wrk_command
 
@@ -68,15 +69,6 @@ def _machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
     }
-
-
-def _train_model(model_dir: Path) -> None:
-    click.echo(f"training a model in {model_dir} ...", err=True)
-    subprocess.run(
-        [sys.executable, "-m", "spendcast", "train", "--model-dir", str(model_dir)],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _measure(
@@ -360,21 +352,16 @@ def _suite(
         return stacks_suite(pin)
     if model_dir is None:
         model_dir = workdir / "models"
-        _train_model(model_dir)
-    spendcast_env = {
-        "SPENDCAST_MODEL_DIR": str(model_dir.resolve()),
-        "SPENDCAST_DATABASE_URL": f"sqlite:///{workdir / 'spendcast.db'}",
-        "SPENDCAST_LOG_FILE": str(workdir / "api_logfile.log"),
-        "SPENDCAST_JOURNAL_DIR": str(workdir / "journal"),
-        "SPENDCAST_API_TOKEN": token,
-    }
+        click.echo(f"training a model in {model_dir} ...", err=True)
+        train_model(model_dir)
+    env = spendcast_env(workdir, model_dir, token)
     lab_env = {
         "LAB_BASELINE_MODEL": str(workdir / "lab_baseline_model.joblib"),
         "LAB_BASELINE_DATABASE_URL": f"sqlite:///{workdir / 'lab_baseline.db'}",
     }
     if name == "spendcast-stacks":
-        return spendcast_stacks_suite(pin, spendcast_env, workdir)
-    return full_suite(pin, spendcast_env, lab_env, workdir, stack)
+        return spendcast_stacks_suite(pin, env, workdir)
+    return full_suite(pin, env, lab_env, workdir, stack)
 
 
 if __name__ == "__main__":

@@ -128,10 +128,10 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
                 app = outcome
         super()._start_asgi_task(cycle, app)
 
-    def _may_respond(self, cycle: RequestResponseCycle | None) -> bool:
+    def _may_respond(self, cycle: RequestResponseCycle) -> bool:
+        """``cycle`` is the request being answered now, and nothing stands in the way."""
         return not (
-            cycle is None
-            or cycle is not self.cycle
+            cycle is not self.cycle
             or cycle.response_started
             or cycle.disconnected
             or cycle.access_log

@@ -172,7 +172,7 @@ class ArrivalSchedule:
 
     def slots_by(self, index: int, processes: int, j: int, until: float, limit: int) -> list[float]:
         """``slot(index, processes, j)``, ``slot(..., j + 1)``... while due by ``until`` (at
-        most ``limit``): the same values, computed segment by segment (a tick's slots at once)."""
+        most ``limit``): the same values, each segment found once (a tick's slots at once)."""
         offsets: list[float] = []
         k = index + j * processes
         while len(offsets) < limit:
@@ -182,17 +182,8 @@ class ArrivalSchedule:
             offsets.append(first)
             k += processes
             segment = self.segments[self._cursor]
-            start, rate, before, total = (
-                segment.start_s, segment.from_rate, segment.before, segment.total,
-            )  # fmt: skip
-            half_slope = segment.slope / 2
-            while len(offsets) < limit:  # segment.time_of, inlined
-                within = k - before
-                if within >= total:
-                    break  # the next segment's (or none)
-                offset = start + 2 * within / (
-                    rate + math.sqrt(max(rate**2 + 4 * half_slope * within, 0.0))
-                )
+            while len(offsets) < limit and (within := k - segment.before) < segment.total:
+                offset = segment.start_s + segment.time_of(within)
                 if offset > until:
                     return offsets
                 offsets.append(offset)
