@@ -141,23 +141,15 @@ def full_suite(
     pin: Pinning, spendcast_env: Mapping[str, str], lab_env: Mapping[str, str], workdir: Path,
     stack: str = "serve",
 ) -> Suite:  # fmt: skip
-    """spendcast /health and /predict with 1 and 2 workers, the lab baseline, the bare hello."""
+    """spendcast /health and /predict with 1 and 2 workers (pinned, and 2 unpinned), the lab
+    baseline, the bare hello."""
 
-    def spendcast(workers: int) -> ServerSpec:
+    def spendcast(workers: int, pinned: bool = True) -> ServerSpec:
+        serve = ("serve", "--host", "127.0.0.1", "--port", PORT, "--workers", str(workers))
         return ServerSpec(
-            name=f"spendcast-{workers}w",
-            command=(
-                sys.executable,
-                "-m",
-                "spendcast",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                PORT,
-                "--workers",
-                str(workers),
-            ),
+            name=f"spendcast-{workers}w" + ("" if pinned else "-unpinned"),
+            command=(sys.executable, "-m", "spendcast", *serve)
+            + (("--pin-workers",) if pinned else ()),
             workers=workers,
             cpus=pin.server(workers),
             ready_path="/ready",
@@ -192,6 +184,7 @@ def full_suite(
         Scenario("predict 1w", "spendcast-1w", "/predict", query=True),
         Scenario("health 2w", "spendcast-2w", "/health"),
         Scenario("predict 2w", "spendcast-2w", "/predict", query=True),
+        Scenario("predict 2w unpinned", "spendcast-2w-unpinned", "/predict", query=True),
         Scenario("lab predict 1w", "lab-1w", "/predict", query=True, slow=True),
     )
     ratios = (
@@ -215,6 +208,7 @@ def full_suite(
             0.9,
             figure="cpu_us_per_request",
         ),
+        Ratio("predict 2w, pinned / unpinned", "predict 2w", "predict 2w unpinned"),
         Ratio("health 2 workers / 1 worker", "health 2w", "health 1w"),
         Ratio("spendcast health / bare ASGI hello", "health 1w", "hello 1w"),
         Ratio("predict / hello, req/s, 1 worker", "predict 1w", "hello 1w", 0.5),
@@ -227,7 +221,8 @@ def full_suite(
             at_most=True,
         ),
     )
-    return Suite((hello, spendcast(1), spendcast(2), lab), scenarios, ratios)
+    servers = (hello, spendcast(1), spendcast(2), spendcast(2, pinned=False), lab)
+    return Suite(servers, scenarios, ratios)
 
 
 def spendcast_stacks_suite(pin: Pinning, spendcast_env: Mapping[str, str], workdir: Path) -> Suite:

@@ -33,6 +33,10 @@ def test_full_suite_ratios_name_existing_scenarios(tmp_path: Path) -> None:
     two = next(s for s in suite.servers if s.name == "spendcast-2w")
     assert two.workers == 2
     assert two.cpus == "0,1"
+    assert "--pin-workers" in two.command  # and the row that shows what pinning buys is not
+    unpinned = next(s for s in suite.servers if s.name == "spendcast-2w-unpinned")
+    assert "--pin-workers" not in unpinned.command
+    assert unpinned.command == tuple(part for part in two.command if part != "--pin-workers")
 
 
 def test_select_keeps_needed_servers_and_computable_ratios(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from spendcast.model.dataset import generate, write_csv
@@ -123,6 +124,79 @@ def test_two_workers_record_every_call_and_follow_a_retrain(workdir: Path) -> No
     assert len(predict_lines) == len(answers)
     assert sum(" GET /predict 401 " in line for line in log.splitlines()) == 1
     assert sum(" POST /train 200 " in line for line in log.splitlines()) == 1
+
+
+@contextmanager
+def _allowed_cpus(cpus: set[int]) -> Iterator[None]:
+    """Processes started in the block may run on ``cpus`` only (children inherit it)."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _thread_cpus(pid: int) -> set[frozenset[int]]:
+    """The CPU set of each thread of ``pid``."""
+    return {
+        frozenset(os.sched_getaffinity(int(t.name))) for t in Path(f"/proc/{pid}/task").iterdir()
+    }
+
+
+def _workers(server: Server, count: int, gone: int | None = None) -> list[int]:
+    """The ``count`` worker processes of ``server`` (``gone`` not among them), once started."""
+    deadline = time.monotonic() + 60
+    while True:
+        pids = [
+            child.pid
+            for child in psutil.Process(server.process.pid).children()
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline())
+        ]
+        if len(pids) == count and gone not in pids:
+            return pids
+        assert time.monotonic() < deadline, pids
+        time.sleep(0.2)
+
+
+def test_pinned_workers_keep_one_cpu_each_and_a_restarted_one_takes_the_cpu_left(
+    workdir: Path,
+) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        pytest.skip("pinning workers apart needs 2 CPUs")
+    first, second = allowed[:2]
+    with (
+        _allowed_cpus({first, second}),
+        running_server(workdir, workers=2, token=TOKEN, extra_args=("--pin-workers",)) as server,
+    ):
+        pids = _workers(server, 2)
+        cpus = {pid: _thread_cpus(pid) for pid in pids}
+        assert sorted(cpus.values(), key=sorted) == [{frozenset({first})}, {frozenset({second})}]
+        answers = asyncio.run(_predict_concurrently(server.url, 40))
+
+        # The replacement's slot (the third start) prefers `first`, which the survivor holds:
+        # it must take the CPU the dead worker left instead.
+        victim = next(pid for pid, threads in cpus.items() if threads == {frozenset({second})})
+        os.kill(victim, signal.SIGKILL)
+        survivor, replacement = sorted(_workers(server, 2, gone=victim), key=lambda p: p != pids[0])
+        assert _thread_cpus(replacement) == {frozenset({second})}
+        assert _thread_cpus(survivor) == {frozenset({first})}
+        answers += asyncio.run(_predict_concurrently(server.url, 40, first=100))
+        assert server.stop() == 0
+    rows = read_rows(f"sqlite:///{server.database_path}")
+    recorded = [
+        (r["education"], r["age"], r["income"], r["prediction"], r["model_version"]) for r in rows
+    ]
+    assert sorted(recorded) == sorted(answers)  # the killed worker's rows too, from its journal
+
+
+def test_one_pinned_worker_keeps_one_cpu(workdir: Path) -> None:
+    first = min(os.sched_getaffinity(0))
+    with running_server(workdir, token=TOKEN, extra_args=("--pin-workers",)) as server:
+        assert _thread_cpus(server.process.pid) == {frozenset({first})}
+        assert len(asyncio.run(_predict_concurrently(server.url, 10))) == 10
+        assert server.stop() == 0
 
 
 def test_sigint_stops_gracefully_and_flushes(workdir: Path) -> None:

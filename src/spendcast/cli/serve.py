@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import copy
-import logging
 import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import click
 
 from spendcast.cli.env_options import EnvOptions
+from spendcast.cli.workers import can_pin, listening_socket, pin_to_cpu
 
 APP_FACTORY = "spendcast.api.app:create_app"
 JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
@@ -52,6 +51,15 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
     help="Worker processes, each with its own model and recorder.",
 )
 @option(
+    "--pin-workers/--no-pin-workers",
+    default=False,
+    show_default=True,
+    help="Keep each worker, all its threads, on one CPU, the workers spread over the CPUs "
+    "this process may use (a restarted worker takes the CPU its predecessor left). Linux "
+    "only. Faster on a machine given to the server; a pinned worker cannot move away from "
+    "a CPU another program keeps busy.",
+)
+@option(
     "--root-path",
     default="",
     help="Path prefix a proxy strips before forwarding (e.g. /api); /docs works under it.",
@@ -73,6 +81,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    pin_workers: bool,
     root_path: str,
     model_dir: Path | None,
     log_level: str,
@@ -88,6 +97,8 @@ def serve(
 
     Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
     """
+    if pin_workers and not can_pin():
+        raise click.UsageError("--pin-workers needs Linux (sched_setaffinity and /proc)")
     for name in THREAD_LIMITS:  # before numpy loads, here and in the workers
         os.environ.setdefault(name, "1")
     if model_dir is not None:
@@ -124,6 +135,8 @@ def serve(
     )
     try:
         if workers == 1:
+            if pin_workers:
+                pin_to_cpu(0)
             server = uvicorn.Server(config)
             try:
                 server.run()
@@ -137,51 +150,11 @@ def serve(
             from uvicorn.supervisors import Multiprocess
 
             # uvicorn's supervisor (restarts, signals), each worker on its own socket.
-            Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+            Multiprocess(config, sockets=[listening_socket(host, port, pin=pin_workers)]).run()
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-class _WorkerSocket(socket.socket):
-    """The server's address, bound in the supervisor with ``SO_REUSEPORT`` and never listened
-    on there. uvicorn hands it to each worker; pickled to a worker, it becomes a new socket
-    of that worker's own on the same address.
-
-    With one shared socket, the worker that wakes first accepts every pending connection:
-    against a client that connects all at once (wrk), one worker often serves everything
-    while the other idles. With one socket per worker the kernel spreads connections.
-    """
-
-    def __reduce__(self) -> tuple[object, tuple[int, str, int]]:
-        host, port = self.getsockname()[:2]
-        return _reuseport_socket, (self.family, host, port)
-
-
-def _reuseport_socket(
-    family: int, host: str, port: int, kind: type[socket.socket] = socket.socket
-) -> socket.socket:
-    sock = kind(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The address every worker will listen on (port 0: one the kernel picks, for all)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = _reuseport_socket(family, host, port, _WorkerSocket)
-    except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
-    bound = sock.getsockname()[1]
-    address = f"[{host}]" if family == socket.AF_INET6 else host
-    logging.getLogger("uvicorn.error").info(
-        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", address, bound
-    )
-    return sock
 
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:
