@@ -22,6 +22,7 @@ class Measurement:
     worker_cpu_s: tuple[float, ...]
     generator_cpu_s: float
     other_cpu_s: float = 0.0  # CPU used meanwhile by the rest of the machine: noise
+    cores: int = 0  # the CPUs the server and the generator shared (0: not recorded)
 
     @property
     def server_cpu_s(self) -> float:
@@ -32,6 +33,13 @@ class Measurement:
     def cpu_us_per_request(self) -> float:
         """Server CPU per answered request: robust to other load on the machine."""
         return sum(self.worker_cpu_s) / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def ceiling_rps(self) -> float:
+        """The rps the cores allow at this run's server and generator CPU per request: what
+        it would serve had no core idled (0 when the cores were not recorded)."""
+        busy = self.server_cpu_s + self.generator_cpu_s
+        return self.cores * self.requests / busy if self.cores and busy > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,8 +52,9 @@ class Measurement:
 @dataclass(frozen=True)
 class Ratio:
     """``numerator / denominator`` of ``figure`` (a ``Measurement`` attribute: ``rps``,
-    ``cpu_us_per_request`` or ``server_cpu_s``), pairing runs of the same repetition. The
-    target is a floor, or a ceiling when ``at_most``."""
+    ``cpu_us_per_request``, ``server_cpu_s`` or ``ceiling_rps``; the denominator's own
+    ``denominator_figure`` when given), pairing runs of the same repetition. The target is a
+    floor, or a ceiling when ``at_most``."""
 
     label: str
     numerator: str
@@ -53,6 +62,7 @@ class Ratio:
     target: float | None = None
     figure: str = "rps"
     at_most: bool = False
+    denominator_figure: str | None = None
 
     def target_label(self) -> str:
         if self.target is None:
@@ -96,14 +106,13 @@ def by_scenario(measurements: Sequence[Measurement]) -> dict[str, list[Measureme
 def ratio_values(measurements: Sequence[Measurement], ratio: Ratio) -> list[float]:
     """One value per repetition in which both scenarios ran and the denominator served."""
 
-    def figures(scenario: str) -> dict[int, float]:
+    def figures(scenario: str, figure: str) -> dict[int, float]:
         return {
-            m.repetition: float(getattr(m, ratio.figure))
-            for m in measurements
-            if m.scenario == scenario
+            m.repetition: float(getattr(m, figure)) for m in measurements if m.scenario == scenario
         }
 
-    numerators, denominators = figures(ratio.numerator), figures(ratio.denominator)
+    numerators = figures(ratio.numerator, ratio.figure)
+    denominators = figures(ratio.denominator, ratio.denominator_figure or ratio.figure)
     return [
         numerators[rep] / denominators[rep]
         for rep in sorted(numerators.keys() & denominators.keys())

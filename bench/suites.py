@@ -208,6 +208,21 @@ def full_suite(
             0.9,
             figure="cpu_us_per_request",
         ),
+        # What the machine allows: its cores at the run's server + wrk CPU per request.
+        Ratio(
+            "predict 2w / 1w, the machine's ceiling",
+            "predict 2w",
+            "predict 1w",
+            figure="ceiling_rps",
+            denominator_figure="rps",
+        ),
+        Ratio(
+            "predict 2w, share of that ceiling served",
+            "predict 2w",
+            "predict 2w",
+            0.9,
+            denominator_figure="ceiling_rps",
+        ),
         Ratio("predict 2w, pinned / unpinned", "predict 2w", "predict 2w unpinned"),
         Ratio("health 2 workers / 1 worker", "health 2w", "health 1w"),
         Ratio("spendcast health / bare ASGI hello", "health 1w", "hello 1w"),

@@ -203,6 +203,7 @@ def main(
     repeats = repeats or (2 if quick else 3)
     lab_duration = lab_duration or max(2.0, duration / 2)
     pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
+    cores = len(os.sched_getaffinity(0))  # what the servers and wrk share
     token = secrets.token_urlsafe(16)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -244,6 +245,7 @@ def main(
                         cpu,
                         result.generator_cpu_s,
                         other,
+                        cores,
                     )
                 )
                 click.echo(

@@ -94,3 +94,16 @@ def test_a_cpu_ratio_with_a_ceiling() -> None:
     assert summary(MEASUREMENTS, [ratio])["ratios"]["cpu p/h"]["met"] is False
     under = Ratio("cpu p/h", "predict", "health", 1.2, figure="cpu_us_per_request", at_most=True)
     assert ratio_rows(MEASUREMENTS, [under])[0][2:] == ["<= 1.2", "ok"]
+
+
+def test_the_ceiling_is_the_cores_at_the_run_s_cpu_per_request() -> None:
+    # 2 cores; 40,000 requests cost 8 s of server CPU and 2 s of wrk: 4,000 per CPU-second,
+    # so the cores allow 8,000 rps where 4,000 were served (the other half idled).
+    two = Measurement("2w", 0, 4_000, 500, 2000, 0, 40_000, (4.0, 4.0), 2.0, cores=2)
+    one = Measurement("1w", 0, 5_000, 500, 2000, 0, 50_000, (10.0,), 2.0, cores=2)
+    assert two.ceiling_rps == pytest.approx(8_000)
+    assert Measurement("x", 0, 1, 1, 1, 0, 1, (1.0,), 0.0).ceiling_rps == 0.0  # no cores
+    allowed = Ratio("ceiling", "2w", "1w", figure="ceiling_rps", denominator_figure="rps")
+    assert ratio_values([two, one], allowed) == pytest.approx([1.6])
+    served = Ratio("share", "2w", "2w", denominator_figure="ceiling_rps")
+    assert ratio_values([two, one], served) == pytest.approx([0.5])
