@@ -56,6 +56,8 @@ class PlanShape(LoadTestShape):
         self.origin = 0.0
         self.users = 0
         self.processes = 1
+        # second -> (its closed encoding, the longest answer in it): decoded once, not per tick
+        self._closed_longest: dict[int, tuple[dict[str, Any], float]] = {}
         self.dropped_seen = 0
 
     def tick(self) -> tuple[int, float] | None:
@@ -94,16 +96,32 @@ class PlanShape(LoadTestShape):
         return plan
 
     def _longest_answer_s(self, now: float) -> float:
+        """The longest answer (s) of the last ``LATENCY_WINDOW_S`` seconds and this one."""
         recording = current_recording()
+        open_seconds, closed_seconds = recording.open_seconds, recording.closed_seconds
+        first = int(now) - LATENCY_WINDOW_S
         longest = 0.0
-        for second in range(int(now) - LATENCY_WINDOW_S, int(now) + 1):
-            tally = recording.open_seconds.get(second)
-            encoded = recording.closed_seconds.get(second)
-            if tally is None and encoded is not None:
-                tally = Tally.from_json(encoded)
-            if tally is not None and tally.requests:
-                longest = max(longest, tally.histogram.max_ms() or 0.0)
+        for second in range(first, int(now) + 1):
+            tally = open_seconds.get(second)
+            if tally is not None:
+                if tally.requests:
+                    longest = max(longest, tally.histogram.max_ms() or 0.0)
+            elif (encoded := closed_seconds.get(second)) is not None:
+                longest = max(longest, self._longest_closed(second, encoded))
+        for second in [s for s in self._closed_longest if s < first]:
+            del self._closed_longest[second]
         return longest / 1000.0
+
+    def _longest_closed(self, second: int, encoded: dict[str, Any]) -> float:
+        """The longest answer (ms) of a closed second, decoded again only if it changed (a
+        late request merged into it gives it a new encoding)."""
+        cached = self._closed_longest.get(second)
+        if cached is not None and cached[0] is encoded:
+            return cached[1]
+        tally = Tally.from_json(encoded)
+        longest = (tally.histogram.max_ms() or 0.0) if tally.requests else 0.0
+        self._closed_longest[second] = (encoded, longest)
+        return longest
 
 
 class CapacityShape(LoadTestShape):
