@@ -108,3 +108,37 @@ def test_computed_slots_follow_rate_changes_and_drops_and_count_once() -> None:
     settled = out["settled"]
     assert settled["sent"] + settled["dropped"] == 990  # due by 1 s - LATE_S: 0..989
     assert out["recorded"] == [2 + 2, settled["dropped"]]  # both parts' starts, one's drops
+
+
+# Paused, the user waiting for the next slot sleeps until the rate changes: it does not poll
+# the timetable meanwhile, and wakes for the first slot of the new rate.
+PAUSED = textwrap.dedent(
+    """
+    import json, time
+    import gevent
+    from spendcast.loadtest.locust.arrival import TIMETABLE
+    from spendcast.loadtest.run.load_plan import ArrivalSchedule
+
+    fills = []
+    real_fill = TIMETABLE._fill
+    TIMETABLE._fill = lambda now: fills.append(now) or real_fill(now)
+    TIMETABLE.configure(ArrivalSchedule.open_ended(0), time.time())  # told, but paused
+    taken = []
+    users = [gevent.spawn(lambda: taken.append(TIMETABLE.take())) for _ in range(4)]
+    gevent.sleep(0.5)
+    paused = {"fills": len(fills), "taken": len(taken)}
+    TIMETABLE.set_rate(1000)
+    gevent.joinall(users, timeout=5)
+    print(json.dumps({"paused": paused, "taken": len(taken), "fills": len(fills)}))
+    """
+)
+
+
+def test_a_paused_timetable_waits_for_the_rate_instead_of_polling() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PAUSED], capture_output=True, text=True, timeout=60, check=True
+    )
+    out = json.loads(done.stdout)
+    assert out["paused"] == {"fills": 1, "taken": 0}  # one look, then asleep until told
+    assert out["taken"] == 4  # every user got a slot of the new rate
+    assert out["fills"] >= 2

@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import gevent
+import gevent.event
 import gevent.lock
 from locust import User
 from locust.env import Environment
@@ -60,7 +61,6 @@ from spendcast.loadtest.run.recording import Recording
 
 LATE_S: Final = 0.010
 TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
-POLL_S: Final = 0.05  # a waiting user looks at the timetable again this often (rate changes)
 FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 _INSTALLED: Final = "_spendcast_first_slot"
@@ -83,6 +83,8 @@ class Timetable:
         self._ready: list[float] = []
         self.recording: Recording | None = None
         self._lock = gevent.lock.Semaphore()
+        # Set, and replaced, when the schedule changes: wakes the user waiting for the next slot.
+        self._changed = gevent.event.Event()
         # greenlet -> since when it waits for a slot; in that order, so the first is the oldest
         self._free: dict[Any, float] = {}
         self.sent = self.late = self.dropped = 0
@@ -94,7 +96,7 @@ class Timetable:
     ) -> None:
         self.schedule, self.origin, self.index, self.count = schedule, origin, index, count
         self.next_j = 0
-        self._ready.clear()
+        self._schedule_changed()
 
     def set_rate(self, rate: float, now: float | None = None) -> None:
         """From now on, ``rate`` iterations/s (the capacity search's steps; 0 pauses)."""
@@ -103,7 +105,14 @@ class Timetable:
             self.configure(ArrivalSchedule.open_ended(rate), now)
         else:
             self.schedule.switch(max(now - self.origin, self.schedule.segments[-1].start_s), rate)
-            self._ready.clear()  # computed at the old rate
+            self._schedule_changed()
+
+    def _schedule_changed(self) -> None:
+        """Forget the slots computed from the old schedule and wake the user waiting for the
+        next one: it reads the timetable again (no polling while nothing changes)."""
+        self._ready.clear()
+        changed, self._changed = self._changed, gevent.event.Event()
+        changed.set()
 
     def pause(self) -> None:
         """Hand out no slot until the next ``set_rate`` (the server's queue can drain)."""
@@ -181,7 +190,7 @@ class Timetable:
 
     def _fill(self, now: float) -> bool:
         """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; if none
-        is, sleep towards the next (at most ``POLL_S``: a rate change is seen) and say so."""
+        is, wait until the next is due or the schedule changes, and say so."""
         schedule, origin = self.schedule, self.origin
         if schedule is not None:
             offsets = schedule.slots_by(
@@ -192,9 +201,9 @@ class Timetable:
                 return True
             offset = schedule.slot(self.index, self.count, self.next_j)
             if offset is not None:
-                gevent.sleep(min(origin + offset - now, POLL_S))
+                self._changed.wait(origin + offset - now)
                 return False
-        gevent.sleep(POLL_S)  # not told yet, paused, or the plan is over
+        self._changed.wait()  # not told yet, paused, or the plan is over: until that changes
         return False
 
     def settle(self, now: float | None = None) -> None:
