@@ -138,21 +138,28 @@ def _allowed_cpus(cpus: set[int]) -> Iterator[None]:
 
 
 def _thread_cpus(pid: int) -> set[frozenset[int]]:
-    """The CPU set of each thread of ``pid``."""
-    return {
-        frozenset(os.sched_getaffinity(int(t.name))) for t in Path(f"/proc/{pid}/task").iterdir()
-    }
+    """The CPU set of each thread of ``pid``, once it has pinned itself (a worker does as it
+    starts: until then it may run anywhere)."""
+    deadline = time.monotonic() + 60
+    while True:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        cpus = {frozenset(os.sched_getaffinity(int(task.name))) for task in tasks}
+        if all(len(c) == 1 for c in cpus) or time.monotonic() > deadline:
+            return cpus
+        time.sleep(0.1)
 
 
 def _workers(server: Server, count: int, gone: int | None = None) -> list[int]:
     """The ``count`` worker processes of ``server`` (``gone`` not among them), once started."""
     deadline = time.monotonic() + 60
     while True:
-        pids = [
-            child.pid
-            for child in psutil.Process(server.process.pid).children()
-            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline())
-        ]
+        pids = []
+        for child in psutil.Process(server.process.pid).children():
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    pids.append(child.pid)
+            except psutil.Error:
+                pass  # the killed worker, not reaped yet
         if len(pids) == count and gone not in pids:
             return pids
         assert time.monotonic() < deadline, pids
@@ -179,7 +186,8 @@ def test_pinned_workers_keep_one_cpu_each_and_a_restarted_one_takes_the_cpu_left
         # it must take the CPU the dead worker left instead.
         victim = next(pid for pid, threads in cpus.items() if threads == {frozenset({second})})
         os.kill(victim, signal.SIGKILL)
-        survivor, replacement = sorted(_workers(server, 2, gone=victim), key=lambda p: p != pids[0])
+        (survivor,) = set(pids) - {victim}
+        (replacement,) = set(_workers(server, 2, gone=victim)) - {survivor}
         assert _thread_cpus(replacement) == {frozenset({second})}
         assert _thread_cpus(survivor) == {frozenset({first})}
         answers += asyncio.run(_predict_concurrently(server.url, 40, first=100))
