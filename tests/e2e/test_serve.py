@@ -16,12 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from spendcast.model.dataset import generate, write_csv
 from spendcast.monitoring import read_rows
-from tests.support.server import Server, free_port, running_server
+from tests.support.server import Server, free_port, running_server, worker_pids
 
 pytestmark = pytest.mark.e2e
 
@@ -153,13 +152,7 @@ def _workers(server: Server, count: int, gone: int | None = None) -> list[int]:
     """The ``count`` worker processes of ``server`` (``gone`` not among them), once started."""
     deadline = time.monotonic() + 60
     while True:
-        pids = []
-        for child in psutil.Process(server.process.pid).children():
-            try:
-                if "spawn_main" in " ".join(child.cmdline()):
-                    pids.append(child.pid)
-            except psutil.Error:
-                pass  # the killed worker, not reaped yet
+        pids = worker_pids(server)
         if len(pids) == count and gone not in pids:
             return pids
         assert time.monotonic() < deadline, pids

@@ -73,18 +73,6 @@ def serve(
             process.wait()
 
 
-def worker_pids(server: Server) -> list[int]:
-    """The uvicorn worker processes of a multi-worker server (not its resource tracker)."""
-    pids = []
-    for child in psutil.Process(server.process.pid).children():
-        try:
-            if "spawn_main" in " ".join(child.cmdline()):
-                pids.append(child.pid)
-        except psutil.Error:
-            pass  # a dead worker not reaped yet
-    return pids
-
-
 def journaled_bytes(journal_dir: Path) -> dict[int, int]:
     """Bytes of journal segments per writing process (segments are named ``<pid>-...``)."""
     sizes: dict[int, int] = {}

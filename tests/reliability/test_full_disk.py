@@ -29,10 +29,9 @@ from tests.reliability.support import (
     recorder_metrics,
     serve,
     wait_until,
-    worker_pids,
 )
 from tests.support.postgres import TcpProxy
-from tests.support.server import Server
+from tests.support.server import Server, worker_pids
 from tests.support.small_disk import SmallDisk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -23,8 +23,8 @@ from tests.reliability.support import (
     recorder_status,
     serve,
     wait_until,
-    worker_pids,
 )
+from tests.support.server import worker_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

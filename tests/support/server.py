@@ -11,9 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from spendcast.loadtest.run.server_process import free_port, wait_ready
 
-__all__ = ["Server", "free_port", "running_server", "wait_ready"]
+__all__ = ["Server", "free_port", "running_server", "wait_ready", "worker_pids"]
 
 
 @dataclass
@@ -74,3 +76,15 @@ def running_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The uvicorn worker processes of a multi-worker server (not its resource tracker)."""
+    pids = []
+    for child in psutil.Process(server.process.pid).children():
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                pids.append(child.pid)
+        except psutil.Error:
+            pass  # a dead worker not reaped yet
+    return pids
