@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 
 import pytest
 
@@ -16,7 +17,7 @@ SCRIPT = textwrap.dedent(
     """
     import gevent.monkey
     gevent.monkey.patch_all()
-    import json, time
+    import json, sys, time
     import gevent
     from spendcast.loadtest.locust.arrival import LATE_S, TICK_S, TIMETABLE
     from spendcast.loadtest.run.load_plan import LoadPlan
@@ -24,12 +25,12 @@ SCRIPT = textwrap.dedent(
     TIMETABLE.configure(LoadPlan.constant_rate(1000, 1, 8).schedule(), time.time() + 0.2)
     starts = []
 
-    def user():
+    def user(number):
         while True:
             due = TIMETABLE.take()
-            starts.append((due, time.time()))
+            starts.append((due, time.time(), number))
 
-    users = [gevent.spawn(user) for _ in range(8)]
+    users = [gevent.spawn(user, number) for number in range(int(sys.argv[1]))]
     gevent.sleep(1.5)
     gevent.killall(users)
     counters = TIMETABLE.counters()
@@ -39,23 +40,34 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_slots_start_in_ticks_never_earlier_than_a_tick_and_all_of_them() -> None:
+@pytest.mark.parametrize("users", [1, 8])
+def test_slots_start_in_ticks_never_earlier_than_a_tick_and_all_of_them(users: int) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True
-    )
+        [sys.executable, "-c", SCRIPT, str(users)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
     result = json.loads(done.stdout)
     starts = result["starts"]
     assert result["sent"] == len(starts) == 1000
     assert result["dropped"] == 0
-    dues = [due for due, _ in starts]
+    dues = [due for due, _, _ in starts]
     assert dues == sorted(dues)
     assert len(set(dues)) == 1000
-    early = [due - start for due, start in starts if start < due]
+    early = [due - start for due, start, _ in starts if start < due]
     assert early  # the tick's branch is reached: slots started before they were due...
     assert max(early) <= result["tick"]  # ...but never more than a tick before
-    assert result["late"] == sum(1 for due, start in starts if start - due > result["late_s"])
-    # A user back while its tick still has slots takes one without queueing on the lock.
-    assert 0 < result["unqueued"] < result["sent"]
+    late = sum(1 for due, start, _ in starts if start - due > result["late_s"])
+    assert result["late"] == late
+    if users == 1:
+        # Back while its tick still has slots, with nobody waiting, a user takes one at once;
+        # the first of each tick comes from the hand-out.
+        assert 0 < result["unqueued"] < result["sent"]
+    else:
+        # Nobody takes a slot before the users waiting longer: the slots go round the queue.
+        assert result["unqueued"] == 0
+        shares = Counter(number for _, _, number in starts)
+        assert max(shares.values()) - min(shares.values()) <= 1
+        assert [number for _, _, number in starts[:users]] == sorted(range(users))
 
 
 # One user, step by step: the slots a tick computes ahead follow a rate change, are dropped when

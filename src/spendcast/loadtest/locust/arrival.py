@@ -8,17 +8,18 @@ process runs the iterations ``k ≡ index (mod count)``) and a pool of users run
 
 Any user class, unchanged: ``install`` replaces each class's ``wait_time`` by ``TIMETABLE.take``
 and makes its ``on_start`` end with a first wait (``User.wait``: the user is *waiting*, so a stop
-kills it at once), so every iteration, the first too, starts at a slot. The free users queue
-for the next slot (gevent's semaphore is FIFO); the first sleeps until it is due, then takes it
-and every slot due within the next ``TICK_S`` without sleeping again. So the iterations start in
-small bursts, one per tick, at most ``TICK_S`` early, as plain Locust's paced users do: a sleep
-per slot would wake the event loop once per request, and every wake-up costs the generator (and
-the server) more CPU than the request itself at a few thousand per second. The slots of a tick
+kills it at once), so every iteration, the first too, starts at a slot. The free users wait in
+a queue (oldest first) and one timer of gevent's hub, set for the next slot due, hands out the
+slots: when it fires, the hub gives each waiting user, in turn, one of the slots due within
+``TICK_S`` (it runs until it blocks, as its request does, and the hub goes on to the next). So
+the iterations start in small bursts, one per tick, at most ``TICK_S`` early, as plain Locust's
+paced users do, and a tick costs one wake-up of the event loop, however many users it starts:
+no lock passed from user to user, no timeout per wait, nothing polled while the schedule does
+not change (``set_rate``, ``pause`` and ``configure`` set the timer again). The slots of a tick
 are computed together when it starts (``ArrivalSchedule.slots_by``), kept in ``_ready`` until
-taken and forgotten whenever the rate changes; a user free again while they last takes one
-without queueing (the lock is free then: its holder only sleeps once they are all taken), unless
-it came due more than ``LATE_S`` ago: that one goes through the queue, which decides drops. A
-slot started early
+taken and forgotten whenever the rate changes; a user free again while they last, with nobody
+waiting before it, takes one at once, unless it came due more than ``LATE_S`` ago: that one is
+dropped. A slot started early
 counts its latency from its actual start (it was not held back, nothing to correct). A slot is
 
 - **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
@@ -43,14 +44,15 @@ This module imports Locust (and so gevent): only Locust processes import it.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import gevent
-import gevent.event
-import gevent.lock
+from gevent.hub import Waiter
 from locust import User
 from locust.env import Environment
 from locust.rpc import Message
@@ -82,14 +84,15 @@ class Timetable:
         # were computed, the next last; emptied whenever the schedule changes.
         self._ready: list[float] = []
         self.recording: Recording | None = None
-        self._lock = gevent.lock.Semaphore()
-        # Set, and replaced, when the schedule changes: wakes the user waiting for the next slot.
-        self._changed = gevent.event.Event()
-        # greenlet -> since when it waits for a slot; in that order, so the first is the oldest
-        self._free: dict[Any, float] = {}
+        # The users waiting for a slot, the oldest first, each with since when it waits; while
+        # any waits, ``_ready`` is empty (outside a hand-out) and ``_timer`` is armed for the
+        # next slot due (``None``: no slot is due until the schedule changes).
+        self._parked: collections.deque[tuple[Waiter, float]] = collections.deque()
+        self._timer: Any = None
+        self._handing_out = False
         self.sent = self.late = self.dropped = 0
         self.in_flight = self.max_in_flight = 0
-        self.unqueued = 0  # slots taken straight from ``_ready``, without the lock
+        self.unqueued = 0  # slots taken straight from ``_ready``, without waiting
 
     def configure(
         self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
@@ -108,11 +111,11 @@ class Timetable:
             self._schedule_changed()
 
     def _schedule_changed(self) -> None:
-        """Forget the slots computed from the old schedule and wake the user waiting for the
-        next one: it reads the timetable again (no polling while nothing changes)."""
+        """Forget the slots computed from the old schedule; the waiting users' next hand-out
+        is the new schedule's first slot (no polling while nothing changes)."""
         self._ready.clear()
-        changed, self._changed = self._changed, gevent.event.Event()
-        changed.set()
+        if not self._handing_out:
+            self._arm(time.time())
 
     def pause(self) -> None:
         """Hand out no slot until the next ``set_rate`` (the server's queue can drain)."""
@@ -144,21 +147,21 @@ class Timetable:
         if getattr(me, _LATENESS, None) is not None:
             setattr(me, _LATENESS, None)
             self.in_flight -= 1  # its previous iteration is over
-        ready, now = self._ready, time.time()
-        if ready and ready[-1] + LATE_S >= now:
-            # The tick's next slot, too recent to be dropped: take it without queueing (a user
-            # arriving mid-tick would find the lock free, since its holder only sleeps once
-            # every slot of the tick is taken).
+        now = time.time()
+        ready = self._ready
+        if ready and not self._parked and ready[-1] + LATE_S >= now:
+            # The tick's next slot, too recent to be dropped, and nobody waits before this
+            # user: it takes the slot at once.
             due = ready.pop()
             self.next_j += 1
             self.unqueued += 1
         else:
-            self._free[me] = now
-            try:
-                with self._lock:
-                    due, now = self._next_slot()
-            finally:
-                del self._free[me]
+            found = None if self._parked else self._next_slot(now, now)
+            if found is None:
+                due = self._wait(now)
+                now = time.time()
+            else:
+                due = found
         lateness = now - due if now > due else 0.0
         setattr(me, _LATENESS, lateness)
         self.in_flight += 1
@@ -172,39 +175,77 @@ class Timetable:
             self.recording.record_start(due, late)
         return due
 
-    def _next_slot(self) -> tuple[float, float]:
-        """The next slot this process runs (its due time, and now): the first of ``_ready``, or
-        of a tick's slots computed when it is empty; dropped ones are counted and skipped."""
+    def _wait(self, now: float) -> float:
+        """Queue behind the users already waiting until a hand-out gives this one a slot."""
+        entry = (Waiter(), now)
+        self._parked.append(entry)
+        if self._timer is None and not self._handing_out and len(self._parked) == 1:
+            self._arm(now)
+        try:
+            due: float = entry[0].get()
+        except BaseException:  # killed while waiting (the test stops): leave the queue
+            with contextlib.suppress(ValueError):
+                self._parked.remove(entry)
+            raise
+        return due
+
+    def _arm(self, now: float) -> None:
+        """Set the timer for the next hand-out: when the next slot is due (none while nobody
+        waits, or no slot is due until the schedule changes)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if not self._parked or self.schedule is None:
+            return
+        offset = self.schedule.slot(self.index, self.count, self.next_j)
+        if offset is None:
+            return
+        self._timer = gevent.get_hub().loop.timer(max(0.0, self.origin + offset - now))
+        self._timer.start(self._hand_out)
+
+    def _hand_out(self) -> None:
+        """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
+        the slots due within ``TICK_S`` (each runs until it blocks, as its request does),
+        then set the timer for the next slot if some still wait."""
+        self._timer = None
+        self._handing_out = True
+        try:
+            parked = self._parked
+            while parked:
+                now = time.time()
+                due = self._next_slot(now, parked[0][1])
+                if due is None:
+                    break
+                parked.popleft()[0].switch(due)
+        finally:
+            self._handing_out = False
+        self._arm(time.time())
+
+    def _next_slot(self, now: float, since: float) -> float | None:
+        """The next slot due by ``now + TICK_S`` for a user free since ``since`` (``None``:
+        none is): the first of ``_ready``, or of a tick's slots computed when it is empty;
+        the ones that came due ``LATE_S`` before anybody was free are dropped and skipped."""
         ready = self._ready
         while True:
-            now = time.time()
             if not ready and not self._fill(now):
-                continue
+                return None
             due = ready.pop()
             self.next_j += 1
-            # Nobody was free when it came due (the oldest free user is the dict's first).
-            if due + LATE_S < now and due + LATE_S < next(iter(self._free.values())):
+            if due + LATE_S < now and due + LATE_S < since:  # nobody was free when it came due
                 self._drop(due)
                 continue
-            return due, now
+            return due
 
     def _fill(self, now: float) -> bool:
-        """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; if none
-        is, wait until the next is due or the schedule changes, and say so."""
-        schedule, origin = self.schedule, self.origin
-        if schedule is not None:
-            offsets = schedule.slots_by(
-                self.index, self.count, self.next_j, now + TICK_S - origin, FILL_SLOTS
-            )
-            if offsets:
-                self._ready[:] = [origin + offset for offset in reversed(offsets)]
-                return True
-            offset = schedule.slot(self.index, self.count, self.next_j)
-            if offset is not None:
-                self._changed.wait(origin + offset - now)
-                return False
-        self._changed.wait()  # not told yet, paused, or the plan is over: until that changes
-        return False
+        """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; say
+        whether any is."""
+        if self.schedule is None:
+            return False
+        offsets = self.schedule.slots_by(
+            self.index, self.count, self.next_j, now + TICK_S - self.origin, FILL_SLOTS
+        )
+        self._ready[:] = [self.origin + offset for offset in reversed(offsets)]
+        return bool(offsets)
 
     def settle(self, now: float | None = None) -> None:
         """The test stopped: the slots that came due and no user took were dropped too."""
