@@ -3,8 +3,8 @@ measured against.
 
 uvicorn on uvloop with spendcast's httptools protocol (``JSON_ERROR_HTTP``), no access log,
 the same backlog and graceful-shutdown timeout; one worker in this process, or N workers
-under uvicorn's supervisor, each on its own ``SO_REUSEPORT`` socket (``listening_socket``),
-pinned to a CPU of its own with ``--pin-workers``.
+under uvicorn's supervisor, each on its own ``SO_REUSEPORT`` socket, pinned to a CPU of its
+own with ``--pin-workers`` (``spendcast.cli.workers.run_workers``, as ``spendcast serve``).
 The constants, the socket and the pinning come from ``spendcast.cli`` itself, so the two cannot
 drift apart; only the app (and the log level) differ.
 
@@ -21,10 +21,9 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from spendcast.cli.serve import BACKLOG, GRACEFUL_SHUTDOWN_SECONDS, JSON_ERROR_HTTP
-from spendcast.cli.workers import listening_socket, pin_to_cpu
+from spendcast.cli.workers import run_workers
 
 
 def config(app: str, host: str, port: int, workers: int) -> uvicorn.Config:
@@ -51,14 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pin-workers", action="store_true", help="as spendcast serve's")
     args = parser.parse_args(argv)
-    server_config = config(args.app, args.host, args.port, args.workers)
-    if args.workers == 1:
-        if args.pin_workers:
-            pin_to_cpu(0)
-        uvicorn.Server(server_config).run()
-    else:
-        sock = listening_socket(args.host, args.port, pin=args.pin_workers)
-        Multiprocess(server_config, sockets=[sock]).run()
+    run_workers(config(args.app, args.host, args.port, args.workers), pin=args.pin_workers)
 
 
 if __name__ == "__main__":

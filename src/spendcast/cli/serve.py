@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from spendcast.cli.env_options import EnvOptions
-from spendcast.cli.workers import can_pin, listening_socket, pin_to_cpu
+from spendcast.cli.workers import can_pin, run_workers
 
 APP_FACTORY = "spendcast.api.app:create_app"
 JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
@@ -134,23 +134,14 @@ def serve(
         backlog=BACKLOG,
     )
     try:
-        if workers == 1:
-            if pin_workers:
-                pin_to_cpu(0)
-            server = uvicorn.Server(config)
-            try:
-                server.run()
-            except SystemExit as stop:  # uvicorn's own code for a failed startup is 3
-                if stop.code != uvicorn.config.STARTUP_FAILURE:
-                    raise
-                raise SystemExit(STARTUP_FAILURE) from None
-            if not server.started:
-                raise SystemExit(STARTUP_FAILURE)
-        else:
-            from uvicorn.supervisors import Multiprocess
-
-            # uvicorn's supervisor (restarts, signals), each worker on its own socket.
-            Multiprocess(config, sockets=[listening_socket(host, port, pin=pin_workers)]).run()
+        try:
+            server = run_workers(config, pin=pin_workers)
+        except SystemExit as stop:  # uvicorn's own code for a failed startup is 3
+            if stop.code != uvicorn.config.STARTUP_FAILURE:
+                raise
+            raise SystemExit(STARTUP_FAILURE) from None
+        if server is not None and not server.started:
+            raise SystemExit(STARTUP_FAILURE)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
     finally:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+import uvicorn
 
 PROC = Path("/proc")
 S = TypeVar("S", bound=socket.socket)
@@ -83,6 +84,23 @@ def listening_socket(host: str, port: int, *, pin: bool = False) -> WorkerSocket
         "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", address, bound
     )
     return sock
+
+
+def run_workers(config: uvicorn.Config, *, pin: bool = False) -> uvicorn.Server | None:
+    """Serve ``config`` until stopped: one worker in this process (pinned to the first allowed
+    CPU when ``pin``), or uvicorn's supervisor (restarts, signals) with each worker on its own
+    socket (``listening_socket``), each pinned to a CPU of its own when ``pin``. Returns the
+    in-process server (it says whether it started), ``None`` under the supervisor."""
+    if config.workers == 1:
+        if pin:
+            pin_to_cpu(0)
+        server = uvicorn.Server(config)
+        server.run()
+        return server
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[listening_socket(config.host, config.port, pin=pin)]).run()
+    return None
 
 
 def pin_to_cpu(slot: int) -> int:
