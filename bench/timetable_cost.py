@@ -7,10 +7,11 @@ monkey-patches the process that imports it), no server, no network:
 
 - ``bare``: ``--users`` greenlets call ``TIMETABLE.take()`` in a loop and do nothing else,
   against ``--fast-rate`` slots/s, so every tick holds hundreds of slots: the timetable's own
-  Python per slot, in CPU microseconds (``time.process_time``) per slot (the user holding the
-  lock takes slot after slot: nothing makes it give way);
+  Python per slot, in CPU microseconds (``time.process_time``) per slot (users that never
+  yield: each slot goes to the user waiting longest, one switch per slot; the timetable of
+  before the hand-out, a lock passed from user to user, let its holder take slot after slot);
 - ``saturated``: the same, each take followed by the ``sleep(0)`` Locust makes after every
-  wait: now the slots go from user to user through the lock, as under load;
+  wait: a user back while its tick still has slots and nobody waits takes one at once;
 - ``realistic``: ``--rate`` slots/s for ``--seconds``, each iteration as Locust runs it: the
   ``sleep(0)`` Locust makes after every wait, one ``lateness_ms()`` as the request hook reads
   it, then ``gevent.sleep(--request-ms)`` standing for the request: CPU per slot and gevent
