@@ -21,10 +21,12 @@ import os
 import socket
 from collections import Counter
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-import uvicorn
+
+if TYPE_CHECKING:
+    import uvicorn
 
 PROC = Path("/proc")
 S = TypeVar("S", bound=socket.socket)
@@ -91,6 +93,8 @@ def run_workers(config: uvicorn.Config, *, pin: bool = False) -> uvicorn.Server 
     CPU when ``pin``), or uvicorn's supervisor (restarts, signals) with each worker on its own
     socket (``listening_socket``), each pinned to a CPU of its own when ``pin``. Returns the
     in-process server (it says whether it started), ``None`` under the supervisor."""
+    import uvicorn  # not at import: ``spendcast serve`` checks its settings first, and fast
+
     if config.workers == 1:
         if pin:
             pin_to_cpu(0)

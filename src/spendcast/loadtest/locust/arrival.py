@@ -92,7 +92,7 @@ class Timetable:
         self._handing_out = False
         self.sent = self.late = self.dropped = 0
         self.in_flight = self.max_in_flight = 0
-        self.unqueued = 0  # slots taken straight from ``_ready``, without waiting
+        self.unqueued = 0  # slots taken at once, without waiting for a hand-out
 
     def configure(
         self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
@@ -148,20 +148,14 @@ class Timetable:
             setattr(me, _LATENESS, None)
             self.in_flight -= 1  # its previous iteration is over
         now = time.time()
-        ready = self._ready
-        if ready and not self._parked and ready[-1] + LATE_S >= now:
-            # The tick's next slot, too recent to be dropped, and nobody waits before this
-            # user: it takes the slot at once.
-            due = ready.pop()
-            self.next_j += 1
-            self.unqueued += 1
+        # Nobody waits before this user: the next slot due within a tick is its own at once.
+        found = None if self._parked else self._next_slot(now, now)
+        if found is None:
+            due = self._wait(now)
+            now = time.time()
         else:
-            found = None if self._parked else self._next_slot(now, now)
-            if found is None:
-                due = self._wait(now)
-                now = time.time()
-            else:
-                due = found
+            due = found
+            self.unqueued += 1
         lateness = now - due if now > due else 0.0
         setattr(me, _LATENESS, lateness)
         self.in_flight += 1
@@ -179,7 +173,7 @@ class Timetable:
         """Queue behind the users already waiting until a hand-out gives this one a slot."""
         entry = (Waiter(), now)
         self._parked.append(entry)
-        if self._timer is None and not self._handing_out and len(self._parked) == 1:
+        if len(self._parked) == 1 and not self._handing_out:  # the first to wait sets the timer
             self._arm(now)
         try:
             due: float = entry[0].get()
