@@ -4,8 +4,8 @@ measured against.
 uvicorn on uvloop with spendcast's httptools protocol (``JSON_ERROR_HTTP``), no access log,
 the same backlog and graceful-shutdown timeout; one worker in this process, or N workers
 under uvicorn's supervisor, each on its own ``SO_REUSEPORT`` socket, pinned to a CPU of its
-own with ``--pin-workers`` (``spendcast.cli.workers.run_workers``, as ``spendcast serve``).
-The constants, the socket and the pinning come from ``spendcast.cli`` itself, so the two cannot
+own with ``--pin-workers`` (``spendcast.server.workers.run_workers``, as ``spendcast serve``).
+The constants, the socket and the pinning come from ``spendcast.server`` itself, so the two cannot
 drift apart; only the app (and the log level) differ.
 
     python bench/serve_stack.py bench.hello_asgi:app --port 8000 --workers 2
@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 
 import uvicorn
 
-from spendcast.cli.serve import BACKLOG, GRACEFUL_SHUTDOWN_SECONDS, JSON_ERROR_HTTP
-from spendcast.cli.workers import run_workers
+from spendcast.server.config import BACKLOG, GRACEFUL_SHUTDOWN_SECONDS, JSON_ERROR_HTTP
+from spendcast.server.workers import run_workers
 
 
 def config(app: str, host: str, port: int, workers: int) -> uvicorn.Config:

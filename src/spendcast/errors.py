@@ -10,6 +10,7 @@ SpendcastError
 ├── RecorderError               the inference log cannot be opened or written
 │   └── InferenceNotKept        a row could be kept neither in the journal nor in memory;
 │                               nothing was recorded (mapped to 503 + Retry-After)
+├── ListenError                 the HTTP server cannot listen on its address
 └── LoadTestError               a load test (or a command built on it) could not run
     ├── SloSyntaxError          an SLO expression off the grammar (also a ValueError)
     ├── LocustfileError         a -f locustfile missing, failing to import, without the users asked
@@ -55,6 +56,10 @@ class RecorderError(SpendcastError):
 
 class InferenceNotKept(RecorderError):
     """``record()`` kept none of the rows it was given: the caller must not answer 200."""
+
+
+class ListenError(SpendcastError):
+    """``spendcast serve`` cannot bind its address (in use, not ours, unknown host)."""
 
 
 class LoadTestError(SpendcastError):

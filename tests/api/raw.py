@@ -4,7 +4,7 @@ hands them over (names lower-case, values untouched), which an HTTP client would
 The lifespan runs in a ``TestClient``; each call runs on that client's event loop (its
 ``portal``), so the app is the real one with its recorder, access log and metrics.
 
-``answer_now=True`` calls the app as ``spendcast serve``'s protocol does (``api/protocol.py``):
+``answer_now=True`` calls the app as ``spendcast serve``'s protocol does (``server/protocol.py``):
 ``app.answer_now(scope)`` first, with a ``RESPOND`` extension that takes the answer, then the
 ASGI call only if it declined (or the app it returned).
 """
@@ -21,9 +21,9 @@ from urllib.parse import unquote
 from fastapi.testclient import TestClient
 
 from spendcast.api.app import SpendcastAPI
-from spendcast.api.protocol import RESPOND
 from spendcast.api.runtime import Runtime
 from spendcast.monitoring import count_rows
+from spendcast.server.contract import RESPOND
 
 Headers = Sequence[tuple[bytes, bytes]]
 

@@ -1,7 +1,8 @@
 """The import graph of ``src/spendcast`` has no cycle and its arrows point down.
 
-cli -> api / loadtest -> model / monitoring -> settings / errors (DESIGN.md); ``loadtest``
-talks HTTP only, so it imports neither ``api`` nor ``monitoring``. See ``imports`` for how
+cli -> server -> api / loadtest -> model / monitoring -> settings / errors (DESIGN.md);
+``loadtest`` talks HTTP only, so it imports neither ``api`` nor ``monitoring``; ``api`` sees
+the server only through ``server.contract``. See ``imports`` for how
 the graph is read (function-level imports count, ``TYPE_CHECKING`` ones do not).
 """
 
@@ -17,12 +18,15 @@ from tests.architecture.imports import graph, modules, within
 FORBIDDEN = [
     ("spendcast.loadtest", "spendcast.api"),
     ("spendcast.loadtest", "spendcast.monitoring"),
+    ("spendcast.loadtest", "spendcast.server"),
+    ("spendcast.server", "spendcast.cli"),
     *((low, high) for low in ("spendcast.model", "spendcast.monitoring")
-      for high in ("spendcast.api", "spendcast.cli", "spendcast.loadtest")),
+      for high in ("spendcast.api", "spendcast.cli", "spendcast.loadtest", "spendcast.server")),
     *((bottom, other) for bottom in ("spendcast.settings", "spendcast.errors")
       for other in ("spendcast.api", "spendcast.cli", "spendcast.loadtest", "spendcast.model",
-                    "spendcast.monitoring")),
+                    "spendcast.monitoring", "spendcast.server")),
 ]  # fmt: skip
+SERVER_CONTRACT = "spendcast.server.contract"
 
 
 def test_the_graph_is_the_whole_package() -> None:
@@ -75,6 +79,21 @@ def test_only_the_cli_imports_the_cli() -> None:
     assert {name for name in importers if not within(name, "spendcast.cli")} == {
         "spendcast.__main__"
     }
+
+
+def test_the_app_sees_the_server_only_through_its_contract() -> None:
+    seen = {target for name, targets in graph().items() if within(name, "spendcast.api")
+            for target in targets if within(target, "spendcast.server")}  # fmt: skip
+    assert seen == {SERVER_CONTRACT}  # the fast path and the app factory use it
+    assert {t for t in graph()[SERVER_CONTRACT] if within(t, "spendcast")} == set()
+
+
+def test_the_server_package_holds_the_protocol_and_the_workers() -> None:
+    edges = graph()
+    assert {"spendcast.server.protocol", "spendcast.server.workers"} <= set(edges)
+    assert "spendcast.server.workers" in edges["spendcast.cli.serve"]
+    assert "spendcast.server.config" in edges["spendcast.cli.serve"]
+    assert not any(name.startswith("spendcast.api.protocol") for name in edges)
 
 
 def reachable(start: str) -> set[str]:

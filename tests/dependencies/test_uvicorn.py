@@ -15,7 +15,8 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http import httptools_impl
 
-from spendcast.api.protocol import RESPOND, JsonErrorHttpToolsProtocol
+from spendcast.server.contract import RESPOND
+from spendcast.server.protocol import JsonErrorHttpToolsProtocol
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -28,7 +29,7 @@ def test_http_tools_protocol_still_answers_parse_errors_through_send_400_respons
     protocol = getattr(httptools_impl, "HttpToolsProtocol", None)
     assert protocol is not None, (
         "uvicorn moved uvicorn.protocols.http.httptools_impl.HttpToolsProtocol: "
-        "spendcast.api.protocol subclasses it"
+        "spendcast.server.protocol subclasses it"
     )
     assert list(inspect.signature(protocol.send_400_response).parameters) == ["self", "msg"], (
         "uvicorn changed HttpToolsProtocol.send_400_response(msg), which "

@@ -20,9 +20,9 @@ from spendcast.api.errors import install_error_handlers
 from spendcast.api.fast_path import PREDICT_PATH, PredictFastPath
 from spendcast.api.metrics import RouteLabels
 from spendcast.api.middleware import ObserveMiddleware
-from spendcast.api.protocol import AnswerNow
 from spendcast.api.routes import health, metrics, predict, train
 from spendcast.api.runtime import Runtime
+from spendcast.server.contract import AnswerNow
 from spendcast.settings import Settings
 
 
@@ -53,7 +53,7 @@ class SpendcastAPI(FastAPI):
 
     front: ASGIApp
     fast_path: PredictFastPath | None
-    # The fast path's answer given while the server parses the request (api/protocol.py).
+    # The fast path's answer given while the server parses the request (server/protocol.py).
     answer_now: AnswerNow | None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

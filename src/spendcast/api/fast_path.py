@@ -31,9 +31,9 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spendcast.api.auth import token_refusal
-from spendcast.api.protocol import RESPOND
 from spendcast.model.schema import AGE_MAX, AGE_MIN, EDUCATION_LEVELS, INCOME_MAX, INCOME_MIN
 from spendcast.monitoring import Inference
+from spendcast.server.contract import RESPOND
 
 if TYPE_CHECKING:
     from spendcast.api.middleware import ObserveMiddleware
@@ -120,7 +120,7 @@ class PredictFastPath:
         await self.app(scope, receive, send)
 
     def answer_now(self, scope: Scope) -> bool | ASGIApp | None:
-        """The same answer, given while the server parses the request (``api/protocol.py``
+        """The same answer, given while the server parses the request (``server/protocol.py``
         calls it, once the request's head is complete, when it can write an answer at once):
         no ASGI task, no coroutine. True: answered. None: nothing done (the ASGI call need
         not try again). An ASGI app: recorded, but the answer could not be written now; the
@@ -186,7 +186,7 @@ def _prepare(runtime: Runtime, scope: Scope) -> tuple[bytes, bytes, Inference] |
 
 def _respond(scope: Scope, body: bytes, version: bytes) -> bool:
     """``_answer`` in one write through the server's ``RESPOND`` extension
-    (``api/protocol.py``); False when the server has none or it does not take the answer."""
+    (``server/protocol.py``); False when the server has none or it does not take the answer."""
     extension = scope.get("extensions", _NO_EXTENSIONS).get(RESPOND)
     if extension is None or not version.isalnum():  # 12 hex digits: never a broken line
         return False

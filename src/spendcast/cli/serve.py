@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import multiprocessing
 import os
 import shutil
@@ -14,16 +13,13 @@ from pathlib import Path
 import click
 
 from spendcast.cli.env_options import EnvOptions
-from spendcast.cli.workers import can_pin, run_workers
+from spendcast.errors import ListenError
+from spendcast.server.config import uvicorn_config
+from spendcast.server.workers import can_pin, run_workers
 
-APP_FACTORY = "spendcast.api.app:create_app"
-JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
-GRACEFUL_SHUTDOWN_SECONDS = 30
-BACKLOG = 2048
 STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
-LOG_FORMATTER = "spendcast.api.log_escape.EscapingFormatter"
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
 THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
@@ -117,21 +113,8 @@ def serve(
     # uvicorn re-raises SIGTERM once it has shut down gracefully: with the default action that
     # kills this process (exit -15, metrics_dir left behind). A graceful stop is a success.
     signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
-    config = uvicorn.Config(
-        APP_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        root_path=root_path.rstrip("/"),
-        log_level=log_level.lower(),
-        log_config=_log_config(log_level.upper()),
-        access_log=False,  # the API log file replaces uvicorn's access log
-        loop="uvloop",
-        http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
-        ws="none",  # no websocket route: keeps websockets out of the workers
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        backlog=BACKLOG,
+    config = uvicorn_config(
+        host=host, port=port, workers=workers, root_path=root_path, log_level=log_level
     )
     try:
         try:
@@ -140,6 +123,8 @@ def serve(
             if stop.code != uvicorn.config.STARTUP_FAILURE:
                 raise
             raise SystemExit(STARTUP_FAILURE) from None
+        except ListenError as error:
+            raise click.ClickException(str(error)) from None
         if server is not None and not server.started:
             raise SystemExit(STARTUP_FAILURE)
     except KeyboardInterrupt:
@@ -219,13 +204,3 @@ def model_problem() -> str | None:
     except SpendcastError as error:
         return f"refusing to serve the model in {model_dir}: {error}"
     return None
-
-
-def _log_config(level: str) -> dict[str, object]:
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    # Request-derived text (a path in an exception) cannot forge a line of the server's log.
-    config["formatters"]["default"]["()"] = LOG_FORMATTER
-    config["loggers"]["spendcast"] = {"handlers": ["default"], "level": level, "propagate": False}
-    return config

@@ -39,7 +39,6 @@ per-request work costs most after the parsing (docs/performance.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -52,16 +51,14 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from spendcast.api.errors import error_body
+from spendcast.server.contract import RESPOND, AnswerNow
 from spendcast.settings import get_settings
 
 MAX_URL_BYTES = 64 * 1024  # httptools refuses a longer URL
 LINGER_SECONDS = 2.0
 _PHRASES = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
-RESPOND = "spendcast.respond"
 _OK = STATUS_LINE[200]
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto")
-# ``answer_now(scope)``: True answered, None declined (nothing done), or the ASGI app to run.
-AnswerNow = Callable[[Scope], "bool | ASGIApp | None"]
 
 
 class _HeadTooLarge(Exception):

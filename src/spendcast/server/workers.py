@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import click
+from spendcast.errors import ListenError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -78,7 +78,7 @@ def listening_socket(host: str, port: int, *, pin: bool = False) -> WorkerSocket
         bind_reuseport(sock, host, port)
     except OSError as error:
         sock.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+        raise ListenError(f"cannot listen on {host}:{port}: {error}") from None
     sock.pin = pin
     bound = sock.getsockname()[1]
     address = f"[{host}]" if family == socket.AF_INET6 else host
