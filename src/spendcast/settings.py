@@ -6,7 +6,6 @@ Nothing here touches the disk or the network at import time.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +39,20 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest header section (names, values, separators) a request may carry; "
         "over it, 431 before the app sees the request.",
+    )
+    head_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a connection may take to send a request's head (from its opening, "
+        "or from the head's first byte on a kept-alive connection); then 408, or a silent close "
+        "if it sent nothing.",
+    )
+    max_connections: int | None = Field(
+        None,
+        ge=1,
+        description="Most open connections per worker; over it, the connection waiting longest "
+        "for its head is closed to make room, else 503. Unset: the worker's file-descriptor "
+        "limit (RLIMIT_NOFILE) less 128 kept for its own files.",
     )
     batch_limit: int = Field(1000, ge=1, description="Most rows accepted by POST /predict.")
     recorder_batch_size: int = Field(500, ge=1, description="Rows per database transaction.")
@@ -85,29 +98,29 @@ _COOKIE_OCTETS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set('",;\\')
 def token_problem(token: str) -> str | None:
     """Why ``token`` cannot be sent both in a Cookie and in an Authorization header, or None.
 
-    The message names the position of the first bad character, never the token itself.
+    The message names the first bad character (a code point when it is not printable ASCII),
+    never the token itself nor where the character sits in it. An empty token is refused:
+    a variable that is set must be a usable token, not a silent "no auth".
     """
-    for position, char in enumerate(token, start=1):
+    if not token:
+        return (
+            "the token is empty: set a token, or unset the variable to serve without one "
+            "(then /predict needs no token and POST /train is off)"
+        )
+    for char in token:
         if char not in _COOKIE_OCTETS:
             return (
-                f"the token holds {_kind(char)} at position {position}: it must be printable "
-                'ASCII without spaces or any of " , ; \\ to be sent in a Cookie or '
-                "Authorization header"
+                f"the token holds {_kind(char)}: it must be printable ASCII without spaces or "
+                'any of " , ; \\ to be sent in a Cookie or Authorization header'
             )
     return None
 
 
 def _kind(char: str) -> str:
-    if not char.isascii():
-        return "a non-ASCII character"
     if char == " ":
         return "a space"
+    if not char.isascii():
+        return f"a non-ASCII character (U+{ord(char):04X})"
     if not char.isprintable():
-        return "a control character"
-    return f"the character {char}"
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment (the HTTP protocol's limits)."""
-    return Settings()
+        return f"a control character (U+{ord(char):04X})"
+    return f"the character {char} (U+{ord(char):04X})"

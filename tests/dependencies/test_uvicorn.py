@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import inspect
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http import httptools_impl
 
 from spendcast.server.contract import RESPOND
-from spendcast.server.protocol import JsonErrorHttpToolsProtocol
+from tests.support.threaded_server import serving as _serving
+from tests.support.wire import read_answers as _read_answers
+from tests.support.wire import read_to_close as _read_to_close
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,69 +81,6 @@ async def _respond_app(scope: Scope, receive: Receive, send: Send) -> None:
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]}
     )
     await send({"type": "http.response.body", "body": b"send"})
-
-
-@contextmanager
-def _serving(app: Any) -> Iterator[int]:
-    """``app`` as ``spendcast serve`` runs it (no uvicorn access log: with it, ``respond``
-    declines and ``send`` answers), on a free port, until the block ends."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app,
-        http=JsonErrorHttpToolsProtocol,
-        loop="asyncio",
-        log_level="critical",
-        lifespan="off",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    assert hasattr(server, "started"), (
-        "uvicorn removed Server.started: spendcast serve reads it to exit 3 when startup fails"
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.01)
-        yield listener.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
-
-
-def _read_to_close(client: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection."""
-    data = b""
-    while chunk := client.recv(65536):
-        data += chunk
-    return data
-
-
-def _read_answers(client: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
-    """``count`` answers (head, body) read off a keep-alive connection."""
-    data = b""
-    answers: list[tuple[bytes, bytes]] = []
-    while len(answers) < count:
-        head, found, rest = data.partition(b"\r\n\r\n")
-        length = next(
-            (
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.startswith(b"content-length")
-            ),
-            None,
-        )
-        if found and length is not None and len(rest) >= length:
-            answers.append((head, rest[:length]))
-            data = rest[length:]
-            continue
-        chunk = client.recv(65536)
-        assert chunk, f"connection closed after {len(answers)} answers"
-        data += chunk
-    return answers
 
 
 def test_the_respond_extension_completes_requests_as_send_does() -> None:

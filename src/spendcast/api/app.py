@@ -22,7 +22,7 @@ from spendcast.api.metrics import RouteLabels
 from spendcast.api.middleware import ObserveMiddleware
 from spendcast.api.routes import health, metrics, predict, train
 from spendcast.api.runtime import Runtime
-from spendcast.server.contract import AnswerNow
+from spendcast.server.contract import AnswerNow, ServerLimits
 from spendcast.settings import Settings
 
 
@@ -55,6 +55,8 @@ class SpendcastAPI(FastAPI):
     fast_path: PredictFastPath | None
     # The fast path's answer given while the server parses the request (server/protocol.py).
     answer_now: AnswerNow | None
+    # What the server refuses before the app sees a request, from this app's settings.
+    server_limits: ServerLimits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.front(scope, receive, send)
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> S
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.server_limits = ServerLimits.from_settings(runtime.settings)
     for module in (health, predict, train, metrics):
         app.include_router(module.router)
     install_docs(app)

@@ -6,7 +6,8 @@ Anything it does not accept as-is -- a bad, odd or duplicated parameter, a missi
 token, a percent-encoded name -- goes down the declared FastAPI endpoint, which owns every
 error answer and the OpenAPI contract. The fast path only ever accepts a subset of what that
 endpoint accepts, decides auth with the same function (``auth.token_refusal``), and answers
-with the same bytes and headers.
+with the same bytes and header lines, in the same order (tests/security/test_wire.py compares
+them on the wire).
 
 Invariant: the fast path either answers 200 or leaves no trace. Everything it does before
 ``recorder.record()`` (parse, auth, predict, encode) has no side effect, and ``record()``
@@ -49,7 +50,8 @@ _INCOME_CHARS = frozenset(b"0123456789.")
 _MAX_DIGITS = 20
 _NO_EXTENSIONS: dict[str, Any] = {}
 _DECLINED = "spendcast.fast_path_declined"  # in a scope answer_now declined
-_HEADS: dict[bytes, bytes] = {}  # model version -> the header lines after content-length
+_HEADS: dict[bytes, bytes] = {}  # model version -> the header lines up to content-length's value
+_CONTENT_TYPE = b"\r\ncontent-type: application/json\r\n"
 
 
 def parse_query(query: bytes) -> tuple[str, int, float] | None:
@@ -192,19 +194,18 @@ def _respond(scope: Scope, body: bytes, version: bytes) -> bool:
         return False
     head = _HEADS.get(version)
     if head is None:
-        head = _HEADS[version] = (
-            b"content-type: application/json\r\nx-model-version: %s\r\n" % version
-        )
+        head = _HEADS[version] = b"x-model-version: %s\r\ncontent-length: " % version
     respond: Callable[[Scope, bytes, bytes], bool] = extension["respond"]
-    return respond(scope, b"content-length: %d\r\n%s" % (len(body), head), body)
+    return respond(scope, b"%s%d%s" % (head, len(body), _CONTENT_TYPE), body)
 
 
 async def _answer(body: bytes, version: bytes, send: Send) -> None:
-    """The bytes and headers ``with_model_version`` gives the endpoint's answer."""
+    """The bytes and headers ``with_model_version`` gives the endpoint's answer, in its
+    order (Starlette puts the headers given before content-length and content-type)."""
     headers = [
+        (b"x-model-version", version),
         (b"content-length", str(len(body)).encode()),
         (b"content-type", b"application/json"),
-        (b"x-model-version", version),
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import shutil
@@ -9,6 +10,7 @@ import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +18,9 @@ from spendcast.cli.env_options import EnvOptions
 from spendcast.errors import ListenError
 from spendcast.server.config import uvicorn_config
 from spendcast.server.workers import can_pin, run_workers
+
+if TYPE_CHECKING:
+    from spendcast.settings import Settings
 
 STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -101,7 +106,7 @@ def serve(
         os.environ["SPENDCAST_MODEL_DIR"] = str(model_dir)
     if log_format is not None:
         os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
-    _require_valid_settings()
+    settings = _require_valid_settings()
     _require_database_url()
     _require_model()
 
@@ -116,6 +121,11 @@ def serve(
     config = uvicorn_config(
         host=host, port=port, workers=workers, root_path=root_path, log_level=log_level
     )
+    if settings.api_token is None:  # logged once uvicorn_config has set the logging up
+        logging.getLogger("spendcast").warning(
+            "SPENDCAST_API_TOKEN is not set: /predict answers without a token, "
+            "and POST /train is off"
+        )
     try:
         try:
             server = run_workers(config, pin=pin_workers)
@@ -143,7 +153,7 @@ class _BadSetting(click.ClickException):
     exit_code = 2
 
 
-def _require_valid_settings() -> None:
+def _require_valid_settings() -> Settings:
     """Refuse to start, in one line, on settings that do not validate (a token that cannot be
     sent in a header, a limit out of range). The value itself is never echoed."""
     from pydantic import ValidationError
@@ -151,7 +161,7 @@ def _require_valid_settings() -> None:
     from spendcast.settings import Settings
 
     try:
-        Settings()
+        return Settings()
     except ValidationError as error:
         problems = "; ".join(
             f"SPENDCAST_{'_'.join(str(part) for part in e['loc']).upper()}: "

@@ -1,20 +1,30 @@
-"""The HTTP protocol ``spendcast serve`` runs: uvicorn's httptools one, with two changes
-and one addition.
+"""The HTTP protocol ``spendcast serve`` runs: uvicorn's httptools one, with its limits and
+errors made spendcast's, and one addition.
 
-1. A request its parser refuses (a URL over 64 KiB, raw bytes that are not ASCII in the
-   request line, a broken header) is answered in the one JSON error shape, not plain text.
-2. A header section over ``SPENDCAST_MAX_HEADER_BYTES`` (names + values + 4 separator bytes
-   per line) is answered 431 in that shape, before the app sees the request. Each header line
-   is counted as the parser completes it, and the parser stops at the first line over the
-   limit; a line that never ends (one 1 MB ``Authorization``) is caught as it streams in: a
-   head still open after more than ``limit + 64 KiB`` bytes (the longest URL the parser
-   takes, plus the limit) is refused without waiting for its end.
+Limits come from the app it serves (``server_limits``, built by ``create_app(settings)``;
+the settings' defaults for an app without them): each app is served with its own settings.
 
-Either way the request never reaches the app: it is neither in the API log nor in the metrics.
-The answer is followed by a lingering close, as nginx does: the server half-closes, then reads
-and drops what the client still sends for up to ``LINGER_SECONDS``. Closing at once with
-unread bytes would make the kernel reset the connection, and a client still sending its head
-would lose the answer.
+1. A request its parser refuses (raw bytes that are not ASCII in the request line, a broken
+   header) is answered 400 in the one JSON error shape, not plain text; so is a URL over
+   64 KiB (counted as it streams in), an HTTP/1.1 request without ``Host`` or any request with
+   two (RFC 9112 3.2), and a ``Transfer-Encoding`` whose last coding is not ``chunked``
+   (RFC 9112 6.3): all refused before the app sees the request.
+2. A header section over ``max_header_bytes`` (names + values + 4 separator bytes per line)
+   is answered 431 in that shape. Each header line is counted as the parser completes it, and
+   the parser stops at the first line over the limit; a line that never ends (one 1 MB
+   ``Authorization``) is caught as it streams in: a head still open after more than
+   ``limit + 64 KiB`` bytes is refused without waiting for its end.
+3. A head not complete ``head_timeout_seconds`` after the connection opened (or after its
+   first byte, on a kept-alive connection) is answered 408; a connection that sent nothing
+   is closed. Connections over the cap are answered 503 (``server/guard.py``).
+
+Such a request never reaches the app: it is neither in the API log nor in the metrics. An
+earlier request of the same connection still being answered (pipelined, or read in the same
+packet) is answered first: the refusal waits for its answer, so that no request is recorded
+whose 200 could not be written. The refusal is followed by a lingering close, as nginx does:
+the server half-closes, then reads and drops what the client still sends for up to
+``LINGER_SECONDS``. Closing at once with unread bytes would make the kernel reset the
+connection, and a client still sending its head would lose the answer.
 
 One addition: every HTTP scope carries the ASGI extension ``RESPOND``, whose ``"respond"``
 is ``respond(scope, headers, body) -> bool``: it writes a whole 200 answer (status line,
@@ -39,6 +49,8 @@ per-request work costs most after the parsing (docs/performance.md).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 import orjson
@@ -49,43 +61,71 @@ from uvicorn.protocols.http.httptools_impl import (
     HttpToolsProtocol,
     RequestResponseCycle,
 )
+from uvicorn.server import ServerState
 
-from spendcast.api.errors import error_body
-from spendcast.server.contract import RESPOND, AnswerNow
-from spendcast.settings import get_settings
+from spendcast.api.errors import RETRY_AFTER_SECONDS, error_body
+from spendcast.server.contract import DEFAULT_LIMITS, RESPOND, AnswerNow, ServerLimits
+from spendcast.server.guard import Admission, ConnectionGuard
 
-MAX_URL_BYTES = 64 * 1024  # httptools refuses a longer URL
+MAX_URL_BYTES = 64 * 1024
 LINGER_SECONDS = 2.0
-_PHRASES = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 _OK = STATUS_LINE[200]
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto")
+_GUARDS: weakref.WeakKeyDictionary[ServerState, ConnectionGuard] = weakref.WeakKeyDictionary()
 
 
-class _HeadTooLarge(Exception):
-    """Raised inside a parser callback: httptools stops parsing and reports a parser error."""
+class _Refused(Exception):
+    """Raised inside a parser callback once ``_refusal`` is set: httptools stops parsing and
+    reports a parser error, which uvicorn hands to ``send_400_response``."""
 
 
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.max_header_bytes = get_settings().max_header_bytes
+        app = self.app
+        self._proxied = isinstance(app, ProxyHeadersMiddleware)
+        inner = app.app if self._proxied else app
+        limits: ServerLimits = getattr(inner, "server_limits", DEFAULT_LIMITS)
+        self.max_header_bytes = limits.max_header_bytes
+        self._answer_now: AnswerNow | None = getattr(inner, "answer_now", None)
+        guard = _GUARDS.get(self.server_state)
+        if guard is None:
+            guard = _GUARDS[self.server_state] = ConnectionGuard(
+                self.loop, self.connections, limits.head_timeout_seconds, limits.max_connections
+            )
+        self._guard = guard
         self._header_bytes = 0  # of the current head, counted line by line
+        self._hosts = 0  # Host lines of the current head
+        self._coding: bytes | None = None  # its last Transfer-Encoding line
         # Between two requests or inside a head (where every byte received is head bytes).
         self._in_head = True
         self._head_streamed = 0  # bytes of chunks received while in_head, since the last reset
-        self._too_large = False
-        self._lingering = False
+        self._head_begun = False  # a byte of the current head was parsed
+        self.head_since: float | None = None  # waiting for a head since (server/guard.py)
+        self._refusal: tuple[int, str] | None = None  # what the parser error will answer
+        self._refused = False  # answered (or about to be) with an error: drop what comes
+        self._pending: bytes | None = None  # an error answer waiting for earlier answers
         self._respond_extension: dict[object, object] = {"respond": self.respond}
         # uvicorn's default headers, and the status line and those headers as bytes.
         self._defaults: tuple[object, bytes] = (None, b"")
-        app = self.app
-        self._proxied = isinstance(app, ProxyHeadersMiddleware)
-        self._answer_now: AnswerNow | None = getattr(
-            app.app if self._proxied else app, "answer_now", None
-        )
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.head_since = self.loop.time()
+        admission = self._guard.admit()
+        if admission is Admission.REFUSE:
+            self._refuse(
+                503,
+                "the server holds as many connections as it may: retry later",
+                b"retry-after: %d\r\n" % RETRY_AFTER_SECONDS,
+            )
+        elif admission is Admission.DROP:
+            self.head_since = None
+            self._refused = True
+            transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._lingering:
+        if self._refused:
             return  # answered already: what the client still sends is dropped
         if self._in_head:
             self._head_streamed += len(data)
@@ -95,16 +135,49 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if (
             self._in_head
             and self._head_streamed > self.max_header_bytes + MAX_URL_BYTES
-            and not self._lingering
+            and not self._refused
             and not self.transport.is_closing()
         ):
-            self._too_large = True
-            self.send_400_response("")
+            self._refuse(431, self._too_large())
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._header_bytes = 0
+        self._header_bytes = self._hosts = 0
+        self._coding = None
+        self._head_begun = True
+        if self.head_since is None:
+            self.head_since = self.loop.time()
         self.scope["extensions"] = {RESPOND: self._respond_extension}
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_URL_BYTES:
+            self._refusal = (400, "the URL is over 64 KiB")
+            raise _Refused
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > self.max_header_bytes:
+            self._refusal = (431, self._too_large())
+            raise _Refused
+        super().on_header(name, value)
+        lowered = self.headers[-1][0]
+        if lowered == b"host":
+            self._hosts += 1
+        elif lowered == b"transfer-encoding":
+            self._coding = value
+
+    def on_headers_complete(self) -> None:
+        self._in_head = self._head_begun = False
+        self.head_since = None
+        if self._hosts != 1 and (self._hosts or self.parser.get_http_version() == "1.1"):
+            self._refusal = (400, "an HTTP/1.1 request needs exactly one Host header")
+            raise _Refused
+        coding = self._coding
+        if coding is not None and coding.rpartition(b",")[2].strip().lower() != b"chunked":
+            self._refusal = (400, "a Transfer-Encoding whose last coding is not chunked")
+            raise _Refused
+        super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         answer_now = self._answer_now
@@ -155,45 +228,81 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         cycle.on_response()
         return True
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_bytes += len(name) + len(value) + 4
-        if self._header_bytes > self.max_header_bytes:
-            self._too_large = True
-            raise _HeadTooLarge
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-        super().on_headers_complete()
-
     def on_message_complete(self) -> None:
         self._in_head = True
         self._head_streamed = 0
         super().on_message_complete()
 
-    def send_400_response(self, msg: str) -> None:
-        if self._too_large:
-            status = 431
-            message = (
-                f"the request's headers are over the limit of {self.max_header_bytes} bytes "
-                "(SPENDCAST_MAX_HEADER_BYTES)"
-            )
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._pending is not None and not self._answering():
+            self._write_refusal(self._pending)
+
+    def head_timed_out(self, evicted: bool) -> None:
+        """The head is late (``evicted``: the server needs the room): 408 once it began,
+        else the connection closes unanswered (``server/guard.py``)."""
+        self.head_since = None
+        if self._head_begun and not evicted:
+            seconds = self._guard.head_timeout
+            self._refuse(408, f"the request's head did not arrive within {seconds:g} s")
         else:
-            status = 400
-            message = f"{msg.rstrip('.')}: malformed request line or headers, or a URL over 64 KiB"
+            self._refused = True
+            self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a parser error: in the error shape, with the reason found."""
+        status, message = self._refusal or (
+            400,
+            f"{msg.rstrip('.')}: malformed request line or headers",  # httptools' own
+        )
+        self._refuse(status, message)
+
+    def _too_large(self) -> str:
+        return (
+            f"the request's headers are over the limit of {self.max_header_bytes} bytes "
+            "(SPENDCAST_MAX_HEADER_BYTES)"
+        )
+
+    def _refuse(self, status: int, message: str, headers: bytes = b"") -> None:
+        """Answer ``status`` and close, once every earlier request of the connection has its
+        answer; drop whatever the client sends from now on."""
+        self._refused = True
+        self.head_since = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and cycle.more_body:
+            # Its body will never be read: the app sees a disconnect, and writes nothing.
+            cycle.disconnected = True
+            cycle.message_event.set()
         body = orjson.dumps(error_body(status, message))
-        head = [b"HTTP/1.1 %d %s\r\n" % (status, _PHRASES[status])]
+        head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
         head += [
             b"content-type: application/json\r\n",
             b"content-length: %d\r\n" % len(body),
+            headers,
             b"connection: close\r\n\r\n",
         ]
-        self.transport.write(b"".join(head) + body)
+        answer = b"".join(head) + body
+        if self._answering():
+            self._pending = answer
+        else:
+            self._write_refusal(answer)
+
+    def _answering(self) -> bool:
+        """An earlier request, fully read, still waits for its answer."""
+        cycle = self.cycle
+        return bool(self.pipeline) or (
+            cycle is not None and not cycle.response_complete and not cycle.disconnected
+        )
+
+    def _write_refusal(self, answer: bytes) -> None:
+        self._pending = None
+        if self.transport.is_closing():
+            return
+        self.transport.write(answer)
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self._lingering = True
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()

@@ -14,6 +14,7 @@ cache-busters expect; missing ones are a 422. When the recorder cannot keep the 
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -36,6 +37,7 @@ _VERSION_HEADER = {
     }
 }
 _AUTH_ERROR = {401: "Missing or wrong token."}
+_UTF8 = ("utf-8", "utf-8-sig")  # json.detect_encoding's names for UTF-8, with a BOM or not
 _NOT_KEPT = {503: "The inference log cannot keep the row now: retry after Retry-After seconds."}
 
 
@@ -90,8 +92,12 @@ async def _json_batch(request: Request, settings: SettingsDep) -> None:
         raise HTTPException(
             status_code=415, detail="send a JSON body (Content-Type: application/json)"
         )
-    if not await request.body():
+    raw = await request.body()
+    if not raw:
         return  # FastAPI answers 422: the body is required
+    if json.detect_encoding(raw) not in _UTF8:
+        # json.loads, under FastAPI, reads UTF-16 and UTF-32 too; JSON is UTF-8 (RFC 8259 8.1).
+        raise HTTPException(status_code=400, detail="the body is not UTF-8")
     body = await request.json()  # already parsed (and cached) by FastAPI
     if isinstance(body, list) and len(body) > settings.batch_limit:
         raise BatchTooLargeError(
