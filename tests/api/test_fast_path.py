@@ -41,10 +41,16 @@ def test_plain_queries_are_parsed(query: bytes, parsed: tuple[str, int, float]) 
         b"education=PhD&age=12&age=13&income=1000",
         b"education=PhD&%61ge=12&income=1000",
         b"education=PhD&age=" + b"9" * 40 + b"&income=1000",
+        PLAIN + b"&" * 15,  # 17 separators in all: one more than a plain query may have
+        PLAIN + b"&" * 60_000,  # declined after one count (it cost 54 ms as a loop)
     ],
 )
 def test_anything_else_goes_to_the_endpoint(query: bytes) -> None:
     assert parse_query(query) is None
+
+
+def test_a_few_cache_busters_are_still_plain() -> None:
+    assert parse_query(PLAIN + b"&_=1" * 14) == ("PhD", 12, 1000.0)
 
 
 def test_both_paths_answer_the_same_bytes(client: TestClient) -> None:

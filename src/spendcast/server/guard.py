@@ -56,7 +56,7 @@ class ConnectionGuard:
         self.loop = loop
         self.connections = connections
         self.head_timeout = head_timeout
-        self.cap, self.hard_cap = caps(max_connections)
+        self.max_connections = max_connections
         self._sweep_every = min(MAX_SWEEP_SECONDS, head_timeout / 2)
         self._timer: asyncio.TimerHandle | None = None
 
@@ -65,11 +65,12 @@ class ConnectionGuard:
         if self._timer is None:
             self._timer = self.loop.call_later(self._sweep_every, self._sweep)
         count = len(self.connections)
-        if self.cap is None or count <= self.cap:
+        cap, hard_cap = caps(self.max_connections)  # a getrlimit: follows a live ``prlimit``
+        if cap is None or count <= cap:
             return Admission.ADMIT
         if self._evict():
             return Admission.ADMIT
-        if self.hard_cap is not None and count > self.hard_cap:
+        if hard_cap is not None and count > hard_cap:
             return Admission.DROP
         return Admission.REFUSE
 
