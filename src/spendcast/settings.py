@@ -51,8 +51,9 @@ class Settings(BaseSettings):
         None,
         ge=1,
         description="Most open connections per worker; over it, the connection waiting longest "
-        "for its head is closed to make room, else 503. Unset: the worker's file-descriptor "
-        "limit (RLIMIT_NOFILE) less 128 kept for its own files.",
+        "for its head is closed to make room, else 503. Never more than the worker's "
+        "file-descriptor limit (RLIMIT_NOFILE) less 128 kept for its own files, the cap when "
+        "unset.",
     )
     batch_limit: int = Field(1000, ge=1, description="Most rows accepted by POST /predict.")
     recorder_batch_size: int = Field(500, ge=1, description="Rows per database transaction.")
