@@ -33,7 +33,8 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 import click
 
 from bench.cpu import worker_pids
-from bench.memory import resident_kib, worker_memory
+from bench.memory import MEMORY_HEADER, memory_rows, resident_kib, worker_memory
+from bench.report import format_table
 from bench.servers import PORT, RunningServer, ServerSpec, running
 from bench.suites import Pinning
 from bench.wrk import WrkError, run_wrk, wrk_command
@@ -191,9 +192,6 @@ def measure(
 @click.option("--wrk", "wrk_path", default="wrk", show_default=True, help="wrk executable.")
 def main(venv: Path, model_dir: Path | None, duration: float, pin: bool, wrk_path: str) -> None:
     """Build (or reuse) the serving-only install and print its workers' memory."""
-    from bench.report import format_table
-    from bench.throughput import MEMORY_HEADER, memory_rows  # it imports this module
-
     if shutil.which(wrk_path) is None:
         raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
     venv = build_venv(venv.resolve())

@@ -29,7 +29,14 @@ import click
 from bench import serving_only
 from bench.chart import write_chart
 from bench.cpu import snapshot, system_busy_seconds, used_between, worker_pids
-from bench.memory import HEAVY, heavy_imports, resident_kib, worker_memory
+from bench.memory import (
+    HEAVY,
+    MEMORY_HEADER,
+    heavy_imports,
+    memory_rows,
+    resident_kib,
+    worker_memory,
+)
 from bench.report import (
     RATIO_HEADER,
     SCENARIO_HEADER,
@@ -327,24 +334,6 @@ def _serving_only(
         serving_only.build_venv(venv.resolve()), model_dir, workdir,
         token=token, pin=pin, duration_s=duration, wrk=wrk,
     )  # fmt: skip
-
-
-MEMORY_HEADER = ["server", "worker RSS MiB, warm", "after the runs", "native packages mapped"]
-
-
-def memory_rows(memory: dict[str, list[dict[str, Any]]]) -> list[list[str]]:
-    def mib(kib: int) -> str:
-        return f"{kib / 1024:.0f}"
-
-    rows = []
-    for name, workers in memory.items():
-        rows.append([
-            name,
-            " ".join(mib(w["rss_kib_after_warmup"]) for w in workers),
-            " ".join(mib(w.get("rss_kib_after_runs", 0)) for w in workers),
-            ", ".join(sorted({p for w in workers for p in w["native_packages"]})) or "-",
-        ])  # fmt: skip
-    return rows
 
 
 def _suite(

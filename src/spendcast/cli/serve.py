@@ -14,13 +14,13 @@ from pathlib import Path
 import click
 
 from spendcast.cli.env_options import EnvOptions
+from spendcast.cli.errors import BadInput, ExitCode, exit_codes
 from spendcast.cli.workers import can_pin, run_workers
 
 APP_FACTORY = "spendcast.api.app:create_app"
 JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
 GRACEFUL_SHUTDOWN_SECONDS = 30
 BACKLOG = 2048
-STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 LOG_FORMATTER = "spendcast.api.log_escape.EscapingFormatter"
@@ -30,6 +30,7 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
 
 
 @click.command()
+@exit_codes("serve")
 @option(
     "--host",
     default="127.0.0.1",
@@ -94,8 +95,6 @@ def serve(
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
     Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
     when it is moved (logrotate) and on SIGHUP.
-
-    Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
     """
     if pin_workers and not can_pin():
         raise click.UsageError("--pin-workers needs Linux (sched_setaffinity and /proc)")
@@ -136,12 +135,12 @@ def serve(
     try:
         try:
             server = run_workers(config, pin=pin_workers)
-        except SystemExit as stop:  # uvicorn's own code for a failed startup is 3
+        except SystemExit as stop:  # uvicorn's own code for a failed startup, 3, is our GATE
             if stop.code != uvicorn.config.STARTUP_FAILURE:
                 raise
-            raise SystemExit(STARTUP_FAILURE) from None
+            raise SystemExit(ExitCode.FAILED) from None
         if server is not None and not server.started:
-            raise SystemExit(STARTUP_FAILURE)
+            raise SystemExit(ExitCode.FAILED)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
     finally:
@@ -149,13 +148,7 @@ def serve(
 
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
-class _BadSetting(click.ClickException):
-    """A SPENDCAST_* variable no worker could start with (exit code 2, a usage error)."""
-
-    exit_code = 2
+    raise SystemExit(ExitCode.OK)
 
 
 def _require_valid_settings() -> None:
@@ -173,7 +166,7 @@ def _require_valid_settings() -> None:
             f"{e['msg'].removeprefix('Value error, ')}"
             for e in error.errors(include_input=False, include_url=False)
         )
-        raise _BadSetting(problems) from None
+        raise BadInput(problems) from None  # no worker could start with it
 
 
 def _require_database_url() -> None:
