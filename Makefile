@@ -48,7 +48,7 @@ compare: model ## The lab's before/after: lab baseline vs spendcast, report in r
 	$(BIN)/python scripts/lab_compare.py
 
 bench: model ## Throughput benchmark (wrk): see bench/README.md
-	$(BIN)/python bench/throughput.py
+	$(BIN)/python -m bench throughput
 
 clean: ## Remove runs, local databases, logs and journals (keeps .venv and models)
 	rm -rf runs journal spendcast.db spendcast.db-* api_logfile.log

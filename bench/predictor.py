@@ -1,6 +1,6 @@
 """Cost of one prediction: the compiled ``Predictor`` against the scikit-learn pipeline.
 
-    .venv/bin/python bench/predictor.py [--calls 2000]
+    .venv/bin/python -m bench predictor [--calls 2000]
 
 Prints microseconds per call (best of 5 rounds) for ``predict_one``, ``predict_many`` per row
 (batches of 1,000), the pipeline's own ``predict`` on a one-row array (what the lab's API did
@@ -9,10 +9,10 @@ per request, without pandas), and the ratio. Measures only; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 
+import click
 import numpy as np
 
 from spendcast.model.dataset import generate, sample_customers
@@ -34,10 +34,10 @@ def per_call(call: Callable[[Customer], object], customers: list[Customer]) -> f
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000, help="calls per round")
-    calls = parser.parse_args().calls
+@click.command()
+@click.option("--calls", type=int, default=2000, show_default=True, help="Calls per round.")
+def main(calls: int) -> None:
+    """The compiled Predictor against the scikit-learn pipeline, per call."""
 
     pipeline = train(generate()).pipeline
     predictor = Predictor.from_pipeline(pipeline, "bench")

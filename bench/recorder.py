@@ -1,6 +1,6 @@
 """Cost of ``Recorder.record()`` per call: journal write + enqueue, against a bare queue put.
 
-    .venv/bin/python bench/recorder.py [--calls 200000]
+    .venv/bin/python -m bench recorder [--calls 200000]
 
 Prints nanoseconds per call (best of 5 rounds). The recorder writes to a temporary SQLite file
 with its writer thread running, as in the API; the bare queue is the floor (no journal, no lock).
@@ -8,13 +8,14 @@ with its writer thread running, as in the API; the bare queue is the floor (no j
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
+
+import click
 
 from spendcast.monitoring import Inference, Recorder
 
@@ -36,10 +37,12 @@ def per_call(put: Callable[[Inference], None], rows: list[Inference]) -> float:
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=100_000, help="record() calls per round")
-    calls = parser.parse_args().calls
+@click.command()
+@click.option(
+    "--calls", type=int, default=100_000, show_default=True, help="record() calls per round."
+)
+def main(calls: int) -> None:
+    """What ``Recorder.record`` costs the request path, per call."""
     rows = [sample(index) for index in range(calls)]
 
     queue: SimpleQueue[Inference] = SimpleQueue()

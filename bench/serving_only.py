@@ -6,8 +6,8 @@ The dev venv holds every extra (locust, gevent, matplotlib, pandas, ...); a work
 from it could map one of them without the dev rows of the memory table showing why. A worker
 of this install can only map what ``spendcast`` itself depends on.
 
-    python bench/serving_only.py             # both worker counts, the venv cached in runs/bench
-    python bench/throughput.py --quick       # the same rows in the throughput memory table
+    python -m bench memory             # both worker counts, the venv cached in runs/bench
+    python -m bench throughput --quick       # the same rows in the throughput memory table
 
 The virtualenv is reused while the source it was built from is unchanged (a digest of
 ``pyproject.toml``, ``README.md`` and ``src/`` kept in the venv), rebuilt otherwise.
@@ -26,9 +26,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 

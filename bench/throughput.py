@@ -1,28 +1,22 @@
 """Throughput benchmark: spendcast vs its own /health, the lab's starting code and a bare ASGI
 hello, with wrk on loopback, server and generator on separate cores, interleaved repetitions.
 
-    python bench/throughput.py            # full run (see bench/README.md)
-    python bench/throughput.py --quick    # the CI-friendly regression guard
-    python bench/throughput.py --suite stacks   # bare hello on each candidate server stack
+    python -m bench throughput            # full run (see bench/README.md)
+    python -m bench throughput --quick    # the CI-friendly regression guard
+    python -m bench throughput --suite stacks   # bare hello on each candidate server stack
 """
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import secrets
 import shutil
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 
@@ -46,6 +40,8 @@ from bench.report import (
     scenario_rows,
     summary,
 )
+from bench.results import Ratio, Results
+from bench.results import machine as results_machine
 from bench.servers import RunningServer, running
 from bench.suites import (
     Pinning,
@@ -60,22 +56,6 @@ from bench.suites import (
 from bench.wrk import WrkResult, run_wrk, wrk_command
 
 APP_MODULE = "spendcast.api.app"
-
-
-def _machine() -> dict[str, Any]:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpus": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
 
 
 def _measure(
@@ -172,7 +152,7 @@ def _measure(
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs/bench"),
+    default=Path("runs/bench/throughput"),
     show_default=True,
     help="Directory for results.json and throughput.png.",
 )
@@ -195,7 +175,7 @@ def _measure(
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="That install's virtualenv, reused while the source is unchanged "
-    "[default: OUT/serving-only-venv].",
+    "[default: runs/bench/serving-only-venv].",
 )
 def main(
     suite: str, quick: bool, duration: float | None, repeats: int | None, connections: int,
@@ -267,11 +247,11 @@ def main(
                 worker["rss_kib_after_runs"] = rss
         if with_serving_only and suite != "stacks":
             memory |= _serving_only(
-                serving_only_venv or out / "serving-only-venv", model_dir or workdir / "models",
+                serving_only_venv or serving_only.DEFAULT_VENV, model_dir or workdir / "models",
                 workdir, token, pinning, duration, wrk_path,
             )  # fmt: skip
 
-    machine = _machine()
+    machine = results_machine()
     title = (
         f"{suite} suite, {machine['cpus']} cpus ({machine['cpu_model']}), "
         f"{repeats} x {duration:g} s, {connections} connections"
@@ -287,10 +267,15 @@ def main(
         f"a fresh `import {APP_MODULE}` loads: {', '.join(app_imports) or 'none'} of "
         f"{', '.join(HEAVY)}"
     )
-    results = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/throughput.py", *sys.argv[1:]]),
-        "machine": machine,
+    digest = summary(measurements, chosen.ratios)
+    results = Results(
+        benchmark="throughput",
+        command=" ".join(["python", "-m", "bench", "throughput", *sys.argv[2:]]),
+        rounds=repeats,
+        ratios={label: Ratio.from_json(entry) for label, entry in digest["ratios"].items()},
+        machine=machine,
+    )
+    details = {
         "settings": {
             "suite": suite,
             "duration_s": duration,
@@ -304,13 +289,13 @@ def main(
             "elapsed_s": round(elapsed, 1),
         },
         "measurements": [m.as_dict() for m in measurements],
-        **summary(measurements, chosen.ratios),
+        **digest,
         "memory": memory,
         "app_import_heavy_modules": app_imports,
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    written = results.write(out, details)
     write_chart(measurements, chosen.ratios, out / "throughput.png", title)
-    click.echo(f"\nwrote {out / 'results.json'} and {out / 'throughput.png'}")
+    click.echo(f"\nwrote {written} and {out / 'throughput.png'}")
 
 
 def _rss(server: RunningServer) -> list[int]:
