@@ -41,6 +41,7 @@ from bench.generators import (
     spendcast_help,
     unsupported,
 )
+from bench.options import shared_options
 from bench.report import format_table
 from bench.results import Ratio, Results
 from bench.servers import RunningServer, ServerSpec, running
@@ -115,10 +116,9 @@ def _command(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quick", is_flag=True, help="2 rounds of a 3 s window: a smoke run.")
+@shared_options("generator", rounds="5; quick 2", quick="2 rounds of a 3 s window, a smoke run")
 @click.option("--window", type=float, default=None, help="Measured seconds per run [10; quick 3].")
 @click.option("--warmup", type=float, default=None, help="Seconds before the window [2; quick 1].")
-@click.option("--rounds", type=int, default=None, help="Interleaved rounds [default: 5, quick 2].")
 @click.option("--users", type=int, default=32, show_default=True, help="Locust users.")
 @click.option(
     "--rate",
@@ -129,14 +129,6 @@ def _command(
 )
 @click.option(
     "--only", multiple=True, help="Run only the cases whose name holds this text (repeatable)."
-)
-@click.option("--pin/--no-pin", default=True, show_default=True, help="Pin with taskset.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs/bench/generator"),
-    show_default=True,
-    help="Directory for results.json.",
 )
 def main(
     quick: bool, window: float | None, warmup: float | None, rounds: int | None, users: int,

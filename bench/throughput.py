@@ -31,6 +31,7 @@ from bench.memory import (
     resident_kib,
     worker_memory,
 )
+from bench.options import shared_options
 from bench.report import (
     RATIO_HEADER,
     SCENARIO_HEADER,
@@ -87,6 +88,9 @@ def _measure(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@shared_options(
+    "throughput", rounds="3; quick 2", quick="3 s runs, 2 rounds, the CI regression guard"
+)
 @click.option(
     "--suite",
     type=click.Choice(["full", "stacks", "spendcast-stacks"]),
@@ -96,18 +100,7 @@ def _measure(
     "spendcast-stacks: /predict under spendcast serve, granian and uvicorn --workers.",
 )
 @click.option(
-    "--quick",
-    is_flag=True,
-    help="Short runs (3 s, 2 repetitions): a regression guard that prints the ratios.",
-)
-@click.option(
     "--duration", type=float, default=None, help="Seconds per wrk run [default: 10, --quick: 3]."
-)
-@click.option(
-    "--repeats",
-    type=int,
-    default=None,
-    help="Interleaved repetitions of every scenario [default: 3, --quick: 2].",
 )
 @click.option(
     "--connections",
@@ -138,23 +131,10 @@ def _measure(
     help="Server stack of the bare hello in the full suite (match what `spendcast serve` runs).",
 )
 @click.option(
-    "--pin/--no-pin",
-    default=True,
-    show_default=True,
-    help="Pin servers and wrk to separate cores with taskset.",
-)
-@click.option(
     "--model-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="A directory with a trained model [default: train one in a temp dir].",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs/bench/throughput"),
-    show_default=True,
-    help="Directory for results.json and throughput.png.",
 )
 @click.option(
     "--only",
@@ -178,7 +158,7 @@ def _measure(
     "[default: runs/bench/serving-only-venv].",
 )
 def main(
-    suite: str, quick: bool, duration: float | None, repeats: int | None, connections: int,
+    suite: str, quick: bool, duration: float | None, rounds: int | None, connections: int,
     lab_connections: int, lab_duration: float | None, threads: int, stack: str, pin: bool,
     model_dir: Path | None, out: Path, only: tuple[str, ...], wrk_path: str,
     with_serving_only: bool, serving_only_venv: Path | None,
@@ -187,7 +167,7 @@ def main(
     if shutil.which(wrk_path) is None:
         raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
     duration = duration or (3.0 if quick else 10.0)
-    repeats = repeats or (2 if quick else 3)
+    rounds = rounds or (2 if quick else 3)
     lab_duration = lab_duration or max(2.0, duration / 2)
     pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
     cores = len(os.sched_getaffinity(0))  # what the servers and wrk share
@@ -217,7 +197,7 @@ def main(
         memory = {name: _memory(server) for name, server in servers.items()}
         measurements: list[Measurement] = []
         started = time.monotonic()
-        for repetition in range(repeats):
+        for repetition in range(rounds):
             for scenario in chosen.scenarios:
                 result, cpu, other = measure(scenario, duration)
                 measurements.append(
@@ -236,7 +216,7 @@ def main(
                     )
                 )
                 click.echo(
-                    f"rep {repetition + 1}/{repeats} {scenario.name:<24} {result.rps:>10,.0f} rps"
+                    f"rep {repetition + 1}/{rounds} {scenario.name:<24} {result.rps:>10,.0f} rps"
                     f"  p99 {result.p99_us / 1000:6.2f} ms  errors {result.error_count}"
                     f"  worker cpu {cpu}  other cpu {other}",
                     err=True,
@@ -254,7 +234,7 @@ def main(
     machine = results_machine()
     title = (
         f"{suite} suite, {machine['cpus']} cpus ({machine['cpu_model']}), "
-        f"{repeats} x {duration:g} s, {connections} connections"
+        f"{rounds} x {duration:g} s, {connections} connections"
     )
     click.echo(f"\n{title}\n")
     click.echo(format_table(SCENARIO_HEADER, scenario_rows(measurements)))
@@ -271,7 +251,7 @@ def main(
     results = Results(
         benchmark="throughput",
         command=" ".join(["python", "-m", "bench", "throughput", *sys.argv[2:]]),
-        rounds=repeats,
+        rounds=rounds,
         ratios={label: Ratio.from_json(entry) for label, entry in digest["ratios"].items()},
         machine=machine,
     )
@@ -279,7 +259,7 @@ def main(
         "settings": {
             "suite": suite,
             "duration_s": duration,
-            "repeats": repeats,
+            "rounds": rounds,
             "connections": connections,
             "lab_connections": lab_connections,
             "lab_duration_s": lab_duration,
