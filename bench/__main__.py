@@ -29,8 +29,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "timetable": ("bench.timetable_cost", "CPU per slot of the open model's timetable."),
     "recording": ("bench.recording_cost", "What the kit's recording costs Locust per request."),
     "insert": ("bench.insert_cost", "CPU per row of each way of writing the inference log."),
-    "predictor": ("bench.predictor", "The compiled Predictor against the sklearn pipeline."),
-    "recorder": ("bench.recorder", "What Recorder.record costs the request path."),
+    "micro": ("bench.micro", "Micro-benchmarks on pytest-benchmark: predict, record()."),
 }
 
 
