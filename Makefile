@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install model serve loadtest test lint typecheck unit compare bench clean
+.PHONY: help install model serve loadtest check test lint typecheck unit compare bench clean
+# pytest-xdist workers for the test targets: the slow tests mostly wait on servers and load.
+WORKERS ?= 3
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,8 +36,11 @@ lint: $(INSTALLED) ## ruff lint and format check
 typecheck: $(INSTALLED) ## mypy (strict)
 	$(BIN)/mypy
 
-unit: $(INSTALLED) ## pytest only
-	$(BIN)/pytest
+unit: $(INSTALLED) ## pytest only: every test, on $(WORKERS) xdist workers
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
+
+check: lint typecheck ## The one-minute tier: lint, types and the fast tests (not `slow`)
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadgroup -q
 
 test: lint typecheck unit ## Everything CI runs: lint, types, every test
 
@@ -43,7 +48,7 @@ compare: model ## The lab's before/after: lab baseline vs spendcast, report in r
 	$(BIN)/python scripts/lab_compare.py
 
 bench: model ## Throughput benchmark (wrk): see bench/README.md
-	$(BIN)/python bench/throughput.py
+	$(BIN)/python -m bench throughput
 
 clean: ## Remove runs, local databases, logs and journals (keeps .venv and models)
 	rm -rf runs journal spendcast.db spendcast.db-* api_logfile.log

@@ -1,1 +1,1 @@
-"""The throughput benchmark (``python bench/throughput.py``); see README.md here."""
+"""The throughput benchmark (``python -m bench throughput``); see README.md here."""

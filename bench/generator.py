@@ -1,8 +1,8 @@
 """Generator benchmark: plain ``locust`` vs ``spendcast loadtest``, same trivial server, same
 request, Locust pinned to one core, interleaved rounds; requests per Locust CPU-second.
 
-    python bench/generator.py            # 5 rounds of a 10 s window (see bench/README.md)
-    python bench/generator.py --quick    # 2 rounds of a 3 s window: a smoke run
+    python -m bench generator            # 5 rounds of a 10 s window (see bench/README.md)
+    python -m bench generator --quick    # 2 rounds of a 3 s window: a smoke run
 
 The server is the bare ASGI hello on uvicorn (one worker, pinned to the first core) that
 counts what it answers (``bench/counting_asgi.py``), so that the generator is the bottleneck
@@ -13,7 +13,6 @@ every Locust process of the generator (``/proc``), the server's and the rest of 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -22,12 +21,8 @@ import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 
@@ -46,7 +41,9 @@ from bench.generators import (
     spendcast_help,
     unsupported,
 )
+from bench.options import shared_options
 from bench.report import format_table
+from bench.results import Ratio, Results
 from bench.servers import RunningServer, ServerSpec, running
 from bench.suites import Pinning, uvicorn_command
 
@@ -119,10 +116,9 @@ def _command(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quick", is_flag=True, help="2 rounds of a 3 s window: a smoke run.")
+@shared_options("generator", rounds="5; quick 2", quick="2 rounds of a 3 s window, a smoke run")
 @click.option("--window", type=float, default=None, help="Measured seconds per run [10; quick 3].")
 @click.option("--warmup", type=float, default=None, help="Seconds before the window [2; quick 1].")
-@click.option("--rounds", type=int, default=None, help="Interleaved rounds [default: 5, quick 2].")
 @click.option("--users", type=int, default=32, show_default=True, help="Locust users.")
 @click.option(
     "--rate",
@@ -133,14 +129,6 @@ def _command(
 )
 @click.option(
     "--only", multiple=True, help="Run only the cases whose name holds this text (repeatable)."
-)
-@click.option("--pin/--no-pin", default=True, show_default=True, help="Pin with taskset.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs/bench"),
-    show_default=True,
-    help="Directory for generator.json.",
 )
 def main(
     quick: bool, window: float | None, warmup: float | None, rounds: int | None, users: int,
@@ -218,9 +206,18 @@ def main(
     click.echo(format_table(RATIO_HEADER, ratio_rows(runs)))
     for line in [*skipped, *(f"FAILED {failure}" for failure in failures)]:
         click.echo(line)
-    results: dict[str, Any] = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/generator.py", *sys.argv[1:]]),
+    ratios = digest(runs)
+    results = Results(
+        benchmark="generator",
+        command=" ".join(["python", "-m", "bench", "generator", *sys.argv[2:]]),
+        rounds=rounds,
+        ratios={
+            f"{case}: {figure}": Ratio.from_json(entry[figure])
+            for case, entry in ratios.items()
+            for figure in ("requests_per_cpu_s", "rps")
+        },
+    )
+    details: dict[str, Any] = {
         "settings": {
             "rounds": rounds,
             "window_s": window,
@@ -233,10 +230,9 @@ def main(
         "skipped": skipped,
         "failures": failures,
         "runs": [run.as_dict() for run in runs],
-        "ratios": digest(runs),
+        "cases": ratios,
     }
-    (out / "generator.json").write_text(json.dumps(results, indent=2) + "\n")
-    click.echo(f"\nwrote {out / 'generator.json'}")
+    click.echo(f"\nwrote {results.write(out, details)}")
     if failures:
         raise SystemExit(1)
 

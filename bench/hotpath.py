@@ -2,7 +2,7 @@
 from the load generator): the app is driven through ASGI calls, and each piece of the
 ``/predict`` path is timed on its own.
 
-    python bench/hotpath.py [--requests 20000] [--rounds 5]
+    python -m bench hotpath [--requests 20000] [--rounds 5]
 
 Prints microseconds per request for the bare ASGI hello, ``/health`` and ``/predict`` (the
 best round), then the cost of each component of ``/predict``. The server's own HTTP work
@@ -14,16 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import sys
 import tempfile
 import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 

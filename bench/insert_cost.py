@@ -1,6 +1,6 @@
 """CPU per row of the inference log's batch insert into SQLite, as served and in variants.
 
-    .venv/bin/python bench/insert_cost.py [--batch 500] [--batches 40] [--prefill 200000]
+    .venv/bin/python -m bench insert [--batch 500] [--batches 40] [--prefill 200000]
 
 ``served`` is ``spendcast.monitoring.Database.insert`` (SQLAlchemy's compiled ``ON CONFLICT (id)
 DO NOTHING`` through the driver's ``executemany``, the 32-hex-digit text id of ``new_id``, the
@@ -15,11 +15,9 @@ figure is the inserting thread's CPU time per row (``time.thread_time``) and the
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,10 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from sqlalchemy.dialects import sqlite
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import format_table
 from spendcast.monitoring import Inference
@@ -180,29 +176,33 @@ def _batches(rows: list[Inference], size: int) -> Iterator[list[Inference]]:
         yield rows[offset : offset + size]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--batch", type=int, default=500, help="rows per transaction")
-    parser.add_argument("--batches", type=int, default=40, help="measured batches per variant")
-    parser.add_argument("--prefill", type=int, default=200_000, help="rows in the table before")
-    args = parser.parse_args()
+@click.command()
+@click.option("--batch", type=int, default=500, show_default=True, help="Rows per transaction.")
+@click.option(
+    "--batches", type=int, default=40, show_default=True, help="Measured batches per variant."
+)
+@click.option(
+    "--prefill", type=int, default=200_000, show_default=True, help="Rows in the table before."
+)
+def main(batch: int, batches: int, prefill: int) -> None:
+    """CPU per inserted row of each way of writing the inference log."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    prefill = _inferences(args.prefill, start)
-    measured = _inferences(args.batch * args.batches, start + timedelta(days=1))
+    prefilled = _inferences(prefill, start)
+    measured = _inferences(batch * batches, start + timedelta(days=1))
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="spendcast-insert-") as tmp:
         for number, (label, make) in enumerate(VARIANTS.items()):
             insert, close = make(Path(tmp) / f"variant-{number}.db")
-            for batch in _batches(prefill, 5000):
-                insert(batch)
+            for rows_ in _batches(prefilled, 5000):
+                insert(rows_)
             cpu, wall = time.thread_time(), time.perf_counter()
-            for batch in _batches(measured, args.batch):
-                insert(batch)
+            for rows_ in _batches(measured, batch):
+                insert(rows_)
             cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
             close()
             count = len(measured)
             rows.append([label, f"{cpu / count * 1e6:.1f}", f"{wall / count * 1e6:.1f}"])
-    print(f"{args.batches} batches of {args.batch} rows into a table of {args.prefill:,} rows\n")
+    print(f"{batches} batches of {batch} rows into a table of {prefill:,} rows\n")
     print(format_table(["variant", "cpu us/row", "wall us/row"], rows))
 
 

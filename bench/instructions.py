@@ -2,8 +2,8 @@
 does not move (the same binary, inputs and environment give the same count), to compare the
 user-space work per request of ``/predict`` and of the bare hello where CPU time is too noisy.
 
-    python bench/instructions.py                       # spendcast /predict vs the bare hello
-    python bench/instructions.py --source /tmp/before  # also an older tree (git archive ... src)
+    python -m bench instructions                       # spendcast /predict vs the bare hello
+    python -m bench instructions --source /tmp/before  # also an older tree (git archive ... src)
 
 Each server runs under ``valgrind --tool=callgrind`` (one worker; children are not traced,
 so spendcast's throwaway model-loading process runs natively), gets ``--warmup`` requests,
@@ -28,9 +28,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 

@@ -73,3 +73,21 @@ def worker_memory(pid: int) -> dict[str, Any]:
         "rss_kib_after_warmup": resident_kib(pid),
         "native_packages": native_packages(pid),
     }
+
+
+MEMORY_HEADER = ["server", "worker RSS MiB, warm", "after the runs", "native packages mapped"]
+
+
+def memory_rows(memory: dict[str, list[dict[str, Any]]]) -> list[list[str]]:
+    def mib(kib: int) -> str:
+        return f"{kib / 1024:.0f}"
+
+    rows = []
+    for name, workers in memory.items():
+        rows.append([
+            name,
+            " ".join(mib(w["rss_kib_after_warmup"]) for w in workers),
+            " ".join(mib(w.get("rss_kib_after_runs", 0)) for w in workers),
+            ", ".join(sorted({p for w in workers for p in w["native_packages"]})) or "-",
+        ])  # fmt: skip
+    return rows

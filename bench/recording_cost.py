@@ -1,6 +1,6 @@
 """What the kit's recording costs Locust per request, in-process (no network, no server).
 
-    .venv/bin/python bench/recording_cost.py [--requests 100000] [--rate 8000]
+    .venv/bin/python -m bench recording [--requests 100000] [--rate 8000]
 
 Fires Locust's ``events.request`` as a request would, without and with the kit's listener
 (``hooks.register``'s ``_on_request``), and prints the difference in microseconds per request
@@ -12,17 +12,12 @@ this process with gevent: run it as a script, never import it.
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
 import time
 import timeit
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import click
 from locust import events
 
 from bench.report import format_table
@@ -79,21 +74,23 @@ def _per_second_cost(rate: int) -> tuple[float, float, float]:
     return median_ms(flush), median_ms(close), median_ms(live)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=100_000, help="requests per round")
-    parser.add_argument("--rate", type=int, default=8000, help="requests per second")
-    args = parser.parse_args()
-    bare = _fire_cost(args.requests)
+@click.command()
+@click.option(
+    "--requests", type=int, default=100_000, show_default=True, help="Requests per round."
+)
+@click.option("--rate", type=int, default=8000, show_default=True, help="Requests per second.")
+def main(requests: int, rate: int) -> None:
+    """What the kit's recording costs Locust: per request, and its once-a-second work."""
+    bare = _fire_cost(requests)
     hooks._listen(events.request, hooks._on_request)
-    with_kit = _fire_cost(args.requests)
-    flush, close, live = _per_second_cost(args.rate)
-    per_request = (flush + close + live) * 1000 / args.rate
+    with_kit = _fire_cost(requests)
+    flush, close, live = _per_second_cost(rate)
+    per_request = (flush + close + live) * 1000 / rate
     rows = [
         ["events.request.fire, Locust's own listeners", f"{bare:.2f}", ""],
         ["... with the kit's listener", f"{with_kit:.2f}", ""],
         ["the kit's listener", f"{with_kit - bare:.2f}", ""],
-        [f"once a second at {args.rate:,} req/s: into the histograms", "", f"{flush:.2f}"],
+        [f"once a second at {rate:,} req/s: into the histograms", "", f"{flush:.2f}"],
         ["... close the second (encode it)", "", f"{close:.2f}"],
         ["... live p50/p95/p99", "", f"{live:.2f}"],
         ["the per-second work, per request", f"{per_request:.2f}", ""],

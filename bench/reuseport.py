@@ -2,7 +2,7 @@
 connections between them (``uvicorn --workers`` shares one socket, and one worker can accept
 nearly every connection of a client that connects all at once).
 
-    python bench/reuseport.py bench.hello_asgi:app --port 8000 --workers 2
+    python -m bench.reuseport bench.hello_asgi:app --port 8000 --workers 2
 """
 
 from __future__ import annotations
@@ -11,12 +11,7 @@ import argparse
 import multiprocessing
 import signal
 import socket
-import sys
-from pathlib import Path
 from types import FrameType
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def reuseport_socket(host: str, port: int) -> socket.socket:

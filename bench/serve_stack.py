@@ -8,17 +8,12 @@ own with ``--pin-workers`` (``spendcast.server.workers.run_workers``, as ``spend
 The constants, the socket and the pinning come from ``spendcast.server`` itself, so the two cannot
 drift apart; only the app (and the log level) differ.
 
-    python bench/serve_stack.py bench.hello_asgi:app --port 8000 --workers 2
+    python -m bench.serve_stack bench.hello_asgi:app --port 8000 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvicorn
 

@@ -6,8 +6,8 @@ The dev venv holds every extra (locust, gevent, matplotlib, pandas, ...); a work
 from it could map one of them without the dev rows of the memory table showing why. A worker
 of this install can only map what ``spendcast`` itself depends on.
 
-    python bench/serving_only.py             # both worker counts, the venv cached in runs/bench
-    python bench/throughput.py --quick       # the same rows in the throughput memory table
+    python -m bench memory             # both worker counts, the venv cached in runs/bench
+    python -m bench throughput --quick       # the same rows in the throughput memory table
 
 The virtualenv is reused while the source it was built from is unchanged (a digest of
 ``pyproject.toml``, ``README.md`` and ``src/`` kept in the venv), rebuilt otherwise.
@@ -27,13 +27,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import click
 
 from bench.cpu import worker_pids
-from bench.memory import resident_kib, worker_memory
+from bench.memory import MEMORY_HEADER, memory_rows, resident_kib, worker_memory
+from bench.report import format_table
 from bench.servers import PORT, RunningServer, ServerSpec, running
 from bench.suites import Pinning
 from bench.wrk import WrkError, run_wrk, wrk_command
@@ -191,9 +189,6 @@ def measure(
 @click.option("--wrk", "wrk_path", default="wrk", show_default=True, help="wrk executable.")
 def main(venv: Path, model_dir: Path | None, duration: float, pin: bool, wrk_path: str) -> None:
     """Build (or reuse) the serving-only install and print its workers' memory."""
-    from bench.report import format_table
-    from bench.throughput import MEMORY_HEADER, memory_rows  # it imports this module
-
     if shutil.which(wrk_path) is None:
         raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
     venv = build_venv(venv.resolve())

@@ -1,8 +1,8 @@
 """Soak: a steady load on the real ``spendcast serve`` for a long time, then the bill.
 
-    .venv/bin/python bench/soak.py                  # 30 minutes, 2 workers, fresh PostgreSQL db
-    .venv/bin/python bench/soak.py --duration 2m --rps 1000 --json soak.json
-    .venv/bin/python bench/soak.py --database-url sqlite:///soak.db
+    .venv/bin/python -m bench soak                  # 30 minutes, 2 workers, fresh PostgreSQL db
+    .venv/bin/python -m bench soak --duration 2m --rps 1000 --json soak.json
+    .venv/bin/python -m bench soak --database-url sqlite:///soak.db
 
 It trains a model in a temp directory, creates a fresh PostgreSQL database (dropped after; or
 uses ``--database-url``), starts ``spendcast serve`` there, sends ``GET /predict`` at a fixed
@@ -33,9 +33,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 import httpx

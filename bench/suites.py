@@ -93,7 +93,7 @@ def granian_command(app: str, workers: int, factory: bool = False) -> tuple[str,
 
 def reuseport_command(app: str, workers: int, factory: bool = False) -> tuple[str, ...]:
     return (
-        sys.executable, str(ROOT / "bench" / "reuseport.py"), app,
+        sys.executable, "-m", "bench.reuseport", app,
         "--port", PORT, "--workers", str(workers), *(("--factory",) if factory else ()),
     )  # fmt: skip
 
@@ -122,7 +122,7 @@ def spendcast_env(workdir: Path, model_dir: Path, token: str) -> dict[str, str]:
 def serve_stack_command(app: str, workers: int) -> tuple[str, ...]:
     """``app`` on the server stack of ``spendcast serve`` (``bench/serve_stack.py``)."""
     return (
-        sys.executable, str(ROOT / "bench" / "serve_stack.py"), app,
+        sys.executable, "-m", "bench.serve_stack", app,
         "--port", PORT, "--workers", str(workers),
     )  # fmt: skip
 

@@ -1,35 +1,37 @@
 """Throughput benchmark: spendcast vs its own /health, the lab's starting code and a bare ASGI
 hello, with wrk on loopback, server and generator on separate cores, interleaved repetitions.
 
-    python bench/throughput.py            # full run (see bench/README.md)
-    python bench/throughput.py --quick    # the CI-friendly regression guard
-    python bench/throughput.py --suite stacks   # bare hello on each candidate server stack
+    python -m bench throughput            # full run (see bench/README.md)
+    python -m bench throughput --quick    # the CI-friendly regression guard
+    python -m bench throughput --suite stacks   # bare hello on each candidate server stack
 """
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import secrets
 import shutil
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 
 from bench import serving_only
 from bench.chart import write_chart
 from bench.cpu import snapshot, system_busy_seconds, used_between, worker_pids
-from bench.memory import HEAVY, heavy_imports, resident_kib, worker_memory
+from bench.memory import (
+    HEAVY,
+    MEMORY_HEADER,
+    heavy_imports,
+    memory_rows,
+    resident_kib,
+    worker_memory,
+)
+from bench.options import shared_options
 from bench.report import (
     RATIO_HEADER,
     SCENARIO_HEADER,
@@ -39,6 +41,8 @@ from bench.report import (
     scenario_rows,
     summary,
 )
+from bench.results import Ratio, Results
+from bench.results import machine as results_machine
 from bench.servers import RunningServer, running
 from bench.suites import (
     Pinning,
@@ -53,22 +57,6 @@ from bench.suites import (
 from bench.wrk import WrkResult, run_wrk, wrk_command
 
 APP_MODULE = "spendcast.api.app"
-
-
-def _machine() -> dict[str, Any]:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpus": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
 
 
 def _measure(
@@ -100,6 +88,9 @@ def _measure(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@shared_options(
+    "throughput", rounds="3; quick 2", quick="3 s runs, 2 rounds, the CI regression guard"
+)
 @click.option(
     "--suite",
     type=click.Choice(["full", "stacks", "spendcast-stacks"]),
@@ -109,18 +100,7 @@ def _measure(
     "spendcast-stacks: /predict under spendcast serve, granian and uvicorn --workers.",
 )
 @click.option(
-    "--quick",
-    is_flag=True,
-    help="Short runs (3 s, 2 repetitions): a regression guard that prints the ratios.",
-)
-@click.option(
     "--duration", type=float, default=None, help="Seconds per wrk run [default: 10, --quick: 3]."
-)
-@click.option(
-    "--repeats",
-    type=int,
-    default=None,
-    help="Interleaved repetitions of every scenario [default: 3, --quick: 2].",
 )
 @click.option(
     "--connections",
@@ -151,23 +131,10 @@ def _measure(
     help="Server stack of the bare hello in the full suite (match what `spendcast serve` runs).",
 )
 @click.option(
-    "--pin/--no-pin",
-    default=True,
-    show_default=True,
-    help="Pin servers and wrk to separate cores with taskset.",
-)
-@click.option(
     "--model-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="A directory with a trained model [default: train one in a temp dir].",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("runs/bench"),
-    show_default=True,
-    help="Directory for results.json and throughput.png.",
 )
 @click.option(
     "--only",
@@ -188,10 +155,10 @@ def _measure(
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="That install's virtualenv, reused while the source is unchanged "
-    "[default: OUT/serving-only-venv].",
+    "[default: runs/bench/serving-only-venv].",
 )
 def main(
-    suite: str, quick: bool, duration: float | None, repeats: int | None, connections: int,
+    suite: str, quick: bool, duration: float | None, rounds: int | None, connections: int,
     lab_connections: int, lab_duration: float | None, threads: int, stack: str, pin: bool,
     model_dir: Path | None, out: Path, only: tuple[str, ...], wrk_path: str,
     with_serving_only: bool, serving_only_venv: Path | None,
@@ -200,7 +167,7 @@ def main(
     if shutil.which(wrk_path) is None:
         raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
     duration = duration or (3.0 if quick else 10.0)
-    repeats = repeats or (2 if quick else 3)
+    rounds = rounds or (2 if quick else 3)
     lab_duration = lab_duration or max(2.0, duration / 2)
     pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
     cores = len(os.sched_getaffinity(0))  # what the servers and wrk share
@@ -230,7 +197,7 @@ def main(
         memory = {name: _memory(server) for name, server in servers.items()}
         measurements: list[Measurement] = []
         started = time.monotonic()
-        for repetition in range(repeats):
+        for repetition in range(rounds):
             for scenario in chosen.scenarios:
                 result, cpu, other = measure(scenario, duration)
                 measurements.append(
@@ -249,7 +216,7 @@ def main(
                     )
                 )
                 click.echo(
-                    f"rep {repetition + 1}/{repeats} {scenario.name:<24} {result.rps:>10,.0f} rps"
+                    f"rep {repetition + 1}/{rounds} {scenario.name:<24} {result.rps:>10,.0f} rps"
                     f"  p99 {result.p99_us / 1000:6.2f} ms  errors {result.error_count}"
                     f"  worker cpu {cpu}  other cpu {other}",
                     err=True,
@@ -260,14 +227,14 @@ def main(
                 worker["rss_kib_after_runs"] = rss
         if with_serving_only and suite != "stacks":
             memory |= _serving_only(
-                serving_only_venv or out / "serving-only-venv", model_dir or workdir / "models",
+                serving_only_venv or serving_only.DEFAULT_VENV, model_dir or workdir / "models",
                 workdir, token, pinning, duration, wrk_path,
             )  # fmt: skip
 
-    machine = _machine()
+    machine = results_machine()
     title = (
         f"{suite} suite, {machine['cpus']} cpus ({machine['cpu_model']}), "
-        f"{repeats} x {duration:g} s, {connections} connections"
+        f"{rounds} x {duration:g} s, {connections} connections"
     )
     click.echo(f"\n{title}\n")
     click.echo(format_table(SCENARIO_HEADER, scenario_rows(measurements)))
@@ -280,14 +247,19 @@ def main(
         f"a fresh `import {APP_MODULE}` loads: {', '.join(app_imports) or 'none'} of "
         f"{', '.join(HEAVY)}"
     )
-    results = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/throughput.py", *sys.argv[1:]]),
-        "machine": machine,
+    digest = summary(measurements, chosen.ratios)
+    results = Results(
+        benchmark="throughput",
+        command=" ".join(["python", "-m", "bench", "throughput", *sys.argv[2:]]),
+        rounds=rounds,
+        ratios={label: Ratio.from_json(entry) for label, entry in digest["ratios"].items()},
+        machine=machine,
+    )
+    details = {
         "settings": {
             "suite": suite,
             "duration_s": duration,
-            "repeats": repeats,
+            "rounds": rounds,
             "connections": connections,
             "lab_connections": lab_connections,
             "lab_duration_s": lab_duration,
@@ -297,13 +269,13 @@ def main(
             "elapsed_s": round(elapsed, 1),
         },
         "measurements": [m.as_dict() for m in measurements],
-        **summary(measurements, chosen.ratios),
+        **digest,
         "memory": memory,
         "app_import_heavy_modules": app_imports,
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    written = results.write(out, details)
     write_chart(measurements, chosen.ratios, out / "throughput.png", title)
-    click.echo(f"\nwrote {out / 'results.json'} and {out / 'throughput.png'}")
+    click.echo(f"\nwrote {written} and {out / 'throughput.png'}")
 
 
 def _rss(server: RunningServer) -> list[int]:
@@ -327,24 +299,6 @@ def _serving_only(
         serving_only.build_venv(venv.resolve()), model_dir, workdir,
         token=token, pin=pin, duration_s=duration, wrk=wrk,
     )  # fmt: skip
-
-
-MEMORY_HEADER = ["server", "worker RSS MiB, warm", "after the runs", "native packages mapped"]
-
-
-def memory_rows(memory: dict[str, list[dict[str, Any]]]) -> list[list[str]]:
-    def mib(kib: int) -> str:
-        return f"{kib / 1024:.0f}"
-
-    rows = []
-    for name, workers in memory.items():
-        rows.append([
-            name,
-            " ".join(mib(w["rss_kib_after_warmup"]) for w in workers),
-            " ".join(mib(w.get("rss_kib_after_runs", 0)) for w in workers),
-            ", ".join(sorted({p for w in workers for p in w["native_packages"]})) or "-",
-        ])  # fmt: skip
-    return rows
 
 
 def _suite(

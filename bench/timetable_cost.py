@@ -1,6 +1,6 @@
 """CPU per slot of the open model's timetable (``locust/arrival.py``), in-process, old and new.
 
-    .venv/bin/python bench/timetable_cost.py [--baseline REV] [--rounds 5]
+    .venv/bin/python -m bench timetable [--baseline REV] [--rounds 5]
 
 Two workloads, each run in a gevent process of its own (the timetable imports Locust, which
 monkey-patches the process that imports it), no server, no network:
@@ -40,9 +40,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``bench`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import click
 

@@ -1,4 +1,10 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder, and the test tiers.
+
+``slow`` is given here, at collection, to every test that starts a real server, subprocess or
+browser, or runs a property search (hypothesis): its folder, marker, fixture or module says so,
+so a test added to one of those folders or modules is slow without being marked by hand.
+``make check`` runs the rest (``-m "not slow"``), ``make test`` everything.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,45 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 pytest_plugins = ["tests.support.postgres"]
 
+TESTS = Path(__file__).resolve().parent
+# Folders (first level under tests/) whose every test starts servers, subprocesses or browsers.
+SLOW_FOLDERS = frozenset({"e2e", "reliability", "distributed", "browser", "bench", "packaging"})
+# Markers and fixtures that mean the same in any other folder.
+SLOW_MARKERS = frozenset({"e2e", "browser", "postgres"})
+SLOW_FIXTURES = frozenset({"live_metrics", "postgres_url"})
+# A test module that imports one of these starts processes.
+PROCESS_MODULES = frozenset({"subprocess", "multiprocessing", "concurrent.futures"})
 POSTGRES_URL = os.environ.get(
     "SPENDCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def is_slow(item: pytest.Item) -> bool:
+    folder = item.path.relative_to(TESTS).parts[0]
+    markers = {marker.name for marker in item.iter_markers()}
+    fixtures = set(getattr(item, "fixturenames", ()))
+    module = getattr(item, "module", None)
+    names = vars(module).values() if module is not None else ()
+    imported = {v.__name__ for v in names if isinstance(v, ModuleType)}
+    function = getattr(item, "function", None)
+    return (
+        folder in SLOW_FOLDERS
+        or bool(markers & SLOW_MARKERS or fixtures & SLOW_FIXTURES or imported & PROCESS_MODULES)
+        or getattr(function, "is_hypothesis_test", False)
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The import graph of ``src/spendcast``, read from the source with ``ast`` (nothing imported).
+"""The import graph of ``src/spendcast`` and ``bench/``, read from the source with ``ast``
+(nothing imported).
 
 Every ``import`` and ``from ... import`` counts, at module level and inside functions alike (a
 function-level import is still a dependency), except those under ``if TYPE_CHECKING:``, which
@@ -13,8 +14,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
 PACKAGE = "spendcast"
+# Each package that can be read, with the directory its module names are relative to.
+ROOTS = {PACKAGE: SRC, "bench": ROOT}
+WITH_BENCH = (PACKAGE, "bench")
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,8 @@ class Module:
     imports: frozenset[str]  # every module imported, absolute (inside spendcast or not)
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(SRC).with_suffix("").parts
+def module_name(path: Path, root: Path = SRC) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -62,10 +67,18 @@ def _imported(name: str, is_package: bool, node: ast.Import | ast.ImportFrom) ->
 
 
 @cache
-def modules() -> dict[str, Module]:
+def modules(packages: tuple[str, ...] = (PACKAGE,)) -> dict[str, Module]:
+    """The modules of ``packages`` (spendcast alone unless told; ``WITH_BENCH`` adds bench/)."""
+    found: dict[str, Module] = {}
+    for package in packages:
+        found |= _read(package, ROOTS[package])
+    return found
+
+
+def _read(package: str, root: Path) -> dict[str, Module]:
     found = {}
-    for path in sorted((SRC / PACKAGE).rglob("*.py")):
-        name = module_name(path)
+    for path in sorted((root / package).rglob("*.py")):
+        name = module_name(path, root)
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         names = [
             target
@@ -77,9 +90,9 @@ def modules() -> dict[str, Module]:
 
 
 @cache
-def graph() -> dict[str, frozenset[str]]:
-    """Module -> the spendcast modules it imports (``from pkg import sub``: ``pkg.sub`` only)."""
-    known = modules()
+def graph(packages: tuple[str, ...] = (PACKAGE,)) -> dict[str, frozenset[str]]:
+    """Module -> the modules of ``packages`` it imports (``from pkg import sub``: ``pkg.sub``)."""
+    known = modules(packages)
     edges = {}
     for module in known.values():
         targets = {t for t in module.imports if t in known}

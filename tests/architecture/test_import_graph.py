@@ -1,4 +1,5 @@
-"""The import graph of ``src/spendcast`` has no cycle and its arrows point down.
+"""The import graph of ``src/spendcast`` has no cycle and its arrows point down; ``bench/`` is
+read too for cycles and so that nothing in the package imports a benchmark.
 
 cli -> server -> api / loadtest -> model / monitoring -> settings / errors (DESIGN.md);
 ``loadtest`` talks HTTP only, so it imports neither ``api`` nor ``monitoring``; ``api`` sees
@@ -12,10 +13,11 @@ import graphlib
 
 import pytest
 
-from tests.architecture.imports import graph, modules, within
+from tests.architecture.imports import WITH_BENCH, graph, modules, within
 
 # (importer, imported): no module of the first package may import the second.
 FORBIDDEN = [
+    ("spendcast", "bench"),  # the benchmarks measure the package, never the other way round
     ("spendcast.loadtest", "spendcast.api"),
     ("spendcast.loadtest", "spendcast.monitoring"),
     ("spendcast.loadtest", "spendcast.server"),
@@ -40,10 +42,13 @@ def test_the_graph_is_the_whole_package() -> None:
         "spendcast.loadtest.locust.hooks"
         in edges["spendcast.loadtest.locust.locustfiles.spendcast_recording"]
     )
+    with_bench = graph(WITH_BENCH)
+    assert "bench.memory" in with_bench["bench.serving_only"]
+    assert "spendcast.cli.workers" in with_bench["bench.serve_stack"]
 
 
 def test_no_import_cycle() -> None:
-    sorter = graphlib.TopologicalSorter(graph())
+    sorter = graphlib.TopologicalSorter(graph(WITH_BENCH))  # bench/ too
     try:
         sorter.prepare()
     except graphlib.CycleError as error:
@@ -61,10 +66,10 @@ def test_a_cycle_would_be_seen() -> None:
 
 @pytest.mark.parametrize(("importer", "imported"), FORBIDDEN)
 def test_dependency_direction(importer: str, imported: str) -> None:
-    assert any(within(name, importer) for name in modules()), f"no module in {importer}"
+    assert any(within(name, importer) for name in modules(WITH_BENCH)), f"no module in {importer}"
     wrong = sorted(
         f"{name} -> {target}"
-        for name, targets in graph().items()
+        for name, targets in graph(WITH_BENCH).items()
         if within(name, importer)
         for target in targets
         if within(target, imported)

@@ -29,7 +29,7 @@ def test_a_real_count_of_the_bare_hello() -> None:
     counts = []
     for _ in range(2):
         completed = subprocess.run(
-            [sys.executable, "bench/instructions.py", "--only", "hello", "--requests", "200",
+            [sys.executable, "-m", "bench", "instructions", "--only", "hello", "--requests", "200",
              "--warmup", "50"],
             cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
         )  # fmt: skip

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_it_prints_the_listener_and_per_second_costs() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "recording_cost.py"), "--requests", "2000",
+        [sys.executable, "-m", "bench", "recording", "--requests", "2000",
          "--rate", "500"],
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
     )  # fmt: skip

@@ -9,7 +9,7 @@ Plain ``pip install spendcast`` has ``train`` and ``serve``; the kit's commands 
 ``ModuleNotFoundError`` of one of the extra's modules while it is imported or runs -- ends with
 one line naming the extra to install, exit code 2, never a traceback.
 
-Exit codes: 0 success, 1 the operation failed, 2 usage error, 3 an SLO was breached.
+Exit codes: one table in ``errors.py``, each command's --help line made from it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
+from spendcast.cli.errors import ExitCode, exit_codes
 from spendcast.extras import extra_providing, install_hint, missing_modules
 
 # name -> ("module:attribute", the extra it needs), in the order --help lists them.
@@ -46,7 +47,7 @@ HELP_LINES: dict[str, str] = {
 class MissingExtra(click.ClickException):
     """An optional part is not installed: a usage error (exit code 2), in one line."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class LazyGroup(click.Group):
@@ -104,6 +105,7 @@ def _refuse(command: str, extra: str, missing: str) -> NoReturn:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spendcast")
+@exit_codes("spendcast")
 def main() -> None:
     """spendcast: a customer-spending prediction API and its performance-testing kit.
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import SloFailed, ci_reports
-from spendcast.cli.options import BadInput, Options, user_locustfile, user_options
+from spendcast.cli.errors import BadInput, SloFailed, exit_codes
+from spendcast.cli.loadtest import ci_reports
+from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
@@ -41,6 +42,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
 
 
 @click.command()
+@exit_codes("capacity")
 @option("--host", required=True, help="Base URL of the API (http://127.0.0.1:8000).")
 @option(
     "--mode",
@@ -146,9 +148,6 @@ def capacity(
     req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
     self-contained index.html in the run directory. With -f, your own locustfile's users
     are stepped (in either mode). See docs/capacity.md.
-
-    Exit codes: 0 a load that holds was found, 1 the run failed, 2 usage error, 3 the SLO
-    broke already at the first step.
     """
     from rich.console import Console
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import SloFailed
-from spendcast.cli.options import BadInput, Options, user_locustfile, user_options
+from spendcast.cli.errors import BadInput, SloFailed, exit_codes
+from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.runner import RunConfig
 
@@ -16,6 +16,7 @@ option = Options("compare")
 
 
 @click.command()
+@exit_codes("compare")
 @click.argument("targets", nargs=-1, metavar="[BASELINE_DIR CANDIDATE_DIR | USER_CLASS...]")
 @option(
     "--baseline-cmd",
@@ -97,9 +98,6 @@ def compare(
     load), warmed up, and loaded in turn for --pairs pairs, with --scenario or your own
     locustfile (-f FILE, then the user classes to run as arguments). Writes comparison.json,
     comparison.md, charts and a self-contained index.html.
-
-    Exit codes: 0 compared (and the --fail-if gate holds), 1 a run or a server failed, 2 usage
-    error, 3 --fail-if: the candidate is slower (or different).
     """
     from spendcast.errors import ServerStartError
     from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers

@@ -9,8 +9,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from spendcast.cli.errors import BadInput, SloFailed, exit_codes
 from spendcast.cli.options import (
-    BadInput,
     Options,
     distributed_options,
     duration_seconds,
@@ -24,17 +24,10 @@ from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_sta
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
 from spendcast.loadtest.run.slo import Slo, SloResult
 
-SLO_EXIT_CODE = 3
 # What a --worker honours; every other option and USER_CLASS is the master's (_refuse_...).
 WORKER_FLAGS = ("master-host", "master-port", "processes", "worker-dump", "think-time")
 WORKER_OPTIONS = frozenset({"worker", "locustfile", *(o.replace("-", "_") for o in WORKER_FLAGS)})
 option = Options("loadtest")
-
-
-class SloFailed(click.ClickException):
-    """At least one SLO did not hold (exit code 3)."""
-
-    exit_code = SLO_EXIT_CODE
 
 
 def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
@@ -60,6 +53,7 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
 
 
 @click.command()
+@exit_codes("loadtest")
 @option(
     "--host",
     help="Base URL of the API, with its path prefix if any (http://127.0.0.1:8000, "
@@ -213,9 +207,6 @@ def loadtest(
     checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's
     exact histograms are merged on the master). With -f, give every worker the master's
     file: the master checks its sha256 (exit code 1 when it differs).
-
-    Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
-    request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
     """
     if worker:
         _refuse_master_options(ctx)

@@ -21,6 +21,7 @@ import click
 from click.core import ParameterSource
 
 from spendcast.cli.env_options import EnvOptions, F
+from spendcast.cli.errors import BadInput
 from spendcast.errors import SloSyntaxError
 from spendcast.loadtest.contract import SCENARIO_USERS
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
@@ -132,12 +133,6 @@ def distributed_options(command: F) -> F:
     for declare in reversed(options):
         command = declare(command)
     return command
-
-
-class BadInput(click.ClickException):
-    """Input refused before anything runs, in one line (``Error: ...``), exit code 2."""
-
-    exit_code = 2
 
 
 def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:

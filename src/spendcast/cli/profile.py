@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from spendcast.cli.errors import exit_codes
 from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.runner import RunConfig, default_out_dir
@@ -14,6 +15,7 @@ option = Options("profile")
 
 
 @click.command()
+@exit_codes("profile")
 @option(
     "--pid",
     type=click.IntRange(min=1),
@@ -72,8 +74,6 @@ def profile(
     the functions with the most samples by own time (the CPU spent in them) and by total time
     (with what they call). -f FILE [USER_CLASS]... loads it with your own locustfile.
     py-spy needs ptrace rights: root, or --cap-add SYS_PTRACE in Docker.
-
-    Exit codes: 0 profiled, 1 the run, the server or py-spy failed, 2 usage error.
     """
     from rich.console import Console
 

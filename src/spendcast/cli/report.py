@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
+from spendcast.cli.errors import exit_codes
 from spendcast.cli.options import Options
 
 option = Options("report")
 
 
 @click.command()
+@exit_codes("report")
 @click.argument(
     "run_dirs",
     nargs=-1,
@@ -30,8 +32,6 @@ option = Options("report")
 def report(run_dirs: tuple[Path, ...], out_file: Path | None) -> None:
     """Write one HTML page for RUN_DIR... (a load test, a capacity search, a comparison or a
     profile): figures, verdicts and every chart inlined, so it opens anywhere, offline.
-
-    Exit codes: 0 written, 2 a directory is not a spendcast run directory.
     """
     from spendcast.errors import ReportError
     from spendcast.loadtest.report.html import write_report

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spendcast.cli.env_options import EnvOptions
+from spendcast.cli.errors import BadInput, ExitCode, exit_codes
 from spendcast.errors import ListenError
 from spendcast.server.config import uvicorn_config
 from spendcast.server.workers import can_pin, run_workers
@@ -22,7 +23,6 @@ from spendcast.server.workers import can_pin, run_workers
 if TYPE_CHECKING:
     from spendcast.settings import Settings
 
-STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 # One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
@@ -31,6 +31,7 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
 
 
 @click.command()
+@exit_codes("serve")
 @option(
     "--host",
     default="127.0.0.1",
@@ -95,8 +96,6 @@ def serve(
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
     Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
     when it is moved (logrotate) and on SIGHUP.
-
-    Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
     """
     if pin_workers and not can_pin():
         raise click.UsageError("--pin-workers needs Linux (sched_setaffinity and /proc)")
@@ -129,14 +128,14 @@ def serve(
     try:
         try:
             server = run_workers(config, pin=pin_workers)
-        except SystemExit as stop:  # uvicorn's own code for a failed startup is 3
+        except SystemExit as stop:  # uvicorn's own code for a failed startup, 3, is our GATE
             if stop.code != uvicorn.config.STARTUP_FAILURE:
                 raise
-            raise SystemExit(STARTUP_FAILURE) from None
+            raise SystemExit(ExitCode.FAILED) from None
         except ListenError as error:
             raise click.ClickException(str(error)) from None
         if server is not None and not server.started:
-            raise SystemExit(STARTUP_FAILURE)
+            raise SystemExit(ExitCode.FAILED)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
     finally:
@@ -144,13 +143,7 @@ def serve(
 
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
-class _BadSetting(click.ClickException):
-    """A SPENDCAST_* variable no worker could start with (exit code 2, a usage error)."""
-
-    exit_code = 2
+    raise SystemExit(ExitCode.OK)
 
 
 def _require_valid_settings() -> Settings:
@@ -168,7 +161,7 @@ def _require_valid_settings() -> Settings:
             f"{e['msg'].removeprefix('Value error, ')}"
             for e in error.errors(include_input=False, include_url=False)
         )
-        raise _BadSetting(problems) from None
+        raise BadInput(problems) from None  # no worker could start with it
 
 
 def _require_database_url() -> None:

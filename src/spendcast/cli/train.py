@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spendcast.cli.env_options import EnvOptions
+from spendcast.cli.errors import exit_codes
 
 if TYPE_CHECKING:
     from spendcast.settings import Settings
@@ -16,6 +17,7 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_MODEL_DIR, ...
 
 
 @click.command()
+@exit_codes("train")
 @option(
     "--dataset",
     type=click.Path(dir_okay=False, path_type=Path),
