@@ -162,9 +162,14 @@ class Database:
 
     @contextmanager
     def _operation(self) -> Iterator[None]:
+        """Time the operation (``waiting_since``); a failure caused by the file having been
+        deleted or replaced (SQLite refuses to write to a moved file) says so."""
         self.waiting_since = time.monotonic()
         try:
             yield
+        except SQLAlchemyError as exc:
+            self.check_file()
+            raise exc
         finally:
             self.waiting_since = None
 

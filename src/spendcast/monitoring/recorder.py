@@ -48,6 +48,10 @@ PROBE_SECONDS = 0.5  # how often the journal is checked (vanished files) or trie
 # A database operation waiting longer than this (an outside write lock, a stalled server) makes
 # ``database_ok`` false at once, not only when it fails (after SQLite's 30 s busy timeout).
 STALL_SECONDS = 2.0
+# How often a live recorder looks for the journal of a dead process (a few system calls per
+# journal): a killed worker's rows are replayed by the survivors within a second or so, not only
+# by its replacement, which may take many seconds to start (it loads the model first).
+ORPHAN_SCAN_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +96,7 @@ class Recorder:
         segment_rows: int = 10_000,
         fsync: bool = False,
         retry_max_seconds: float = 2.0,
-        orphan_scan_seconds: float = 30.0,
+        orphan_scan_seconds: float = ORPHAN_SCAN_SECONDS,
         journal: JournalMode = "required",
     ) -> None:
         """``journal``: what a failed journal write means. ``"required"``: ``record()`` raises
