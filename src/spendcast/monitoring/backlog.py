@@ -288,10 +288,10 @@ class Backlog:
                     or (idle and 0 < current.written == current.committed)
                 )
             )
-        if not due:
-            return
-        fresh = self.journal.new_segment()
-        with self.lock:
+            if not due:
+                return
+            # Under the lock: the watcher may give the journal a new prefix at any time.
+            fresh = self.journal.new_segment()
             current.seal()
             self._sealed.append(current)
             self._segment = fresh
