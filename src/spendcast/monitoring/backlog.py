@@ -61,7 +61,6 @@ class Backlog:
         self.journal_errors = 0  # journal writes that failed
         self.dropped = 0  # unjournaled rows neither written nor journaled when the recorder closed
         self.lost: str | None = None  # why the journal's files vanished, until it is recreated
-        self.recreated = 0  # times the journal was recreated after its files vanished
 
     @property
     def size(self) -> int:
@@ -263,7 +262,6 @@ class Backlog:
             return
         rows = sum(segment.written - segment.committed for segment in live)
         self.lost = None
-        self.recreated += 1
         self._journal_written()
         logger.warning(
             "inference log journal recreated in %s: %d rows not yet in the database journaled "

@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
@@ -30,6 +29,7 @@ from spendcast.monitoring.backlog import Backlog, Entry
 from spendcast.monitoring.database import Database, describe
 from spendcast.monitoring.inference import Inference, to_line
 from spendcast.monitoring.journal import Journal, orphans, read_segment
+from spendcast.monitoring.stats import RecorderStats
 from spendcast.settings import JournalMode
 
 if TYPE_CHECKING:
@@ -38,11 +38,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 JOURNAL_MODES: tuple[str, ...] = get_args(JournalMode)
-# Why the recorder cannot keep its promise right now (``RecorderStats.reasons``).
-RECORDER_STOPPED = "recorder stopped"
-DATABASE_UNREACHABLE = "database unreachable"
-JOURNAL_DEGRADED = "journal degraded"
-BUFFER_FULL = "buffer full"
 PING_SECONDS = 1.0  # longest the writer goes without touching the database
 PROBE_SECONDS = 0.5  # how often the journal is checked (vanished files) or tried again (degraded)
 # A database operation waiting longer than this (an outside write lock, a stalled server) makes
@@ -52,34 +47,6 @@ STALL_SECONDS = 2.0
 # journal): a killed worker's rows are replayed by the survivors within a second or so, not only
 # by its replacement, which may take many seconds to start (it loads the model first).
 ORPHAN_SCAN_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class RecorderStats:
-    running: bool
-    database_ok: bool
-    backlog: int  # rows recorded by this process and not yet in the database
-    written: int  # rows this process inserted (from memory or from its spilled journal)
-    spilled: int  # rows that did not fit in memory and went to the journal only
-    replayed: int  # rows read back from the journals of dead processes
-    failed_batches: int  # database operations that failed and were retried
-    rejected: int = 0  # rows the database refused (bad values): logged, never retried
-    dropped: int = 0  # rows kept in memory only (best-effort) and lost: see Backlog.close
-    journal_ok: bool = True  # the last journal write succeeded
-    buffer_full: bool = False  # the memory buffer holds ``buffer_rows`` rows
-    journal_errors: int = 0  # journal writes that failed
-    unjournaled: int = 0  # rows of the backlog kept in memory only (best-effort mode)
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        """Why this recorder cannot keep its promise now; empty when it can (ready)."""
-        states = (
-            (not self.running, RECORDER_STOPPED),
-            (not self.database_ok, DATABASE_UNREACHABLE),
-            (not self.journal_ok, JOURNAL_DEGRADED),
-            (self.buffer_full, BUFFER_FULL),
-        )
-        return tuple(reason for failing, reason in states if failing)
 
 
 class Recorder:
