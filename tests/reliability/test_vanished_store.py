@@ -56,6 +56,8 @@ def test_journal_removed_under_a_locked_database_then_kill_9_and_sigterm_lose_no
     journal = workdir / "journal"
     env = {"SPENDCAST_RECORDER_BUFFER_ROWS": "200"}
     with serve(workdir, workers=2, env=env) as server, Load(server.url) as load:
+        # serve() returns once one worker answers; the other may still be loading the model.
+        wait_until(lambda: len(list(journal.glob("*.lock"))) == 2, 120, "both recorders")
         load.wait_for(200)
         with sqlite_write_lock(server.database_path):
             wait_until(lambda: not_ready_with(server, "database unreachable"), NOTICE_SECONDS)
