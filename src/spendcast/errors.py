@@ -8,8 +8,9 @@ SpendcastError
 ├── InputError                  a request the API refuses (mapped to 4xx)
 │   └── BatchTooLargeError      more rows than SPENDCAST_BATCH_LIMIT (413)
 ├── RecorderError               the inference log cannot be opened or written
-│   └── InferenceNotKept        a row could be kept neither in the journal nor in memory;
-│                               nothing was recorded (mapped to 503 + Retry-After)
+│   ├── InferenceNotKept        a row could be kept neither in the journal nor in memory;
+│   │                           nothing was recorded (mapped to 503 + Retry-After)
+│   └── DatabaseFileChanged     the SQLite file was deleted or replaced under open connections
 ├── ListenError                 the HTTP server cannot listen on its address
 └── LoadTestError               a load test (or a command built on it) could not run
     ├── SloSyntaxError          an SLO expression off the grammar (also a ValueError)
@@ -56,6 +57,10 @@ class RecorderError(SpendcastError):
 
 class InferenceNotKept(RecorderError):
     """``record()`` kept none of the rows it was given: the caller must not answer 200."""
+
+
+class DatabaseFileChanged(RecorderError):
+    """What was just written went to a SQLite file no longer at the database's path."""
 
 
 class ListenError(SpendcastError):

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPENDCAST_", extra="ignore")
 
     model_dir: Path = Field(Path("models"), description="Where model artifacts live.")
+    model_keep: int = Field(
+        5,
+        ge=1,
+        description="How many trained models each training keeps in model_dir: the newest, "
+        "and always the current one; older artifacts are deleted.",
+    )
     dataset_path: Path | None = Field(
         None, description="Training CSV; the dataset shipped with the package when unset."
     )

@@ -21,10 +21,12 @@ from spendcast.model.artifact import (
     current_version,
     load_pipeline,
     load_predictor,
+    prune,
     read_metadata,
     save,
 )
-from spendcast.model.training import TrainedModel
+from spendcast.model.training import TrainedModel, train_and_save
+from spendcast.settings import Settings
 
 
 class Spending:
@@ -155,3 +157,22 @@ def test_a_poller_never_sees_a_partial_pointer(trained: TrainedModel, tmp_path: 
     assert seen <= versions
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert json.loads((tmp_path / f"spendcast-{first}.json").read_text())["version"] == first
+
+
+def test_training_keeps_the_newest_models_and_the_current_one(tmp_path: Path) -> None:
+    settings = Settings(model_dir=tmp_path, model_keep=2)
+    versions = [train_and_save(settings, seed=seed).version for seed in range(3)]
+    assert len(set(versions)) == 3
+    assert sorted(tmp_path.glob("spendcast-*")) == sorted(
+        path for version in versions[-2:] for path in _files(tmp_path, version)
+    )
+    assert current_version(tmp_path) == versions[-1]
+
+    # The current version is kept even when it is not among the newest (a pointer set back).
+    (tmp_path / POINTER).write_text(f"{versions[-2]}\n")
+    assert prune(tmp_path, 1) == [versions[-1]]
+    assert sorted(tmp_path.glob("spendcast-*")) == sorted(_files(tmp_path, versions[-2]))
+
+
+def _files(model_dir: Path, version: str) -> list[Path]:
+    return [artifact_path(model_dir, version), model_dir / f"spendcast-{version}.json"]

@@ -11,7 +11,7 @@ import pytest
 from spendcast.errors import InferenceNotKept
 from spendcast.monitoring import Inference, Recorder, read_rows
 from spendcast.monitoring.inference import from_line
-from spendcast.monitoring.recorder import (
+from spendcast.monitoring.stats import (
     BUFFER_FULL,
     DATABASE_UNREACHABLE,
     JOURNAL_DEGRADED,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,3 +86,24 @@ def test_from_settings_uses_the_recorder_settings(sqlite_url: str, journal_dir: 
 def test_unsupported_database_url_is_a_recorder_error(url: str, journal_dir: Path) -> None:
     with pytest.raises(RecorderError):
         Recorder(url, journal_dir).start()
+
+
+def test_a_database_error_is_logged_in_one_short_line(
+    tmp_path: Path, journal_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The table dropped from outside: the next insert fails, the writer recreates the schema.
+    path = tmp_path / "spendcast.db"
+    rows = [sample(index) for index in range(500)]
+    url = f"sqlite:///{path}"
+    with Recorder(url, journal_dir, batch_size=500, flush_seconds=60) as recorder:
+        with closing(sqlite3.connect(path)) as outside, outside:
+            outside.execute("DROP TABLE inference_log")
+        recorder.record_many(rows)
+        wait_until(lambda: recorder.stats().backlog == 0)
+        failed = recorder.stats().failed_batches
+    assert failed >= 1
+    assert count_rows(url) == 500
+    (warning,) = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
+    assert warning.endswith("OperationalError: no such table: inference_log")
+    assert "INSERT" not in warning
+    assert rows[0].id not in warning

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -198,3 +199,16 @@ def recorder_metrics(server: Server) -> dict[str, float]:
     text = httpx.get(f"{server.url}/metrics", timeout=10).text
     pattern = re.compile(r"^spendcast_(?:recorder_)?(\w+) (\S+)$", re.MULTILINE)
     return {match[1]: float(match[2]) for match in pattern.finditer(text)}
+
+
+@contextmanager
+def sqlite_write_lock(path: Path) -> Iterator[sqlite3.Connection]:
+    """Hold ``BEGIN EXCLUSIVE`` on the SQLite file at ``path`` from this (outside) process:
+    the server's writes wait, as behind a long maintenance job."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        yield connection
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()

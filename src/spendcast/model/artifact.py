@@ -7,7 +7,8 @@ bytes)::
     spendcast-<version>.json    metrics, creation time, library versions
     CURRENT                     the version served, replaced atomically after both files exist
 
-Loading refuses any type outside ``ALLOWED_TYPES`` before anything is instantiated.
+Loading refuses any type outside ``ALLOWED_TYPES`` before anything is instantiated. ``prune``
+keeps the newest versions (and always the current one) so that retraining does not fill the disk.
 """
 
 from __future__ import annotations
@@ -104,6 +105,27 @@ def save(pipeline: Any, model_dir: Path, metrics: Mapping[str, float]) -> ModelV
     _write_atomically(metadata_path(model_dir, version), text.encode())
     _write_atomically(model_dir / POINTER, f"{version}\n".encode())
     return ModelVersion(version, artifact_path(model_dir, version), dict(metrics), created_at)
+
+
+def prune(model_dir: Path, keep: int) -> list[str]:
+    """Delete every saved version but the ``keep`` newest (by the artifact's modification time)
+    and the current one; returns the versions deleted."""
+    model_dir = Path(model_dir)
+    current = current_version(model_dir)
+    found: list[tuple[float, str]] = []
+    for path in model_dir.glob("spendcast-*.skops"):
+        version = path.stem.removeprefix("spendcast-")
+        if VERSION_PATTERN.fullmatch(version) and version != current:
+            try:
+                found.append((path.stat().st_mtime, version))
+            except FileNotFoundError:
+                continue  # pruned meanwhile by another worker
+    found.sort(reverse=True)
+    old = [version for _, version in found[max(keep - (current is not None), 0) :]]
+    for version in old:
+        artifact_path(model_dir, version).unlink(missing_ok=True)
+        metadata_path(model_dir, version).unlink(missing_ok=True)
+    return old
 
 
 def current_version(model_dir: Path) -> str | None:

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from spendcast.model.artifact import ModelVersion, save
+from spendcast.model.artifact import ModelVersion, prune, save
 from spendcast.model.dataset import Dataset, packaged_dataset_path, read_csv
 from spendcast.model.schema import EDUCATION_LEVELS, FEATURES
 from spendcast.settings import Settings
@@ -91,7 +91,9 @@ def train(dataset: Dataset, seed: int = 42, test_size: float = 0.2) -> TrainedMo
 
 def train_and_save(settings: Settings, seed: int = 42) -> ModelVersion:
     """Train on ``settings.dataset_path`` (the packaged CSV when unset) and save the model
-    into ``settings.model_dir`` as the current version."""
+    into ``settings.model_dir`` as the current version; keep ``settings.model_keep`` versions."""
     dataset = read_csv(settings.dataset_path or packaged_dataset_path())
     trained = train(dataset, seed=seed)
-    return save(trained.pipeline, settings.model_dir, trained.metrics.as_dict())
+    saved = save(trained.pipeline, settings.model_dir, trained.metrics.as_dict())
+    prune(settings.model_dir, settings.model_keep)
+    return saved

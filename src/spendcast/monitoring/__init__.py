@@ -2,6 +2,7 @@
 
 from spendcast.monitoring.database import count_rows, read_rows
 from spendcast.monitoring.inference import Inference
-from spendcast.monitoring.recorder import Recorder, RecorderStats
+from spendcast.monitoring.recorder import Recorder
+from spendcast.monitoring.stats import RecorderStats
 
 __all__ = ["Inference", "Recorder", "RecorderStats", "count_rows", "read_rows"]

@@ -8,20 +8,24 @@ line and the journal is *degraded* until a write succeeds again; then, with ``jo
 ``add`` raises ``InferenceNotKept`` having kept nothing; without it the rows are kept in memory
 only ("unjournaled", while the memory buffer has room, else ``InferenceNotKept`` too), and the
 writer journals them as soon as the disk takes them, or inserts them, whichever comes first.
-So ``add`` either keeps every row it was given or none. Thread-safe: ``add`` runs in request
-threads, everything else in the writer thread.
+So ``add`` either keeps every row it was given or none. A journal whose files vanished
+(``watch``, every half second) is *lost*: ``add`` treats it as a failed write until ``watch``
+has copied every live segment into the recreated directory. Thread-safe: ``add`` runs in
+request threads, ``watch`` in the recorder's watcher thread, everything else in the writer.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from queue import Empty, SimpleQueue
 
 from spendcast.errors import InferenceNotKept
 from spendcast.monitoring.inference import Inference, to_line
-from spendcast.monitoring.journal import Journal, Segment
+from spendcast.monitoring.journal import Journal, Segment, parse_lines, read_open
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class Backlog:
         self.journal_ok = True  # the last journal write succeeded
         self.journal_errors = 0  # journal writes that failed
         self.dropped = 0  # unjournaled rows neither written nor journaled when the recorder closed
+        self.lost: str | None = None  # why the journal's files vanished, until it is recreated
 
     @property
     def size(self) -> int:
@@ -90,6 +95,7 @@ class Backlog:
             segment = self._segment
             assert segment is not None
             try:
+                self._check_not_lost()
                 segment.append(b"".join(lines))
             except OSError as exc:
                 self._journal_failed(exc)
@@ -123,6 +129,10 @@ class Backlog:
                 self.spill_pending += 1
         if self._queue.qsize() >= self._batch_size:
             self._batch_full.set()
+
+    def _check_not_lost(self) -> None:
+        if self.lost is not None:
+            raise OSError(errno.ENOENT, f"the journal vanished: {self.lost}")
 
     def _journal_failed(self, exc: OSError) -> None:
         self.journal_errors += 1
@@ -179,6 +189,7 @@ class Backlog:
             if segment is None or not self.accepting:
                 return False
             try:
+                self._check_not_lost()
                 segment.append(b"".join(to_line(row) for row in rows))
             except OSError as exc:
                 self._journal_failed(exc)
@@ -215,22 +226,70 @@ class Backlog:
                 return  # still unusable: the writer rotates it first
             self._journal_written()
 
+    def watch(self) -> None:
+        """Recreate the journal if its files vanished, else retry it if it is degraded."""
+        with self.lock:
+            live = self._live_segments()
+            reason = self.lost or self.journal.vanished(live)
+            if reason is None:
+                degraded = not self.journal_ok
+            else:
+                self._rehome(reason, live)
+                return
+        if degraded:
+            self.probe()
+
+    def _live_segments(self) -> list[Segment]:
+        current = [] if self._segment is None else [self._segment]
+        return [segment for segment in self._sealed + current if segment.fd is not None]
+
+    def _rehome(self, reason: str, live: list[Segment]) -> None:
+        """Copy every live segment into a new lock and segments in the (recreated) directory;
+        until that succeeds the journal is lost, as a failed write (lock held)."""
+        if self.lost is None:
+            self.lost = reason
+            logger.error(
+                "inference log journal vanished (%s): rows not yet in the database are only in "
+                "this process's memory and open files until the journal is recreated",
+                reason,
+            )
+        try:
+            self.journal.reopen()
+            for segment in live:
+                self.journal.adopt(segment)
+        except OSError as exc:
+            self._journal_failed(exc)
+            return
+        rows = sum(segment.written - segment.committed for segment in live)
+        self.lost = None
+        self._journal_written()
+        logger.warning(
+            "inference log journal recreated in %s: %d rows not yet in the database journaled "
+            "again",
+            self.journal.directory,
+            rows,
+        )
+
     def rotate_if_due(self, idle: bool) -> None:
         """Start a new segment when the current one is full, spilling with room in memory
         again, torn, or idle and fully committed (so that it can be deleted)."""
         with self.lock:
             current = self._segment
             assert current is not None
-            due = self.accepting and (
-                current.written >= self._segment_rows
-                or current.torn
-                or (current.spill_from is not None and self.in_memory <= self._buffer_rows // 2)
-                or (idle and 0 < current.written == current.committed)
+            due = (
+                self.accepting
+                and self.lost is None
+                and (
+                    current.written >= self._segment_rows
+                    or current.torn
+                    or (current.spill_from is not None and self.in_memory <= self._buffer_rows // 2)
+                    or (idle and 0 < current.written == current.committed)
+                )
             )
-        if not due:
-            return
-        fresh = self.journal.new_segment()
-        with self.lock:
+            if not due:
+                return
+            # Under the lock: the watcher may give the journal a new prefix at any time.
+            fresh = self.journal.new_segment()
             current.seal()
             self._sealed.append(current)
             self._segment = fresh
@@ -242,6 +301,19 @@ class Backlog:
             if not self.accepting and self._segment is not None:
                 segments.append(self._segment)
         return [segment for segment in segments if segment.spill_from is not None]
+
+    def spilled_rows(self, segment: Segment) -> list[Inference]:
+        """The rows of ``segment`` from ``spill_from`` on, read from its open file (it may have
+        been unlinked, or be adopted meanwhile: a duplicate of the descriptor is read)."""
+        with self.lock:
+            start = segment.spill_from
+            assert start is not None
+            assert segment.fd is not None
+            fd, size = os.dup(segment.fd), segment.size
+        try:
+            return parse_lines(read_open(fd, size), start, segment.path)
+        finally:
+            os.close(fd)
 
     def recovered(self, segment: Segment) -> None:
         """The spilled lines of ``segment`` are now in the database."""
@@ -260,6 +332,8 @@ class Backlog:
             if not self.accepting and current is not None and current.written == current.committed:
                 current.seal()
                 done.append(current)
+            for segment in done:
+                segment.close()
         for segment in done:
             segment.path.unlink(missing_ok=True)
 
@@ -270,8 +344,8 @@ class Backlog:
             rows, self.unjournaled = self.unjournaled, []
             if rows:
                 self._save_for_next_start(rows)
-            if self._segment is not None:
-                self._segment.seal()
+            for segment in self._sealed + ([self._segment] if self._segment else []):
+                segment.close()
         self.journal.close()
 
     def _save_for_next_start(self, rows: list[Inference]) -> None:
@@ -283,7 +357,7 @@ class Backlog:
                 segment.path.unlink(missing_ok=True)
                 raise
             finally:
-                segment.seal()
+                segment.close()
         except OSError as exc:
             self.dropped += len(rows)
             logger.error(

@@ -5,12 +5,23 @@ The schema and the insert statement come from SQLAlchemy (``table.py``, the dial
 (``exec_driver_sql``: on SQLite one statement of many VALUES rows, on PostgreSQL psycopg's
 ``executemany``), bound by the column types' own processors, so the values stored are the ones
 SQLAlchemy would store, without its per-row overhead.
+
+SQLite runs with a rollback journal, not WAL: WAL maps the ``-shm`` file into every process,
+and a ``-shm`` truncated or replaced by someone else kills the process with SIGBUS on its next
+access, which no handler can turn into an error. A rollback journal reads and writes the files
+with system calls only, so the same mistake is an I/O error. Each write is followed by a look
+at the file's identity: rows committed into a file that was deleted or replaced meanwhile are
+reported (``DatabaseFileChanged``), so that they are written again into the one at the path.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
@@ -19,10 +30,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from spendcast.errors import RecorderError
+from spendcast.errors import DatabaseFileChanged, RecorderError
 from spendcast.extras import extra_providing, install_hint
 from spendcast.monitoring.inference import Inference
 from spendcast.monitoring.table import create_schema, inference_log
@@ -35,12 +46,35 @@ POSTGRES_CONNECT_SECONDS = 2  # so that ``database_ok`` turns false within secon
 def _sqlite_pragmas(
     dbapi_connection: sqlite3.Connection, _entry: ConnectionPoolEntry, *, synchronous: str
 ) -> None:
-    # busy_timeout first: switching to WAL needs a lock other processes may hold.
+    # busy_timeout first: leaving WAL (a file made by an older version) needs a lock other
+    # processes may hold.
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    # A WAL file (made by an older version) still open elsewhere stays WAL until the last
+    # connection to it switches.
+    with contextlib.suppress(sqlite3.OperationalError):
+        cursor.execute("PRAGMA journal_mode = TRUNCATE")
     cursor.execute(f"PRAGMA synchronous = {synchronous}")
     cursor.close()
+
+
+def describe(exc: BaseException) -> str:
+    """A database error in one short line: the driver's message, never the statement and its
+    bound values (a batch insert's are thousands of them)."""
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None)
+        if orig is not None:
+            return f"{type(orig).__name__}: {orig}".splitlines()[0][:300]
+        return exc.__class__.__name__
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def parse_url(database_url: str) -> URL:
@@ -51,11 +85,11 @@ def parse_url(database_url: str) -> URL:
 
 
 def make_engine(database_url: str, *, durable_commits: bool = True) -> Engine:
-    """An engine for ``sqlite:///file.db`` (WAL, busy timeout) or ``postgresql+psycopg://...``.
+    """An engine for ``sqlite:///file.db`` (rollback journal, busy timeout) or ``postgresql+psycopg://...``.
 
-    ``durable_commits=False`` lets SQLite's WAL sync at checkpoints only (``synchronous =
-    NORMAL``): a commit still survives the death of the process, not a power loss. Only for a
-    recorder without ``fsync``, whose journal does not survive a power loss either.
+    ``durable_commits=False`` lets SQLite sync less (``synchronous = NORMAL``): a commit still
+    survives the death of the process, not always a power loss. Only for a recorder without
+    ``fsync``, whose journal does not survive a power loss either.
     """
     url = parse_url(database_url)
     backend = url.get_backend_name()
@@ -96,6 +130,11 @@ class Database:
     def __init__(self, database_url: str, *, durable_commits: bool = True) -> None:
         self.engine = make_engine(database_url, durable_commits=durable_commits)
         dialect = self.engine.dialect
+        name = self.engine.url.database
+        is_file = dialect.name == "sqlite" and name not in (None, "", ":memory:")
+        self.file = Path(name) if is_file and name else None  # a SQLite file
+        self._file_identity: tuple[int, int] | None = None  # the file the pool has open
+        self.waiting_since: float | None = None  # monotonic start of the operation under way
         insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         # A row whose id is already there was committed before (a replay): skip it.
         statement = insert(inference_log).on_conflict_do_nothing(
@@ -121,23 +160,55 @@ class Database:
         self._multi_row = not self._named and self._row_clause in self._sql
         self._multi_sql: dict[int, str] = {}
 
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """Time the operation (``waiting_since``); a failure caused by the file having been
+        deleted or replaced (SQLite refuses to write to a moved file) says so."""
+        self.waiting_since = time.monotonic()
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            self.check_file()
+            raise exc
+        finally:
+            self.waiting_since = None
+
     def create_schema(self) -> None:
-        create_schema(self.engine)
+        """Create the table if missing; a SQLite file is opened afresh (the one at its path)."""
+        with self._operation():
+            if self.file is not None:
+                self.engine.dispose()  # no pooled connection to a file deleted or replaced
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+            create_schema(self.engine)
+            if self.file is not None:
+                self._file_identity = _identity(self.file)
+
+    def check_file(self) -> None:
+        """Raise ``DatabaseFileChanged`` if the SQLite file was deleted or replaced since the
+        pool opened it: what was written since went into a file nobody will read."""
+        if self.file is None or self._file_identity is None:
+            return
+        if _identity(self.file) != self._file_identity:
+            self._file_identity = None  # create_schema opens the new one
+            raise DatabaseFileChanged(f"the SQLite file {self.file} was deleted or replaced")
 
     def ping(self) -> None:
-        """One round trip; raises an ``SQLAlchemyError`` when the database does not answer."""
-        with self.engine.connect() as connection:
+        """One round trip; raises an ``SQLAlchemyError`` when the database does not answer,
+        ``DatabaseFileChanged`` when its file was deleted or replaced."""
+        with self._operation(), self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        self.check_file()
 
     def insert(self, rows: Sequence[Inference]) -> None:
         """Insert rows in one transaction; rows already present (same id) are left as they are.
 
         Errors are SQLAlchemy's own (``IntegrityError`` for a value the database refuses,
         ``OperationalError`` when it is unreachable), and so is the connection handling.
+        ``DatabaseFileChanged`` means the rows may be in a deleted or replaced file only.
         """
         if not rows:
             return
-        with self.engine.begin() as connection:
+        with self._operation(), self.engine.begin() as connection:
             if self._multi_row:
                 step = SQLITE_MAX_VARIABLES // len(self._names)
                 for start in range(0, len(rows), step):
@@ -146,6 +217,7 @@ class Database:
                     connection.exec_driver_sql(self._statement_for(len(chunk)), flat)
             else:
                 connection.exec_driver_sql(self._sql, self._parameters(rows))
+        self.check_file()
 
     def _statement_for(self, count: int) -> str:
         """The compiled insert with ``count`` VALUES rows."""

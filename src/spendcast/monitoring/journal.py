@@ -5,6 +5,9 @@ to segments ``<pid>-<token>.<seq>.jsonl``. A lock file nobody holds belongs to a
 whoever takes its lock first replays its segments, deletes them, then deletes the lock file.
 A write that fails (disk full) is cut back to the last whole line, so a segment only ever holds
 whole lines, except the last line of a process killed in the middle of a write.
+A segment's file stays open until its rows are committed: when the directory vanishes (``rm -rf``,
+a rotated volume), ``vanished`` says so and ``reopen`` + ``adopt`` copy every live segment, from
+its open file, into a new lock and new segments in the recreated directory.
 """
 
 from __future__ import annotations
@@ -32,16 +35,17 @@ class Segment:
     """One journal file. Counters are guarded by the recorder's lock."""
 
     path: Path
-    fd: int | None
+    fd: int | None  # open (read and append) until the segment is deleted
     written: int = 0  # lines appended
     committed: int = 0  # of those, rows known to be in the database
     spill_from: int | None = None  # lines from this index on are only in the file
     size: int = 0  # bytes of whole lines in the file
     torn: bool = False  # a failed write could not be cut back: append nothing more
+    sealed: bool = False  # no more lines will be appended
 
     @property
     def done(self) -> bool:
-        return self.fd is None and self.committed >= self.written
+        return self.sealed and self.committed >= self.written
 
     def append(self, lines: bytes) -> None:
         """One write of whole lines (a loop only if the kernel writes them short). On failure
@@ -63,6 +67,9 @@ class Segment:
         self.size += written
 
     def seal(self) -> None:
+        self.sealed = True
+
+    def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -70,13 +77,44 @@ class Segment:
 
 def read_segment(path: Path, start: int = 0) -> list[Inference]:
     """The rows of a segment from line ``start`` on; a torn line (killed mid-write) is skipped."""
+    return parse_lines(path.read_bytes(), start, path)
+
+
+def read_open(fd: int, size: int) -> bytes:
+    """The first ``size`` bytes of an open file (its whole lines), even if it was unlinked."""
+    chunks: list[bytes] = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def parse_lines(data: bytes, start: int, path: Path) -> list[Inference]:
     rows: list[Inference] = []
-    for number, line in enumerate(path.read_bytes().splitlines()[start:], start):
+    for number, line in enumerate(data.splitlines()[start:], start):
         try:
             rows.append(from_line(line))
         except (ValueError, KeyError, TypeError):
             logger.warning("skipping unreadable line %d of journal %s", number + 1, path)
     return rows
+
+
+def _new_prefix() -> str:
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        there = os.stat(path)
+    except OSError:
+        return False
+    here = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (here.st_dev, here.st_ino)
 
 
 @dataclass(eq=False)
@@ -85,7 +123,7 @@ class Journal:
 
     directory: Path
     fsync: bool = False
-    prefix: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(4)}")
+    prefix: str = field(default_factory=_new_prefix)
     _lock_fd: int | None = None
     _sequence: int = 0
 
@@ -105,10 +143,48 @@ class Journal:
     def new_segment(self) -> Segment:
         self._sequence += 1
         path = self.directory / f"{self.prefix}.{self._sequence:06d}.jsonl"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL | os.O_CLOEXEC
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_EXCL | os.O_CLOEXEC
         if self.fsync:
             flags |= os.O_DSYNC
         return Segment(path, os.open(path, flags, 0o644))
+
+    def vanished(self, segments: list[Segment]) -> str | None:
+        """Why this journal is no longer where the next recorder would replay it: its lock
+        file or a live segment was deleted, moved or replaced. None while it is in place."""
+        if self._lock_fd is None:
+            return None
+        if not _same_file(self.lock_path, self._lock_fd):
+            return f"{self.lock_path} was deleted or replaced"
+        for segment in segments:
+            if segment.fd is not None and not _same_file(segment.path, segment.fd):
+                return f"{segment.path} was deleted or replaced"
+        return None
+
+    def reopen(self) -> None:
+        """Take a new lock file (a new prefix) in the directory, creating it again if needed."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self.prefix = _new_prefix()
+        self._sequence = 0
+        self.open()
+
+    def adopt(self, segment: Segment) -> None:
+        """Copy ``segment``'s whole lines, read from its open file, into a new segment of this
+        journal, which then stands in for it (same lines, same counters)."""
+        assert segment.fd is not None
+        fresh = self.new_segment()
+        try:
+            fresh.append(read_open(segment.fd, segment.size))
+        except OSError:
+            fresh.close()
+            fresh.path.unlink(missing_ok=True)
+            raise
+        if _same_file(segment.path, segment.fd):
+            segment.path.unlink(missing_ok=True)  # only the lock vanished: no stray copy
+        segment.close()
+        segment.path, segment.fd, segment.size = fresh.path, fresh.fd, fresh.size
+        segment.torn = False
 
     def probe(self) -> None:
         """Write and delete ``PROBE_BYTES`` beside the segments; ``OSError`` if the disk refuses."""

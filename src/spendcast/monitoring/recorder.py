@@ -5,6 +5,8 @@ thread drains the queue in batches (``batch_size`` rows or ``flush_seconds``) an
 batch in one idempotent transaction. While the database is down, up to ``buffer_rows`` rows wait
 in memory; later rows are only in the journal (spilled) and are read back from it when the
 database returns. Journals of killed processes are replayed by the next recorder that starts.
+A watcher thread looks at the journal every ``PROBE_SECONDS``: it recreates a journal whose
+files vanished and retries a degraded one, whatever the writer is waiting for.
 
 Promise: ``record()`` returns only once its rows are kept -- journaled, or (``journal=
 "best-effort"``) in memory while the journal fails -- and otherwise raises ``InferenceNotKept``
@@ -17,17 +19,17 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from spendcast.errors import RecorderError
+from spendcast.errors import DatabaseFileChanged, RecorderError
 from spendcast.monitoring.backlog import Backlog, Entry
-from spendcast.monitoring.database import Database
+from spendcast.monitoring.database import Database, describe
 from spendcast.monitoring.inference import Inference, to_line
 from spendcast.monitoring.journal import Journal, orphans, read_segment
+from spendcast.monitoring.stats import RecorderStats
 from spendcast.settings import JournalMode
 
 if TYPE_CHECKING:
@@ -36,41 +38,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 JOURNAL_MODES: tuple[str, ...] = get_args(JournalMode)
-# Why the recorder cannot keep its promise right now (``RecorderStats.reasons``).
-RECORDER_STOPPED = "recorder stopped"
-DATABASE_UNREACHABLE = "database unreachable"
-JOURNAL_DEGRADED = "journal degraded"
-BUFFER_FULL = "buffer full"
 PING_SECONDS = 1.0  # longest the writer goes without touching the database
-PROBE_SECONDS = 0.5  # how often a degraded journal is tried again
-
-
-@dataclass(frozen=True, slots=True)
-class RecorderStats:
-    running: bool
-    database_ok: bool
-    backlog: int  # rows recorded by this process and not yet in the database
-    written: int  # rows this process inserted (from memory or from its spilled journal)
-    spilled: int  # rows that did not fit in memory and went to the journal only
-    replayed: int  # rows read back from the journals of dead processes
-    failed_batches: int  # database operations that failed and were retried
-    rejected: int = 0  # rows the database refused (bad values): logged, never retried
-    dropped: int = 0  # rows kept in memory only (best-effort) and lost: see Backlog.close
-    journal_ok: bool = True  # the last journal write succeeded
-    buffer_full: bool = False  # the memory buffer holds ``buffer_rows`` rows
-    journal_errors: int = 0  # journal writes that failed
-    unjournaled: int = 0  # rows of the backlog kept in memory only (best-effort mode)
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        """Why this recorder cannot keep its promise now; empty when it can (ready)."""
-        states = (
-            (not self.running, RECORDER_STOPPED),
-            (not self.database_ok, DATABASE_UNREACHABLE),
-            (not self.journal_ok, JOURNAL_DEGRADED),
-            (self.buffer_full, BUFFER_FULL),
-        )
-        return tuple(reason for failing, reason in states if failing)
+PROBE_SECONDS = 0.5  # how often the journal is checked (vanished files) or tried again (degraded)
+# A database operation waiting longer than this (an outside write lock, a stalled server) makes
+# ``database_ok`` false at once, not only when it fails (after SQLite's 30 s busy timeout).
+STALL_SECONDS = 2.0
+# How often a live recorder looks for the journal of a dead process (a few system calls per
+# journal): a killed worker's rows are replayed by the survivors within a second or so, not only
+# by its replacement, which may take many seconds to start (it loads the model first).
+ORPHAN_SCAN_SECONDS = 1.0
 
 
 class Recorder:
@@ -87,7 +63,7 @@ class Recorder:
         segment_rows: int = 10_000,
         fsync: bool = False,
         retry_max_seconds: float = 2.0,
-        orphan_scan_seconds: float = 30.0,
+        orphan_scan_seconds: float = ORPHAN_SCAN_SECONDS,
         journal: JournalMode = "required",
     ) -> None:
         """``journal``: what a failed journal write means. ``"required"``: ``record()`` raises
@@ -114,10 +90,12 @@ class Recorder:
         self._orphan_scan_seconds = orphan_scan_seconds
         self._abort = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self._watcher: threading.Thread | None = None
         self._database: Database | None = None
         self._stopped = False
         self._ready = False  # schema checked and orphans replayed since the last failure
-        self._database_ok = False
+        self._database_ok = False  # the last operation succeeded; after a failure, a write did
         self._written = 0
         self._replayed = 0
         self._failed_batches = 0
@@ -155,10 +133,16 @@ class Recorder:
             raise RecorderError(f"cannot write the journal in {directory}: {exc}") from exc
         try:
             self._bootstrap()
-        except SQLAlchemyError as exc:
-            logger.warning("inference log database unavailable at start, will retry: %s", exc)
+        except (SQLAlchemyError, DatabaseFileChanged) as exc:
+            logger.warning(
+                "inference log database unavailable at start, will retry: %s", describe(exc)
+            )
         self._thread = threading.Thread(target=self._run, name="spendcast-recorder", daemon=True)
         self._thread.start()
+        self._watcher = threading.Thread(
+            target=self._watch, name="spendcast-journal-watcher", daemon=True
+        )
+        self._watcher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Flush every row to the database and close. Idempotent.
@@ -176,11 +160,19 @@ class Recorder:
             if thread.is_alive():
                 self._abort.set()
                 thread.join(min(timeout, 1.0))
-                logger.error(
-                    "inference log: %d rows not written before shutdown stay in journal %s",
-                    self._backlog.size,
-                    self._journal.directory,
-                )
+        self._watch_stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._backlog.watch()  # a last look: what is left must be where the next start looks
+        if thread is not None and thread.is_alive():
+            lost = self._backlog.lost
+            logger.error(
+                "inference log: %d rows not written before shutdown %s",
+                self._backlog.size,
+                f"are LOST with the journal ({lost}, not recreated)"
+                if lost
+                else f"stay in journal {self._journal.directory}",
+            )
         self._backlog.close()
         if self._database is not None:
             self._database.close()
@@ -205,11 +197,13 @@ class Recorder:
 
     def stats(self) -> RecorderStats:
         backlog = self._backlog
+        waiting_since = self._database.waiting_since if self._database is not None else None
+        stalled = waiting_since is not None and time.monotonic() - waiting_since > STALL_SECONDS
         with backlog.lock:
             thread = self._thread
             return RecorderStats(
                 running=backlog.accepting and thread is not None and thread.is_alive(),
-                database_ok=self._database_ok,
+                database_ok=self._database_ok and not stalled,
                 backlog=backlog.size,
                 written=self._written,
                 spilled=backlog.spilled,
@@ -234,20 +228,26 @@ class Recorder:
         self._db.create_schema()
         self._replay_orphans()
         self._ready = True
-        self._database_ok = True
+        # Reading the schema does not prove that writes go through (an outside write lock lets
+        # reads pass): with rows waiting, only an insert that succeeds makes the database ok.
+        if self._backlog.size == 0:
+            self._database_ok = True
         self._last_contact = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._watch_stop.wait(PROBE_SECONDS):
+            try:
+                self._backlog.watch()
+            except OSError as exc:
+                logger.error("inference log journal check failed, retrying: %s", exc)
 
     def _run(self) -> None:
         delay = 0.05
         pending: list[Entry] = []
         next_scan = time.monotonic() + self._orphan_scan_seconds
-        next_probe = 0.0
         backlog = self._backlog
         while not self._abort.is_set():
             try:
-                if not backlog.journal_ok and time.monotonic() >= next_probe:
-                    backlog.probe()  # first: it needs no database
-                    next_probe = time.monotonic() + PROBE_SECONDS
                 if not self._ready:
                     self._bootstrap()
                     logger.info("inference log database reachable")
@@ -266,26 +266,28 @@ class Recorder:
                     self._db.ping()  # an idle writer notices an outage too
                     self._last_contact = time.monotonic()
                 for segment in backlog.spilled_segments():
-                    start = segment.spill_from
-                    assert start is not None
-                    self._written += self._insert(read_segment(segment.path, start))
+                    self._written += self._insert(backlog.spilled_rows(segment))
                     backlog.recovered(segment)
                 backlog.delete_done_segments()
                 if time.monotonic() >= next_scan:
                     self._replay_orphans()
                     next_scan = time.monotonic() + self._orphan_scan_seconds
                 delay = 0.05
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, DatabaseFileChanged) as exc:
                 self._failed_batches += 1
-                if self._database_ok:
-                    logger.warning("inference log database unavailable, retrying: %s", exc)
+                if isinstance(exc, DatabaseFileChanged):
+                    logger.warning("inference log: %s, writing its rows into the new one", exc)
+                elif self._database_ok:
+                    logger.warning(
+                        "inference log database unavailable, retrying: %s", describe(exc)
+                    )
                 self._ready = False  # re-check the schema: the database may have been recreated
                 self._database_ok = False
                 self._abort.wait(delay)
                 delay = min(delay * 2, self._retry_max_seconds)
                 continue
-            except OSError:
-                logger.exception("inference log journal error, retrying")
+            except OSError as exc:
+                logger.error("inference log journal error, retrying: %s", exc)
                 self._abort.wait(1.0)
                 continue
             if not backlog.accepting and backlog.size == 0:
@@ -300,6 +302,7 @@ class Recorder:
             try:
                 self._db.insert(batch)
                 self._last_contact = time.monotonic()
+                self._database_ok = True
                 accepted += len(batch)
             except (IntegrityError, DataError):
                 # A value the database refuses: retry row by row so only the bad rows are lost.
@@ -309,7 +312,7 @@ class Recorder:
                         accepted += 1
                     except (IntegrityError, DataError) as exc:
                         self._rejected += 1
-                        logger.error("inference log refused row %r: %s", row, exc)
+                        logger.error("inference log refused row %s: %s", row.id, describe(exc))
         return accepted
 
     def _replay_orphans(self) -> None:

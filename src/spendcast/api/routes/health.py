@@ -16,7 +16,7 @@ from spendcast.api.deps import RuntimeDep
 from spendcast.api.errors import error_body, error_response
 from spendcast.api.responses import JSONBytes
 from spendcast.api.schemas import Liveness, Message, NotReady, Readiness, RecorderStatus
-from spendcast.monitoring.recorder import RECORDER_STOPPED
+from spendcast.monitoring.stats import RECORDER_STOPPED
 
 router = APIRouter(tags=["health"])
 
