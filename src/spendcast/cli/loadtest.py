@@ -14,6 +14,7 @@ from spendcast.cli.options import (
     Options,
     distributed_options,
     duration_seconds,
+    locust_config,
     user_locustfile,
     user_options,
 )
@@ -35,6 +36,17 @@ class SloFailed(click.ClickException):
     """At least one SLO did not hold (exit code 3)."""
 
     exit_code = SLO_EXIT_CODE
+
+
+class LocustExit(click.ClickException):
+    """Locust ended with a non-zero code, the locustfile's own verdict: the run's exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(
+            f"Locust exited with code {code} (the locustfile's environment.process_exit_code, "
+            "or an error in it: see locust.log)"
+        )
+        self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar; per run here
 
 
 def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
@@ -59,7 +71,7 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
         raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})
 @option(
     "--host",
     help="Base URL of the API, with its path prefix if any (http://127.0.0.1:8000, "
@@ -224,12 +236,24 @@ def loadtest(
                            user_file=user_file))  # fmt: skip
         return
     _check_load_plan(ctx, rate, stages)
-    if not host:
-        raise click.UsageError("Missing option '--host' (only a --worker needs none).")
     user_file = user_locustfile(ctx, locustfile, user_classes)
+    given = locust_config(ctx, user_file)
+    host, users, spawn_rate = (
+        given.get("host", host),
+        given.get("users", users),
+        given.get("spawn_rate", spawn_rate),
+    )
+    duration, processes = given.get("duration", duration), given.get("processes", processes)
+    tags, exclude_tags = given.get("tags", tags), given.get("exclude_tags", exclude_tags)
+    own_host = user_file.own_host if user_file is not None and not host else None
+    if not host and not own_host:
+        raise click.UsageError("Missing option '--host' (only a --worker needs none).")
+    duration_given = "duration" in given or ctx.get_parameter_source("duration") not in (
+        None, ParameterSource.DEFAULT
+    )  # fmt: skip
     try:
         config = RunConfig(
-            host=host,
+            host=host or own_host or "",
             scenario=scenario,
             users=users,
             spawn_rate=spawn_rate,
@@ -251,6 +275,8 @@ def loadtest(
             user_file=user_file,
             tags=tags,
             exclude_tags=exclude_tags,
+            pass_host=own_host is None,
+            bounded=duration_given,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -264,6 +290,8 @@ def loadtest(
     if not result.passed:
         failed = sum(not r.passed for r in result.slo_results)
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+    if result.locust_exit_code:  # the file's own gate (environment.process_exit_code)
+        raise LocustExit(result.locust_exit_code)
 
 
 def _refuse_master_options(ctx: click.Context) -> None:

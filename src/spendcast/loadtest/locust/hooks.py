@@ -42,6 +42,7 @@ from spendcast.loadtest.contract import (
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
+    RUN_TIME_OPTION,
     STOP_FILE,
     THINK_TIME_OPTION,
     option_dest,
@@ -88,6 +89,9 @@ def _add_options(parser: Any, **_: Any) -> None:
         THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
     )
     parser.add_argument(LOAD_PLAN_OPTION, default="", help="The load plan's shape: its JSON")
+    parser.add_argument(
+        RUN_TIME_OPTION, type=float, default=0.0, help="Stop the file's own load shape after S s"
+    )
 
 
 def _on_request(
@@ -139,6 +143,8 @@ def _on_init(environment: Environment, **_: Any) -> None:
     _listen(environment.events.worker_report, _on_worker_report)
     _listen(environment.events.test_start, _on_test_start)
     _listen(environment.events.test_stop, _on_test_stop)
+    if run_time := getattr(options, option_dest(RUN_TIME_OPTION), 0.0):
+        _listen(environment.events.test_start, lambda **_: _stop_shape_after(environment, run_time))
     out = getattr(options, option_dest(OUT_OPTION), "")
     if out:
         directory = Path(out)
@@ -169,6 +175,19 @@ def _check_worker_files(environment: Environment, client_id: str, data: dict[str
     )  # fmt: skip
     environment.process_exit_code = 1
     gevent.spawn(_end_run, environment)
+
+
+def _stop_shape_after(environment: Environment, seconds: float) -> None:
+    """Locust's -t does not end a load shape (it waits for the shape first): end the shape's
+    greenlet at -t's time, and Locust ends the run as when a shape's ``tick`` returns None."""
+    runner = environment.runner
+    assert runner is not None
+
+    def end() -> None:
+        if runner.shape_greenlet is not None:
+            runner.shape_greenlet.kill(block=False)
+
+    gevent.spawn_later(seconds, end)
 
 
 def _end_run(environment: Environment) -> None:
