@@ -16,21 +16,25 @@ code 1, since workers must run the master's file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import gevent
 import gevent.event
-from locust import events, stats
+from locust import User, events, stats
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from spendcast.loadtest.contract import (
@@ -73,6 +77,38 @@ def register() -> None:
     _listen(events.init_command_line_parser, _add_options)
     _listen(events.request, _on_request)
     _listen(events.init, _on_init)
+    _listen(events.test_stopping, _on_test_stopping)
+
+
+def _on_test_stopping(environment: Environment, **_: Any) -> None:
+    # Last of the request listeners: Locust's statistics and the recording count first.
+    _listen(environment.events.request, _stop_user_after_request)
+    _listen(environment.events.test_start, lambda **_: _stop_requests_after(environment))
+
+
+def _stop_requests_after(environment: Environment) -> None:
+    with contextlib.suppress(ValueError):  # a new test (the web UI's) stops no user early
+        environment.events.request.remove_listener(_stop_user_after_request)  # type: ignore[no-untyped-call]
+
+
+def _stop_user_after_request(**_: Any) -> None:
+    """The test is stopping: the user whose request just ended sends no other one.
+
+    ``--stop-timeout`` lets each user's request in flight end and count (Locust would kill
+    it), but a task that loops over requests and sleeps would go on sending until the timeout;
+    here it stops after the request it had in flight. Its ``on_start``/``on_stop`` requests
+    are left alone, as Locust runs them."""
+    user = next(iter(getattr(gevent.getcurrent(), "args", ())), None)
+    if isinstance(user, User) and not _in_hook(sys._getframe(1)):
+        raise StopUser
+
+
+def _in_hook(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name in ("on_start", "on_stop"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _add_options(parser: Any, **_: Any) -> None:
@@ -118,6 +154,10 @@ def current_recording() -> Recording:
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
+    # gevent's loop caches "now" and the imports of the locustfiles (seconds on a busy
+    # machine) ran without the loop turning: Locust's -t timer, set next, would fire that much
+    # early, cutting the run and the ramp-up that a spawning_complete listener waits for.
+    gevent.get_hub().loop.update_now()
     options = environment.parsed_options
     runner = environment.runner
     _digest[:] = users_digest(environment.parsed_locustfiles or [])
