@@ -73,7 +73,10 @@ def _listen(hook: Any, listener: Callable[..., Any]) -> None:
 
 
 def register() -> None:
-    """Attach the listeners to Locust's global events (once per process)."""
+    """Attach the listeners to Locust's global events (once per process: Locust's pytest
+    loader imports the kit's locustfiles a second time)."""
+    if _add_options in events.init_command_line_parser._handlers:
+        return
     _listen(events.init_command_line_parser, _add_options)
     _listen(events.request, _on_request)
     _listen(events.init, _on_init)
