@@ -148,3 +148,13 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
     rps = next(f for f in data["figures"] if f["name"] == "rps")
     # One request at a time, 60 ms against 20 ms each: a third of the throughput.
     assert rps["ratio"] < 0.7, rps
+
+
+def test_two_pairs_are_refused_they_can_almost_never_differ() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(10),
+         "--candidate-cmd", server(20), "--pairs", "2"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Invalid value for '--pairs': 2 is not in the range x>=3." in done.stderr
