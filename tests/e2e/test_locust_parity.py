@@ -32,6 +32,12 @@ pytestmark = pytest.mark.e2e
 HEALTH = ("GET", "/health")
 
 
+def plain_run_time(seconds: int) -> str:
+    """Plain locust's ``-t`` for a test of ``seconds``: its timer fires early by as long as
+    loading the file took (seconds on a busy machine), which could leave it no request."""
+    return f"{seconds + 4}s"
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     with fixed_service(service_ms=1) as running:
@@ -187,7 +193,7 @@ class Api(HttpUser):
 
 def test_the_host_as_a_class_attribute(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "class_host.py", CLASS_HOST, url=server.url)
-    theirs = plain(locustfile, "-u", "1", "-t", "2s")
+    theirs = plain(locustfile, "-u", "1", "-t", plain_run_time(2))
     ours = kit(locustfile, "--users", "1", "--duration", "2s")
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {HEALTH}
@@ -226,7 +232,7 @@ def tls_server(tmp_path: Path) -> Iterator[ServerProcess]:
 def test_https_with_a_self_signed_certificate(tmp_path: Path, tls_server: ServerProcess) -> None:
     locustfile = write(tmp_path / "tls", "https.py", HTTPS)
     host = tls_server.url
-    theirs = plain(locustfile, "-H", host, "-u", "1", "-t", "2s")
+    theirs = plain(locustfile, "-H", host, "-u", "1", "-t", plain_run_time(2))
     ours = kit(locustfile, "--host", host, "--users", "1", "--duration", "2s")
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {HEALTH}
@@ -254,7 +260,7 @@ class Api(HttpUser):
 
 def test_the_files_exit_code_is_the_runs(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "gate.py", EXIT_CODE)
-    theirs = plain(locustfile, "-H", server.url, "-u", "1", "-t", "2s")
+    theirs = plain(locustfile, "-H", server.url, "-u", "1", "-t", plain_run_time(2))
     ours = kit(locustfile, "--host", server.url, "--users", "1", "--duration", "2s")
     assert (theirs.code, ours.code) == (1, 1), ours.output
     assert theirs.names == ours.names == {HEALTH}
@@ -285,7 +291,7 @@ class Shopper(HttpUser):
 def test_users_in_a_long_task_stop_at_the_end(tmp_path: Path, server: ServerProcess) -> None:
     # Each task lasts 10 s: the kit's --stop-timeout let users send for 10 s past the end.
     locustfile = write(tmp_path, "long_task.py", LONG_TASK)
-    theirs = plain(locustfile, "-H", server.url, "-u", "3", "-r", "3", "-t", "3s")
+    theirs = plain(locustfile, "-H", server.url, "-u", "3", "-r", "3", "-t", plain_run_time(3))
     ours = kit(locustfile, "--host", server.url, "--users", "3", "--duration", "3s")
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {("GET", "login"), ("GET", "/item")}
@@ -386,7 +392,7 @@ class Api(HttpUser):
 
 def test_names_and_types_are_shown_as_written(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "as_written.py", AS_WRITTEN)
-    theirs = plain(locustfile, "-H", server.url, "-u", "1", "-t", "2s")
+    theirs = plain(locustfile, "-H", server.url, "-u", "1", "-t", plain_run_time(2))
     ours = kit(locustfile, "--host", server.url, "--users", "1", "--duration", "2s", quiet=False)
     assert (theirs.code, ours.code) == (0, 0), ours.output
     names = {("GET", "/predict?[random customer]"), ("manual", "a step")}

@@ -210,7 +210,9 @@ def loadtest(
 
     Your own test: `spendcast loadtest -f my_locustfile.py [USER_CLASS]...` runs its users
     (HttpUser, FastHttpUser, any client firing Locust's request event) with the same exact
-    percentiles per request name, SLOs, run directory and reports.
+    percentiles per request name, SLOs, run directory and reports, in this directory as plain
+    locust does (its data files, locust.conf, LOCUST_* variables); the file's own options and
+    Locust's pass through, by name or after `--` (docs/loadtest.md).
 
     Authentication comes from the environment: SPENDCAST_API_TOKEN (sent as the
     spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
@@ -237,14 +239,13 @@ def loadtest(
         return
     _check_load_plan(ctx, rate, stages)
     user_file = user_locustfile(ctx, locustfile, user_classes)
-    given = locust_config(ctx, user_file)
-    host, users, spawn_rate = (
-        given.get("host", host),
-        given.get("users", users),
-        given.get("spawn_rate", spawn_rate),
-    )
+    given = locust_config(ctx, user_file)  # locust.conf, LOCUST_*, Locust's options after -f
+    host = given.get("host", host)
+    users, spawn_rate = given.get("users", users), given.get("spawn_rate", spawn_rate)
     duration, processes = given.get("duration", duration), given.get("processes", processes)
     tags, exclude_tags = given.get("tags", tags), given.get("exclude_tags", exclude_tags)
+    if user_file and user_file.shapes and rate is None and not stages:
+        _tell_shape_sets_users(ctx, given, user_file.shapes[0])
     own_host = user_file.own_host if user_file is not None and not host else None
     if not host and not own_host:
         raise click.UsageError("Missing option '--host' (only a --worker needs none).")
@@ -292,6 +293,17 @@ def loadtest(
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
     if result.locust_exit_code:  # the file's own gate (environment.process_exit_code)
         raise LocustExit(result.locust_exit_code)
+
+
+def _tell_shape_sets_users(ctx: click.Context, given: Mapping[str, Any], shape: str) -> None:
+    """One line when --users/--spawn-rate are given while the file's load shape sets them."""
+    ignored = [
+        f"--{name.replace('_', '-')}" for name in ("users", "spawn_rate")
+        if name in given or ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    ]  # fmt: skip
+    if ignored:
+        click.echo(f"note: {' and '.join(ignored)} ignored: the file's load shape {shape} "
+                   "sets the users, as under plain locust", err=True)  # fmt: skip
 
 
 def _refuse_master_options(ctx: click.Context) -> None:
