@@ -59,7 +59,8 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     "--start",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="First step's load: users, or requests/s in rate mode [default: 1 user, 10 req/s].",
+    help="First step's load: users, or task iterations/s in rate mode (a built-in scenario's "
+    "iteration is one request) [default: 1 user, 10 iterations/s].",
 )
 @option(
     "--growth",

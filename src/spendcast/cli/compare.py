@@ -12,6 +12,8 @@ from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.runner import RunConfig
 
+MIN_PAIRS = 3  # 2 pairs: one degree of freedom, t > 63.7 at p < 0.01 (compare/stats.py)
+
 option = Options("compare")
 
 
@@ -38,10 +40,11 @@ option = Options("compare")
 )
 @option(
     "--pairs",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=MIN_PAIRS),
     default=5,
     show_default=True,
-    help="Interleaved pairs of runs (ABBA order).",
+    help="Interleaved pairs of runs (ABBA order); at least 3: with 2, a paired t-test at "
+    "p < 0.01 almost never finds a difference.",
 )
 @option.scenario("The load each run sends (see spendcast loadtest).")
 @user_options("compare", classes=False)

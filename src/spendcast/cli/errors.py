@@ -51,7 +51,9 @@ MEANINGS: dict[str, dict[ExitCode, str]] = {
         ExitCode.OK: "every SLO holds",
         ExitCode.FAILED: "the run failed (host unreachable, Locust crashed, no request completed)",
         ExitCode.USAGE: "usage error",
-        ExitCode.GATE: "an SLO failed (or --abort-on-fail ended the run)",
+        ExitCode.GATE: "an SLO failed (or --abort-on-fail ended the run); a locustfile that sets "
+        "environment.process_exit_code (Locust's CI recipe) exits with that code when every SLO "
+        "holds",
     },
     "capacity": {
         ExitCode.OK: "a load that holds was found",

@@ -14,6 +14,7 @@ from spendcast.cli.options import (
     Options,
     distributed_options,
     duration_seconds,
+    locust_config,
     user_locustfile,
     user_options,
 )
@@ -28,6 +29,17 @@ from spendcast.loadtest.run.slo import Slo, SloResult
 WORKER_FLAGS = ("master-host", "master-port", "processes", "worker-dump", "think-time")
 WORKER_OPTIONS = frozenset({"worker", "locustfile", *(o.replace("-", "_") for o in WORKER_FLAGS)})
 option = Options("loadtest")
+
+
+class LocustExit(click.ClickException):
+    """Locust ended with a non-zero code, the locustfile's own verdict: the run's exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(
+            f"Locust exited with code {code} (the locustfile's environment.process_exit_code, "
+            "or an error in it: see locust.log)"
+        )
+        self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar; per run here
 
 
 def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
@@ -52,7 +64,7 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
         raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})
 @exit_codes("loadtest")
 @option(
     "--host",
@@ -192,7 +204,9 @@ def loadtest(
 
     Your own test: `spendcast loadtest -f my_locustfile.py [USER_CLASS]...` runs its users
     (HttpUser, FastHttpUser, any client firing Locust's request event) with the same exact
-    percentiles per request name, SLOs, run directory and reports.
+    percentiles per request name, SLOs, run directory and reports, in this directory as plain
+    locust does (its data files, locust.conf, LOCUST_* variables); the file's own options and
+    Locust's pass through, by name or after `--` (docs/loadtest.md).
 
     Authentication comes from the environment: SPENDCAST_API_TOKEN (sent as the
     spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
@@ -215,12 +229,23 @@ def loadtest(
                            user_file=user_file))  # fmt: skip
         return
     _check_load_plan(ctx, rate, stages)
-    if not host:
-        raise click.UsageError("Missing option '--host' (only a --worker needs none).")
     user_file = user_locustfile(ctx, locustfile, user_classes)
+    given = locust_config(ctx, user_file)  # locust.conf, LOCUST_*, Locust's options after -f
+    host = given.get("host", host)
+    users, spawn_rate = given.get("users", users), given.get("spawn_rate", spawn_rate)
+    duration, processes = given.get("duration", duration), given.get("processes", processes)
+    tags, exclude_tags = given.get("tags", tags), given.get("exclude_tags", exclude_tags)
+    if user_file and user_file.shapes and rate is None and not stages:
+        _tell_shape_sets_users(ctx, given, user_file.shapes[0])
+    own_host = user_file.own_host if user_file is not None and not host else None
+    if not host and not own_host:
+        raise click.UsageError("Missing option '--host' (only a --worker needs none).")
+    duration_given = "duration" in given or ctx.get_parameter_source("duration") not in (
+        None, ParameterSource.DEFAULT
+    )  # fmt: skip
     try:
         config = RunConfig(
-            host=host,
+            host=host or own_host or "",
             scenario=scenario,
             users=users,
             spawn_rate=spawn_rate,
@@ -242,6 +267,8 @@ def loadtest(
             user_file=user_file,
             tags=tags,
             exclude_tags=exclude_tags,
+            pass_host=own_host is None,
+            bounded=duration_given,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -255,6 +282,19 @@ def loadtest(
     if not result.passed:
         failed = sum(not r.passed for r in result.slo_results)
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+    if result.locust_exit_code:  # the file's own gate (environment.process_exit_code)
+        raise LocustExit(result.locust_exit_code)
+
+
+def _tell_shape_sets_users(ctx: click.Context, given: Mapping[str, Any], shape: str) -> None:
+    """One line when --users/--spawn-rate are given while the file's load shape sets them."""
+    ignored = [
+        f"--{name.replace('_', '-')}" for name in ("users", "spawn_rate")
+        if name in given or ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    ]  # fmt: skip
+    if ignored:
+        click.echo(f"note: {' and '.join(ignored)} ignored: the file's load shape {shape} "
+                   "sets the users, as under plain locust", err=True)  # fmt: skip
 
 
 def _refuse_master_options(ctx: click.Context) -> None:

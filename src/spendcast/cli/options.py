@@ -176,6 +176,8 @@ def user_locustfile(
     from spendcast.loadtest.run.locustfile import inspect_locustfile
 
     if locustfile is None:
+        if options := [word for word in user_classes if word.startswith("-")]:
+            raise BadInput(f"No such option: {options[0]}")
         if user_classes:
             raise BadInput(f"user class {' '.join(user_classes)} needs -f/--locustfile "
                            "(built-in scenarios: --scenario)")  # fmt: skip
@@ -186,3 +188,43 @@ def user_locustfile(
         return inspect_locustfile(locustfile, user_classes)
     except LocustfileError as error:
         raise BadInput(str(error)) from error
+
+
+# Locust's option dest -> the kit's parameter that does the same (``locust_config``).
+LOCUST_SETTINGS = {
+    "host": "host",
+    "num_users": "users",
+    "spawn_rate": "spawn_rate",
+    "run_time": "duration",
+    "tags": "tags",
+    "exclude_tags": "exclude_tags",
+    "processes": "processes",
+}
+# Locust's options the kit sets itself (the run directory's files, headless, one master).
+KIT_OWNED = {
+    "csv_prefix": "--csv", "html_file": "--html", "json_file": "--json-file",
+    "web_port": "--web-port", "web_host": "--web-host", "autostart": "--autostart",
+    "master": "--master", "worker": "--worker", "master_host": "--master-host",
+}  # fmt: skip
+
+
+def locust_config(ctx: click.Context, user_file: UserLocustfile | None) -> dict[str, Any]:
+    """What the user's Locust configuration (``locust.conf``, ``pyproject.toml``, ``--config``,
+    ``LOCUST_*``, Locust's options after ``-f``) sets for a parameter of the command left at
+    its default, by parameter name, as plain ``locust`` would honour it. A setting the kit
+    cannot honour (it writes its own files, runs headless) is told in one line on stderr."""
+    if user_file is None:
+        return {}
+    given: dict[str, Any] = {}
+    for dest, value in user_file.settings.items():
+        param = LOCUST_SETTINGS.get(dest)
+        if param is None or param not in ctx.params or value in (None, [], ""):
+            continue
+        if ctx.get_parameter_source(param) in (None, ParameterSource.DEFAULT):
+            given[param] = tuple(value) if isinstance(value, list) else value
+    owned = [flag for dest, flag in KIT_OWNED.items() if user_file.settings.get(dest)]
+    if owned:
+        click.echo(f"note: {', '.join(owned)} from your Locust configuration not honoured: "
+                   "spendcast runs Locust headless and writes its run directory",
+                   err=True)  # fmt: skip
+    return given

@@ -53,6 +53,8 @@ OUT_OPTION: Final = "--spendcast-out"
 DUMP_OPTION: Final = "--spendcast-worker-dump"
 THINK_TIME_OPTION: Final = "--spendcast-think-time"
 LOAD_PLAN_OPTION: Final = "--spendcast-load-plan"  # run.load_plan.LoadPlan as JSON
+# Seconds after which a user's load shape is stopped (Locust's -t does not end a shape).
+RUN_TIME_OPTION: Final = "--spendcast-run-time"
 
 # Environment variables the Locust side reads.
 TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)

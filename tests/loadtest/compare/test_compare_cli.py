@@ -132,7 +132,7 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     done = subprocess.run(
         [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(20),
-         "--candidate-cmd", server(60), "-f", str(locustfile), "Caller", "--pairs", "2",
+         "--candidate-cmd", server(60), "-f", str(locustfile), "Caller", "--pairs", "3",
          "--users", "2", "--duration", "2s", "--warmup", "0", "--out", str(out)],
         capture_output=True, text=True, timeout=150, check=False, cwd=REPO,
     )  # fmt: skip
@@ -141,10 +141,20 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
     assert data["config"]["scenario"] == "my_test.py: Caller"
     assert data["config"]["user_classes"] == ["Caller"]
     runs = [Path(run) for side in ("baseline", "candidate") for run in data[side]["runs"]]
-    assert len(runs) == 4
+    assert len(runs) == 6
     for run in runs:
         summary = json.loads((run / "summary.json").read_text())
         assert [(e["name"], e["failures"]) for e in summary["endpoints"]] == [("my predict", 0)]
     rps = next(f for f in data["figures"] if f["name"] == "rps")
     # One request at a time, 60 ms against 20 ms each: a third of the throughput.
     assert rps["ratio"] < 0.7, rps
+
+
+def test_two_pairs_are_refused_they_can_almost_never_differ() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(10),
+         "--candidate-cmd", server(20), "--pairs", "2"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Invalid value for '--pairs': 2 is not in the range x>=3." in done.stderr

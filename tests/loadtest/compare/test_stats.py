@@ -19,6 +19,7 @@ import pytest
 from spendcast.loadtest.compare import stats
 from spendcast.loadtest.compare.stats import (
     NO_DIFFERENCE,
+    SMALL,
     FigureComparison,
     compare_pairs,
     compare_seconds,
@@ -89,8 +90,8 @@ def test_pairs_a_consistent_halving_of_latency_is_faster() -> None:
         assert p_value(figures[name]) < 0.01
     assert figures["p99"].ratio == pytest.approx(0.5, rel=0.01)
     assert figures["rps"].ratio == pytest.approx(2.0, rel=0.01)
-    assert figures["p99"].low == pytest.approx(0.5 * 0.99)
-    assert figures["p99"].high == pytest.approx(0.5 * 1.01)
+    # The spread is the 99 % confidence interval of the ratio: around it, and excluding 1.
+    assert 0.48 < figures["p99"].low < figures["p99"].ratio < figures["p99"].high < 0.52
     assert figures["errors"].verdict == NO_DIFFERENCE  # no failure either side: zero spread
     assert figures["errors"].p_value == 1.0
     assert overall(list(figures.values())) == "faster"
@@ -110,7 +111,8 @@ def test_pairs_a_real_but_small_change_is_below_the_threshold() -> None:
     # 3 % slower in every pair: the t-test is sure of it, but it is under the 5 % threshold.
     figures = by_name(compare_pairs(*pairs_around(1.03)))
     assert p_value(figures["p99"]) < 0.01
-    assert figures["p99"].verdict == NO_DIFFERENCE
+    assert figures["p99"].verdict == SMALL
+    assert figures["p99"].low > 1  # the spread shown excludes 1, as the verdict says
     # The same change with a 2 % threshold is a verdict.
     lower = by_name(compare_pairs(*pairs_around(1.03), threshold=0.02))
     assert lower["p99"].verdict == "slower"
@@ -121,6 +123,7 @@ def test_pairs_a_large_but_noisy_change_is_not_significant() -> None:
     figures = by_name(compare_pairs(*pairs_around(1.2, (1.3, 0.5, 1.4, 1.35, 1.25))))
     assert p_value(figures["p99"]) > 0.01
     assert figures["p99"].verdict == NO_DIFFERENCE
+    assert figures["p99"].low < 1 < figures["p99"].high  # the spread shown includes 1
     assert overall(list(figures.values())) == NO_DIFFERENCE
 
 

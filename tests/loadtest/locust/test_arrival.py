@@ -154,3 +154,44 @@ def test_a_paused_timetable_waits_for_the_rate_instead_of_polling() -> None:
     assert out["paused"] == {"fills": 1, "taken": 0}  # one look, then asleep until told
     assert out["taken"] == 4  # every user got a slot of the new rate
     assert out["fills"] >= 2
+
+
+# Every user busy in a long iteration: nobody takes a slot, so none is found dropped, but the
+# slots due and untaken are counted (the load shape grows the pool on them), and the length of
+# an iteration that ends is kept for the pool's size.
+BUSY = textwrap.dedent(
+    """
+    import json, time
+    import gevent
+    from spendcast.loadtest.locust.arrival import TIMETABLE
+    from spendcast.loadtest.run.load_plan import ArrivalSchedule
+
+    start = time.time()
+    TIMETABLE.configure(ArrivalSchedule.open_ended(100), start)
+
+    def user():
+        TIMETABLE.take()
+        gevent.sleep(0.3)  # an iteration that sleeps between its requests
+        TIMETABLE.take()
+
+    busy = gevent.spawn(user)
+    gevent.sleep(0.2)
+    overdue = TIMETABLE.overdue(start + 0.2)
+    gevent.joinall([busy], timeout=5)
+    print(json.dumps({"overdue": overdue, "dropped": TIMETABLE.dropped,
+                      "longest": TIMETABLE.longest_iteration_s(int(start) - 1),
+                      "forgotten": TIMETABLE.longest_iteration_s(int(time.time()) + 1)}))
+    """
+)
+
+
+def test_slots_due_while_every_user_is_busy_are_counted_before_they_are_dropped() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", BUSY], capture_output=True, text=True, timeout=60, check=True
+    )
+    out = json.loads(done.stdout)
+    # 100/s for 0.2 s: about 20 due, the first taken, the last within LATE_S not yet overdue.
+    assert 15 <= out["overdue"] <= 21
+    assert out["dropped"] >= out["overdue"]  # the user came back and found them dropped
+    assert 0.3 <= out["longest"] < 1.0
+    assert out["forgotten"] == 0.0

@@ -100,3 +100,43 @@ def test_entries_are_made_absolute_from_the_current_directory(tmp_path: Path) ->
         absolute_entries(" , ", tmp_path)
     with pytest.raises(LocustfileError, match=r"^https://h/x\.py: a URL: download the file first"):
         absolute_entries("a.py, https://h/x.py", tmp_path)
+
+
+OWN_OPTIONS = """
+from locust import HttpUser, events, task
+
+
+@events.init_command_line_parser.add_listener
+def _(parser):
+    parser.add_argument("--customer", default="nobody")
+
+
+class Api(HttpUser):
+    host = "http://api.example"
+
+    @task
+    def t(self):
+        pass
+
+
+class Admin(HttpUser):
+    @task
+    def t(self):
+        pass
+"""
+
+
+def test_words_after_f_are_classes_and_options_parsed_by_locust(tmp_path: Path) -> None:
+    (tmp_path / "own.py").write_text(OWN_OPTIONS)
+    (tmp_path / "locust.conf").write_text("users = 7\nrun-time = 1m\n")
+    found = inspect_locustfile("own.py", ["Api", "--customer", "ada", "-s", "3"], cwd=tmp_path)
+    assert found.classes == ("Api",)
+    assert found.args == ("--customer", "ada", "-s", "3")  # handed to Locust as typed
+    assert found.settings == {"num_users": 7, "run_time": 60, "customer": "ada",
+                              "stop_timeout": 3.0}  # fmt: skip
+    assert found.own_host == "http://api.example"
+    both = inspect_locustfile("own.py", ["--customer=ada"], cwd=tmp_path)
+    assert both.classes == ("Api", "Admin")
+    assert both.own_host is None  # Admin has no host of its own
+    with pytest.raises(LocustfileError, match=r"^own\.py: unrecognized arguments: --custmer"):
+        inspect_locustfile("own.py", ["--custmer", "ada"], cwd=tmp_path)

@@ -28,7 +28,7 @@ def steps_table(plan: SearchPlan, steps: Sequence[dict[str, Any]]) -> Table:
     """One row per step: load, answered rps, errors, p50/p95/p99, stable, verdict and why."""
     table = Table(title=f"capacity search · {plan.mode} · SLO {' '.join(plan.slos)}")
     table.add_column("#", justify="right")
-    table.add_column("users" if plan.mode == "users" else "offered req/s", justify="right")
+    table.add_column("users" if plan.mode == "users" else "offered iterations/s", justify="right")
     table.add_column("req/s", justify="right")
     table.add_column("errors", justify="right")
     for key in ("p50", "p95", "p99"):
@@ -97,7 +97,7 @@ class CapacityLive(LiveView):
             return Group(*parts)
         elapsed = time.time() - float(self.current["at"])
         cap = self.plan.max_step_s
-        unit = "users" if self.plan.mode == "users" else "req/s offered"
+        unit = "users" if self.plan.mode == "users" else "iterations/s offered"
         line = Text(f"step {self.current['index']} ({self.current['phase']}) · ")
         line.append(f"{self.current['load']:g} {unit}", style="bold")
         if self.progress is not None:

@@ -50,7 +50,7 @@ def _throughput(result: CapacityResult, steps: Sequence[dict[str, Any]], path: P
             axis.scatter(*zip(*chosen, strict=True), color=color, label=verdict, zorder=4)
     if result.plan.mode == "rate":
         axis.plot(loads, loads, linestyle=":", color="tab:gray", label="offered = answered")
-        axis.set_xlabel("offered load (requests/s, open model)")
+        axis.set_xlabel("offered load (task iterations/s, open model)")
     else:
         axis.set_xlabel("concurrent users (closed model)")
     best = result.best

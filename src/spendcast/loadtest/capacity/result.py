@@ -64,7 +64,7 @@ class CapacityResult:
 
 
 def load_label(plan: SearchPlan, load: float) -> str:
-    return f"{int(load)} users" if plan.mode == "users" else f"{load:g} req/s offered"
+    return f"{int(load)} users" if plan.mode == "users" else f"{load:g} iterations/s offered"
 
 
 def answer(
@@ -82,7 +82,7 @@ def answer(
     if plan.mode == "users":
         text += f" with {users} users"
     else:
-        text += f" with {best['load']:g} req/s offered ({users} users)"
+        text += f" with {best['load']:g} iterations/s offered ({users} users)"
     if breaking is None:
         return f"{text}; {best['reason'] or stop}"
     return f"{text}; breaks at {load_label(plan, breaking['load'])}: {breaking['reason']}"

@@ -244,7 +244,8 @@ class CapacitySearch:
                 f"{format_value(first['metric'], first['threshold'])})"
             )
         if self.plan.mode == "rate" and step.rps < (1 - self.plan.tolerance) * step.load:
-            return "breaks", f"{step.rps:.1f} req/s answered of {step.load:.1f} offered"
+            answered = f"{step.rps:.1f} req/s answered"
+            return "breaks", f"{answered} of {step.load:.1f} iterations/s offered"
         previous = self.good if step.phase == "grow" else None
         if previous is not None and step.load > previous.load and previous.rps > 0:
             expected = previous.rps * (step.load / previous.load - 1)
@@ -252,7 +253,7 @@ class CapacitySearch:
             if gained < self.plan.min_growth:
                 more = 100 * (step.load / previous.load - 1)
                 delta = 100 * (step.rps / previous.rps - 1)
-                unit = "users" if self.plan.mode == "users" else "req/s"
+                unit = "users" if self.plan.mode == "users" else "iterations/s"
                 return "flat", (
                     f"throughput stopped growing at {step.load:g} {unit} "
                     f"({delta:+.0f} % for {more:+.0f} % load)"

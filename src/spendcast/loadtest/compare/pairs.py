@@ -69,7 +69,8 @@ class Comparison:
             how = (f"{len(self.baseline.run_dirs)} interleaved pairs (ABBA order); a figure "
                    f"differs when a paired t-test on the per-pair log ratios gives p < "
                    f"{self.alpha:g} and the geometric mean ratio is beyond ±"
-                   f"{self.threshold * 100:g} %")  # fmt: skip
+                   f"{self.threshold * 100:g} %; the spread is the ratio's "
+                   f"{(1 - self.alpha) * 100:g} % confidence interval")  # fmt: skip
         else:
             how = ("one run each; every full second is a sample: a figure differs when a "
                    f"Mann-Whitney U test gives p < {self.alpha:g} and the whole-run ratio is "

@@ -8,7 +8,11 @@ both *real* and *large enough*:
 - **pairs** (interleaved runs, ``pairs.py``): each pair gives one ratio; the test is a paired
   t-test on the log ratios (``p < alpha``, 0.01: the 99 % confidence interval of the geometric
   mean ratio excludes 1) and the geometric mean ratio must differ from 1 by at least
-  ``threshold`` (5 % by default). The spread shown is the lowest and highest pair ratio.
+  ``threshold`` (5 % by default). The spread shown is that confidence interval, so it
+  excludes 1 exactly when the test says the difference is real; a real difference under the
+  threshold is ``SMALL``, not ``no significant difference``. With 2 pairs the test has one
+  degree of freedom (t > 63.7 at 0.01): almost never significant, so ``compare --pairs``
+  takes 3 or more.
 - **two run directories**: each second of a run is one sample (its request count, its p50, p95,
   p99); a Mann-Whitney U test between the two runs' seconds (``p < alpha``), and the whole-run
   ratio beyond ``threshold``. Failures: Fisher's exact test on the counts.
@@ -29,6 +33,7 @@ ALPHA: Final = 0.01  # few pairs and five figures: keep false alarms rare
 THRESHOLD: Final = 0.05
 ERROR_THRESHOLD: Final = 0.001  # 0.1 percentage point
 NO_DIFFERENCE: Final = "no significant difference"
+SMALL: Final = "real but under the threshold"
 # name -> (label, higher is better); ``figure_value`` reads it from a summary
 FIGURES: Final = {
     "rps": ("throughput (req/s)", True),
@@ -55,7 +60,7 @@ class FigureComparison:
     baseline: float
     candidate: float
     ratio: float  # candidate / baseline (difference in rate for errors)
-    low: float  # spread: lowest pair ratio (or per-second ratio range)
+    low: float  # spread: the confidence interval of the ratio (per-second quartile ratios)
     high: float
     p_value: float | None
     verdict: str
@@ -87,10 +92,10 @@ def _direction(name: str, better: bool) -> str:
     return "faster" if better else "slower"
 
 
-def _verdict(name: str, significant: bool, effect: float) -> str:
-    """``effect`` > 0: the candidate's figure is higher."""
+def _verdict(name: str, significant: bool, effect: float, real: bool = False) -> str:
+    """``effect`` > 0: the candidate's figure is higher; ``real``: the test alone says so."""
     if not significant:
-        return NO_DIFFERENCE
+        return SMALL if real else NO_DIFFERENCE
     higher_is_better = FIGURES[name][1]
     return _direction(name, (effect > 0) == higher_is_better)
 
@@ -110,19 +115,21 @@ def compare_pairs(
         pairs = [(b, c) for b, c in pairs if not (math.isnan(b) or math.isnan(c))]
         base = _geomean([b for b, _ in pairs]) if name != "errors" else _mean([b for b, _ in pairs])
         cand = _geomean([c for _, c in pairs]) if name != "errors" else _mean([c for _, c in pairs])
+        real = False
         if name == "errors":
             values = [c - b for b, c in pairs]
             effect, p_value = _mean(values), _one_sample_p(values)
             significant = abs(effect) >= ERROR_THRESHOLD and _below(p_value, alpha, values)
             ratio = effect
+            low, high = _interval(values, alpha)
         else:
             values = [math.log(c / b) for b, c in pairs if b > 0 and c > 0]
             effect, p_value = _mean(values), _one_sample_p(values)
             ratio = math.exp(effect)
-            significant = abs(ratio - 1) >= threshold and _below(p_value, alpha, values)
-            values = [math.exp(v) for v in values]
-        verdict = _verdict(name, significant, effect)
-        low, high = (min(values), max(values)) if values else (math.nan, math.nan)
+            real = _below(p_value, alpha, values)
+            significant = abs(ratio - 1) >= threshold and real
+            low, high = (math.exp(bound) for bound in _interval(values, alpha))
+        verdict = _verdict(name, significant, effect, real)
         result.append(FigureComparison(name, label, base, cand, ratio, low, high, p_value,
                                        verdict, pairs))  # fmt: skip
     return result
@@ -203,6 +210,18 @@ def _one_sample_p(values: Sequence[float]) -> float | None:
     if math.isclose(min(values), max(values), rel_tol=1e-9, abs_tol=1e-12):
         return 1.0 if math.isclose(values[0], 0.0, abs_tol=1e-12) else 0.0
     return float(stats.ttest_1samp(values, 0.0).pvalue)
+
+
+def _interval(values: Sequence[float], alpha: float) -> tuple[float, float]:
+    """The ``1 - alpha`` confidence interval of the mean of ``values`` (Student's t): it
+    excludes 0 exactly when the one-sample t-test's p is under ``alpha``."""
+    if len(values) < 2:
+        return math.nan, math.nan
+    mean = _mean(values)
+    if math.isclose(min(values), max(values), rel_tol=1e-9, abs_tol=1e-12):
+        return mean, mean
+    half = float(stats.t.ppf(1 - alpha / 2, len(values) - 1) * stats.sem(values))
+    return mean - half, mean + half
 
 
 def _below(p_value: float | None, alpha: float, values: Sequence[float]) -> bool:

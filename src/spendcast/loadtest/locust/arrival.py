@@ -68,6 +68,7 @@ ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 _INSTALLED: Final = "_spendcast_first_slot"
 # On a user's greenlet: how late its current iteration started (s), None between iterations.
 _LATENESS: Final = "spendcast_lateness"
+_STARTED: Final = "spendcast_started"  # on a user's greenlet: when its iteration started (s)
 
 __all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install"]
 
@@ -93,6 +94,9 @@ class Timetable:
         self.sent = self.late = self.dropped = 0
         self.in_flight = self.max_in_flight = 0
         self.unqueued = 0  # slots taken at once, without waiting for a hand-out
+        # second -> the longest iteration that ended in it (s): the pool is sized from it too
+        # (an iteration may sleep between its requests: longer than any answer)
+        self.iteration_s: dict[int, float] = {}
 
     def configure(
         self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
@@ -144,10 +148,13 @@ class Timetable:
     def take(self) -> float:
         """Wait for this user's next slot; returns its due time (epoch s)."""
         me = gevent.getcurrent()
+        now = time.time()
         if getattr(me, _LATENESS, None) is not None:
             setattr(me, _LATENESS, None)
             self.in_flight -= 1  # its previous iteration is over
-        now = time.time()
+            second = int(now)
+            took = now - getattr(me, _STARTED, now)
+            self.iteration_s[second] = max(self.iteration_s.get(second, 0.0), took)
         # Nobody waits before this user: the next slot due within a tick is its own at once.
         found = None if self._parked else self._next_slot(now, now)
         if found is None:
@@ -158,6 +165,7 @@ class Timetable:
             self.unqueued += 1
         lateness = now - due if now > due else 0.0
         setattr(me, _LATENESS, lateness)
+        setattr(me, _STARTED, now)
         self.in_flight += 1
         if self.in_flight > self.max_in_flight:
             self.max_in_flight = self.in_flight
@@ -251,6 +259,30 @@ class Timetable:
                 return
             self.next_j += 1
             self._drop(self.origin + offset)
+
+    def longest_iteration_s(self, since: int) -> float:
+        """The longest iteration that ended since the second ``since`` (older ones forgotten)."""
+        for second in [s for s in self.iteration_s if s < since]:
+            del self.iteration_s[second]
+        return max(self.iteration_s.values(), default=0.0)
+
+    def overdue(self, now: float | None = None, most: int = 100_000) -> int:
+        """Slots due more than ``LATE_S`` ago that no user took yet (they will be dropped):
+        while every user is busy in a long iteration (a task that sleeps between requests),
+        nobody takes a slot to find them dropped, and the pool must grow all the same."""
+        now = time.time() if now is None else now
+        count = 0
+        if self._ready:  # the tick's slots not taken yet, the next last
+            count = sum(due + LATE_S < now for due in self._ready)
+            if count < len(self._ready):
+                return count
+        j = self.next_j + len(self._ready)
+        while self.schedule is not None and count < most:
+            offset = self.schedule.slot(self.index, self.count, j)
+            if offset is None or self.origin + offset + LATE_S >= now:
+                break
+            count, j = count + 1, j + 1
+        return count
 
     def _drop(self, due: float) -> None:
         self.dropped += 1

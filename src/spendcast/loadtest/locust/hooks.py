@@ -16,21 +16,25 @@ code 1, since workers must run the master's file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import gevent
 import gevent.event
-from locust import events, stats
+from locust import User, events, stats
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from spendcast.loadtest.contract import (
@@ -42,6 +46,7 @@ from spendcast.loadtest.contract import (
     OUT_OPTION,
     PROGRESS_FILE,
     RECORDING_FILE,
+    RUN_TIME_OPTION,
     STOP_FILE,
     THINK_TIME_OPTION,
     option_dest,
@@ -68,10 +73,45 @@ def _listen(hook: Any, listener: Callable[..., Any]) -> None:
 
 
 def register() -> None:
-    """Attach the listeners to Locust's global events (once per process)."""
+    """Attach the listeners to Locust's global events (once per process: Locust's pytest
+    loader imports the kit's locustfiles a second time)."""
+    if _add_options in events.init_command_line_parser._handlers:
+        return
     _listen(events.init_command_line_parser, _add_options)
     _listen(events.request, _on_request)
     _listen(events.init, _on_init)
+    _listen(events.test_stopping, _on_test_stopping)
+
+
+def _on_test_stopping(environment: Environment, **_: Any) -> None:
+    # Last of the request listeners: Locust's statistics and the recording count first.
+    _listen(environment.events.request, _stop_user_after_request)
+    _listen(environment.events.test_start, lambda **_: _stop_requests_after(environment))
+
+
+def _stop_requests_after(environment: Environment) -> None:
+    with contextlib.suppress(ValueError):  # a new test (the web UI's) stops no user early
+        environment.events.request.remove_listener(_stop_user_after_request)  # type: ignore[no-untyped-call]
+
+
+def _stop_user_after_request(**_: Any) -> None:
+    """The test is stopping: the user whose request just ended sends no other one.
+
+    ``--stop-timeout`` lets each user's request in flight end and count (Locust would kill
+    it), but a task that loops over requests and sleeps would go on sending until the timeout;
+    here it stops after the request it had in flight. Its ``on_start``/``on_stop`` requests
+    are left alone, as Locust runs them."""
+    user = next(iter(getattr(gevent.getcurrent(), "args", ())), None)
+    if isinstance(user, User) and not _in_hook(sys._getframe(1)):
+        raise StopUser
+
+
+def _in_hook(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name in ("on_start", "on_stop"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _add_options(parser: Any, **_: Any) -> None:
@@ -88,6 +128,9 @@ def _add_options(parser: Any, **_: Any) -> None:
         THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
     )
     parser.add_argument(LOAD_PLAN_OPTION, default="", help="The load plan's shape: its JSON")
+    parser.add_argument(
+        RUN_TIME_OPTION, type=float, default=0.0, help="Stop the file's own load shape after S s"
+    )
 
 
 def _on_request(
@@ -114,6 +157,10 @@ def current_recording() -> Recording:
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
+    # gevent's loop caches "now" and the imports of the locustfiles (seconds on a busy
+    # machine) ran without the loop turning: Locust's -t timer, set next, would fire that much
+    # early, cutting the run and the ramp-up that a spawning_complete listener waits for.
+    gevent.get_hub().loop.update_now()
     options = environment.parsed_options
     runner = environment.runner
     _digest[:] = users_digest(environment.parsed_locustfiles or [])
@@ -139,6 +186,8 @@ def _on_init(environment: Environment, **_: Any) -> None:
     _listen(environment.events.worker_report, _on_worker_report)
     _listen(environment.events.test_start, _on_test_start)
     _listen(environment.events.test_stop, _on_test_stop)
+    if run_time := getattr(options, option_dest(RUN_TIME_OPTION), 0.0):
+        _listen(environment.events.test_start, lambda **_: _stop_shape_after(environment, run_time))
     out = getattr(options, option_dest(OUT_OPTION), "")
     if out:
         directory = Path(out)
@@ -169,6 +218,19 @@ def _check_worker_files(environment: Environment, client_id: str, data: dict[str
     )  # fmt: skip
     environment.process_exit_code = 1
     gevent.spawn(_end_run, environment)
+
+
+def _stop_shape_after(environment: Environment, seconds: float) -> None:
+    """Locust's -t does not end a load shape (it waits for the shape first): end the shape's
+    greenlet at -t's time, and Locust ends the run as when a shape's ``tick`` returns None."""
+    runner = environment.runner
+    assert runner is not None
+
+    def end() -> None:
+        if runner.shape_greenlet is not None:
+            runner.shape_greenlet.kill(block=False)
+
+    gevent.spawn_later(seconds, end)
 
 
 def _end_run(environment: Environment) -> None:

@@ -1,14 +1,20 @@
 """``python -m spendcast.loadtest.locust.probe``: load a locustfile as Locust does; its users.
 
 Run by the CLI side (``run.locustfile``) in a short-lived process before a run, so that the CLI
-process never imports Locust and a bad file is refused before anything starts. Its one
-argument is JSON ``{"entries": [absolute paths], "classes": [names]}``; it answers one JSON line
-on stdout (whatever the file prints goes to stderr):
+process never imports Locust and a bad file is refused before anything starts. It runs in the
+user's directory, as plain ``locust`` and the run itself do. Its one argument is JSON
+``{"entries": [absolute paths], "words": [...]}``, ``words`` being what followed ``-f`` on the
+user's command line that spendcast does not know: user class names and Locust's options, the
+file's own ones too (``events.init_command_line_parser``). It answers one JSON line on stdout
+(whatever the file prints goes to stderr):
 
-- ``{"files": [...], "available": [...], "classes": [...], "shapes": [...]}``: the ``.py``
-  files (a folder expanded), every concrete user class, the ones that will run (those named,
-  else ``LOCUST_USER_CLASSES`` if the file or the environment sets it, else all, as Locust
-  picks them) and the load shape classes;
+- ``{"files": [...], "available": [...], "classes": [...], "shapes": [...], "args": [...],
+  "settings": {...}, "hosts": {...}}``: the ``.py`` files (a folder expanded), every concrete
+  user class, the ones that will run (those named, else ``LOCUST_USER_CLASSES``, else all, as
+  Locust picks them), the load shape classes, ``words`` without the class names (handed to
+  Locust as they are), what Locust's configuration sets (``locust.conf``, ``pyproject.toml``,
+  ``--config``, ``LOCUST_*``, those words: ``{"num_users": 5, ...}``, by option ``dest``) and
+  each class's own ``host`` attribute;
 - ``{"error": "...", "file": path or null, "line": n or null}``: why Locust could not run it.
 
 Locust's own loader does the work (``parse_locustfile_paths``, ``merge_locustfiles_content``:
@@ -21,13 +27,14 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 
-def probe(entries: list[str], classes: list[str]) -> dict[str, Any]:
+def probe(entries: list[str], words: list[str]) -> dict[str, Any]:
     from locust.argument_parser import parse_locustfile_paths
     from locust.main import merge_locustfiles_content
 
@@ -44,13 +51,59 @@ def probe(entries: list[str], classes: list[str]) -> dict[str, Any]:
     if not available:
         return _refusal("no user class (a concrete subclass of locust's User, HttpUser or "
                         "FastHttpUser; abstract = True ones are skipped)")  # fmt: skip
+    parsed = _quietly(lambda: _parse(files, words))
+    if isinstance(parsed, dict):
+        return parsed
+    classes, args, settings = parsed
     default = [n for n in os.environ.get("LOCUST_USER_CLASSES", "").split() if n]
     chosen = classes or default or available
     unknown = [name for name in chosen if name not in available]
     if unknown:
         return _refusal(f"unknown user class {', '.join(unknown)}: the file has "
                         f"{', '.join(available)}")  # fmt: skip
-    return {"files": files, "available": available, "classes": chosen, "shapes": shapes}
+    hosts = {name: getattr(loaded[0][name], "host", None) for name in chosen}
+    return {"files": files, "available": available, "classes": chosen, "shapes": shapes,
+            "args": args, "settings": settings, "hosts": hosts}  # fmt: skip
+
+
+def _parse(files: list[str], words: list[str]) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Parse ``words`` as plain ``locust`` does (its configuration files and ``LOCUST_*`` too):
+    the user classes named, the other words, and what differs from Locust's bare defaults."""
+    from locust.argument_parser import get_parser
+
+    locustfile = ["-f", ",".join(files)]
+    options = get_parser().parse_args([*locustfile, *words])
+    bare = get_parser(default_config_files=[]).parse_args(locustfile, env_vars={})
+    classes = [name for name in options.user_classes or [] if name in words]
+    args = list(words)
+    for name in classes:  # the class names out of the words, the options left as typed
+        args.remove(name)
+    again = vars(get_parser().parse_args([*locustfile, *args]))
+    if {k: v for k, v in again.items() if k != "user_classes"} != {
+        k: v for k, v in vars(options).items() if k != "user_classes"
+    }:
+        raise SystemExit(_fail("name the user classes before the options that follow -f"))
+    settings = {
+        dest: value
+        for dest, value in vars(options).items()
+        if dest not in ("locustfile", "user_classes")
+        and value != getattr(bare, dest, None)
+        and _plain(value)
+    }
+    return classes, args, settings
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(message + "\n")
+    return 2
+
+
+def _plain(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _quietly(load: Any) -> Any:
@@ -61,7 +114,9 @@ def _quietly(load: Any) -> Any:
             return load()
     except SystemExit as error:
         text = refusal.getvalue().strip() or f"the file called sys.exit({error.code!r})"
-        text = text.replace(" See --help for available options.", "").splitlines()[-1]
+        lines = text.replace(" See --help for available options.", "").splitlines()
+        text = " ".join(lines[-2:]) if lines[-1].startswith("Did you mean") else lines[-1]
+        text = re.sub(r"^[\w.-]+: error: ", "", text)  # argparse's "probe.py: error: "
         return _refusal(text)
     finally:
         sys.stderr.write(refusal.getvalue())
@@ -87,7 +142,7 @@ def _import_error(error: BaseException, files: list[str]) -> dict[str, Any]:
 
 def main() -> None:
     request = json.loads(sys.argv[1])
-    answer = probe(list(request["entries"]), list(request["classes"]))
+    answer = probe(list(request["entries"]), list(request["words"]))
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
     os._exit(0)  # the user's greenlets or threads must not keep the probe alive

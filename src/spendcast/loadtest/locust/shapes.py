@@ -74,9 +74,13 @@ class PlanShape(LoadTestShape):
             spawn_rate = float(max(users, self.users, 1))
             self.users = users
             return users, spawn_rate
+        # Dropped, and due but untaken: every user may be busy in a long iteration.
         dropped = sum(a.dropped for a in current_recording().arrivals.values())
+        dropped += TIMETABLE.overdue(now)
+        longest = max(self._longest_answer_s(now),
+                      TIMETABLE.longest_iteration_s(int(now) - LATENCY_WINDOW_S))  # fmt: skip
         self.users = plan.pool_size(
-            now - self.origin, self.users, self._longest_answer_s(now),
+            now - self.origin, self.users, longest,
             dropped - self.dropped_seen, self.processes,
         )  # fmt: skip
         self.dropped_seen = dropped

@@ -86,10 +86,11 @@ def results_table(summary: Mapping[str, Any]) -> Table:
         table.add_column(header, justify="right")
     for header, _ in (*_LATENCY_COLUMNS, *_TAIL_COLUMNS):
         table.add_column(f"{header} ms", justify="right")
-    rows: list[tuple[str, Mapping[str, Any], str]] = [
-        (f"{e['method']} {e['name']}", e, "") for e in summary["endpoints"]
+    # Text, not str: a name is shown as written, "[random customer]" is not rich markup.
+    rows: list[tuple[Text, Mapping[str, Any], str]] = [
+        (Text(f"{e['method']} {e['name']}"), e, "") for e in summary["endpoints"]
     ]
-    rows.append(("total", summary, "bold"))
+    rows.append((Text("total"), summary, "bold"))
     for label, figures, style in rows:
         latency = figures["latency_ms"]
         failures = figures["failures"]

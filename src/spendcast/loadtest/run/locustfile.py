@@ -1,13 +1,16 @@
 """A user's own locustfile (``-f``): checked before the run, described in ``summary.json``.
 
-``inspect_locustfile("my_test.py", ["ApiUser"])`` makes each comma-separated entry absolute
-from the current directory, then asks Locust's own loader, in a short-lived ``python -m
-spendcast.loadtest.locust.probe`` (this process never imports Locust), which files, users and
-load shapes the entries hold. The probe runs as Locust will run (``runner``): in a neutral
-folder, with the user's current directory first on ``PYTHONPATH``, as plain ``locust`` puts
-its working directory on ``sys.path``; Locust itself puts each file's folder on ``sys.path``
-while importing it, so the file imports its neighbours. Whatever Locust would refuse is a
-``LocustfileError`` of one line, e.g. ``my_test.py:3: NameError: name 'x' is not defined``.
+``inspect_locustfile("my_test.py", ["ApiUser", "--my-option", "5"])`` makes each
+comma-separated entry absolute from the current directory, then asks Locust's own loader and
+parser, in a short-lived ``python -m spendcast.loadtest.locust.probe`` (this process never
+imports Locust), which files, users and load shapes the entries hold, which of the words are
+user classes and which options (the file's own ones too), and what Locust's configuration
+(``locust.conf``, ``pyproject.toml``, ``LOCUST_*``) sets. The probe runs as Locust will run
+(``runner``): in the user's directory (its data files and configuration are found), with it
+first on ``PYTHONPATH``, as plain ``locust`` puts its working directory on ``sys.path``; Locust
+itself puts each file's folder on ``sys.path`` while importing it, so the file imports its
+neighbours. Whatever Locust would refuse is a ``LocustfileError`` of one line, e.g.
+``my_test.py:3: NameError: name 'x' is not defined``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +36,10 @@ PROBE_TIMEOUT_S: Final = 60
 class UserLocustfile:
     """A checked locustfile: ``given`` as typed, its ``.py`` files (absolute), the user
     classes that run (``classes``) among ``available``, its load shapes, the directory its
-    imports resolve from (``cwd``) and each file's sha256."""
+    imports resolve from (``cwd``, where Locust runs) and each file's sha256; ``args``: the
+    options given for Locust (the file's own ones too), passed on as typed; ``settings``: what
+    Locust's configuration and ``args`` set, by option ``dest``; ``hosts``: each class's own
+    ``host`` attribute."""
 
     given: str
     files: tuple[Path, ...]
@@ -43,6 +48,16 @@ class UserLocustfile:
     shapes: tuple[str, ...] = ()
     cwd: Path = field(default_factory=Path.cwd)
     sha256: Mapping[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    hosts: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def own_host(self) -> str | None:
+        """The ``host`` every class that runs declares, if they all declare the same one."""
+        hosts = {self.hosts.get(name) for name in self.classes}
+        host = hosts.pop() if len(hosts) == 1 else None
+        return host or None
 
     @property
     def label(self) -> str:
@@ -91,7 +106,7 @@ def absolute_entries(given: str, cwd: Path) -> list[str]:
 
 def inspect_locustfile(
     given: str,
-    classes: Sequence[str] = (),
+    words: Sequence[str] = (),
     *,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -99,21 +114,20 @@ def inspect_locustfile(
     """Check ``given`` with Locust's loader; ``LocustfileError`` (one line) when it cannot run."""
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     entries = absolute_entries(given, cwd)
-    unchecked = UserLocustfile(given, tuple(Path(e) for e in entries), tuple(classes), cwd=cwd)
+    unchecked = UserLocustfile(given, tuple(Path(e) for e in entries), (), cwd=cwd)
     env = {**(os.environ if environ is None else environ)}
     env["PYTHONPATH"] = unchecked.python_path(env)
-    request = json.dumps({"entries": entries, "classes": list(classes)})
-    with tempfile.TemporaryDirectory(prefix="spendcast-probe-") as neutral:
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", PROBE_MODULE, request],
-                cwd=neutral, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
-                stdin=subprocess.DEVNULL, check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired as error:
-            raise LocustfileError(
-                f"{given}: importing it took longer than {PROBE_TIMEOUT_S}s"
-            ) from error
+    request = json.dumps({"entries": entries, "words": list(words)})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", PROBE_MODULE, request],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as error:
+        raise LocustfileError(
+            f"{given}: importing it took longer than {PROBE_TIMEOUT_S}s"
+        ) from error
     lines = done.stdout.strip().splitlines()
     if not lines:
         last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
@@ -130,6 +144,9 @@ def inspect_locustfile(
         shapes=tuple(answer["shapes"]),
         cwd=cwd,
         sha256={str(f): file_sha256(f) for f in files},
+        args=tuple(answer["args"]),
+        settings=answer["settings"],
+        hosts=answer["hosts"],
     )
 
 

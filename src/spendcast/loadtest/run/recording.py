@@ -107,7 +107,7 @@ def total_arrivals(arrivals: dict[int, Arrivals]) -> Arrivals:
 
 
 def endpoint_key(method: str, name: str) -> str:
-    return f"{method.upper()} {name}"
+    return f"{method} {name}"  # as the user gave it: Locust shows "manual", not "MANUAL"
 
 
 class _Pending:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ from spendcast.loadtest.contract import (
     PROGRESS_FILE,
     RECORDING_FILE,
     RECORDING_LOCUSTFILE,
+    RUN_TIME_OPTION,
     SCENARIO_USERS,
     SCENARIOS_LOCUSTFILE,
     STOP_FILE,
@@ -106,6 +108,11 @@ class RunConfig:
     user_file: UserLocustfile | None = None
     tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
+    # False: the user classes' own ``host`` attributes (no --host for Locust, as plain locust).
+    pass_host: bool = True
+    # With a load shape of the user's file: ``duration_s`` ends it as -t would (it was given);
+    # False: the shape alone ends the run, as under plain locust.
+    bounded: bool = True
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -129,6 +136,17 @@ class RunConfig:
                                  f"{generators} processes generate the load")  # fmt: skip
 
     @property
+    def user_shape(self) -> bool:
+        """The user's file has a load shape and it drives the run (no load plan, no capacity)."""
+        return bool(self.user_file and self.user_file.shapes and not self.plan and
+                    not self.shape_file)  # fmt: skip
+
+    @property
+    def time_limit_s(self) -> int | None:
+        """When the run is ended from outside (``None``: only the user's shape ends it)."""
+        return None if self.user_shape and not self.bounded else self.duration_s
+
+    @property
     def plan(self) -> LoadPlan | None:
         """The run's load plan; ``None``: ``users`` for ``duration_s`` (Locust's own way)."""
         if self.rate is None and not self.stages:
@@ -145,9 +163,9 @@ class RunConfig:
         return {
             "host": public_host(self.host),
             "scenario": self.label,
-            "users": self.users if plan is None else None,
-            "spawn_rate": self.effective_spawn_rate,
-            "duration_s": self.duration_s,
+            "users": self.users if plan is None and not self.user_shape else None,
+            "spawn_rate": None if self.user_shape else self.effective_spawn_rate,
+            "duration_s": self.time_limit_s,
             "processes": self.processes,
             "workers": None if self.master is None else self.master.expect_workers,
             "think_time": self.think_time,
@@ -229,6 +247,9 @@ class RunResult:
     slo_results: tuple[SloResult, ...]
     recording: LoadedRecording
     abort: Abort | None = None  # --abort-on-fail ended the run early (exit code 3)
+    # Locust's exit code: the locustfile's ``environment.process_exit_code`` if it set one
+    # (Locust's CI recipe), 2 after an error in a greenlet; the run directory is written.
+    locust_exit_code: int = 0
 
     @property
     def passed(self) -> bool:
@@ -263,10 +284,16 @@ def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
 
 
 def check_host(host: str, timeout: float = 5.0) -> None:
-    """Raise ``LoadTestError`` unless ``host`` answers HTTP (any status counts as an answer)."""
+    """Raise ``LoadTestError`` unless ``host`` answers HTTP (any status counts as an answer).
+
+    The certificate is not verified: the check is never stricter than the users it runs
+    (FastHttpUser does not verify, a file may set ``verify=False``); they decide."""
     url = f"{base_url(host)}/health"
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 (http(s) only, below)
+        with urllib.request.urlopen(url, timeout=timeout, context=unverified):  # noqa: S310
             return
     except urllib.error.HTTPError:
         return  # it answered, even if not with 200 (a proxy's 401, a 404 at /health)
@@ -277,7 +304,11 @@ def check_host(host: str, timeout: float = 5.0) -> None:
 
 def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
     plan = config.plan
-    if plan is None:
+    settings = config.user_file.settings if config.user_file else {}
+    if config.user_shape:  # the file's shape drives the users; --duration ends it if given
+        limit = config.time_limit_s
+        load = [] if limit is None else [RUN_TIME_OPTION, str(limit)]
+    elif plan is None:
         load = [
             "--users", str(config.users),
             "--spawn-rate", f"{config.effective_spawn_rate:g}",
@@ -285,15 +316,18 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
         ]  # fmt: skip
     else:  # the plan's shape drives the load
         load = [LOAD_PLAN_OPTION, json.dumps(plan.to_json())]
-    # The user classes right after -f: Locust's --tags takes every word that follows it.
+    # The user classes right after -f (Locust's --tags takes every word that follows it), then
+    # the user's options for Locust as typed (the file's own too), then the kit's.
+    args = config.user_file.args if config.user_file else ()
     command = [
         sys.executable, "-m", "locust",
-        "-f", ",".join(str(path) for path in config.locustfiles()), *config.user_classes,
+        "-f", ",".join(str(path) for path in config.locustfiles()), *config.user_classes, *args,
         "--headless", "--only-summary",
-        "--host", config.host,
+        *(["--host", config.host] if config.pass_host else []),
         *load,
-        "--stop-timeout", str(STOP_TIMEOUT_S),
-        "--exit-code-on-error", "0",  # failed requests are results, not a crash
+        *([] if "stop_timeout" in settings else ["--stop-timeout", str(STOP_TIMEOUT_S)]),
+        # failed requests are results, not a crash (unless the user's configuration says so)
+        *([] if "exit_code_on_error" in settings else ["--exit-code-on-error", "0"]),
         "--csv", str(out_dir / CSV_PREFIX),
         "--html", str(out_dir / HTML_REPORT),
         OUT_OPTION, str(out_dir),
@@ -336,7 +370,7 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     out_dir.mkdir(parents=True, exist_ok=True)
     code, abort = _run_locust(config, out_dir, on_progress)
     recording_path = out_dir / RECORDING_FILE
-    if code != 0 or not recording_path.exists():
+    if code < 0 or not recording_path.exists():  # killed, or it never ran its test
         raise LoadTestError(f"Locust failed (exit code {code}): {_last_log_line(out_dir)}")
     recording = read_recording(recording_path)
     files: dict[str, Any] = {
@@ -346,6 +380,7 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         "log": LOCUST_LOG,
     }
     summary = build_summary(recording, config.public(), files=files, plan=config.plan)
+    summary["locust_exit_code"] = code
     slo_results = check_slos(recording, config.slos)
     if abort is not None:  # the SLO that ended the run, as it was seen breaking
         slo_results = tuple(abort.result if r.slo == abort.result.slo else r for r in slo_results)
@@ -360,7 +395,7 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if summary["requests"] == 0:
         raise LoadTestError(f"no request completed against {public_host(config.host)}")
-    return RunResult(out_dir, summary, slo_results, recording, abort)
+    return RunResult(out_dir, summary, slo_results, recording, abort, code)
 
 
 def _run_locust(
@@ -385,13 +420,15 @@ def _run_locust(
     progress_path.unlink(missing_ok=True)
     (out_dir / STOP_FILE).unlink(missing_ok=True)
     waiting = config.master.workers_wait_s if config.master is not None else 0
-    allowed_s = waiting + config.duration_s + STOP_TIMEOUT_S + 120
+    limit = config.time_limit_s
+    allowed_s = math.inf if limit is None else waiting + limit + STOP_TIMEOUT_S + 120
     deadline = time.monotonic() + allowed_s
     with (out_dir / LOCUST_LOG).open("wb") as log:
-        # cwd: the run directory, so no locust.conf or pyproject.toml around changes the run.
+        # cwd: a user's file runs where the user is, as under plain locust (its data files,
+        # locust.conf, pyproject.toml); the kit's scenarios in the run directory, unaffected.
         process = subprocess.Popen(
             locust_command(config, out_dir),
-            cwd=out_dir,
+            cwd=out_dir if config.user_file is None else config.user_file.cwd,
             env=_environment(config),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -405,7 +442,7 @@ def _run_locust(
                     process.kill()
                     process.wait()
                     raise LoadTestError(
-                        f"Locust did not finish within {allowed_s}s (the {config.duration_s}s "
+                        f"Locust did not finish within {allowed_s:g}s (the {limit}s "
                         f"run, {waiting}s for workers, {STOP_TIMEOUT_S + 120}s to stop)"
                     )
                 offset = _follow(progress_path, offset, sample)

@@ -252,8 +252,13 @@ def observation_for(
         return observations.get(None)
     method = slo.method or "*"
     bare = slo.endpoint.lstrip("/")
-    for name in dict.fromkeys((slo.endpoint, "/" + bare, bare)):
+    names = dict.fromkeys((slo.endpoint, "/" + bare, bare))
+    for name in names:
         if (found := observations.get((method, name))) is not None:
+            return found
+    # Request types are kept as the user's code gave them ("get" from client.request("get")).
+    for key, found in observations.items():
+        if key is not None and key[1] in names and key[0].upper() == method:
             return found
     return None
 
