@@ -21,10 +21,14 @@ every request recorded so far.
      "users": {"<epoch second>": n},
      "workers": ["<Locust client id>", ...],  # distributed runs: workers that handed over
      "arrivals": {"<epoch second>": {"started": n, "late": n, "dropped": n}},  # open model
-     "plan_started_at": <epoch s> | null}  # time 0 of the load plan's stages
+     "plan_started_at": <epoch s> | null,  # time 0 of the load plan's stages
+     "warmup": {"until": <epoch second>, "endpoints": {...}} | null}  # --warmup
 
 Arrivals are keyed by the second an iteration was due (its intended start), requests by the
-second they ended.
+second they ended. With ``--warmup`` the requests that ended before ``warmup_until`` (a whole
+epoch second) are tallied apart, in ``warmup_endpoints``: sent, kept in the per-second tallies
+(the plots shade them), left out of every figure.
+
 """
 
 from __future__ import annotations
@@ -125,6 +129,8 @@ class Recording:
 
     def __init__(self) -> None:
         self._endpoints: dict[str, Tally] = {}
+        self._warmup_endpoints: dict[str, Tally] = {}
+        self.warmup_until: int | None = None  # epoch second the measured window starts at
         self._open_seconds: dict[int, Tally] = {}
         self.closed_seconds: dict[int, dict[str, Any]] = {}  # second -> encoded Tally
         self.users: dict[int, int] = {}
@@ -146,6 +152,12 @@ class Recording:
         """Tallies by ``endpoint_key``, since the start (or the last drain)."""
         self._flush()
         return self._endpoints
+
+    @property
+    def warmup_endpoints(self) -> dict[str, Tally]:
+        """Tallies by ``endpoint_key`` of the requests that ended in the warm-up."""
+        self._flush()
+        return self._warmup_endpoints
 
     @property
     def open_seconds(self) -> dict[int, Tally]:
@@ -183,16 +195,19 @@ class Recording:
             return
         pending, self._pending = self._pending, {}
         self._pending_second, self._pending_now = None, {}
+        warmup_until = self.warmup_until
         for second, by_endpoint in pending.items():
             per_second = self._open_seconds.get(second)
             if per_second is None:
                 per_second = self._open_seconds[second] = Tally()
+            warm = warmup_until is not None and second < warmup_until
+            endpoints = self._warmup_endpoints if warm else self._endpoints
             for (method, name), values in by_endpoint.items():
                 part = Tally.of(values.values, values.failures)
                 key = endpoint_key(method, name)
-                tally = self._endpoints.get(key)
+                tally = endpoints.get(key)
                 if tally is None:
-                    tally = self._endpoints[key] = Tally()
+                    tally = endpoints[key] = Tally()
                 tally.merge(part)
                 per_second.merge(part)
 
@@ -247,22 +262,28 @@ class Recording:
         self.close_seconds(now)
         data = {
             "endpoints": {key: tally.to_json() for key, tally in self._endpoints.items()},
+            "warmup_endpoints": {k: t.to_json() for k, t in self._warmup_endpoints.items()},
             "seconds": {str(s): encoded for s, encoded in self.closed_seconds.items()},
             "arrivals": {str(s): a.to_json() for s, a in self.arrivals.items()},
         }
         self._endpoints = {}
+        self._warmup_endpoints = {}
         self.closed_seconds = {}
         self.arrivals = {}
         return data
 
     def absorb(self, data: dict[str, Any]) -> None:
         """Merge what another process drained."""
-        for key, encoded in data.get("endpoints", {}).items():
-            tally = Tally.from_json(encoded)
-            if key in self._endpoints:
-                self._endpoints[key].merge(tally)
-            else:
-                self._endpoints[key] = tally
+        for section, endpoints in (
+            ("endpoints", self._endpoints),
+            ("warmup_endpoints", self._warmup_endpoints),
+        ):
+            for key, encoded in data.get(section, {}).items():
+                tally = Tally.from_json(encoded)
+                if key in endpoints:
+                    endpoints[key].merge(tally)
+                else:
+                    endpoints[key] = tally
         for second, encoded in data.get("seconds", {}).items():
             self._add_closed(int(second), encoded)
         for second, counts in data.get("arrivals", {}).items():
@@ -270,25 +291,37 @@ class Recording:
 
     def to_json(self) -> dict[str, Any]:
         self.close_seconds()
-        endpoints: dict[str, Any] = {}
-        for key, tally in sorted(self._endpoints.items()):
-            method, _, name = key.partition(" ")
-            endpoints[key] = {"method": method, "name": name, **tally.to_json()}
+        warmup = None
+        if self.warmup_until is not None:
+            warmup = {"until": self.warmup_until, "endpoints": _encoded(self._warmup_endpoints)}
         return {
             "schema_version": SCHEMA_VERSION,
             "unit": "us",
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
-            "endpoints": endpoints,
+            "endpoints": _encoded(self._endpoints),
             "seconds": {str(s): self.closed_seconds[s] for s in sorted(self.closed_seconds)},
             "users": {str(s): n for s, n in sorted(self.users.items())},
             "workers": sorted(self.workers),
             "arrivals": {str(s): self.arrivals[s].to_json() for s in sorted(self.arrivals)},
             "plan_started_at": self.plan_started_at,
+            "warmup": warmup,
         }
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json()), encoding="utf-8")
+
+
+def _encoded(endpoints: dict[str, Tally]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    for key, tally in sorted(endpoints.items()):
+        method, _, name = key.partition(" ")
+        encoded[key] = {"method": method, "name": name, **tally.to_json()}
+    return encoded
+
+
+def _decoded(encoded: dict[str, Any]) -> dict[tuple[str, str], Tally]:
+    return {(str(e["method"]), str(e["name"])): Tally.from_json(e) for e in encoded.values()}
 
 
 @dataclass(frozen=True)
@@ -302,15 +335,22 @@ class LoadedRecording:
     users: dict[int, int]
     arrivals: dict[int, Arrivals] = field(default_factory=dict)  # open model, by second due
     plan_started_at: float | None = None
+    warmup_until: float | None = None  # --warmup: the measured window's start (epoch s)
+    warmup_endpoints: dict[tuple[str, str], Tally] = field(default_factory=dict)
+
+    @property
+    def window_start(self) -> float:
+        """Where the figures start: after the warm-up, if any."""
+        if self.warmup_until is None:
+            return self.started_at
+        return min(max(self.started_at, self.warmup_until), self.stopped_at)
 
 
 def read_recording(path: Path) -> LoadedRecording:
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: unsupported schema_version {data.get('schema_version')!r}")
-    endpoints = {
-        (str(e["method"]), str(e["name"])): Tally.from_json(e) for e in data["endpoints"].values()
-    }
+    endpoints = _decoded(data["endpoints"])
     seconds = {int(s): Tally.from_json(t) for s, t in data["seconds"].items()}
     users = {int(s): int(n) for s, n in data["users"].items()}
     started = data["started_at"]
@@ -321,7 +361,10 @@ def read_recording(path: Path) -> LoadedRecording:
         stopped = max([s + 1 for s in [*seconds, *users]], default=started)
     arrivals = {int(s): Arrivals.from_json(a) for s, a in data.get("arrivals", {}).items()}
     plan_start = data.get("plan_started_at")
+    warmup = data.get("warmup") or {}
     return LoadedRecording(
         float(started), float(stopped), endpoints, seconds, users, arrivals,
         None if plan_start is None else float(plan_start),
+        None if "until" not in warmup else float(warmup["until"]),
+        _decoded(warmup.get("endpoints", {})),
     )  # fmt: skip
