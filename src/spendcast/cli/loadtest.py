@@ -120,9 +120,8 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
 @arrival_options
 @option(
     "--warmup",
-    default="0s",
-    show_default=True,
-    callback=duration_seconds,
+    default=None,
+    callback=optional_seconds,
     help="Send load for this long first, then measure: the warm-up's requests show in the "
     "plots (shaded) and are left out of every figure, SLO and verdict.",
 )
@@ -202,7 +201,7 @@ def loadtest(
     stages: tuple[Stage, ...],
     max_users: int,
     arrival: ArrivalPattern,
-    warmup: int,
+    warmup: int | None,
     slice_s: int | None,
     processes: int | None,
     slos: tuple[Slo, ...],
@@ -296,7 +295,7 @@ def loadtest(
             stages=stages,
             max_users=max_users,
             arrival=arrival,
-            warmup_s=warmup,
+            warmup_s=warmup or 0,
             slice_s=slice_s,
             user_file=user_file,
             tags=tags,

@@ -268,10 +268,9 @@ def _on_report_to_master(data: dict[str, Any], **_: Any) -> None:
 def _start_recording(environment: Environment) -> None:
     if _recording.started_at is None:
         _recording.started_at = time.time()
-        # the master's --warmup (workers get it with the first spawn message, as Locust's own)
-        warmup = float(getattr(environment.parsed_options, option_dest(WARMUP_OPTION), 0) or 0)
-        if warmup > 0:
-            _recording.warmup_until = math.ceil(_recording.started_at + warmup)
+    # the master's --warmup (workers get it with the first spawn message, as Locust's own)
+    warmup = getattr(environment.parsed_options, option_dest(WARMUP_OPTION), 0.0)
+    _recording.warmup_s = float(warmup or 0.0)
 
 
 def _on_worker_test_start(environment: Environment, **_: Any) -> None:

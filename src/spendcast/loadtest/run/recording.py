@@ -34,6 +34,7 @@ epoch second) are tallied apart, in ``warmup_endpoints``: sent, kept in the per-
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -130,7 +131,7 @@ class Recording:
     def __init__(self) -> None:
         self._endpoints: dict[str, Tally] = {}
         self._warmup_endpoints: dict[str, Tally] = {}
-        self.warmup_until: int | None = None  # epoch second the measured window starts at
+        self.warmup_s = 0.0  # --warmup: the measured window starts ``warmup_until``
         self._open_seconds: dict[int, Tally] = {}
         self.closed_seconds: dict[int, dict[str, Any]] = {}  # second -> encoded Tally
         self.users: dict[int, int] = {}
@@ -152,6 +153,13 @@ class Recording:
         """Tallies by ``endpoint_key``, since the start (or the last drain)."""
         self._flush()
         return self._endpoints
+
+    @property
+    def warmup_until(self) -> int | None:
+        """The epoch second the measured window starts at (``None``: no warm-up)."""
+        if not self.warmup_s or self.started_at is None:
+            return None
+        return math.ceil(self.started_at + self.warmup_s)
 
     @property
     def warmup_endpoints(self) -> dict[str, Tally]:

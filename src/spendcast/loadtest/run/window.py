@@ -8,10 +8,12 @@ treats a second as a sample (``compare``, slices, drift) takes them.
 
 ``--slice DURATION`` cuts the window into consecutive slices of whole seconds, each with its
 exact figures (the per-second HDR histograms merged), the last one possibly shorter. The drift
-line compares the first slice with the last: their per-second p99s are two samples, and the
-p99 drifted when a Mann-Whitney U test tells them apart (two-sided, p < 0.01) *and* the slices'
-p99s differ by more than ``DRIFT_MIN_CHANGE`` (10 %): the first condition says the change is
-beyond the run's own second-to-second noise, the second that it is worth a look.
+line compares the first whole slice with the last whole one: their per-second p99s are two
+samples, and the p99 drifted when a Mann-Whitney U test tells them apart (two-sided,
+p < 0.01) *and* the two slices' p99s differ by more than ``DRIFT_MIN_CHANGE`` (20 %): the first
+condition says the change is beyond the run's own second-to-second noise, the second that it is
+worth a look. With fewer than 5 seconds with requests in either slice no test can reach
+p < 0.01, and no drift is judged (``drift`` is null).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from scipy.stats import mannwhitneyu
 from spendcast.loadtest.run.recording import LoadedRecording, Tally
 
 DRIFT_ALPHA: Final = 0.01
-DRIFT_MIN_CHANGE: Final = 0.10
-DRIFT_MIN_SECONDS: Final = 3  # per-second samples each slice needs for a drift verdict
+DRIFT_MIN_CHANGE: Final = 0.20
+DRIFT_MIN_SECONDS: Final = 5  # per-second samples each slice needs for a drift verdict
 
 
 def whole_seconds(recording: LoadedRecording) -> range:
@@ -69,11 +71,13 @@ def slices(recording: LoadedRecording, slice_s: int) -> list[Slice]:
 
 
 def drift(parts: list[Slice]) -> dict[str, Any] | None:
-    """The p99 drift between the first and the last slice, or ``None`` when it cannot be
-    judged (fewer than two slices, too few seconds with requests in either)."""
-    if len(parts) < 2:
+    """The p99 drift between the first and the last whole slice, or ``None`` when it cannot be
+    judged (fewer than two whole slices, too few seconds with requests in either)."""
+    length = max((part.end - part.start for part in parts), default=0)
+    whole = [part for part in parts if part.end - part.start == length]
+    if len(whole) < 2:
         return None
-    first, last = parts[0], parts[-1]
+    first, last = whole[0], whole[-1]
     if min(len(first.p99_per_second), len(last.p99_per_second)) < DRIFT_MIN_SECONDS:
         return None
     before = first.tally.histogram.percentile_ms(99.0)
