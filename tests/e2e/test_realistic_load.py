@@ -67,6 +67,11 @@ def test_slices_show_a_step_and_the_drift_line_fires(tmp_path: Path) -> None:
     assert summary["latency_ms"]["p99"] >= 300 > first["latency_ms"]["p50"]  # the run: a mix
     assert summary["drift"]["drifted"] is True
     assert "drift: p99 up" in stdout
+    # the open model: from the intended start, and from the actual send, side by side
+    assert "from the actual send" in stdout
+    sent, corrected = summary["uncorrected_latency_ms"], summary["latency_ms"]
+    assert sent["p50"] <= corrected["p50"]
+    assert sent["max"] <= corrected["max"]
     assert "slices" in stdout
 
 

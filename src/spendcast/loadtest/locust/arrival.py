@@ -138,9 +138,11 @@ class Timetable:
             "max_in_flight": self.max_in_flight,
         }
 
-    def lateness_ms(self) -> float:
-        """How late the current user's iteration started (0 outside the open model)."""
-        return getattr(gevent.getcurrent(), _LATENESS, 0.0) * 1000.0
+    def lateness_ms(self) -> float | None:
+        """How late the current user's iteration started (``None``: the user runs no iteration
+        of the timetable, the closed model)."""
+        lateness = getattr(gevent.getcurrent(), _LATENESS, None)
+        return None if lateness is None else lateness * 1000.0
 
     def has_slot(self) -> bool:
         """The current user runs an iteration of the timetable."""

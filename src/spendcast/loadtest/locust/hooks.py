@@ -151,8 +151,15 @@ def _on_request(
 ) -> None:
     # Runs for every request: keep it to a few operations (the recording appends to a list).
     # Open model: how late the iteration started counts too (coordinated omission).
-    elapsed = (response_time or 0.0) + arrival.TIMETABLE.lateness_ms()
-    _recording.record(request_type, name, elapsed, exception is not None, time.time())
+    # Both, side by side: from the intended start, and from the actual send (wrk2's -U).
+    measured = response_time or 0.0
+    late = arrival.TIMETABLE.lateness_ms()
+    if late is None:
+        _recording.record(request_type, name, measured, exception is not None, time.time())
+    else:
+        _recording.record(
+            request_type, name, measured + late, exception is not None, time.time(), measured
+        )
 
 
 def current_recording() -> Recording:

@@ -155,6 +155,27 @@ def slices_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+def uncorrected_table(summary: Mapping[str, Any]) -> Table:
+    """Open model: each endpoint's latency from the intended start (what a user waits) beside
+    the one from the actual send (the server's share): the gap is queueing in the generator."""
+    table = Table(title="open model: latency from the intended start | from the actual send")
+    table.add_column("endpoint", no_wrap=True)
+    keys = (("p50", "p50"), ("p99", "p99"), ("max", "max"))
+    for header, _ in keys:
+        table.add_column(f"{header} ms", justify="right")
+    for header, _ in keys:
+        table.add_column(f"sent {header} ms", justify="right")
+    rows = [(Text(f"{e['method']} {e['name']}"), e) for e in summary["endpoints"]]
+    for label, figures in [*rows, (Text("total"), summary)]:
+        if "uncorrected_latency_ms" not in figures:
+            continue
+        corrected, sent = figures["latency_ms"], figures["uncorrected_latency_ms"]
+        table.add_row(
+            label, *(_ms(corrected[k]) for _, k in keys), *(_ms(sent[k]) for _, k in keys)
+        )
+    return table
+
+
 def window_line(summary: Mapping[str, Any]) -> Text | None:
     """What the figures cover, when the warm-up left seconds out."""
     window = summary.get("window") or {}
@@ -212,6 +233,8 @@ def print_results(
         if line is not None:
             console.print(line)
     if summary.get("iterations") is not None:
+        if "uncorrected_latency_ms" in summary:
+            console.print(uncorrected_table(summary))
         console.print(arrivals_line(summary))
     for line in slo_lines(results):
         console.print(line)

@@ -22,7 +22,8 @@ every request recorded so far.
      "workers": ["<Locust client id>", ...],  # distributed runs: workers that handed over
      "arrivals": {"<epoch second>": {"started": n, "late": n, "dropped": n}},  # open model
      "plan_started_at": <epoch s> | null,  # time 0 of the load plan's stages
-     "warmup": {"until": <epoch second>, "endpoints": {...}} | null}  # --warmup
+     "warmup": {"until": <epoch second>, "endpoints": {...}} | null,  # --warmup
+     "uncorrected": {"GET /predict": {...}, ...}}  # open model: timed from the actual send
 
 Arrivals are keyed by the second an iteration was due (its intended start), requests by the
 second they ended. With ``--warmup`` the requests that ended before ``warmup_until`` (a whole
@@ -118,10 +119,11 @@ def endpoint_key(method: str, name: str) -> str:
 class _Pending:
     """Response times (ms) of one endpoint in one second, not yet in a histogram."""
 
-    __slots__ = ("failures", "values")
+    __slots__ = ("failures", "uncorrected", "values")
 
     def __init__(self) -> None:
         self.values: list[float] = []
+        self.uncorrected: list[float] = []  # open model: from the actual send
         self.failures = 0
 
 
@@ -131,6 +133,8 @@ class Recording:
     def __init__(self) -> None:
         self._endpoints: dict[str, Tally] = {}
         self._warmup_endpoints: dict[str, Tally] = {}
+        # Open model: the same requests timed from their actual send, not the intended start
+        self._uncorrected: dict[str, Tally] = {}
         self.warmup_s = 0.0  # --warmup: the measured window starts ``warmup_until``
         self._open_seconds: dict[int, Tally] = {}
         self.closed_seconds: dict[int, dict[str, Any]] = {}  # second -> encoded Tally
@@ -153,6 +157,13 @@ class Recording:
         """Tallies by ``endpoint_key``, since the start (or the last drain)."""
         self._flush()
         return self._endpoints
+
+    @property
+    def uncorrected(self) -> dict[str, Tally]:
+        """Open model: tallies by ``endpoint_key`` of the measured window's requests timed from
+        their actual send (``endpoints`` time them from the iteration's intended start)."""
+        self._flush()
+        return self._uncorrected
 
     @property
     def warmup_until(self) -> int | None:
@@ -183,9 +194,16 @@ class Recording:
         self._arrivals, self._arrival_second = arrivals, None  # record_start's entry went too
 
     def record(
-        self, method: str, name: str, response_time_ms: float, failed: bool, at: float
+        self,
+        method: str,
+        name: str,
+        response_time_ms: float,
+        failed: bool,
+        at: float,
+        uncorrected_ms: float | None = None,
     ) -> None:
-        """One request (called by every request: the cost is a list append)."""
+        """One request (called by every request: the cost is a list append; two in the open
+        model, whose ``uncorrected_ms`` is the response time from the actual send)."""
         second = int(at)
         if second != self._pending_second:
             self._pending_second = second
@@ -194,6 +212,8 @@ class Recording:
         if pending is None:
             pending = self._pending_now[(method, name)] = _Pending()
         pending.values.append(response_time_ms)
+        if uncorrected_ms is not None:
+            pending.uncorrected.append(uncorrected_ms)
         if failed:
             pending.failures += 1
 
@@ -218,6 +238,11 @@ class Recording:
                     tally = endpoints[key] = Tally()
                 tally.merge(part)
                 per_second.merge(part)
+                if values.uncorrected and not warm:
+                    sent = self._uncorrected.get(key)
+                    if sent is None:
+                        sent = self._uncorrected[key] = Tally()
+                    sent.merge(Tally.of(values.uncorrected, values.failures))
 
     def requests_in(self, second: int) -> int:
         """The requests recorded so far that were answered in ``second`` (epoch, whole)."""
@@ -271,11 +296,13 @@ class Recording:
         data = {
             "endpoints": {key: tally.to_json() for key, tally in self._endpoints.items()},
             "warmup_endpoints": {k: t.to_json() for k, t in self._warmup_endpoints.items()},
+            "uncorrected": {k: t.to_json() for k, t in self._uncorrected.items()},
             "seconds": {str(s): encoded for s, encoded in self.closed_seconds.items()},
             "arrivals": {str(s): a.to_json() for s, a in self.arrivals.items()},
         }
         self._endpoints = {}
         self._warmup_endpoints = {}
+        self._uncorrected = {}
         self.closed_seconds = {}
         self.arrivals = {}
         return data
@@ -285,6 +312,7 @@ class Recording:
         for section, endpoints in (
             ("endpoints", self._endpoints),
             ("warmup_endpoints", self._warmup_endpoints),
+            ("uncorrected", self._uncorrected),
         ):
             for key, encoded in data.get(section, {}).items():
                 tally = Tally.from_json(encoded)
@@ -314,6 +342,7 @@ class Recording:
             "arrivals": {str(s): self.arrivals[s].to_json() for s in sorted(self.arrivals)},
             "plan_started_at": self.plan_started_at,
             "warmup": warmup,
+            "uncorrected": _encoded(self._uncorrected),
         }
 
     def write(self, path: Path) -> None:
@@ -345,6 +374,7 @@ class LoadedRecording:
     plan_started_at: float | None = None
     warmup_until: float | None = None  # --warmup: the measured window's start (epoch s)
     warmup_endpoints: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    uncorrected: dict[tuple[str, str], Tally] = field(default_factory=dict)  # open model
 
     @property
     def window_start(self) -> float:
@@ -375,4 +405,5 @@ def read_recording(path: Path) -> LoadedRecording:
         None if plan_start is None else float(plan_start),
         None if "until" not in warmup else float(warmup["until"]),
         _decoded(warmup.get("endpoints", {})),
+        _decoded(data.get("uncorrected", {})),
     )  # fmt: skip

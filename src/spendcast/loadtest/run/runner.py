@@ -138,9 +138,6 @@ class RunConfig:
         plan = self.plan
         if plan is not None:
             object.__setattr__(self, "duration_s", plan.duration_s)  # frozen: set once, here
-        if self.warmup_s and self.time_limit_s is not None and self.warmup_s >= self.time_limit_s:
-            raise ValueError(f"--warmup {self.warmup_s}s leaves nothing to measure in a "
-                             f"{self.time_limit_s}s run")  # fmt: skip
             if plan.model == "rate" and self.think_time is not None:
                 raise ValueError("--think-time is the closed model's pause: the timetable "
                                  "sets when each iteration starts")  # fmt: skip
@@ -148,6 +145,9 @@ class RunConfig:
             if plan.model == "rate" and self.max_users < generators:
                 raise ValueError(f"--max-users {self.max_users} leaves a process without user: "
                                  f"{generators} processes generate the load")  # fmt: skip
+        if self.warmup_s and self.time_limit_s is not None and self.warmup_s >= self.time_limit_s:
+            raise ValueError(f"--warmup {self.warmup_s}s leaves nothing to measure in a "
+                             f"{self.time_limit_s}s run")  # fmt: skip
 
     @property
     def user_shape(self) -> bool:

@@ -155,6 +155,14 @@ def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
     ]
 
 
+def _uncorrected(tally: Tally | None) -> dict[str, Any]:
+    """Open model: the latency from the actual send beside ``latency_ms`` (from the intended
+    start), so the queueing before the send shows apart from the server's time."""
+    if tally is None or not tally.requests:
+        return {}
+    return {"uncorrected_latency_ms": _latency(tally.histogram)}
+
+
 def _sliced(recording: LoadedRecording, slice_s: int | None) -> dict[str, Any]:
     """``slices`` (``--slice``: the figures of each) and ``drift`` (first vs last, ``window``)."""
     if not slice_s:
@@ -198,9 +206,10 @@ def build_summary(
     total = _merge(list(recording.endpoints.values()))
     arrivals = measured_arrivals(recording)
     endpoints = [
-        {"method": method, "name": name, **_figures(tally, seconds)}
+        {"method": method, "name": name, **_figures(tally, seconds),
+         **_uncorrected(recording.uncorrected.get((method, name)))}
         for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
-    ]
+    ]  # fmt: skip
     return {
         "schema_version": SCHEMA_VERSION,
         "spendcast_version": version("spendcast"),
@@ -214,6 +223,7 @@ def build_summary(
         },
         "config": dict(config),
         **_figures(total, seconds),
+        **_uncorrected(_merge(list(recording.uncorrected.values()))),
         "iterations": arrivals.started if open_model(recording, plan) else None,
         "late": arrivals.late,
         "dropped": arrivals.dropped,
