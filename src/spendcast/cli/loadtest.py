@@ -12,14 +12,17 @@ from click.core import ParameterSource
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
 from spendcast.cli.options import (
     Options,
+    arrival_options,
     distributed_options,
     duration_seconds,
     locust_config,
+    optional_seconds,
     user_locustfile,
     user_options,
 )
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
+from spendcast.loadtest.run.arrival_pattern import ArrivalPattern
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
@@ -108,6 +111,22 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
     help="Open model: users at most in the pool (sized from the rate and the longest answers). "
     "An iteration due while every user is busy is dropped: not sent, counted (SLO dropped<1).",
 )
+@arrival_options
+@option(
+    "--warmup",
+    default=None,
+    callback=optional_seconds,
+    help="Send load for this long first, then measure: the warm-up's requests show in the "
+    "plots (shaded) and are left out of every figure, SLO and verdict.",
+)
+@option(
+    "--slice",
+    "slice_s",
+    default=None,
+    callback=optional_seconds,
+    help="Figures per time slice of this length (10s, 1m) in summary.json, the report and "
+    "--slices, with a drift line when p99 moves between the first and last slice.",
+)
 @option(
     "--processes",
     type=click.IntRange(min=-1),
@@ -175,6 +194,9 @@ def loadtest(
     rate: float | None,
     stages: tuple[Stage, ...],
     max_users: int,
+    arrival: ArrivalPattern,
+    warmup: int | None,
+    slice_s: int | None,
     processes: int | None,
     slos: tuple[Slo, ...],
     think_time: str | None,
@@ -264,6 +286,9 @@ def loadtest(
             rate=rate,
             stages=stages,
             max_users=max_users,
+            arrival=arrival,
+            warmup_s=warmup or 0,
+            slice_s=slice_s,
             user_file=user_file,
             tags=tags,
             exclude_tags=exclude_tags,

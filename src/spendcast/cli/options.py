@@ -24,6 +24,7 @@ from spendcast.cli.env_options import EnvOptions, F
 from spendcast.cli.errors import BadInput
 from spendcast.errors import SloSyntaxError
 from spendcast.loadtest.contract import SCENARIO_USERS
+from spendcast.loadtest.run.arrival_pattern import DEFAULT_SEED, ArrivalPattern
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
 from spendcast.loadtest.run.duration import parse_duration
 from spendcast.loadtest.run.slo import Slo, parse_slo
@@ -38,6 +39,11 @@ def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> 
         return parse_duration(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param) from error
+
+
+def optional_seconds(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """``duration_seconds``, ``None`` when the option is not given."""
+    return None if value is None else duration_seconds(ctx, param, value)
 
 
 if TYPE_CHECKING:  # click.ParamType is generic from click 8.2 on, a plain class before
@@ -133,6 +139,36 @@ def distributed_options(command: F) -> F:
     for declare in reversed(options):
         command = declare(command)
     return command
+
+
+_SEED = "spendcast.arrival_seed"
+
+
+def _seed(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    ctx.meta[_SEED] = value  # read by _arrival: --seed is eager, parsed first
+    return value
+
+
+def _arrival(ctx: click.Context, param: click.Parameter, value: str) -> ArrivalPattern:
+    try:
+        return ArrivalPattern.parse(value, ctx.meta.get(_SEED, DEFAULT_SEED))
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+def arrival_options(command: F) -> F:
+    """``--arrival constant|poisson|gamma:CV`` and its ``--seed``, as one ``ArrivalPattern``."""
+    option = Options(command.__name__)
+    command = option("--arrival", default="constant", show_default=True, callback=_arrival,
+                     help="Open model: how the iterations are spaced. constant: evenly, as the "
+                     "server sees them; poisson: exponential gaps (independent arrivals); "
+                     "gamma:CV: gaps of that coefficient of variation (above 1: bursts). "
+                     "Split across processes and workers without changing the pattern.",
+                     )(command)  # fmt: skip
+    return option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True,
+                  is_eager=True, expose_value=False, callback=_seed,
+                  help="Seed of --arrival's random gaps: two runs with one seed send the same "
+                  "pattern.")(command)  # fmt: skip
 
 
 def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ THINK_TIME_OPTION: Final = "--spendcast-think-time"
 LOAD_PLAN_OPTION: Final = "--spendcast-load-plan"  # run.load_plan.LoadPlan as JSON
 # Seconds after which a user's load shape is stopped (Locust's -t does not end a shape).
 RUN_TIME_OPTION: Final = "--spendcast-run-time"
+WARMUP_OPTION: Final = "--spendcast-warmup"  # seconds left out of every figure (--warmup)
 
 # Environment variables the Locust side reads.
 TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from spendcast.loadtest.run.recording import Arrivals, Recording, Tally, read_recording
 
 START = 1_700_000_000.0
@@ -103,3 +105,15 @@ def test_arrivals_counted_across_drains_all_reach_the_master() -> None:
         }
         for second in range(3)
     }
+
+
+def test_the_open_models_uncorrected_times_travel_with_the_recording() -> None:
+    worker, master = Recording(), Recording()
+    worker.started_at = master.started_at = 100.0
+    worker.record("GET", "/x", 30.0, False, 100.5, uncorrected_ms=5.0)
+    worker.record("GET", "/x", 12.0, False, 100.6, uncorrected_ms=12.0)
+    worker.record("GET", "/closed", 7.0, False, 100.7)  # the closed model: no second time
+    master.absorb(worker.drain())
+    assert master.endpoints["GET /x"].histogram.max_ms() == pytest.approx(30.0, rel=1e-3)
+    assert master.uncorrected["GET /x"].histogram.max_ms() == pytest.approx(12.0, rel=1e-3)
+    assert "GET /closed" not in master.uncorrected

@@ -229,7 +229,10 @@ def _below(p_value: float | None, alpha: float, values: Sequence[float]) -> bool
 
 
 def _per_second(summary: Mapping[str, Any], name: str) -> list[float]:
-    rows = summary.get("timeseries", [])[1:-1]  # the first and last seconds are partial
+    rows = summary.get("timeseries", [])
+    # the measured window's whole seconds (run.window); written before: cut the partial ends
+    windowed = bool(rows) and "sample" in rows[0]
+    rows = [row for row in rows if row["sample"]] if windowed else rows[1:-1]
     return [float(row[name]) for row in rows if row.get(name) is not None]
 
 

@@ -63,6 +63,7 @@ from spendcast.loadtest.run.recording import Recording
 
 LATE_S: Final = 0.010
 TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
+TICK_SHARE: Final = 0.25  # ... and no sooner than this share of the interval between slots
 FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 _INSTALLED: Final = "_spendcast_first_slot"
@@ -137,9 +138,11 @@ class Timetable:
             "max_in_flight": self.max_in_flight,
         }
 
-    def lateness_ms(self) -> float:
-        """How late the current user's iteration started (0 outside the open model)."""
-        return getattr(gevent.getcurrent(), _LATENESS, 0.0) * 1000.0
+    def lateness_ms(self) -> float | None:
+        """How late the current user's iteration started (``None``: the user runs no iteration
+        of the timetable, the closed model)."""
+        lateness = getattr(gevent.getcurrent(), _LATENESS, None)
+        return None if lateness is None else lateness * 1000.0
 
     def has_slot(self) -> bool:
         """The current user runs an iteration of the timetable."""
@@ -241,10 +244,14 @@ class Timetable:
     def _fill(self, now: float) -> bool:
         """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; say
         whether any is."""
-        if self.schedule is None:
+        schedule = self.schedule
+        if schedule is None:
             return False
-        offsets = self.schedule.slots_by(
-            self.index, self.count, self.next_j, now + TICK_S - self.origin, FILL_SLOTS
+        # Never a whole interval early: at 200/s a 5 ms tick would send the slots in pairs.
+        rate = schedule.rate_at(now - self.origin) / self.count
+        tick = TICK_S if rate * TICK_S <= TICK_SHARE else TICK_SHARE / rate
+        offsets = schedule.slots_by(
+            self.index, self.count, self.next_j, now + tick - self.origin, FILL_SLOTS
         )
         self._ready[:] = [self.origin + offset for offset in reversed(offsets)]
         return bool(offsets)

@@ -49,6 +49,7 @@ from spendcast.loadtest.contract import (
     RUN_TIME_OPTION,
     STOP_FILE,
     THINK_TIME_OPTION,
+    WARMUP_OPTION,
     option_dest,
 )
 from spendcast.loadtest.locust import arrival
@@ -131,6 +132,9 @@ def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
         RUN_TIME_OPTION, type=float, default=0.0, help="Stop the file's own load shape after S s"
     )
+    parser.add_argument(
+        WARMUP_OPTION, type=float, default=0.0, help="Leave the first S s out of the figures"
+    )
 
 
 def _on_request(
@@ -147,8 +151,15 @@ def _on_request(
 ) -> None:
     # Runs for every request: keep it to a few operations (the recording appends to a list).
     # Open model: how late the iteration started counts too (coordinated omission).
-    elapsed = (response_time or 0.0) + arrival.TIMETABLE.lateness_ms()
-    _recording.record(request_type, name, elapsed, exception is not None, time.time())
+    # Both, side by side: from the intended start, and from the actual send (wrk2's -U).
+    measured = response_time or 0.0
+    late = arrival.TIMETABLE.lateness_ms()
+    if late is None:
+        _recording.record(request_type, name, measured, exception is not None, time.time())
+    else:
+        _recording.record(
+            request_type, name, measured + late, exception is not None, time.time(), measured
+        )
 
 
 def current_recording() -> Recording:
@@ -261,10 +272,17 @@ def _on_report_to_master(data: dict[str, Any], **_: Any) -> None:
     data[LOCUSTFILES_KEY] = _digest
 
 
-def _on_worker_test_start(environment: Environment, **_: Any) -> None:
-    _stopped.clear()
+def _start_recording(environment: Environment) -> None:
     if _recording.started_at is None:
         _recording.started_at = time.time()
+    # the master's --warmup (workers get it with the first spawn message, as Locust's own)
+    warmup = getattr(environment.parsed_options, option_dest(WARMUP_OPTION), 0.0)
+    _recording.warmup_s = float(warmup or 0.0)
+
+
+def _on_worker_test_start(environment: Environment, **_: Any) -> None:
+    _stopped.clear()
+    _start_recording(environment)
     think_time = getattr(environment.parsed_options, option_dest(THINK_TIME_OPTION), "")
     if think_time:  # the master's --think-time, for workers on other machines
         from spendcast.loadtest.locust.scenarios import think_time as wait_time
@@ -278,10 +296,9 @@ def _on_worker_report(data: dict[str, Any], **_: Any) -> None:
         _recording.absorb(data[REPORT_KEY])
 
 
-def _on_test_start(**_: Any) -> None:
+def _on_test_start(environment: Environment, **_: Any) -> None:
     _master.reset()
-    if _recording.started_at is None:
-        _recording.started_at = time.time()
+    _start_recording(environment)
 
 
 def _on_test_stop(environment: Environment, **_: Any) -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from spendcast.loadtest.run.runner import Progress
 from spendcast.loadtest.run.slo import SloResult, format_value
+from spendcast.loadtest.run.window import describe_drift
 
 _LATENCY_COLUMNS = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
 _TAIL_COLUMNS = (("p99.9", "p99_9"), ("max", "max"))
@@ -105,28 +106,93 @@ def results_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
-def stages_table(summary: Mapping[str, Any]) -> Table:
-    """Per stage of the load plan: its window, target and figures."""
-    rate = (summary["config"].get("load_plan") or {}).get("model") == "rate"
-    table = Table(title="stages")
-    for header in ("stage", "window s", "iterations/s" if rate else "users"):
+def _window_table(title: str, headers: Sequence[str], dropped: bool) -> Table:
+    """A table of time windows (stages, slices): their own columns, then the figures."""
+    table = Table(title=title)
+    for header in headers:
         table.add_column(header, justify="right")
     for header in ("requests", "failures", "rps", *(f"{h} ms" for h, _ in _LATENCY_COLUMNS)):
         table.add_column(header, justify="right")
-    table.add_column("dropped", justify="right")
+    if dropped:
+        table.add_column("dropped", justify="right")
+    return table
+
+
+def _window_figures(window: Mapping[str, Any]) -> list[RenderableType]:
+    latency = window["latency_ms"]
+    return [
+        f"{window['requests']:,}",
+        Text(f"{window['failures']:,}", style="red" if window["failures"] else ""),
+        f"{window['rps']:,.1f}",
+        *(_ms(latency[key]) for _, key in _LATENCY_COLUMNS),
+    ]
+
+
+def stages_table(summary: Mapping[str, Any]) -> Table:
+    """Per stage of the load plan: its window, target and figures."""
+    rate = (summary["config"].get("load_plan") or {}).get("model") == "rate"
+    table = _window_table(
+        "stages", ("stage", "window s", "iterations/s" if rate else "users"), dropped=True
+    )
     for stage in summary["stages"]:
-        latency = stage["latency_ms"]
         table.add_row(
             str(stage["index"] + 1),
             f"{stage['start_s']:g}-{stage['end_s']:g}",
             f"{stage['target']:g}",
-            f"{stage['requests']:,}",
-            Text(f"{stage['failures']:,}", style="red" if stage["failures"] else ""),
-            f"{stage['rps']:,.1f}",
-            *(_ms(latency[key]) for _, key in _LATENCY_COLUMNS),
+            *_window_figures(stage),
             Text(f"{stage['dropped']:,}", style="red" if stage["dropped"] else ""),
         )
     return table
+
+
+def slices_table(summary: Mapping[str, Any]) -> Table:
+    """Per time slice of the measured window (``--slice``)."""
+    table = _window_table("slices", ("slice", "window s"), dropped=False)
+    for part in summary["slices"]:
+        table.add_row(
+            str(part["index"] + 1), f"{part['start_s']:g}-{part['end_s']:g}", *_window_figures(part)
+        )
+    return table
+
+
+def uncorrected_table(summary: Mapping[str, Any]) -> Table:
+    """Open model: each endpoint's latency from the intended start (what a user waits) beside
+    the one from the actual send (the server's share): the gap is queueing in the generator."""
+    table = Table(title="open model: latency from the intended start | from the actual send")
+    table.add_column("endpoint", no_wrap=True)
+    keys = (("p50", "p50"), ("p99", "p99"), ("max", "max"))
+    for header, _ in keys:
+        table.add_column(f"{header} ms", justify="right")
+    for header, _ in keys:
+        table.add_column(f"sent {header} ms", justify="right")
+    rows = [(Text(f"{e['method']} {e['name']}"), e) for e in summary["endpoints"]]
+    for label, figures in [*rows, (Text("total"), summary)]:
+        if "uncorrected_latency_ms" not in figures:
+            continue
+        corrected, sent = figures["latency_ms"], figures["uncorrected_latency_ms"]
+        table.add_row(
+            label, *(_ms(corrected[k]) for _, k in keys), *(_ms(sent[k]) for _, k in keys)
+        )
+    return table
+
+
+def window_line(summary: Mapping[str, Any]) -> Text | None:
+    """What the figures cover, when the warm-up left seconds out."""
+    window = summary.get("window") or {}
+    if not window.get("start_s"):
+        return None
+    return Text(
+        f"figures from {window['start_s']:g} s to {window['end_s']:g} s: the warm-up's "
+        f"{window['warmup_requests']:,} requests left out",
+        style="dim",
+    )
+
+
+def drift_line(summary: Mapping[str, Any]) -> Text | None:
+    found = summary.get("drift")
+    if not found or not found["drifted"]:
+        return None
+    return Text(describe_drift(found), style="bold yellow")
 
 
 def arrivals_line(summary: Mapping[str, Any]) -> Text:
@@ -161,7 +227,14 @@ def print_results(
     console.print(results_table(summary))
     if len(summary.get("stages", ())) > 1:
         console.print(stages_table(summary))
+    if summary.get("slices"):
+        console.print(slices_table(summary))
+    for line in (window_line(summary), drift_line(summary)):
+        if line is not None:
+            console.print(line)
     if summary.get("iterations") is not None:
+        if "uncorrected_latency_ms" in summary:
+            console.print(uncorrected_table(summary))
         console.print(arrivals_line(summary))
     for line in slo_lines(results):
         console.print(line)

@@ -7,9 +7,11 @@ the first ramp starts from ``--rate`` (a constant rate alone is one stage at tha
 
 Open model, the timetable (what ``locust/arrival.py`` hands out): with ``N(t)`` the arrivals
 due by ``t`` (the integral of the rate), iteration ``k = 0, 1, 2...`` is due at the ``t``
-where ``N(t) = k``, for every ``t`` before the plan's end. With ``n`` load-generating
-processes, process ``i`` runs the iterations ``k ≡ i (mod n)``: each offers ``rate / n``, its
-slots shifted from its neighbour's by one interval, so the merged stream is the one asked.
+where ``N(t) = k``, for every ``t`` before the plan's end (evenly spaced; ``--arrival``
+replaces ``k`` by ``u_k``, the pattern's position: ``arrival_pattern``). With ``n`` processes
+generating the load, process ``i`` runs the iterations ``k ≡ i (mod n)``: each offers
+``rate / n``, its slots shifted from its neighbour's by one interval, so the merged stream is
+the one asked.
 
 The pool of users (``pool_size``) follows Little's law: busy users = rate x latency. It holds
 the peak rate of the next seconds times twice the longest answer lately (at least 0.5 s), plus
@@ -24,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from spendcast.loadtest.run.arrival_pattern import CONSTANT, ArrivalPattern, Positions
 from spendcast.loadtest.run.duration import format_duration, parse_duration
 
 Model = Literal["users", "rate"]
@@ -104,11 +107,19 @@ class ArrivalSchedule:
     Mutable only at its end: ``switch`` changes the rate from now on (the capacity search)."""
 
     segments: list[_Segment] = field(default_factory=list)
+    pattern: ArrivalPattern = CONSTANT
     _cursor: int = field(default=0, repr=False, compare=False)
+    _positions: Positions | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.pattern.is_constant:
+            self._positions = self.pattern.positions()
 
     @classmethod
-    def of_stages(cls, start_rate: float, stages: tuple[Stage, ...]) -> ArrivalSchedule:
-        schedule = cls()
+    def of_stages(
+        cls, start_rate: float, stages: tuple[Stage, ...], pattern: ArrivalPattern = CONSTANT
+    ) -> ArrivalSchedule:
+        schedule = cls(pattern=pattern)
         rate, at = start_rate, 0.0
         for stage in stages:
             schedule._append(at, stage.duration_s, rate, stage.target)
@@ -116,8 +127,8 @@ class ArrivalSchedule:
         return schedule
 
     @classmethod
-    def open_ended(cls, rate: float = 0.0) -> ArrivalSchedule:
-        schedule = cls()
+    def open_ended(cls, rate: float = 0.0, pattern: ArrivalPattern = CONSTANT) -> ArrivalSchedule:
+        schedule = cls(pattern=pattern)
         schedule._append(0.0, math.inf, rate, rate)
         return schedule
 
@@ -150,16 +161,17 @@ class ArrivalSchedule:
     def time_of(self, k: int) -> float | None:
         """When iteration ``k`` is due, or ``None`` if it never is (after the end, rate 0)."""
         # Asked once per iteration with k rising: the segment of the last answer first.
+        u = k if self._positions is None else self._positions.at(k)
         segments = self.segments
         cursor = self._cursor if self._cursor < len(segments) else 0
         segment = segments[cursor]
-        within = k - segment.before
+        within = u - segment.before
         if 0 <= within < segment.total:
             return segment.start_s + segment.time_of(within)
-        first = max(bisect.bisect_right([s.before for s in segments], k) - 1, 0)
+        first = max(bisect.bisect_right([s.before for s in segments], u) - 1, 0)
         for index in range(first, len(segments)):
             segment = segments[index]
-            within = k - segment.before
+            within = u - segment.before
             if 0 <= within < segment.total:
                 self._cursor = index
                 return segment.start_s + segment.time_of(within)
@@ -175,6 +187,7 @@ class ArrivalSchedule:
         most ``limit``): the same values, each segment found once (a tick's slots at once)."""
         offsets: list[float] = []
         k = index + j * processes
+        positions = self._positions
         while len(offsets) < limit:
             first = self.time_of(k)  # finds the segment and leaves the cursor on it
             if first is None or first > until:
@@ -182,7 +195,11 @@ class ArrivalSchedule:
             offsets.append(first)
             k += processes
             segment = self.segments[self._cursor]
-            while len(offsets) < limit and (within := k - segment.before) < segment.total:
+            while (
+                len(offsets) < limit
+                and (within := (k if positions is None else positions.at(k)) - segment.before)
+                < segment.total
+            ):
                 offset = segment.start_s + segment.time_of(within)
                 if offset > until:
                     return offsets
@@ -220,12 +237,17 @@ class LoadPlan:
     stages: tuple[Stage, ...]
     start: float = 0.0  # open: the rate at the start (--rate); closed: always 0 users
     max_users: int = DEFAULT_MAX_USERS
+    pattern: ArrivalPattern = CONSTANT  # open: how the iterations are spaced
 
     def __post_init__(self) -> None:
         if not self.stages:
             raise ValueError("a load plan needs at least one stage")
         if self.max_users < 1:
             raise ValueError("--max-users must be at least 1")
+        if self.model == "users" and not self.pattern.is_constant:
+            raise ValueError(
+                "--arrival spaces the open model's iterations: give --rate or --stages"
+            )
         if self.model == "users" and any(s.target != int(s.target) for s in self.stages):
             raise ValueError("user stages take whole numbers of users, e.g. 1m:10,2m:50")
         if self.model == "rate" and self.schedule().total < 1:
@@ -234,8 +256,10 @@ class LoadPlan:
             )
 
     @classmethod
-    def constant_rate(cls, rate: float, duration_s: int, max_users: int) -> LoadPlan:
-        return cls("rate", (Stage(duration_s, rate),), rate, max_users)
+    def constant_rate(
+        cls, rate: float, duration_s: int, max_users: int, pattern: ArrivalPattern = CONSTANT
+    ) -> LoadPlan:
+        return cls("rate", (Stage(duration_s, rate),), rate, max_users, pattern)
 
     @property
     def duration_s(self) -> int:
@@ -264,7 +288,7 @@ class LoadPlan:
         return 0.0
 
     def schedule(self) -> ArrivalSchedule:
-        return ArrivalSchedule.of_stages(self.start, self.stages)
+        return ArrivalSchedule.of_stages(self.start, self.stages, self.pattern)
 
     def peak_rate(self, t0: float, t1: float) -> float:
         """The highest rate asked in ``[t0, t1]`` (a ramp peaks at a stage boundary)."""
@@ -285,9 +309,12 @@ class LoadPlan:
     def describe(self) -> str:
         unit = "users" if self.model == "users" else "it/s"
         if self.model == "rate" and len(self.stages) == 1 and self.start == self.stages[0].target:
-            return f"{self.start:g} {unit} for {format_duration(self.duration_s)}"
+            return f"{self.start:g} {unit} for {format_duration(self.duration_s)}{self._spacing()}"
         start = f"{self.start:g} -> " if self.model == "rate" else ""
-        return f"{start}{','.join(str(s) for s in self.stages)} ({unit})"
+        return f"{start}{','.join(str(s) for s in self.stages)} ({unit}){self._spacing()}"
+
+    def _spacing(self) -> str:
+        return "" if self.pattern.is_constant else f", {self.pattern} arrivals"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -295,10 +322,12 @@ class LoadPlan:
             "start": self.start,
             "stages": [[s.duration_s, s.target] for s in self.stages],
             "max_users": self.max_users,
+            "arrival": self.pattern.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LoadPlan:
         stages = tuple(Stage(int(d), float(t)) for d, t in data["stages"])
         model: Model = "rate" if data["model"] == "rate" else "users"
-        return cls(model, stages, float(data["start"]), int(data["max_users"]))
+        pattern = ArrivalPattern.from_json(data.get("arrival"))
+        return cls(model, stages, float(data["start"]), int(data["max_users"]), pattern)

@@ -89,6 +89,7 @@ def _throughput(series: Sequence[Mapping[str, Any]], path: Path) -> Path:
     axis.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right")
     axis.set_title("Throughput and users over time")
     axis.grid(alpha=0.3)
+    shade_warmup(axis, series)
     return save_figure(figure, path)
 
 
@@ -104,7 +105,17 @@ def _latency_over_time(series: Sequence[Mapping[str, Any]], path: Path) -> Path:
     axis.legend()
     axis.set_title("Latency percentiles per second")
     axis.grid(alpha=0.3)
+    shade_warmup(axis, series)
     return save_figure(figure, path)
+
+
+def shade_warmup(axis: Axes, series: Sequence[Mapping[str, Any]]) -> None:
+    """Shade the warm-up's seconds (sent, shown, left out of every figure)."""
+    warm = [row["time"] for row in series if row.get("warmup")]
+    if warm:
+        axis.axvspan(min(warm), max(warm) + 1, color="tab:gray", alpha=0.15)
+        axis.annotate("warm-up", (min(warm), 1), xycoords=("data", "axes fraction"),
+                      xytext=(3, -12), textcoords="offset points", color="dimgray")  # fmt: skip
 
 
 def _latency_distribution(histograms: Mapping[str, LatencyHistogram], path: Path) -> Path:

@@ -21,15 +21,21 @@ every request recorded so far.
      "users": {"<epoch second>": n},
      "workers": ["<Locust client id>", ...],  # distributed runs: workers that handed over
      "arrivals": {"<epoch second>": {"started": n, "late": n, "dropped": n}},  # open model
-     "plan_started_at": <epoch s> | null}  # time 0 of the load plan's stages
+     "plan_started_at": <epoch s> | null,  # time 0 of the load plan's stages
+     "warmup": {"until": <epoch second>, "endpoints": {...}} | null,  # --warmup
+     "uncorrected": {"GET /predict": {...}, ...}}  # open model: timed from the actual send
 
 Arrivals are keyed by the second an iteration was due (its intended start), requests by the
-second they ended.
+second they ended. With ``--warmup`` the requests that ended before ``warmup_until`` (a whole
+epoch second) are tallied apart, in ``warmup_endpoints``: sent, kept in the per-second tallies
+(the plots shade them), left out of every figure.
+
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -113,10 +119,11 @@ def endpoint_key(method: str, name: str) -> str:
 class _Pending:
     """Response times (ms) of one endpoint in one second, not yet in a histogram."""
 
-    __slots__ = ("failures", "values")
+    __slots__ = ("failures", "uncorrected", "values")
 
     def __init__(self) -> None:
         self.values: list[float] = []
+        self.uncorrected: list[float] = []  # open model: from the actual send
         self.failures = 0
 
 
@@ -125,6 +132,10 @@ class Recording:
 
     def __init__(self) -> None:
         self._endpoints: dict[str, Tally] = {}
+        self._warmup_endpoints: dict[str, Tally] = {}
+        # Open model: the same requests timed from their actual send, not the intended start
+        self._uncorrected: dict[str, Tally] = {}
+        self.warmup_s = 0.0  # --warmup: the measured window starts ``warmup_until``
         self._open_seconds: dict[int, Tally] = {}
         self.closed_seconds: dict[int, dict[str, Any]] = {}  # second -> encoded Tally
         self.users: dict[int, int] = {}
@@ -148,6 +159,26 @@ class Recording:
         return self._endpoints
 
     @property
+    def uncorrected(self) -> dict[str, Tally]:
+        """Open model: tallies by ``endpoint_key`` of the measured window's requests timed from
+        their actual send (``endpoints`` time them from the iteration's intended start)."""
+        self._flush()
+        return self._uncorrected
+
+    @property
+    def warmup_until(self) -> int | None:
+        """The epoch second the measured window starts at (``None``: no warm-up)."""
+        if not self.warmup_s or self.started_at is None:
+            return None
+        return math.ceil(self.started_at + self.warmup_s)
+
+    @property
+    def warmup_endpoints(self) -> dict[str, Tally]:
+        """Tallies by ``endpoint_key`` of the requests that ended in the warm-up."""
+        self._flush()
+        return self._warmup_endpoints
+
+    @property
     def open_seconds(self) -> dict[int, Tally]:
         """Tallies of the seconds not yet closed, by epoch second."""
         self._flush()
@@ -163,9 +194,16 @@ class Recording:
         self._arrivals, self._arrival_second = arrivals, None  # record_start's entry went too
 
     def record(
-        self, method: str, name: str, response_time_ms: float, failed: bool, at: float
+        self,
+        method: str,
+        name: str,
+        response_time_ms: float,
+        failed: bool,
+        at: float,
+        uncorrected_ms: float | None = None,
     ) -> None:
-        """One request (called by every request: the cost is a list append)."""
+        """One request (called by every request: the cost is a list append; two in the open
+        model, whose ``uncorrected_ms`` is the response time from the actual send)."""
         second = int(at)
         if second != self._pending_second:
             self._pending_second = second
@@ -174,6 +212,8 @@ class Recording:
         if pending is None:
             pending = self._pending_now[(method, name)] = _Pending()
         pending.values.append(response_time_ms)
+        if uncorrected_ms is not None:
+            pending.uncorrected.append(uncorrected_ms)
         if failed:
             pending.failures += 1
 
@@ -183,18 +223,26 @@ class Recording:
             return
         pending, self._pending = self._pending, {}
         self._pending_second, self._pending_now = None, {}
+        warmup_until = self.warmup_until
         for second, by_endpoint in pending.items():
             per_second = self._open_seconds.get(second)
             if per_second is None:
                 per_second = self._open_seconds[second] = Tally()
+            warm = warmup_until is not None and second < warmup_until
+            endpoints = self._warmup_endpoints if warm else self._endpoints
             for (method, name), values in by_endpoint.items():
                 part = Tally.of(values.values, values.failures)
                 key = endpoint_key(method, name)
-                tally = self._endpoints.get(key)
+                tally = endpoints.get(key)
                 if tally is None:
-                    tally = self._endpoints[key] = Tally()
+                    tally = endpoints[key] = Tally()
                 tally.merge(part)
                 per_second.merge(part)
+                if values.uncorrected and not warm:
+                    sent = self._uncorrected.get(key)
+                    if sent is None:
+                        sent = self._uncorrected[key] = Tally()
+                    sent.merge(Tally.of(values.uncorrected, values.failures))
 
     def requests_in(self, second: int) -> int:
         """The requests recorded so far that were answered in ``second`` (epoch, whole)."""
@@ -247,22 +295,31 @@ class Recording:
         self.close_seconds(now)
         data = {
             "endpoints": {key: tally.to_json() for key, tally in self._endpoints.items()},
+            "warmup_endpoints": {k: t.to_json() for k, t in self._warmup_endpoints.items()},
+            "uncorrected": {k: t.to_json() for k, t in self._uncorrected.items()},
             "seconds": {str(s): encoded for s, encoded in self.closed_seconds.items()},
             "arrivals": {str(s): a.to_json() for s, a in self.arrivals.items()},
         }
         self._endpoints = {}
+        self._warmup_endpoints = {}
+        self._uncorrected = {}
         self.closed_seconds = {}
         self.arrivals = {}
         return data
 
     def absorb(self, data: dict[str, Any]) -> None:
         """Merge what another process drained."""
-        for key, encoded in data.get("endpoints", {}).items():
-            tally = Tally.from_json(encoded)
-            if key in self._endpoints:
-                self._endpoints[key].merge(tally)
-            else:
-                self._endpoints[key] = tally
+        for section, endpoints in (
+            ("endpoints", self._endpoints),
+            ("warmup_endpoints", self._warmup_endpoints),
+            ("uncorrected", self._uncorrected),
+        ):
+            for key, encoded in data.get(section, {}).items():
+                tally = Tally.from_json(encoded)
+                if key in endpoints:
+                    endpoints[key].merge(tally)
+                else:
+                    endpoints[key] = tally
         for second, encoded in data.get("seconds", {}).items():
             self._add_closed(int(second), encoded)
         for second, counts in data.get("arrivals", {}).items():
@@ -270,25 +327,38 @@ class Recording:
 
     def to_json(self) -> dict[str, Any]:
         self.close_seconds()
-        endpoints: dict[str, Any] = {}
-        for key, tally in sorted(self._endpoints.items()):
-            method, _, name = key.partition(" ")
-            endpoints[key] = {"method": method, "name": name, **tally.to_json()}
+        warmup = None
+        if self.warmup_until is not None:
+            warmup = {"until": self.warmup_until, "endpoints": _encoded(self._warmup_endpoints)}
         return {
             "schema_version": SCHEMA_VERSION,
             "unit": "us",
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
-            "endpoints": endpoints,
+            "endpoints": _encoded(self._endpoints),
             "seconds": {str(s): self.closed_seconds[s] for s in sorted(self.closed_seconds)},
             "users": {str(s): n for s, n in sorted(self.users.items())},
             "workers": sorted(self.workers),
             "arrivals": {str(s): self.arrivals[s].to_json() for s in sorted(self.arrivals)},
             "plan_started_at": self.plan_started_at,
+            "warmup": warmup,
+            "uncorrected": _encoded(self._uncorrected),
         }
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json()), encoding="utf-8")
+
+
+def _encoded(endpoints: dict[str, Tally]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    for key, tally in sorted(endpoints.items()):
+        method, _, name = key.partition(" ")
+        encoded[key] = {"method": method, "name": name, **tally.to_json()}
+    return encoded
+
+
+def _decoded(encoded: dict[str, Any]) -> dict[tuple[str, str], Tally]:
+    return {(str(e["method"]), str(e["name"])): Tally.from_json(e) for e in encoded.values()}
 
 
 @dataclass(frozen=True)
@@ -302,15 +372,23 @@ class LoadedRecording:
     users: dict[int, int]
     arrivals: dict[int, Arrivals] = field(default_factory=dict)  # open model, by second due
     plan_started_at: float | None = None
+    warmup_until: float | None = None  # --warmup: the measured window's start (epoch s)
+    warmup_endpoints: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    uncorrected: dict[tuple[str, str], Tally] = field(default_factory=dict)  # open model
+
+    @property
+    def window_start(self) -> float:
+        """Where the figures start: after the warm-up, if any."""
+        if self.warmup_until is None:
+            return self.started_at
+        return min(max(self.started_at, self.warmup_until), self.stopped_at)
 
 
 def read_recording(path: Path) -> LoadedRecording:
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: unsupported schema_version {data.get('schema_version')!r}")
-    endpoints = {
-        (str(e["method"]), str(e["name"])): Tally.from_json(e) for e in data["endpoints"].values()
-    }
+    endpoints = _decoded(data["endpoints"])
     seconds = {int(s): Tally.from_json(t) for s, t in data["seconds"].items()}
     users = {int(s): int(n) for s, n in data["users"].items()}
     started = data["started_at"]
@@ -321,7 +399,11 @@ def read_recording(path: Path) -> LoadedRecording:
         stopped = max([s + 1 for s in [*seconds, *users]], default=started)
     arrivals = {int(s): Arrivals.from_json(a) for s, a in data.get("arrivals", {}).items()}
     plan_start = data.get("plan_started_at")
+    warmup = data.get("warmup") or {}
     return LoadedRecording(
         float(started), float(stopped), endpoints, seconds, users, arrivals,
         None if plan_start is None else float(plan_start),
+        None if "until" not in warmup else float(warmup["until"]),
+        _decoded(warmup.get("endpoints", {})),
+        _decoded(data.get("uncorrected", {})),
     )  # fmt: skip

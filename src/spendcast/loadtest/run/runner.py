@@ -43,8 +43,10 @@ from spendcast.loadtest.contract import (
     STOP_FILE,
     SUMMARY_FILE,
     THINK_TIME_OPTION,
+    WARMUP_OPTION,
 )
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S, Abort, AbortRule, live_observations
+from spendcast.loadtest.run.arrival_pattern import CONSTANT, ArrivalPattern
 from spendcast.loadtest.run.credentials import base_url, locust_environment, public_host
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.duration import parse_think_time
@@ -105,6 +107,7 @@ class RunConfig:
     rate: float | None = None
     stages: tuple[Stage, ...] = ()
     max_users: int = DEFAULT_MAX_USERS
+    arrival: ArrivalPattern = CONSTANT  # how the open model spaces its iterations
     user_file: UserLocustfile | None = None
     tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
@@ -113,17 +116,25 @@ class RunConfig:
     # With a load shape of the user's file: ``duration_s`` ends it as -t would (it was given);
     # False: the shape alone ends the run, as under plain locust.
     bounded: bool = True
+    # The first seconds, sent but left out of every figure and SLO (window.py); ``slice_s``:
+    # figures per slice of the measured window, and the drift line.
+    warmup_s: int = 0
+    slice_s: int | None = None
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
             raise ValueError(f"unknown scenario {self.scenario!r}: one of {sorted(SCENARIO_USERS)}")
         if self.users < 1 or self.duration_s < 1:
             raise ValueError("users and duration_s must be at least 1")
+        if self.warmup_s < 0 or (self.slice_s is not None and self.slice_s < 1):
+            raise ValueError("--warmup is 0 or more and --slice at least 1s")
         if self.think_time is not None:
             parse_think_time(self.think_time)
         if self.user_file is not None and self.think_time is not None:
             raise ValueError("--think-time paces the built-in scenarios: a locustfile's users "
                              "have their own wait_time")  # fmt: skip
+        if not self.arrival.is_constant and self.rate is None:
+            raise ValueError("--arrival spaces the open model's iterations: give --rate")
         plan = self.plan
         if plan is not None:
             object.__setattr__(self, "duration_s", plan.duration_s)  # frozen: set once, here
@@ -134,6 +145,9 @@ class RunConfig:
             if plan.model == "rate" and self.max_users < generators:
                 raise ValueError(f"--max-users {self.max_users} leaves a process without user: "
                                  f"{generators} processes generate the load")  # fmt: skip
+        if self.warmup_s and self.time_limit_s is not None and self.warmup_s >= self.time_limit_s:
+            raise ValueError(f"--warmup {self.warmup_s}s leaves nothing to measure in a "
+                             f"{self.time_limit_s}s run")  # fmt: skip
 
     @property
     def user_shape(self) -> bool:
@@ -154,8 +168,8 @@ class RunConfig:
         if self.rate is None:
             return LoadPlan("users", self.stages)
         if not self.stages:
-            return LoadPlan.constant_rate(self.rate, self.duration_s, self.max_users)
-        return LoadPlan("rate", self.stages, self.rate, self.max_users)
+            return LoadPlan.constant_rate(self.rate, self.duration_s, self.max_users, self.arrival)
+        return LoadPlan("rate", self.stages, self.rate, self.max_users, self.arrival)
 
     def public(self) -> dict[str, Any]:
         """The configuration as written in ``summary.json``: no token, no cookie."""
@@ -177,6 +191,8 @@ class RunConfig:
             "user_classes": list(self.user_classes),
             "tags": list(self.tags),
             "exclude_tags": list(self.exclude_tags),
+            "warmup_s": self.warmup_s,
+            "slice_s": self.slice_s,
         }
 
     @property
@@ -341,6 +357,8 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
         command += config.master.locust_args()
     if config.think_time is not None:  # the master sends it to workers on other machines
         command += [THINK_TIME_OPTION, config.think_time]
+    if config.warmup_s:  # the same way
+        command += [WARMUP_OPTION, str(config.warmup_s)]
     return [*command, *locust_tags(config.tags, config.exclude_tags)]
 
 
@@ -379,7 +397,9 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
         "log": LOCUST_LOG,
     }
-    summary = build_summary(recording, config.public(), files=files, plan=config.plan)
+    summary = build_summary(
+        recording, config.public(), files=files, plan=config.plan, slice_s=config.slice_s
+    )
     summary["locust_exit_code"] = code
     slo_results = check_slos(recording, config.slos)
     if abort is not None:  # the SLO that ended the run, as it was seen breaking

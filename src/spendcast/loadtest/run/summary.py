@@ -12,6 +12,7 @@ from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.load_plan import LoadPlan
 from spendcast.loadtest.run.recording import Arrivals, LoadedRecording, Tally, total_arrivals
 from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
+from spendcast.loadtest.run.window import drift, is_sample, slices
 
 SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)
@@ -40,13 +41,14 @@ def _merge(tallies: Sequence[Tally]) -> Tally:
 
 def observations(recording: LoadedRecording) -> dict[tuple[str, str] | None, Observation]:
     """What SLOs are checked against: the total (``None``, with the run's ``dropped``), each
-    ``(method, route)``, and each route over all its methods (``("*", route)``)."""
-    seconds = recording.stopped_at - recording.started_at
+    ``(method, route)``, and each route over all its methods (``("*", route)``), over the
+    measured window (``window``: after the warm-up)."""
+    seconds = recording.stopped_at - recording.window_start
     result: dict[tuple[str, str] | None, Observation] = {
         None: _observation(
             _merge(list(recording.endpoints.values())),
             seconds,
-            total_arrivals(recording.arrivals).dropped,
+            measured_arrivals(recording).dropped,
         )
     }
     routes: dict[str, list[Tally]] = {}
@@ -80,8 +82,17 @@ def _latency(histogram: LatencyHistogram) -> dict[str, float | None]:
     return {key: None if value is None else round(float(value), 3) for key, value in stats.items()}
 
 
+def measured_arrivals(recording: LoadedRecording) -> Arrivals:
+    """The open model's iterations due in the measured window (after the warm-up)."""
+    until = recording.warmup_until
+    return total_arrivals(
+        {s: a for s, a in recording.arrivals.items() if until is None or s >= until}
+    )
+
+
 def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
-    """One row per second from the first to the last second anything happened."""
+    """One row per second from the first to the last second anything happened; ``sample``
+    false for the warm-up's seconds and the partial ones (``window``)."""
     known = [*recording.seconds, *recording.users]
     if not known:
         return []
@@ -104,6 +115,8 @@ def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
                 "p95": _rounded(values[95.0]),
                 "p99": _rounded(values[99.0]),
                 "dropped": arrivals.dropped,
+                "warmup": recording.warmup_until is not None and second < recording.warmup_until,
+                "sample": is_sample(recording, second),
             }
         )
     return rows
@@ -117,10 +130,13 @@ def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
     windows = plan.windows()
     tallies = [Tally() for _ in windows]
     arrivals = [Arrivals() for _ in windows]
+    warm = recording.warmup_until or -math.inf
     for second, tally in recording.seconds.items():
-        tallies[plan.stage_at(second + 0.5 - origin)].merge(tally)
+        if second >= warm:
+            tallies[plan.stage_at(second + 0.5 - origin)].merge(tally)
     for second, counts in recording.arrivals.items():
-        arrivals[plan.stage_at(second + 0.5 - origin)].merge(counts)
+        if second >= warm:
+            arrivals[plan.stage_at(second + 0.5 - origin)].merge(counts)
     shift = origin - recording.started_at
     return [
         {
@@ -137,6 +153,33 @@ def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
             zip(windows, tallies, arrivals, strict=True)
         )
     ]
+
+
+def _uncorrected(tally: Tally | None) -> dict[str, Any]:
+    """Open model: the latency from the actual send beside ``latency_ms`` (from the intended
+    start), so the queueing before the send shows apart from the server's time."""
+    if tally is None or not tally.requests:
+        return {}
+    return {"uncorrected_latency_ms": _latency(tally.histogram)}
+
+
+def _sliced(recording: LoadedRecording, slice_s: int | None) -> dict[str, Any]:
+    """``slices`` (``--slice``: the figures of each) and ``drift`` (first vs last, ``window``)."""
+    if not slice_s:
+        return {"slices": [], "drift": None}
+    parts = slices(recording, slice_s)
+    return {
+        "slices": [
+            {
+                "index": part.index,
+                "start_s": round(part.start - recording.started_at, 3),
+                "end_s": round(part.end - recording.started_at, 3),
+                **_figures(part.tally, part.end - part.start),
+            }
+            for part in parts
+        ],
+        "drift": drift(parts),
+    }
 
 
 def _rounded(value: float | None) -> float | None:
@@ -156,29 +199,38 @@ def build_summary(
     files: Mapping[str, Any] | None = None,
     abort: Mapping[str, Any] | None = None,
     plan: LoadPlan | None = None,
+    slice_s: int | None = None,
 ) -> dict[str, Any]:
     """The whole ``summary.json`` document; ``config`` must hold no secret."""
-    seconds = recording.stopped_at - recording.started_at
+    seconds = recording.stopped_at - recording.window_start
     total = _merge(list(recording.endpoints.values()))
-    arrivals = total_arrivals(recording.arrivals)
+    arrivals = measured_arrivals(recording)
     endpoints = [
-        {"method": method, "name": name, **_figures(tally, seconds)}
+        {"method": method, "name": name, **_figures(tally, seconds),
+         **_uncorrected(recording.uncorrected.get((method, name)))}
         for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
-    ]
+    ]  # fmt: skip
     return {
         "schema_version": SCHEMA_VERSION,
         "spendcast_version": version("spendcast"),
         "timestamp": _iso(recording.started_at),
         "finished": _iso(recording.stopped_at),
-        "duration_s": round(seconds, 3),
+        "duration_s": round(recording.stopped_at - recording.started_at, 3),
+        "window": {
+            "start_s": round(recording.window_start - recording.started_at, 3),
+            "end_s": round(recording.stopped_at - recording.started_at, 3),
+            "warmup_requests": sum(t.requests for t in recording.warmup_endpoints.values()),
+        },
         "config": dict(config),
         **_figures(total, seconds),
+        **_uncorrected(_merge(list(recording.uncorrected.values()))),
         "iterations": arrivals.started if open_model(recording, plan) else None,
         "late": arrivals.late,
         "dropped": arrivals.dropped,
         "endpoints": endpoints,
         "stages": [] if plan is None else stages(recording, plan),
         "timeseries": timeseries(recording),
+        **_sliced(recording, slice_s),
         **slo_fields(slo_results, abort),
         "files": dict(files or {}),
     }
