@@ -76,18 +76,22 @@ def register() -> None:
 
 def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
-        OUT_OPTION, default="", help="Directory where spendcast writes its recording and progress"
+        OUT_OPTION,
+        default="",
+        include_in_web_ui=False,  # the kit's plumbing, not a field of the web form
+        help="Directory where spendcast writes its recording and progress",
     )
     parser.add_argument(
         DUMP_OPTION,
         default="",
         env_var=DUMP_ENV,  # so that the workers --processes forks dump too
+        include_in_web_ui=False,
         help="Worker: directory where it also writes all it recorded",
     )
-    parser.add_argument(
-        THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
-    )
-    parser.add_argument(LOAD_PLAN_OPTION, default="", help="The load plan's shape: its JSON")
+    parser.add_argument(THINK_TIME_OPTION, default="", include_in_web_ui=False,
+                        help="Pause of each user, sent by the master to workers")  # fmt: skip
+    parser.add_argument(LOAD_PLAN_OPTION, default="", include_in_web_ui=False,
+                        help="The load plan's shape: its JSON")  # fmt: skip
 
 
 def _on_request(

@@ -64,7 +64,8 @@ def check_slos(recording: LoadedRecording, slos: Sequence[Slo]) -> tuple[SloResu
     return tuple(evaluate(slo, measured) for slo in slos)
 
 
-def _figures(tally: Tally, seconds: float) -> dict[str, Any]:
+def figures(tally: Tally, seconds: float) -> dict[str, Any]:
+    """An endpoint's (or the total's) figures as ``summary.json`` writes them."""
     return {
         "requests": tally.requests,
         "failures": tally.failures,
@@ -128,7 +129,7 @@ def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
             "start_s": round(start + shift, 3),
             "end_s": round(end + shift, 3),
             "target": target,
-            **_figures(tally, end - start),
+            **figures(tally, end - start),
             "iterations": counts.started if plan.model == "rate" else None,
             "late": counts.late,
             "dropped": counts.dropped,
@@ -162,7 +163,7 @@ def build_summary(
     total = _merge(list(recording.endpoints.values()))
     arrivals = total_arrivals(recording.arrivals)
     endpoints = [
-        {"method": method, "name": name, **_figures(tally, seconds)}
+        {"method": method, "name": name, **figures(tally, seconds)}
         for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
     ]
     return {
@@ -172,7 +173,7 @@ def build_summary(
         "finished": _iso(recording.stopped_at),
         "duration_s": round(seconds, 3),
         "config": dict(config),
-        **_figures(total, seconds),
+        **figures(total, seconds),
         "iterations": arrivals.started if open_model(recording, plan) else None,
         "late": arrivals.late,
         "dropped": arrivals.dropped,
