@@ -134,6 +134,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
         return
     if isinstance(runner, MasterRunner):
         _master.attach(runner)
+        # The web UI's Stop: Locust then sends its own "stop" and forgets each worker as it
+        # stops, before its last report; so the workers hand over first.
+        _listen(environment.events.test_stopping, lambda **_: _master.collect(environment))
         _listen(
             environment.events.worker_report,
             lambda client_id, data, **_: _check_worker_files(environment, client_id, data),
