@@ -83,7 +83,10 @@ def document(recording: Recording, live: LiveState, now: float) -> dict[str, Any
             {(k.partition(" ")[0], k.partition(" ")[2]): t for k, t in endpoints.items()},
             {}, {}, dict(recording.arrivals),
         )  # fmt: skip
-        slos = [result.as_dict() for result in check_slos(loaded, live.slos)]
+        slos = [
+            {**result.as_dict(), "observed_text": result.describe_observed()}
+            for result in check_slos(loaded, live.slos)
+        ]
     arrivals = total_arrivals(recording.arrivals)
     open_model = None
     if live.rate is not None or recording.arrivals:

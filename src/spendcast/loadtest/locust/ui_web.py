@@ -230,10 +230,10 @@ def _rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for slo in doc["slos"]:
         verdict = "held" if slo["passed"] else "BREACHED"
         rows.append({"scope": "SLO", "name": slo["expression"],
-                     "status": f"{verdict} (observed {slo['observed']})"})  # fmt: skip
+                     "status": f"{verdict} (observed {slo['observed_text']})"})  # fmt: skip
     if (model := doc["open_model"]) is not None:
-        rows.append({"scope": "open model", "name": f"rate {model['rate']} it/s",
-                     "requests": model["offered"],
+        rate = "paused" if not model["rate"] else f"rate {model['rate']:g} it/s"
+        rows.append({"scope": "open model", "name": rate,
                      "status": f"offered {model['offered']}, late {model['late']}, "
                                f"dropped {model['dropped']}"})  # fmt: skip
     if doc["state"] == "running" or doc["saving"]:
