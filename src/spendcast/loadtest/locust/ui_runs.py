@@ -1,7 +1,7 @@
 """Each test started from ``spendcast ui``'s page becomes a run directory when it stops.
 
-``TestLog`` notes the user count and the arrival rate when the test starts and each time the
-page changes them; when the test stops (Stop, a run time, Ctrl-C: Locust's ``test_stop``,
+``LoadChanges`` notes the user count and the arrival rate when the test starts and each time
+the page changes them; when the test stops (Stop, a run time, Ctrl-C: Locust's ``test_stop``,
 once every worker handed over), ``save`` writes what ``spendcast loadtest`` writes:
 ``recording.json``, Locust's CSV files and HTML report, then ``summary.json`` and the plots
 through the run primitive (``runner.write_summary``), the changes as the load plan's stages
@@ -21,61 +21,17 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from spendcast.loadtest.contract import RECORDING_FILE
 from spendcast.loadtest.run.credentials import public_host
-from spendcast.loadtest.run.load_plan import LoadPlan, Stage
 from spendcast.loadtest.run.recording import Recording
 from spendcast.loadtest.run.runner import CSV_PREFIX, HTML_REPORT, default_out_dir, write_summary
 from spendcast.loadtest.run.slo import Slo
+from spendcast.loadtest.ui.load_changes import LoadChanges
 from spendcast.loadtest.ui.session import UiSession
-
-
-class TestLog:
-    """The load asked during one test: ``(at, users, rate)``, the first when it started."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[float, int, float | None]] = []
-
-    def start(self, at: float, users: int, rate: float | None) -> None:
-        self.changes = [(at, users, rate)]
-
-    def change(self, at: float, users: int, rate: float | None) -> None:
-        if self.changes and self.changes[-1][1:] != (users, rate):
-            self.changes.append((at, users, rate))
-
-    @property
-    def open_model(self) -> bool:
-        return any(rate is not None for _, _, rate in self.changes)
-
-    def plan(self, origin: float, stopped: float) -> LoadPlan | None:
-        """The load asked as stages from ``origin`` (``None``: one user count throughout, as
-        a plain Locust run); a stage lasts at least a second."""
-        if not self.changes:
-            return None
-        open_model = self.open_model
-        targets = [(at, (rate or 0.0) if open_model else float(users))
-                   for at, users, rate in self.changes]  # fmt: skip
-        if not open_model and len({target for _, target in targets}) == 1:
-            return None
-        stages: list[Stage] = []
-        ends = [at for at, _ in targets[1:]] + [stopped]
-        for (at, target), end in zip(targets, ends, strict=True):
-            seconds = max(round(end - max(at, origin)), 1)
-            if stages and stages[-1].target == target:
-                stages[-1] = Stage(stages[-1].duration_s + seconds, target)
-            else:
-                stages.append(Stage(seconds, target))
-        pool = max(users for _, users, _ in self.changes)
-        try:
-            if open_model:
-                return LoadPlan("rate", tuple(stages), targets[0][1], max(pool, 1))
-            return LoadPlan("users", tuple(stages))
-        except ValueError:  # a rate too low to start an iteration: no plan to describe it
-            return None
 
 
 def save(
     environment: Environment,
     recording: Recording,
-    log: TestLog,
+    log: LoadChanges,
     session: UiSession,
     slos: tuple[Slo, ...],
 ) -> Path:

@@ -37,8 +37,9 @@ from spendcast.loadtest.contract import RATE_OPTION, STATS_PATH, UI_SESSION_ENV,
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.hooks import current_recording
 from spendcast.loadtest.locust.ui_figures import LiveState, copy_tallies, document
-from spendcast.loadtest.locust.ui_runs import TestLog, save
+from spendcast.loadtest.locust.ui_runs import save
 from spendcast.loadtest.run.slo import parse_slo
+from spendcast.loadtest.ui.load_changes import LoadChanges
 from spendcast.loadtest.ui.session import UiSession
 
 TAB: Final = "spendcast"
@@ -52,7 +53,7 @@ RATE_FIELD: Final = option_dest(RATE_OPTION)
 
 logger = logging.getLogger(__name__)
 _live = LiveState()
-_log = TestLog()
+_log = LoadChanges()
 
 
 def _listen(hook: Any, listener: Callable[..., Any]) -> None:
