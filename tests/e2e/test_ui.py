@@ -9,12 +9,17 @@ in one line and exit code 2.
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from spendcast.loadtest.run.server_process import free_port
 from tests.support.fixed_service import fixed_service
 from tests.support.ui_session import run_cli, spendcast_ui, summary
 
@@ -138,3 +143,43 @@ def test_with_processes_the_master_shows_the_exact_merged_figures(tmp_path: Path
     assert _figures(stopped["since_start"]["total"]) == _figures(saved)
     assert saved["iterations"] == stopped["open_model"]["started"]
     assert saved["requests"] >= 60
+
+
+def test_a_master_saves_the_running_test_on_ctrl_c(tmp_path: Path) -> None:
+    master_port = free_port()
+    with (
+        fixed_service(SERVICE_MS) as server,
+        spendcast_ui(
+            tmp_path,
+            "--host",
+            server.url,
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(master_port),
+        ) as ui,  # fmt: skip
+    ):
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "spendcast", "loadtest", "--worker", "--master-host",
+             "127.0.0.1", "--master-port", str(master_port), "--processes", "2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while len(httpx.get(f"{ui.url}/stats/requests", timeout=10).json()["workers"]) < 2:
+                assert time.monotonic() < deadline, "the workers did not connect"
+                time.sleep(0.3)
+            assert ui.swarm(user_count=6, spawn_rate=6, spendcast_rate="30")["success"]
+            live = ui.wait_for(40)
+            ui.process.send_signal(signal.SIGINT)  # Ctrl-C while the test runs
+            assert ui.process.wait(timeout=120) == 0
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    (run_dir,) = ui.runs.iterdir()
+    saved = summary(run_dir)
+    recording = json.loads((run_dir / "recording.json").read_text())
+    assert len(recording["workers"]) == 2
+    assert saved["requests"] >= live["since_start"]["total"]["requests"]
+    assert saved["config"]["load_plan"]["model"] == "rate"
