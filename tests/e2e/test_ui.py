@@ -183,3 +183,4 @@ def test_a_master_saves_the_running_test_on_ctrl_c(tmp_path: Path) -> None:
     assert len(recording["workers"]) == 2
     assert saved["requests"] >= live["since_start"]["total"]["requests"]
     assert saved["config"]["load_plan"]["model"] == "rate"
+    assert saved["config"]["workers"] == 2

@@ -58,6 +58,8 @@ def save(
         "duration_s": max(round(stopped - started), 1),
         "load_plan": None if plan is None else plan.to_json(),
     }
+    if public.get("workers") is not None:  # --master: the workers that took part
+        public["workers"] = len(recording.workers)
     write_summary(out_dir, public, plan, slos)
     return out_dir
 
