@@ -68,6 +68,7 @@ def test_the_tab_figures_are_the_saved_runs(tmp_path: Path) -> None:
             *closed["files"]["plots"],
         ):
             assert (closed_dir / name).is_file(), name
+        assert closed["files"]["log"] is None  # Locust logs to the terminal
 
         # A bad rate is refused by the form, the test not started.
         refused = ui.swarm(user_count=5, spawn_rate=5, spendcast_rate="fast")

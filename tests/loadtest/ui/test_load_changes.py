@@ -37,9 +37,7 @@ def test_a_rate_set_while_running_counts_from_zero_before() -> None:
     changes = LoadChanges()
     changes.start(100.0, 8, None)
     changes.change(105.0, 8, 30.0)
-    assert changes.plan(100.0, 115.0) == LoadPlan(
-        "rate", (Stage(5, 0.0), Stage(10, 30.0)), 0.0, 8
-    )
+    assert changes.plan(100.0, 115.0) == LoadPlan("rate", (Stage(5, 0.0), Stage(10, 30.0)), 0.0, 8)
 
 
 def test_no_iteration_due_is_no_plan() -> None:

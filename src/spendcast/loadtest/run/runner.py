@@ -363,7 +363,7 @@ def write_summary(
         "recording": RECORDING_FILE,
         "html": HTML_REPORT,
         "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
-        "log": LOCUST_LOG,
+        "log": LOCUST_LOG if (out_dir / LOCUST_LOG).exists() else None,  # spendcast ui: none
     }
     summary = build_summary(recording, public, files=files, plan=plan)
     slo_results = check_slos(recording, slos)
