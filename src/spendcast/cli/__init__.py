@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "compare": ("spendcast.cli.compare:compare", "loadtest"),
     "profile": ("spendcast.cli.profile:profile", "loadtest"),
     "report": ("spendcast.cli.report:report", "loadtest"),
+    "ui": ("spendcast.cli.ui:ui", "loadtest"),
 }
 
 HELP_LINES: dict[str, str] = {
@@ -41,6 +42,7 @@ HELP_LINES: dict[str, str] = {
     "compare": "Compare two runs (or two servers): faster, slower or no difference.",
     "profile": "Load the API while sampling it with py-spy: where the time goes.",
     "report": "Write one self-contained HTML page for run directories.",
+    "ui": "Locust's web UI with the kit's exact figures, SLOs, open model and run directories.",
 }
 
 

@@ -72,6 +72,11 @@ MEANINGS: dict[str, dict[ExitCode, str]] = {
         ExitCode.FAILED: "the run, the server or py-spy failed",
         ExitCode.USAGE: "usage error",
     },
+    "ui": {
+        ExitCode.OK: "stopped with Ctrl-C",
+        ExitCode.FAILED: "Locust failed",
+        ExitCode.USAGE: "usage error (port in use, bad file)",
+    },
     "report": {
         ExitCode.OK: "written",
         ExitCode.USAGE: "a directory is not a spendcast run directory",

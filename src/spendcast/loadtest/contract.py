@@ -25,6 +25,9 @@ RECORDING_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_recording.py"  # the hook
 # Put first in -f for --rate/--stages: its load shape runs the load plan (and wins over any
 # shape of the user's files, Locust taking the first shape it finds).
 PLAN_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_load_plan.py"
+# ``spendcast ui``: the web UI's "spendcast" tab, arrival rate and run directories; after the
+# recording hooks (it reads their recording).
+UI_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_ui.py"
 # The module Locust's own loader runs in a short-lived process to list a locustfile's users.
 PROBE_MODULE: Final = "spendcast.loadtest.locust.probe"
 
@@ -56,6 +59,7 @@ LOAD_PLAN_OPTION: Final = "--spendcast-load-plan"  # run.load_plan.LoadPlan as J
 # Seconds after which a user's load shape is stopped (Locust's -t does not end a shape).
 RUN_TIME_OPTION: Final = "--spendcast-run-time"
 WARMUP_OPTION: Final = "--spendcast-warmup"  # seconds left out of every figure (--warmup)
+RATE_OPTION: Final = "--spendcast-rate"  # spendcast ui: the web form's arrival rate (it/s)
 
 # Environment variables the Locust side reads.
 TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)
@@ -63,6 +67,9 @@ COOKIE_ENV: Final = "SPENDCAST_COOKIE"
 THINK_TIME_ENV: Final = "SPENDCAST_LOADTEST_THINK_TIME"
 DUMP_ENV: Final = "SPENDCAST_LOADTEST_WORKER_DUMP"
 PLAN_ENV: Final = "SPENDCAST_CAPACITY_PLAN"  # the capacity search's plan, as JSON
+UI_SESSION_ENV: Final = "SPENDCAST_UI_SESSION"  # spendcast ui: ui.session.UiSession as JSON
+# spendcast ui: the live figures (docs/summary-format.md), on the web UI's port.
+STATS_PATH: Final = "/spendcast/stats"
 # Set (to the SLOs' percentiles, "99.9,97.5", maybe none) by --abort-on-fail: progress lines
 # then carry the total, names with several methods, max/min/mean and those percentiles.
 LIVE_SLO_ENV: Final = "SPENDCAST_LIVE_SLO_PERCENTILES"

@@ -140,3 +140,17 @@ def test_bulk_recording_equals_one_call_per_value(source: str) -> None:
         assert max_ms >= 3_600_000
     else:
         assert max_ms > 2.048  # beyond the first, exact bucket
+
+
+def test_without_is_what_was_recorded_since_the_copy() -> None:
+    histogram = LatencyHistogram()
+    histogram.record_all_ms([1.0, 2.0, 3.0, 900.0])
+    before = LatencyHistogram.merged([histogram])
+    later = [5.0, 7.0, 250.5, 40.25]
+    histogram.record_all_ms(later)
+    alone = LatencyHistogram()
+    alone.record_all_ms(later)
+    since = histogram.without(before)
+    assert since.stats() == alone.stats()
+    assert since.min_ms() == alone.min_ms()
+    assert histogram.without(histogram).count == 0

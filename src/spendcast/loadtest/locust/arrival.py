@@ -66,12 +66,16 @@ TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a w
 TICK_SHARE: Final = 0.25  # ... and no sooner than this share of the interval between slots
 FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
+RATE_MESSAGE: Final = "spendcast_rate"  # the web UI's arrival rate (``share_rate``)
 _INSTALLED: Final = "_spendcast_first_slot"
 # On a user's greenlet: how late its current iteration started (s), None between iterations.
 _LATENESS: Final = "spendcast_lateness"
 _STARTED: Final = "spendcast_started"  # on a user's greenlet: when its iteration started (s)
 
-__all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install"]
+__all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install", "share_rate", "uninstall"]
+_ABSENT: Final = object()
+# A user class's own wait_time and on_start before ``install`` (``_ABSENT``: inherited).
+_originals: dict[type[User], tuple[object, object]] = {}
 
 
 class Timetable:
@@ -319,15 +323,33 @@ def _then_first_slot(on_start: Callable[[User], None]) -> Callable[[User], None]
 def install(user_classes: Iterable[type[User]]) -> None:
     """Put every iteration of these user classes on ``TIMETABLE`` (idempotent)."""
     for user_class in user_classes:
+        if user_class not in _originals:
+            own = vars(user_class)
+            _originals[user_class] = (own.get("wait_time", _ABSENT), own.get("on_start", _ABSENT))
         user_class.wait_time = _wait_for_slot
         if not getattr(user_class.on_start, _INSTALLED, False):
             user_class.on_start = _then_first_slot(user_class.on_start)  # type: ignore[assignment,method-assign]
 
 
+def uninstall(user_classes: Iterable[type[User]]) -> None:
+    """Give these user classes back their own ``wait_time`` and ``on_start`` (closed model)."""
+    for user_class in user_classes:
+        saved = _originals.pop(user_class, None)
+        for name, value in zip(("wait_time", "on_start"), saved or (), strict=False):
+            if value is _ABSENT:
+                delattr(user_class, name)
+            else:
+                setattr(user_class, name, value)
+
+
 def attach(runner: Runner, recording: Recording) -> None:
-    """A process that runs users: count its slots in ``recording``, obey ``announce``."""
+    """A process that runs users: count its slots in ``recording``, obey ``announce`` and
+    ``share_rate``."""
     TIMETABLE.recording = recording
     runner.register_message(ARRIVAL_MESSAGE, _on_arrival)
+    runner.register_message(
+        RATE_MESSAGE, lambda environment, msg, **_: _set_rate(environment, msg.data)
+    )
     runner.environment.events.test_stop.add_listener(lambda **_: TIMETABLE.settle())  # type: ignore[no-untyped-call]
 
 
@@ -349,3 +371,34 @@ def announce(runner: Runner, plan: LoadPlan, origin: float) -> int:
         share = {**data, "index": index, "count": len(workers)}
         runner.send_message(ARRIVAL_MESSAGE, share, client_id=client_id)
     return len(workers)
+
+
+def share_rate(runner: Runner, rate: float | None, at: float, *, new_test: bool) -> None:
+    """The web UI's arrival rate, shared by every load-generating process: from ``at`` (epoch
+    s) on, ``rate`` iterations/s, open-ended; ``None`` at a test's start: the closed model.
+    ``new_test``: a new timetable whose time 0 is ``at`` (this process's share as ``announce``
+    gives it); otherwise the running timetable changes its rate at ``at``."""
+    data = {"rate": rate, "at": at, "new": new_test}
+    if not isinstance(runner, MasterRunner):
+        _set_rate(runner.environment, {**data, "index": 0, "count": 1})
+        return
+    workers = sorted(node.id for node in runner.clients.all if node.state != STATE_MISSING)
+    for index, client_id in enumerate(workers):
+        share = {**data, "index": index, "count": len(workers)}
+        runner.send_message(RATE_MESSAGE, share, client_id=client_id)
+
+
+def _set_rate(environment: Environment, data: dict[str, Any]) -> None:
+    rate, at = data["rate"], float(data["at"])
+    if rate is None:
+        uninstall(environment.user_classes)
+        TIMETABLE.schedule = None
+        return
+    install(environment.user_classes)
+    if data["new"] or TIMETABLE.schedule is None:
+        TIMETABLE.reset_counters()
+        TIMETABLE.configure(
+            ArrivalSchedule.open_ended(float(rate)), at, data["index"], data["count"]
+        )
+    else:
+        TIMETABLE.set_rate(float(rate), at)

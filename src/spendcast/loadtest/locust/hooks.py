@@ -117,24 +117,26 @@ def _in_hook(frame: FrameType | None) -> bool:
 
 def _add_options(parser: Any, **_: Any) -> None:
     parser.add_argument(
-        OUT_OPTION, default="", help="Directory where spendcast writes its recording and progress"
+        OUT_OPTION,
+        default="",
+        include_in_web_ui=False,  # the kit's plumbing, not a field of the web form
+        help="Directory where spendcast writes its recording and progress",
     )
     parser.add_argument(
         DUMP_OPTION,
         default="",
         env_var=DUMP_ENV,  # so that the workers --processes forks dump too
+        include_in_web_ui=False,
         help="Worker: directory where it also writes all it recorded",
     )
-    parser.add_argument(
-        THINK_TIME_OPTION, default="", help="Pause of each user, sent by the master to workers"
-    )
-    parser.add_argument(LOAD_PLAN_OPTION, default="", help="The load plan's shape: its JSON")
-    parser.add_argument(
-        RUN_TIME_OPTION, type=float, default=0.0, help="Stop the file's own load shape after S s"
-    )
-    parser.add_argument(
-        WARMUP_OPTION, type=float, default=0.0, help="Leave the first S s out of the figures"
-    )
+    parser.add_argument(THINK_TIME_OPTION, default="", include_in_web_ui=False,
+                        help="Pause of each user, sent by the master to workers")  # fmt: skip
+    parser.add_argument(LOAD_PLAN_OPTION, default="", include_in_web_ui=False,
+                        help="The load plan's shape: its JSON")  # fmt: skip
+    parser.add_argument(RUN_TIME_OPTION, type=float, default=0.0, include_in_web_ui=False,
+                        help="Stop the file's own load shape after S s")  # fmt: skip
+    parser.add_argument(WARMUP_OPTION, type=float, default=0.0, include_in_web_ui=False,
+                        help="Leave the first S s out of the figures")  # fmt: skip
 
 
 def _on_request(
@@ -188,6 +190,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
         return
     if isinstance(runner, MasterRunner):
         _master.attach(runner)
+        # The web UI's Stop: Locust then sends its own "stop" and forgets each worker as it
+        # stops, before its last report; so the workers hand over first.
+        _listen(environment.events.test_stopping, lambda **_: _master.collect(environment))
         _listen(
             environment.events.worker_report,
             lambda client_id, data, **_: _check_worker_files(environment, client_id, data),

@@ -153,6 +153,23 @@ class LatencyHistogram:
         """Add every value ``other`` recorded into this histogram."""
         self._histogram.add(other._histogram)
 
+    def without(self, earlier: LatencyHistogram) -> LatencyHistogram:
+        """What was recorded since ``earlier``, a copy of this histogram taken before: the
+        counts subtracted (exact), the minimum and maximum those of the buckets left."""
+        mine, theirs = self._histogram, earlier._histogram
+        counts = np.ctypeslib.as_array(mine.counts)[: mine.counts_len].astype(np.int64)
+        counts -= np.ctypeslib.as_array(theirs.counts)[: theirs.counts_len].astype(np.int64)
+        result = LatencyHistogram()
+        histogram = result._histogram
+        nonzero = np.flatnonzero(counts > 0)
+        if nonzero.size:
+            target = np.ctypeslib.as_array(histogram.counts)[: histogram.counts_len]
+            target[nonzero] = counts[nonzero]
+            histogram.total_count = int(counts[nonzero].sum())
+            histogram.min_value = int(histogram.get_value_from_index(int(nonzero[0])))
+            histogram.max_value = int(histogram.get_value_from_index(int(nonzero[-1])))
+        return result
+
     @classmethod
     def merged(cls, histograms: Iterable[LatencyHistogram]) -> LatencyHistogram:
         total = cls()

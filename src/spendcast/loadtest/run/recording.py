@@ -152,6 +152,12 @@ class Recording:
         self._pending_second: int | None = None
         self._pending_now: dict[tuple[str, str], _Pending] = {}
 
+    def restart(self, at: float) -> None:
+        """Forget everything recorded: a new test starts at ``at`` (``spendcast ui`` runs one
+        test after another in the same process)."""
+        Recording.__init__(self)
+        self.started_at = at
+
     @property
     def endpoints(self) -> dict[str, Tally]:
         """Tallies by ``endpoint_key``, since the start (or the last drain)."""

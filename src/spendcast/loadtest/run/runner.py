@@ -367,7 +367,8 @@ def locust_tags(tags: tuple[str, ...], exclude_tags: tuple[str, ...]) -> list[st
             *(["--exclude-tags", *exclude_tags] if exclude_tags else [])]  # fmt: skip
 
 
-def _environment(config: RunConfig) -> dict[str, str]:
+def run_environment(config: RunConfig) -> dict[str, str]:
+    """The environment Locust runs with: credentials, think time, the user file's path."""
     env = locust_environment(config.extra_env, config.token, config.cookie, config.think_time)
     if config.abort_on_fail:
         percentiles = AbortRule(config.slos).percentiles()
@@ -390,22 +391,42 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     recording_path = out_dir / RECORDING_FILE
     if code < 0 or not recording_path.exists():  # killed, or it never ran its test
         raise LoadTestError(f"Locust failed (exit code {code}): {_last_log_line(out_dir)}")
-    recording = read_recording(recording_path)
+    summary, slo_results, recording = write_summary(
+        out_dir, config.public(), config.plan, config.slos, abort, plots=config.plots,
+        slice_s=config.slice_s, locust_exit_code=code,
+    )  # fmt: skip
+    if summary["requests"] == 0:
+        raise LoadTestError(f"no request completed against {public_host(config.host)}")
+    return RunResult(out_dir, summary, slo_results, recording, abort, code)
+
+
+def write_summary(
+    out_dir: Path,
+    public: Mapping[str, Any],
+    plan: LoadPlan | None,
+    slos: tuple[Slo, ...],
+    abort: Abort | None = None,
+    *,
+    plots: bool = True,
+    slice_s: int | None = None,
+    locust_exit_code: int = 0,
+) -> tuple[dict[str, Any], tuple[SloResult, ...], LoadedRecording]:
+    """``summary.json`` and the plots of a run directory whose ``recording.json`` (and
+    Locust's files) are written; ``public``: the configuration, without secret."""
+    recording = read_recording(out_dir / RECORDING_FILE)
     files: dict[str, Any] = {
         "recording": RECORDING_FILE,
         "html": HTML_REPORT,
         "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
-        "log": LOCUST_LOG,
+        "log": LOCUST_LOG if (out_dir / LOCUST_LOG).exists() else None,  # spendcast ui: none
     }
-    summary = build_summary(
-        recording, config.public(), files=files, plan=config.plan, slice_s=config.slice_s
-    )
-    summary["locust_exit_code"] = code
-    slo_results = check_slos(recording, config.slos)
+    summary = build_summary(recording, public, files=files, plan=plan, slice_s=slice_s)
+    summary["locust_exit_code"] = locust_exit_code
+    slo_results = check_slos(recording, slos)
     if abort is not None:  # the SLO that ended the run, as it was seen breaking
         slo_results = tuple(abort.result if r.slo == abort.result.slo else r for r in slo_results)
     summary |= slo_fields(slo_results, None if abort is None else abort.as_dict())
-    if config.plots:
+    if plots:
         from spendcast.loadtest.run.plots import write_plots  # matplotlib: only when plotting
 
         labels = {f"{m} {n}": t.histogram for (m, n), t in sorted(recording.endpoints.items())}
@@ -413,9 +434,7 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
             labels["total"] = LatencyHistogram.merged(labels.values())
         summary["files"]["plots"] = [p.name for p in write_plots(summary, labels, out_dir)]
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    if summary["requests"] == 0:
-        raise LoadTestError(f"no request completed against {public_host(config.host)}")
-    return RunResult(out_dir, summary, slo_results, recording, abort, code)
+    return summary, slo_results, recording
 
 
 def _run_locust(
@@ -449,7 +468,7 @@ def _run_locust(
         process = subprocess.Popen(
             locust_command(config, out_dir),
             cwd=out_dir if config.user_file is None else config.user_file.cwd,
-            env=_environment(config),
+            env=run_environment(config),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

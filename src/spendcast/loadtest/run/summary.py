@@ -66,7 +66,8 @@ def check_slos(recording: LoadedRecording, slos: Sequence[Slo]) -> tuple[SloResu
     return tuple(evaluate(slo, measured) for slo in slos)
 
 
-def _figures(tally: Tally, seconds: float) -> dict[str, Any]:
+def figures(tally: Tally, seconds: float) -> dict[str, Any]:
+    """An endpoint's (or the total's) figures as ``summary.json`` writes them."""
     return {
         "requests": tally.requests,
         "failures": tally.failures,
@@ -144,7 +145,7 @@ def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
             "start_s": round(start + shift, 3),
             "end_s": round(end + shift, 3),
             "target": target,
-            **_figures(tally, end - start),
+            **figures(tally, end - start),
             "iterations": counts.started if plan.model == "rate" else None,
             "late": counts.late,
             "dropped": counts.dropped,
@@ -174,7 +175,7 @@ def _sliced(recording: LoadedRecording, slice_s: int | None) -> dict[str, Any]:
                 "index": part.index,
                 "start_s": round(part.start - recording.started_at, 3),
                 "end_s": round(part.end - recording.started_at, 3),
-                **_figures(part.tally, part.end - part.start),
+                **figures(part.tally, part.end - part.start),
             }
             for part in parts
         ],
@@ -206,7 +207,7 @@ def build_summary(
     total = _merge(list(recording.endpoints.values()))
     arrivals = measured_arrivals(recording)
     endpoints = [
-        {"method": method, "name": name, **_figures(tally, seconds),
+        {"method": method, "name": name, **figures(tally, seconds),
          **_uncorrected(recording.uncorrected.get((method, name)))}
         for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
     ]  # fmt: skip
@@ -222,7 +223,7 @@ def build_summary(
             "warmup_requests": sum(t.requests for t in recording.warmup_endpoints.values()),
         },
         "config": dict(config),
-        **_figures(total, seconds),
+        **figures(total, seconds),
         **_uncorrected(_merge(list(recording.uncorrected.values()))),
         "iterations": arrivals.started if open_model(recording, plan) else None,
         "late": arrivals.late,
