@@ -87,6 +87,8 @@ class CapacityLive(LiveView):
             elif event["event"] == "end":
                 self.steps.append(event)
                 self.current = None
+            elif event["event"] == "knee":  # the load held at the knee while py-spy samples
+                self.current = {**event, "index": "knee", "phase": "py-spy sampling"}
 
     def _render(self) -> RenderableType:
         parts: list[RenderableType] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.diagnosis.figures import Diagnosis
 from spendcast.loadtest.run.latency import percentile_key
 from spendcast.loadtest.run.runner import RunResult
 
@@ -25,6 +26,7 @@ class CapacityResult:
     steps: list[dict[str, Any]]
     stop_reason: str
     run: RunResult
+    diagnosis: Diagnosis | None = None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -60,6 +62,7 @@ class CapacityResult:
             "breaking": self.breaking,
             "stop_reason": self.stop_reason,
             "steps": self.steps,
+            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_json(),
         }
 
 
