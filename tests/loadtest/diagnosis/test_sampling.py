@@ -24,8 +24,10 @@ def test_idle_samples_in_application_code_are_waiting_the_rest_parked() -> None:
     assert samples.on_cpu[0].line == 33
     assert samples.waiting_functions[0].function == "wait"
     # innermost first, up to the application's frame that waits
-    assert samples.waiting_stack == ("wait (threading.py:355)", "acquire (threading.py:507)",
-                                     "use_slot (myapp/server.py:48)")  # fmt: skip
+    assert samples.waiting_stacks[0].frames == (
+        "wait (threading.py:355)", "acquire (threading.py:507)", "use_slot (myapp/server.py:48)"
+    )  # fmt: skip
+    assert samples.waiting_stacks[0].share == 1.0
     assert samples.hot is not None
     assert samples.hot.function == "use_slot"
     assert round(samples.hot.share, 3) == round(60 / 90, 3)

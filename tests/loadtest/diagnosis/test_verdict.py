@@ -10,6 +10,7 @@ from spendcast.loadtest.diagnosis.figures import (
     KneeSamples,
     StepFigures,
     Use,
+    WaitingStack,
 )
 from spendcast.loadtest.diagnosis.verdict import diagnose, knee_of, little
 
@@ -65,8 +66,8 @@ def test_low_cpu_and_flat_throughput_is_waiting_and_names_the_stack() -> None:
     wait = Function("hold_lock", "app.py", 40, 0.97)
     samples = KneeSamples(seconds=3, busy=5, waiting=295, waiting_functions=(wait,),
                           application=(wait,), hot=wait,
-                          waiting_stack=("hold_lock (app.py:40)",
-                                         "handle (app.py:60)"))  # fmt: skip
+                          waiting_stacks=(WaitingStack(("hold_lock (app.py:40)",
+                                                        "handle (app.py:60)"), 0.9),))  # fmt: skip
     found = diagnose(steps(4.0), mode="users", cores=2, samples=samples)
     assert found.bottleneck == "server-waiting"
     assert found.confidence == "high"
@@ -91,6 +92,19 @@ def test_a_saturated_locust_is_the_load_generator_and_its_users_idle() -> None:
     assert found.bottleneck == "load-generator"
     assert any("--processes" in line for line in found.what_to_try)
     assert any("outside requests" in line for line in found.evidence)
+
+
+def test_a_busy_locust_whose_users_idle_outside_requests_is_the_load_generator() -> None:
+    figures = steps(40.0, locust_cpu=70.0)
+    figures[1] = replace(figures[1], mean_ms=25.0)  # 51 req/s × 25 ms: 1.3 of 2 users busy
+    assert diagnose(figures, mode="users", cores=2).bottleneck == "load-generator"
+    figures[1] = replace(figures[1], generator=(locust(30.0),))  # an idle Locust: think time
+    assert diagnose(figures, mode="users", cores=2).bottleneck == "server-waiting"
+
+
+def test_a_locust_wanting_more_cpu_than_the_server_is_the_load_generator() -> None:
+    figures = steps(30.0, locust_cpu=70.0)
+    assert diagnose(figures, mode="users", cores=2).bottleneck == "load-generator"
 
 
 def test_late_open_model_iterations_with_free_users_is_the_load_generator() -> None:
@@ -130,7 +144,8 @@ def test_little_reads_the_law_in_words() -> None:
 def test_a_diagnosis_round_trips_through_json() -> None:
     hot = Function("burn", "app.py", 12, 0.8)
     samples = KneeSamples(seconds=3, busy=290, waiting=10, application=(hot,), hot=hot,
-                          on_cpu=(hot,), waiting_stack=("a (b.py:1)",))  # fmt: skip
+                          on_cpu=(hot,),
+                          waiting_stacks=(WaitingStack(("a (b.py:1)",), 1.0),))  # fmt: skip
     found = diagnose(steps(97.0), mode="users", cores=2, samples=samples)
     again = Diagnosis.from_json(found.to_json())
     assert again == found

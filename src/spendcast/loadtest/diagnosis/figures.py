@@ -111,13 +111,24 @@ class Function:
 
 
 @dataclass(frozen=True)
+class WaitingStack:
+    """Where requests wait: ``frames`` innermost first, up to the application's own frame."""
+
+    frames: tuple[str, ...]
+    share: float  # of the waiting samples
+
+    def label(self) -> str:
+        return " ← ".join(self.frames)
+
+
+@dataclass(frozen=True)
 class KneeSamples:
     """py-spy's samples of the server during the knee step. ``busy``: on a CPU; ``waiting``:
     idle in a stack that runs the application's code (a request waiting: a lock, a pool, a
     socket); ``parked``: idle threads outside it (an event loop's select, an idle pool).
     ``on_cpu`` and ``waiting_functions`` rank functions by own time; ``application`` ranks the
-    application's functions by total time; ``waiting_stack`` is the commonest waiting stack,
-    innermost frame first. ``error``: why there are no samples."""
+    application's functions by total time, ``hot`` the innermost of them in over half the
+    samples; ``waiting_stacks`` the commonest waiting stacks. ``error``: why there are none."""
 
     seconds: float = 0.0
     busy: int = 0
@@ -127,7 +138,7 @@ class KneeSamples:
     waiting_functions: tuple[Function, ...] = ()
     application: tuple[Function, ...] = ()
     hot: Function | None = None
-    waiting_stack: tuple[str, ...] = ()
+    waiting_stacks: tuple[WaitingStack, ...] = ()
     error: str | None = None
 
     @property
@@ -144,7 +155,9 @@ class KneeSamples:
         values = {k: v for k, v in data.items() if k in known}
         for key in ("on_cpu", "waiting_functions", "application"):
             values[key] = tuple(Function(**f) for f in values.get(key, ()))
-        values["waiting_stack"] = tuple(values.get("waiting_stack", ()))
+        values["waiting_stacks"] = tuple(
+            WaitingStack(tuple(w["frames"]), w["share"]) for w in values.get("waiting_stacks", ())
+        )
         if values.get("hot") is not None:
             values["hot"] = Function(**values["hot"])
         return cls(**values)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from spendcast.errors import ProfileError
-from spendcast.loadtest.diagnosis.figures import Function, KneeSamples
+from spendcast.loadtest.diagnosis.figures import Function, KneeSamples, WaitingStack
 from spendcast.loadtest.profile.runner import PTRACE_HELP, py_spy
 from spendcast.loadtest.profile.stacks import PROCESS_PREFIX, is_application, parse_collapsed
 from spendcast.loadtest.profile.stacks import split_frame as split
@@ -27,6 +27,8 @@ from spendcast.loadtest.profile.stacks import split_frame as split
 RATE: Final = 100
 TOP: Final = 8
 HOT_SHARE: Final = 0.5  # an application function in this share of the samples is named
+STACKS: Final = 3
+STACK_SHARE: Final = 0.1
 Frames = tuple[str, ...]
 
 
@@ -88,8 +90,10 @@ def _innermost_hot(stacks: Counter[Frames], hot: Iterable[Function]) -> Function
     return max(candidates, key=lambda f: sum(d := depths[f.function, f.file]) / len(d))
 
 
-def _waiting_stack(stacks: Counter[Frames]) -> tuple[str, ...]:
-    """The commonest waiting stack, innermost first, cut after its first application frame."""
+def _waiting_stacks(stacks: Counter[Frames]) -> tuple[WaitingStack, ...]:
+    """The commonest waiting stacks (``STACK_SHARE`` of the waiting samples or more, at most
+    ``STACKS``), innermost frame first, each cut after its first application frame."""
+    total = sum(stacks.values())
     trimmed: Counter[tuple[str, ...]] = Counter()
     for frames, count in stacks.items():
         inner: list[str] = []
@@ -98,7 +102,9 @@ def _waiting_stack(stacks: Counter[Frames]) -> tuple[str, ...]:
             if _is_app(frame):
                 break
         trimmed[tuple(inner)] += count
-    return trimmed.most_common(1)[0][0] if trimmed else ()
+    return tuple(WaitingStack(frames, count / total)
+                 for frames, count in trimmed.most_common(STACKS)
+                 if count >= STACK_SHARE * total)  # fmt: skip
 
 
 def classify(busy_text: str, all_text: str, seconds: float) -> KneeSamples:
@@ -126,7 +132,7 @@ def classify(busy_text: str, all_text: str, seconds: float) -> KneeSamples:
         waiting_functions=_own(waiting) if waiting else (),
         application=application,
         hot=_innermost_hot(working, application),
-        waiting_stack=_waiting_stack(waiting),
+        waiting_stacks=_waiting_stacks(waiting) if waiting else (),
     )
 
 

@@ -3,11 +3,17 @@
 Pure logic, no I/O. The knee is the lowest step that broke an SLO or stopped adding
 throughput; its figures decide, in this order:
 
-1. ``load-generator``: a Locust process at ``FULL_CPU`` % of a core or more, or the open model's
-   iterations late/dropped (``LATE_SHARE`` of those sent) while users were free, the server
-   short of a full core (a saturated generator makes every other figure suspect: first);
-2. ``errors``: ``ERROR_RATE`` of the requests or more failed at the knee, the server short of a
-   full core (it refuses before it is busy);
+1. ``errors``: ``ERROR_RATE`` of the requests or more failed at the knee, the server short of
+   a full core (it refuses before it is busy; failures answered at once can then saturate
+   Locust too: errors come first);
+2. ``load-generator``: a Locust process at ``FULL_CPU`` % of a core or more, or at ``ROOM_CPU``
+   while the closed model's users spend ``LITTLE_GAP`` of their time outside requests (Little's
+   law: they wait for the generator's CPU) or wanting 1.5 times the CPU of the busiest server
+   process, or the open model's iterations late/dropped
+   (``LATE_SHARE`` of those sent) while users were free; the server short of a full core or
+   using less CPU than Locust (a saturated generator makes the server's figures suspect). A
+   process "at" a share of a core counts the time it waited in the run queue for a CPU too:
+   on a busy machine that is CPU it wanted;
 3. ``server-cpu``: a server process at ``FULL_CPU`` % of a core or more, or all of them together
    at that share of the machine's cores;
 4. ``server-waiting``: the server's CPU below that (a lock, a pool, a queue, I/O, a downstream
@@ -71,6 +77,14 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} ms"
 
 
+def _little_gap(step: StepFigures) -> float | None:
+    """The share of the users' time spent outside requests (closed model, Little's law)."""
+    in_flight = step.in_flight
+    if in_flight is None or step.users <= 0:
+        return None
+    return 1 - in_flight / step.users
+
+
 def little(step: StepFigures, mode: str) -> str | None:
     """Little's law on a step, in words; ``None`` when latency is unknown."""
     in_flight = step.in_flight
@@ -80,7 +94,7 @@ def little(step: StepFigures, mode: str) -> str | None:
             f"{in_flight:.1f} requests in flight")  # fmt: skip
     if mode != "users" or step.users <= 0:
         return text + (f" (at most {step.max_in_flight} seen)" if step.max_in_flight else "")
-    gap = 1 - in_flight / step.users
+    gap = _little_gap(step) or 0.0
     if abs(gap) <= LITTLE_GAP:
         return text + f" ≈ {step.users} users (consistent)"
     return text + (f" of {step.users} users: the users spent {_pct(100 * gap)} of their time "
@@ -92,6 +106,27 @@ def _generator_saturated(knee: StepFigures, mode: str) -> list[str]:
     busiest = knee.busiest_generator
     if busiest is not None and busiest.demand_percent >= FULL_CPU:
         evidence.append(f"Locust process {_used(busiest)} at {knee.load:g}")
+    server = knee.busiest_server
+    if (
+        busiest is not None
+        and server is not None
+        and not evidence
+        and busiest.demand_percent >= ROOM_CPU
+        and busiest.demand_percent > 1.5 * server.demand_percent
+    ):
+        evidence.append(f"Locust process {_used(busiest)} wants most of a core, more than "
+                        f"the busiest server process ({_used(server)})")  # fmt: skip
+    gap = _little_gap(knee)
+    if (
+        mode == "users"
+        and gap is not None
+        and gap >= LITTLE_GAP
+        and busiest is not None
+        and busiest.demand_percent >= ROOM_CPU
+        and not evidence
+    ):
+        evidence.append(f"Locust process {_used(busiest)} while its users spent "
+                        f"{_pct(100 * gap)} of their time outside requests")  # fmt: skip
     if mode == "rate" and knee.sent:
         behind = (knee.late or 0) + (knee.dropped or 0)
         free = knee.max_in_flight is None or knee.max_in_flight < knee.users
@@ -100,6 +135,13 @@ def _generator_saturated(knee: StepFigures, mode: str) -> list[str]:
                             f"while at most {knee.max_in_flight} of {knee.users} users were "
                             "busy")  # fmt: skip
     return evidence
+
+
+def _generator_busier(step: StepFigures) -> bool:
+    """Both sides want a full core (a busy machine): the one that used more CPU is the limit."""
+    generator, server = step.busiest_generator, step.busiest_server
+    return generator is not None and (server is None or
+                                      generator.cpu_percent > server.cpu_percent)  # fmt: skip
 
 
 def _server_saturated(knee: StepFigures, cores: int | None) -> str | None:
@@ -158,7 +200,14 @@ def diagnose(
     server_full = _server_saturated(checked, cores)
     bottleneck: Bottleneck
     confidence: Confidence = "high"
-    if generator and server_full is None:
+    if knee is not None and knee.error_rate >= ERROR_RATE and server_full is None:
+        bottleneck = "errors"
+        evidence.append(f"{100 * knee.error_rate:.1f} % of the requests failed at {knee.load:g} "
+                        f"({knee.rps:,.1f} req/s)")  # fmt: skip
+        below = _below(steps, knee)
+        if below is not None:
+            evidence.append(f"{100 * below.error_rate:.1f} % at {below.load:g}, the step below")
+    elif generator and (server_full is None or _generator_busier(checked)):
         bottleneck = "load-generator"
         evidence += generator
     elif knee is None:
@@ -166,10 +215,6 @@ def diagnose(
         return Diagnosis("none", "high", (top_text, *_side_lines(checked)),
                          ("offer more load: a higher --start, --max-steps or --max-users",),
                          None, (), server_source, samples, tuple(steps))  # fmt: skip
-    elif knee.error_rate >= ERROR_RATE and server_full is None:
-        bottleneck = "errors"
-        evidence.append(f"{100 * knee.error_rate:.1f} % of the requests failed at {knee.load:g} "
-                        f"({knee.rps:,.1f} req/s)")  # fmt: skip
     elif server_full is not None:
         bottleneck = "server-cpu"
         evidence.append(server_full)
@@ -244,8 +289,9 @@ def _sample_lines(samples: KneeSamples) -> list[str]:
     if (hot := _hot(samples)) is not None:
         lines.append(f"innermost application function in over half the samples: {hot.label()}, "
                      f"{_pct(100 * hot.share)}")  # fmt: skip
-    if samples.waiting_stack and share is not None and share < BUSY_SAMPLES:
-        lines.append("commonest waiting stack: " + " ← ".join(samples.waiting_stack[:4]))
+    if samples.waiting_stacks and share is not None and share < BUSY_SAMPLES:
+        lines.append("where requests wait: " + "; ".join(
+            f"{w.label()} ({_pct(100 * w.share)})" for w in samples.waiting_stacks))  # fmt: skip
     return lines
 
 
@@ -295,9 +341,10 @@ def _what_to_try(
                          f"{_pct(100 * first.share)} of its samples")  # fmt: skip
     elif bottleneck == "server-waiting":
         at_once = _concurrency(steps, knee)
-        if samples is not None and samples.waiting_stack:
-            tried.append("requests wait in " + " ← ".join(samples.waiting_stack[:3])
-                         + ": widen or remove the lock, pool or call it names")  # fmt: skip
+        if samples is not None and samples.waiting_stacks:
+            tried.append("requests wait in " + "; and in ".join(
+                w.label() for w in samples.waiting_stacks[:2])
+                + ": widen or remove the lock, pool or call they name")  # fmt: skip
         if at_once is not None:
             tried.append(f"the server works on about {at_once:.1f} requests at once "
                          f"({knee.rps:,.1f} req/s × the lightest step's latency): a lock or "
