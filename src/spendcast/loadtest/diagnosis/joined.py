@@ -2,15 +2,18 @@
 
 ``capacity_diagnosis`` turns ``capacity_steps.jsonl``'s ended steps and the watcher's readings
 into ``StepFigures`` and the verdict; ``run_diagnosis`` does the same for one ``loadtest`` run
-taken as a single step (the step broke when an SLO did or the open model dropped requests).
+taken as a single step (the step broke when an SLO did or the open model dropped requests);
+``attach_run_diagnosis`` adds it to the run's ``summary.json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
 
+from spendcast.loadtest.contract import SUMMARY_FILE
 from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures
 from spendcast.loadtest.diagnosis.verdict import diagnose
 from spendcast.loadtest.diagnosis.watcher import Watcher
@@ -76,3 +79,13 @@ def run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
     mode = "rate" if config.get("rate") else "users"
     return diagnose([figures], mode=mode, cores=os.cpu_count(),
                     server_source=watcher.target.source)  # fmt: skip
+
+
+def attach_run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
+    """``run_diagnosis``, also written into the run's ``summary.json`` (``diagnosis``)."""
+    diagnosis = run_diagnosis(run, watcher)
+    if diagnosis is not None:
+        run.summary["diagnosis"] = diagnosis.to_json()
+        text = json.dumps(run.summary, indent=2) + "\n"
+        (run.out_dir / SUMMARY_FILE).write_text(text, encoding="utf-8")
+    return diagnosis
