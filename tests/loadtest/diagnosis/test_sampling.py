@@ -38,3 +38,14 @@ def test_the_innermost_of_the_hot_application_functions_is_named() -> None:
     assert samples.hot is not None
     assert samples.hot.function == "burn"  # handle is in as many samples, further out
     assert samples.on_cpu_share == 1.0
+
+
+def test_stacks_idle_before_the_load_are_parked_and_process_frames_dropped() -> None:
+    background = (f"{PROCESS};run (threading.py:1012);_run (myapp/log.py:12);"
+                  "wait (threading.py:355)")  # fmt: skip
+    split = 'process 13:"python -c import x;main(7)";main (multiprocessing/tracker.py:9)'
+    everything = f"{WAIT} 60\n{background} 40\n{split} 40\n"
+    parked_before = frozenset({("wait (threading.py:355)", "_run (myapp/log.py:12)")})
+    samples = classify("", everything, 2.0, parked_before)
+    assert (samples.waiting, samples.parked) == (60, 80)
+    assert [w.frames[-1] for w in samples.waiting_stacks] == ["use_slot (myapp/server.py:48)"]

@@ -23,6 +23,7 @@ from spendcast.loadtest.contract import (
     STEPS_FILE,
 )
 from spendcast.loadtest.diagnosis.joined import capacity_diagnosis
+from spendcast.loadtest.diagnosis.sampling import parked_stacks
 from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
 from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, run_load
 
@@ -65,7 +66,8 @@ def run_capacity(
 ) -> CapacityResult:
     """Run the search while ``server`` (default: not observable) and the load generator are
     watched, then diagnose; py-spy samples a local Python server for ``sample_s`` seconds at
-    the knee (0: not). ``LoadTestError`` when the run itself fails."""
+    the knee (0: not), after a second's sample before the load (the stacks idle then are
+    background threads, not waiting requests). ``LoadTestError`` when the run itself fails."""
     server = server or ServerTarget()
     if server.python and sample_s:
         plan = replace(plan, knee_s=sample_s)
@@ -73,7 +75,8 @@ def run_capacity(
     assert config.out_dir is not None
     steps_path = config.out_dir.resolve() / STEPS_FILE
     steps_path.unlink(missing_ok=True)
-    with Watcher(server, steps_path) as watcher:
+    parked = parked_stacks(server.pids[0]) if plan.knee_s else frozenset()
+    with Watcher(server, steps_path, parked) as watcher:
         run = run_load(config, on_progress)
     steps, reason = read_steps(run.out_dir / STEPS_FILE)
     diagnosis = capacity_diagnosis(steps, plan.mode, watcher)

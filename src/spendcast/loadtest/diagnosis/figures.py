@@ -118,7 +118,9 @@ class WaitingStack:
     share: float  # of the waiting samples
 
     def label(self) -> str:
-        return " ← ".join(self.frames)
+        """Innermost two frames, then the application's: the library's path between is long."""
+        frames = self.frames if len(self.frames) <= 4 else (*self.frames[:2], "…", self.frames[-1])
+        return " ← ".join(frames)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ loop in ``select``, idle pool threads) and count for nothing.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from collections import Counter
@@ -28,14 +29,17 @@ RATE: Final = 100
 TOP: Final = 8
 HOT_SHARE: Final = 0.5  # an application function in this share of the samples is named
 STACKS: Final = 3
+FRAME: Final = re.compile(r"^.+ \(.+\)$")  # function (file:line)
 STACK_SHARE: Final = 0.1
 Frames = tuple[str, ...]
 
 
 def _stacks(text: str) -> Counter[Frames]:
+    """Stacks of frames ``function (file:line)``; the process frames (whose command line may
+    hold a ``;`` that split it) left out."""
     counts: Counter[Frames] = Counter()
     for frames, count in parse_collapsed(text):
-        real = tuple(f for f in frames if not f.startswith(PROCESS_PREFIX))
+        real = tuple(f for f in frames if not f.startswith(PROCESS_PREFIX) and FRAME.match(f))
         if real:
             counts[real] += count
     return counts
@@ -90,25 +94,34 @@ def _innermost_hot(stacks: Counter[Frames], hot: Iterable[Function]) -> Function
     return max(candidates, key=lambda f: sum(d := depths[f.function, f.file]) / len(d))
 
 
+def _trim(frames: Frames) -> Frames:
+    """Innermost frame first, cut after the first application frame."""
+    inner: list[str] = []
+    for frame in reversed(frames):
+        inner.append(frame)
+        if _is_app(frame):
+            break
+    return tuple(inner)
+
+
 def _waiting_stacks(stacks: Counter[Frames]) -> tuple[WaitingStack, ...]:
     """The commonest waiting stacks (``STACK_SHARE`` of the waiting samples or more, at most
-    ``STACKS``), innermost frame first, each cut after its first application frame."""
+    ``STACKS``), each ``_trim``-med."""
     total = sum(stacks.values())
-    trimmed: Counter[tuple[str, ...]] = Counter()
+    trimmed: Counter[Frames] = Counter()
     for frames, count in stacks.items():
-        inner: list[str] = []
-        for frame in reversed(frames):
-            inner.append(frame)
-            if _is_app(frame):
-                break
-        trimmed[tuple(inner)] += count
+        trimmed[_trim(frames)] += count
     return tuple(WaitingStack(frames, count / total)
                  for frames, count in trimmed.most_common(STACKS)
                  if count >= STACK_SHARE * total)  # fmt: skip
 
 
-def classify(busy_text: str, all_text: str, seconds: float) -> KneeSamples:
-    """The two recordings (py-spy's raw format) turned into the knee's samples."""
+def classify(
+    busy_text: str, all_text: str, seconds: float, parked_before: frozenset[Frames] = frozenset()
+) -> KneeSamples:
+    """The two recordings (py-spy's raw format) turned into the knee's samples; a stack that
+    was idle already before any load (``parked_before``, ``_trim``-med: a background thread of
+    the application waiting for work) is parked, not waiting."""
     busy = _stacks(busy_text)
     everything = _stacks(all_text)
     waiting: Counter[Frames] = Counter()
@@ -117,7 +130,7 @@ def classify(busy_text: str, all_text: str, seconds: float) -> KneeSamples:
         idle = count - busy.get(frames, 0)
         if idle <= 0:
             continue
-        if any(_is_app(f) for f in frames):
+        if any(_is_app(f) for f in frames) and _trim(frames) not in parked_before:
             waiting[frames] += idle
         else:
             parked += idle
@@ -143,23 +156,37 @@ def _command(pid: int, seconds: float, output: Path, idle: bool) -> list[str]:
     return [*command, "--idle"] if idle else command
 
 
-def sample(pid: int, seconds: float) -> KneeSamples:
+def _record(pid: int, seconds: float, idle: tuple[bool, ...]) -> list[str]:
+    """One py-spy recording per ``idle`` flag, all at once; their raw texts."""
+    with tempfile.TemporaryDirectory(prefix="spendcast-knee-") as directory:
+        paths = [Path(directory, f"{i}.txt") for i in range(len(idle))]
+        samplers = [
+            subprocess.Popen(_command(pid, seconds, path, flag), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            for path, flag in zip(paths, idle, strict=True)
+        ]  # fmt: skip
+        outputs = [_finish(sampler, seconds) for sampler in samplers]
+        if not all(path.exists() for path in paths):
+            raise ProfileError(_failure(outputs))
+        return [path.read_text(errors="replace") for path in paths]
+
+
+def parked_stacks(pid: int, seconds: float = 1.0) -> frozenset[Frames]:
+    """The application's stacks idle before any load (``_trim``-med); none if py-spy fails."""
+    try:
+        (text,) = _record(pid, seconds, (True,))
+    except ProfileError:
+        return frozenset()
+    return frozenset(_trim(f) for f in _stacks(text) if any(_is_app(x) for x in f))
+
+
+def sample(pid: int, seconds: float, parked_before: frozenset[Frames] = frozenset()) -> KneeSamples:
     """Record ``pid`` (and its children) for ``seconds``; the error in ``KneeSamples.error``."""
     try:
-        with tempfile.TemporaryDirectory(prefix="spendcast-knee-") as directory:
-            busy_path, all_path = Path(directory, "busy.txt"), Path(directory, "all.txt")
-            samplers = [
-                subprocess.Popen(_command(pid, seconds, path, idle), stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-                for path, idle in ((busy_path, False), (all_path, True))
-            ]  # fmt: skip
-            outputs = [_finish(s, seconds) for s in samplers]
-            if not busy_path.exists() or not all_path.exists():
-                raise ProfileError(_failure(outputs))
-            return classify(busy_path.read_text(errors="replace"),
-                            all_path.read_text(errors="replace"), seconds)  # fmt: skip
+        busy, everything = _record(pid, seconds, (False, True))
     except ProfileError as error:
         return KneeSamples(seconds=seconds, error=str(error))
+    return classify(busy, everything, seconds, parked_before)
 
 
 def _finish(sampler: subprocess.Popen[bytes], seconds: float) -> str:

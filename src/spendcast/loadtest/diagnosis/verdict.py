@@ -327,7 +327,7 @@ def _what_to_try(
     elif bottleneck == "server-cpu":
         busy = [u for u in knee.server or () if u.demand_percent >= FULL_CPU]
         idle = None if knee.machine_cpu_percent is None or not cores else (
-            cores - knee.machine_cpu_percent / 100)  # fmt: skip
+            max(0.0, cores - knee.machine_cpu_percent / 100))  # fmt: skip
         if cores and len(busy) < cores:
             spare = "" if idle is None else f", {idle:.1f} of {cores} cores idle"
             tried.append(f"more workers (--workers {cores}): {len(busy)} server process(es) "

@@ -72,10 +72,12 @@ class Reading:
 
 @dataclass
 class Watcher:
-    """Start it before the load, ``stop`` it after; ``steps_path``: the knee to sample."""
+    """Start it before the load, ``stop`` it after; ``steps_path``: the knee to sample;
+    ``parked_before``: the server's stacks idle before the load (``sampling.parked_stacks``)."""
 
     target: ServerTarget
     steps_path: Path | None = None
+    parked_before: frozenset[tuple[str, ...]] = frozenset()
     readings: list[Reading] = field(default_factory=list)
     knee: KneeSamples | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -135,7 +137,7 @@ class Watcher:
 
     def _sample(self, seconds: float) -> None:
         time.sleep(KNEE_WARMUP_S)
-        self.knee = sample(self.target.pids[0], seconds)
+        self.knee = sample(self.target.pids[0], seconds, self.parked_before)
 
     def between(self, start: float, end: float) -> tuple[tuple[Use, ...] | None, tuple[Use, ...],
                                                          float | None]:  # fmt: skip
