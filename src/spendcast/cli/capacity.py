@@ -132,11 +132,13 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     help="Read the server's CPU, memory and fds from this Prometheus URL (process_* metrics) "
     "instead of its processes.",
 )
-@option.duration(
-    "5s",
-    "Hold the knee's load this long after the search while py-spy samples a local Python "
-    "server (0: no sampling).",
-    name="--knee-sample",
+@option(
+    "--knee-sample",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Seconds to hold the knee's load after the search while py-spy samples a local "
+    "Python server (0: no sampling).",
 )
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
 @option.quiet("No live view and no table: the answer and the run directory only.")

@@ -29,7 +29,7 @@ def capacity(out: Path, *options: str, env: dict[str, str] | None = None) -> dic
     done = subprocess.run(
         [sys.executable, "-m", "spendcast", "capacity", "--out", str(out), "--window", "1s",
          "--stable-windows", "3", "--max-step-time", "8s", "--bisect", "0", "--knee-sample",
-         "4s", "--slo", "p99<2s", "--slo", "errors<1%", *options],
+         "4", "--slo", "p99<2s", "--slo", "errors<1%", *options],
         capture_output=True, text=True, timeout=150, check=False, cwd=REPO,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
