@@ -4,8 +4,9 @@
     python bench/diagnosis.py cost    # a CPU-bound server's throughput watched, sampled, or not
 
 ``knee``: ``tests/support/fixed_service_app`` serving one request at a time in 5 ms (200 req/s
-exactly) searched by the real ``spendcast capacity`` CLI with its defaults (no knee sample),
-in users mode and in rate mode; prints the capacity found, its error and the search's time.
+exactly) searched by the real ``spendcast capacity`` CLI with its defaults but a looser SLO
+(``p99<1s``: the knee is where throughput stops, whatever else loads the machine) and no knee
+sample, in users mode and in rate mode; prints the capacity found, its error and the search's time.
 
 ``cost``: ``tests/support/bottleneck_app`` burning 5 ms of CPU per request (one core, full)
 under 4 users for ``--seconds``, in interleaved rounds of three conditions: alone; watched by
@@ -54,7 +55,8 @@ def knee() -> None:
             started = time.monotonic()
             subprocess.run(
                 [sys.executable, "-m", "spendcast", "capacity", "--host", server.url, "--mode",
-                 mode, "--out", out, "--knee-sample", "0", "--quiet", *options],
+                 mode, "--out", out, "--knee-sample", "0", "--slo", "p99<1s", "--quiet",
+                 *options],
                 check=True, capture_output=True,
             )  # fmt: skip
             elapsed = time.monotonic() - started

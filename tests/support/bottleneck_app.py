@@ -1,6 +1,7 @@
 """An ASGI app whose bottleneck is known by construction, chosen by ``BOTTLENECK``.
 
-- ``cpu``: ``burn_cpu`` spins ``BOTTLENECK_MS`` of pure Python on the event loop: one core, full.
+- ``cpu``: ``slow_checksum`` (``fixed_service_app``'s) spins ``BOTTLENECK_MS`` of pure Python
+  on the event loop: one core, full.
 - ``lock``: ``hold_lock`` sleeps ``BOTTLENECK_MS`` while holding one lock (threads): CPU near 0.
 - ``pool``: ``use_slot`` sleeps ``BOTTLENECK_MS`` in one of ``BOTTLENECK_SLOTS`` semaphore slots.
 - ``fast``: answers at once (a single Locust process saturates before the server does).
@@ -18,6 +19,7 @@ import threading
 import time
 
 from bench.asgi import Receive, Scope, Send, answer, lifespan, read_body
+from tests.support.fixed_service_app import slow_checksum
 
 MODE = os.environ.get("BOTTLENECK", "cpu")
 SECONDS = float(os.environ.get("BOTTLENECK_MS", "10")) / 1000.0
@@ -25,16 +27,6 @@ SLOTS = int(os.environ.get("BOTTLENECK_SLOTS", "4"))
 LOCK = threading.Lock()
 POOL = threading.BoundedSemaphore(SLOTS)
 in_flight = 0
-
-
-def burn_cpu(seconds: float) -> int:
-    """Spin the CPU in pure Python for ``seconds``: the hot spot the diagnosis must name."""
-    total = 0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        for value in range(200):
-            total = (total * 31 + value) % 1_000_003
-    return total
 
 
 def hold_lock(seconds: float) -> None:
@@ -52,7 +44,7 @@ def use_slot(seconds: float) -> None:
 async def handle() -> int:
     global in_flight
     if MODE == "cpu":
-        burn_cpu(SECONDS)
+        slow_checksum(SECONDS)
     elif MODE == "lock":
         await asyncio.to_thread(hold_lock, SECONDS)
     elif MODE == "pool":

@@ -45,9 +45,9 @@ def test_cpu_burnt_in_one_process_is_server_cpu_and_names_the_function(tmp_path:
     assert diagnosis["bottleneck"] == "server-cpu", diagnosis["evidence"]
     assert diagnosis["server_source"] == "processes"
     top = diagnosis["top_functions"][0]
-    assert (top["function"], top["file"]) == ("burn_cpu", "tests/support/bottleneck_app.py")
+    assert (top["function"], top["file"]) == ("slow_checksum", "tests/support/fixed_service_app.py")
     assert top["share"] > 0.5
-    assert diagnosis["knee"]["hot"]["function"] == "burn_cpu"
+    assert diagnosis["knee"]["hot"]["function"] == "slow_checksum"
     assert any("--workers" in line for line in diagnosis["what_to_try"])
     knee = next(s for s in diagnosis["steps"] if s["index"] == diagnosis["knee_step"])
     assert knee["server"][0]["threads"] >= 1

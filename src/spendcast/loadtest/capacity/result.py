@@ -91,6 +91,18 @@ def answer(
     return f"{text}; breaks at {load_label(plan, breaking['load'])}: {breaking['reason']}"
 
 
+def new_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The complete lines ``capacity_steps.jsonl`` gained since ``offset``, and the new offset
+    (the file is appended to while it is read: a line without its newline waits)."""
+    if not path.exists():
+        return [], offset
+    with path.open("rb") as file:
+        file.seek(offset)
+        chunk = file.read()
+    end = chunk.rfind(b"\n") + 1
+    return [json.loads(line) for line in chunk[:end].splitlines()], offset + end
+
+
 def read_steps(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     """The ended steps in ``capacity_steps.jsonl`` and the search's stop reason, if it ended."""
     if not path.exists():

@@ -9,7 +9,6 @@ py-spy sample the server for that hold (``sampling.sample``), once.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Final
 
 import psutil
 
+from spendcast.loadtest.capacity.result import new_events
 from spendcast.loadtest.diagnosis import metrics, processes
 from spendcast.loadtest.diagnosis.figures import KneeSamples, Use
 from spendcast.loadtest.diagnosis.sampling import sample
@@ -119,15 +119,10 @@ class Watcher:
         return Reading(time.time(), server, generator, busy)
 
     def _follow_steps(self) -> None:
-        if self.steps_path is None or not self.steps_path.exists() or self.knee is not None:
+        if self.steps_path is None or self.knee is not None:
             return
-        with self.steps_path.open("rb") as file:
-            file.seek(self._offset)
-            chunk = file.read()
-        end = chunk.rfind(b"\n") + 1
-        self._offset += end
-        for line in chunk[:end].splitlines():
-            event = json.loads(line)
+        events, self._offset = new_events(self.steps_path, self._offset)
+        for event in events:
             if event["event"] == "knee" and self.target.python and self.target.pids:
                 seconds = max(1.0, float(event["seconds"]) - 2 * KNEE_WARMUP_S)
                 self.knee = KneeSamples(seconds=seconds, error="sampling")  # once
