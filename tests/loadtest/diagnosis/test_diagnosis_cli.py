@@ -92,3 +92,17 @@ def test_failures_rising_before_saturation_are_errors(tmp_path: Path) -> None:
         diagnosis = capacity(tmp_path / "run", "--host", server.url)
     assert diagnosis["bottleneck"] == "errors", diagnosis["evidence"]
     assert any("of the requests failed" in line for line in diagnosis["evidence"])
+
+
+def test_a_load_test_that_breaks_its_slo_is_diagnosed_too(tmp_path: Path) -> None:
+    with bottleneck_server("lock", ms=20) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "spendcast", "loadtest", "--host", server.url, "--users", "4",
+             "--duration", "8s", "--slo", "p99<10ms", "--out", str(tmp_path / "run"), "--quiet"],
+            capture_output=True, text=True, timeout=120, check=False, cwd=REPO,
+        )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    diagnosis = json.loads((tmp_path / "run" / "summary.json").read_text())["diagnosis"]
+    assert diagnosis["bottleneck"] == "server-waiting", diagnosis["evidence"]
+    assert diagnosis["server_source"] == "processes"
+    assert "diagnosis: server-waiting" in done.stdout

@@ -60,6 +60,8 @@ def run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
         return None
     recording = run.recording
     server, locust, machine = watcher.between(recording.started_at, recording.stopped_at)
+    if server is None and watcher.readings:  # a load too short for two readings: the whole run
+        server, locust, machine = watcher.between(watcher.readings[0].at, watcher.readings[-1].at)
     latency = summary.get("latency_ms", {})
     config = summary.get("config", {})
     figures = StepFigures(

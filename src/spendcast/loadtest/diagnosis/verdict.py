@@ -222,8 +222,10 @@ def diagnose(
         bottleneck = "server-waiting"
         if knee.server is None:
             confidence = "low"
-            evidence.append("the server's CPU is not observable (not local, no process_* "
-                            "metrics): its CPU cannot be ruled out")  # fmt: skip
+            why = ("not local, no process_* metrics" if server_source == "not observable"
+                   else "not read during the step")  # fmt: skip
+            evidence.append(f"the server's CPU is not observable ({why}): its CPU cannot be "
+                            "ruled out")  # fmt: skip
         else:
             evidence.append(
                 f"the server's CPU well below a core: {_pct(knee.server_cpu or 0)} "
