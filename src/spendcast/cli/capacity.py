@@ -187,6 +187,7 @@ def capacity(
     Exit codes: 0 a load that holds was found, 1 the run failed, 2 usage error, 3 the SLO
     broke already at the first step.
     """
+    import psutil
     from rich.console import Console
 
     from spendcast.errors import ServerStartError
@@ -202,6 +203,8 @@ def capacity(
         raise click.UsageError("give --host, or --server-cmd to start the server")
     if server_cmd is not None and server_pid is not None:
         raise click.UsageError("give --server-pid or --server-cmd, not both")
+    if server_pid is not None and not psutil.pid_exists(server_pid):
+        raise BadInput(f"--server-pid {server_pid}: no such process on this machine")
     try:
         plan = SearchPlan(
             mode="rate" if mode == "rate" else "users",

@@ -31,7 +31,7 @@ def _cpu(uses: tuple[Use, ...] | None) -> str:
 def _step_row(step: StepFigures) -> list[str]:
     busiest = step.busiest_server
     return [
-        str(step.index), f"{step.load:g}", step.verdict, f"{step.rps:,.1f}",
+        f"step {step.index}", f"{step.load:g}", step.verdict, f"{step.rps:,.1f}",
         "–" if step.in_flight is None else f"{step.in_flight:.1f}",
         _cpu(step.server), _cpu(step.generator),
         "–" if busiest is None or busiest.threads is None else str(busiest.threads),
@@ -63,7 +63,7 @@ def diagnosis_section(data: Mapping[str, Any] | None) -> str:
               f"{100 * f.share:.1f} %"] for f in found.top_functions],
         ))  # fmt: skip
     if found.steps:
-        headers = ["step", "load", "verdict", "req/s", "in flight", "server CPU by pid",
+        headers = ["", "load", "verdict", "req/s", "in flight", "server CPU by pid",
                    "Locust CPU by pid", "threads", "RSS MB", "machine CPU"]  # fmt: skip
         parts.append(_rows(headers, [_step_row(s) for s in found.steps]))
     return "".join(parts)
