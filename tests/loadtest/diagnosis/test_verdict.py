@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from spendcast.loadtest.diagnosis.evidence import little
 from spendcast.loadtest.diagnosis.figures import (
     Diagnosis,
     Function,
@@ -12,7 +13,7 @@ from spendcast.loadtest.diagnosis.figures import (
     Use,
     WaitingStack,
 )
-from spendcast.loadtest.diagnosis.verdict import diagnose, knee_of, little
+from spendcast.loadtest.diagnosis.verdict import diagnose, knee_of
 
 
 def server(cpu: float, queued: float = 0.0, pid: int = 10) -> Use:

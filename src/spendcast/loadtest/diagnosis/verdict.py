@@ -31,6 +31,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from spendcast.loadtest.diagnosis.evidence import (
+    LITTLE_GAP,
+    growth,
+    little,
+    little_gap,
+    pct,
+    sample_lines,
+    side_lines,
+    used,
+)
 from spendcast.loadtest.diagnosis.figures import (
     Bottleneck,
     Confidence,
@@ -38,16 +48,12 @@ from spendcast.loadtest.diagnosis.figures import (
     Function,
     KneeSamples,
     StepFigures,
-    Use,
 )
 
 FULL_CPU: Final = 85.0  # % of one core: a process this busy is saturated
 ROOM_CPU: Final = 60.0  # % of one core: well below, clearly not the limit
 LATE_SHARE: Final = 0.05
 ERROR_RATE: Final = 0.01
-LITTLE_GAP: Final = 0.25  # users vs throughput × latency: beyond this share they disagree
-BUSY_SAMPLES: Final = 0.9  # on-CPU share of the samples above which waiting is not worth naming
-QUEUED_NOTE: Final = 5.0  # % of a core waited in the run queue: worth saying
 
 
 def knee_of(steps: Sequence[StepFigures]) -> StepFigures | None:
@@ -61,51 +67,11 @@ def _below(steps: Sequence[StepFigures], knee: StepFigures) -> StepFigures | Non
     return max(held, key=lambda s: s.load) if held else None
 
 
-def _pct(value: float) -> str:
-    return f"{value:.0f} %"
-
-
-def _used(use: Use) -> str:
-    """``12 (python) at 60 % of a core + 35 % queued for a CPU``: what it used and wanted."""
-    text = f"{use.pid} ({use.name}) at {_pct(use.cpu_percent)} of a core"
-    if (use.queued_percent or 0.0) >= QUEUED_NOTE:
-        text += f" + {_pct(use.queued_percent or 0.0)} queued for a CPU"
-    return text
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f} ms"
-
-
-def _little_gap(step: StepFigures) -> float | None:
-    """The share of the users' time spent outside requests (closed model, Little's law)."""
-    in_flight = step.in_flight
-    if in_flight is None or step.users <= 0:
-        return None
-    return 1 - in_flight / step.users
-
-
-def little(step: StepFigures, mode: str) -> str | None:
-    """Little's law on a step, in words; ``None`` when latency is unknown."""
-    in_flight = step.in_flight
-    if in_flight is None or step.mean_ms is None:
-        return None
-    text = (f"Little's law at {step.load:g}: {step.rps:,.1f} req/s × {_ms(step.mean_ms)} = "
-            f"{in_flight:.1f} requests in flight")  # fmt: skip
-    if mode != "users" or step.users <= 0:
-        return text + (f" (at most {step.max_in_flight} seen)" if step.max_in_flight else "")
-    gap = _little_gap(step) or 0.0
-    if abs(gap) <= LITTLE_GAP:
-        return text + f" ≈ {step.users} users (consistent)"
-    return text + (f" of {step.users} users: the users spent {_pct(100 * gap)} of their time "
-                   "outside requests (the generator's own CPU, or think time)")  # fmt: skip
-
-
 def _generator_saturated(knee: StepFigures, mode: str) -> list[str]:
     evidence = []
     busiest = knee.busiest_generator
     if busiest is not None and busiest.demand_percent >= FULL_CPU:
-        evidence.append(f"Locust process {_used(busiest)} at {knee.load:g}")
+        evidence.append(f"Locust process {used(busiest)} at {knee.load:g}")
     server = knee.busiest_server
     if (
         busiest is not None
@@ -114,9 +80,9 @@ def _generator_saturated(knee: StepFigures, mode: str) -> list[str]:
         and busiest.demand_percent >= ROOM_CPU
         and busiest.demand_percent > 1.5 * server.demand_percent
     ):
-        evidence.append(f"Locust process {_used(busiest)} wants most of a core, more than "
-                        f"the busiest server process ({_used(server)})")  # fmt: skip
-    gap = _little_gap(knee)
+        evidence.append(f"Locust process {used(busiest)} wants most of a core, more than "
+                        f"the busiest server process ({used(server)})")  # fmt: skip
+    gap = little_gap(knee)
     if (
         mode == "users"
         and gap is not None
@@ -125,8 +91,8 @@ def _generator_saturated(knee: StepFigures, mode: str) -> list[str]:
         and busiest.demand_percent >= ROOM_CPU
         and not evidence
     ):
-        evidence.append(f"Locust process {_used(busiest)} while its users spent "
-                        f"{_pct(100 * gap)} of their time outside requests")  # fmt: skip
+        evidence.append(f"Locust process {used(busiest)} while its users spent "
+                        f"{pct(100 * gap)} of their time outside requests")  # fmt: skip
     if mode == "rate" and knee.sent:
         behind = (knee.late or 0) + (knee.dropped or 0)
         free = knee.max_in_flight is None or knee.max_in_flight < knee.users
@@ -149,27 +115,11 @@ def _server_saturated(knee: StepFigures, cores: int | None) -> str | None:
     if busiest is None or knee.server is None:
         return None
     if busiest.demand_percent >= FULL_CPU:
-        return f"server process {_used(busiest)}: it wants a full core"
+        return f"server process {used(busiest)}: it wants a full core"
     total = sum(u.demand_percent for u in knee.server)
     if cores and len(knee.server) > 1 and total >= FULL_CPU * cores:
-        return f"the server's {len(knee.server)} processes at {_pct(total)} of {cores} cores"
+        return f"the server's {len(knee.server)} processes at {pct(total)} of {cores} cores"
     return None
-
-
-def _growth(below: StepFigures | None, knee: StepFigures) -> str | None:
-    if below is None or below.rps <= 0:
-        return None
-    text = (f"from {below.load:g} to {knee.load:g}: throughput {below.rps:,.1f} → "
-            f"{knee.rps:,.1f} req/s ({100 * (knee.rps / below.rps - 1):+.0f} %), p99 "
-            f"{_ms(below.p99_ms)} → {_ms(knee.p99_ms)}")  # fmt: skip
-    if below.in_flight and knee.in_flight:
-        text += (f", in flight {below.in_flight:.1f} → {knee.in_flight:.1f} "
-                 f"({100 * (knee.in_flight / below.in_flight - 1):+.0f} %)")  # fmt: skip
-    return text
-
-
-def _hot(samples: KneeSamples | None) -> Function | None:
-    return None if samples is None else samples.hot
 
 
 def _concurrency(steps: Sequence[StepFigures], knee: StepFigures) -> float | None:
@@ -212,7 +162,7 @@ def diagnose(
         evidence += generator
     elif knee is None:
         top_text = f"every step held, up to {checked.load:g} ({checked.rps:,.1f} req/s)"
-        return Diagnosis("none", "high", (top_text, *_side_lines(checked)),
+        return Diagnosis("none", "high", (top_text, *side_lines(checked)),
                          ("offer more load: a higher --start, --max-steps or --max-users",),
                          None, (), server_source, samples, tuple(steps))  # fmt: skip
     elif server_full is not None:
@@ -228,37 +178,24 @@ def diagnose(
                             "ruled out")  # fmt: skip
         else:
             evidence.append(
-                f"the server's CPU well below a core: {_pct(knee.server_cpu or 0)} "
-                f"in all, {_pct(knee.busiest_server.cpu_percent)} at most in one "
+                f"the server's CPU well below a core: {pct(knee.server_cpu or 0)} "
+                f"in all, {pct(knee.busiest_server.cpu_percent)} at most in one "
                 "process"
                 if knee.busiest_server
                 else "no server process found"
             )
     assert checked is not None
-    if (growth := _growth(_below(steps, checked), checked)) is not None:
-        evidence.append(growth)
-    evidence += _side_lines(checked)
+    if (trend := growth(_below(steps, checked), checked)) is not None:
+        evidence.append(trend)
+    evidence += side_lines(checked)
     if (law := little(checked, mode)) is not None:
         evidence.append(law)
     confidence = _confidence(bottleneck, confidence, checked, samples)
     if samples is not None:
-        evidence += _sample_lines(samples)
+        evidence += sample_lines(samples)
     tried = _what_to_try(bottleneck, checked, steps, cores, samples)
     return Diagnosis(bottleneck, confidence, tuple(evidence), tuple(tried), checked.index,
                      _top(bottleneck, samples), server_source, samples, tuple(steps))  # fmt: skip
-
-
-def _side_lines(step: StepFigures) -> list[str]:
-    lines = []
-    if step.server is not None:
-        parts = ", ".join(_used(u) for u in step.server)
-        lines.append(f"server CPU at {step.load:g} by process: {parts}")
-    if step.generator:
-        parts = ", ".join(_used(u) for u in step.generator)
-        lines.append(f"Locust CPU at {step.load:g} by process: {parts}")
-    if step.machine_cpu_percent is not None:
-        lines.append(f"the machine's CPU in all: {_pct(step.machine_cpu_percent)}")
-    return lines
 
 
 def _confidence(
@@ -280,23 +217,6 @@ def _confidence(
     return given
 
 
-def _sample_lines(samples: KneeSamples) -> list[str]:
-    if samples.error is not None:
-        return [f"no samples at the knee: {samples.error}"]
-    lines = []
-    share = samples.on_cpu_share
-    if share is not None:
-        lines.append(f"py-spy at the knee ({samples.seconds:.0f} s): {_pct(100 * share)} of the "
-                     f"request samples on a CPU, {_pct(100 * (1 - share))} waiting")  # fmt: skip
-    if (hot := _hot(samples)) is not None:
-        lines.append(f"innermost application function in over half the samples: {hot.label()}, "
-                     f"{_pct(100 * hot.share)}")  # fmt: skip
-    if samples.waiting_stacks and share is not None and share < BUSY_SAMPLES:
-        lines.append("where requests wait: " + "; ".join(
-            f"{w.label()} ({_pct(100 * w.share)})" for w in samples.waiting_stacks))  # fmt: skip
-    return lines
-
-
 def _top(bottleneck: Bottleneck, samples: KneeSamples | None) -> tuple[Function, ...]:
     if samples is None:
         return ()
@@ -313,18 +233,18 @@ def _what_to_try(
     samples: KneeSamples | None,
 ) -> list[str]:
     tried = []
-    hot = _hot(samples)
+    hot = None if samples is None else samples.hot
     if bottleneck == "load-generator":
         busiest = knee.busiest_generator
         server = knee.server_cpu
-        room = "" if server is None else f" (the server used {_pct(server)} of a core)"
+        room = "" if server is None else f" (the server used {pct(server)} of a core)"
         tried.append(f"more load generation: spendcast loadtest --processes N, or Locust workers "
                      f"on another machine (docs/distributed.md){room}"
                      + ("" if busiest is None else f"; Locust's busiest process was at "
-                        f"{_pct(busiest.demand_percent)}"))  # fmt: skip
+                        f"{pct(busiest.demand_percent)}"))  # fmt: skip
     elif bottleneck == "errors":
         tried.append(f"read the server's failures at {knee.load:g}: it refuses requests while "
-                     f"its CPU is at {_pct(knee.server_cpu or 0)} (a connection or concurrency "
+                     f"its CPU is at {pct(knee.server_cpu or 0)} (a connection or concurrency "
                      "limit, a rate limiter, a timeout downstream)")  # fmt: skip
     elif bottleneck == "server-cpu":
         busy = [u for u in knee.server or () if u.demand_percent >= FULL_CPU]
@@ -335,12 +255,12 @@ def _what_to_try(
             tried.append(f"more workers (--workers {cores}): {len(busy)} server process(es) "
                          f"saturated on a {cores}-core machine{spare}")  # fmt: skip
         if hot is not None:
-            tried.append(f"make {hot.label()} cheaper: it is in {_pct(100 * hot.share)} of the "
+            tried.append(f"make {hot.label()} cheaper: it is in {pct(100 * hot.share)} of the "
                          "samples")  # fmt: skip
         elif samples is not None and samples.on_cpu:
             first = samples.on_cpu[0]
             tried.append(f"the hottest function on the CPU: {first.label()}, "
-                         f"{_pct(100 * first.share)} of its samples")  # fmt: skip
+                         f"{pct(100 * first.share)} of its samples")  # fmt: skip
     elif bottleneck == "server-waiting":
         at_once = _concurrency(steps, knee)
         if samples is not None and samples.waiting_stacks:
@@ -352,5 +272,5 @@ def _what_to_try(
                          f"({knee.rps:,.1f} req/s × the lightest step's latency): a lock or "
                          "a pool of that size, or a downstream limit")  # fmt: skip
         if hot is not None:
-            tried.append(f"{hot.label()} is in {_pct(100 * hot.share)} of the samples")
+            tried.append(f"{hot.label()} is in {pct(100 * hot.share)} of the samples")
     return tried
