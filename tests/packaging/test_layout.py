@@ -34,7 +34,8 @@ def test_plain_install_serves_and_trains_without_the_kit() -> None:
 
 def test_each_extra_holds_its_part() -> None:
     extras = PROJECT["optional-dependencies"]
-    assert _names(extras["loadtest"]) == {"locust", "hdrhistogram", "matplotlib", "scipy"}
+    kit = {"locust", "hdrhistogram", "matplotlib", "scipy", "psutil", "py-spy"}
+    assert _names(extras["loadtest"]) == kit
     assert _names(extras["postgres"]) == {"psycopg"}
     assert Requirement(extras["postgres"][0]).extras == {"binary"}
     assert set(EXTRAS) == {"loadtest", "postgres"}

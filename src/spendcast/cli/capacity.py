@@ -43,7 +43,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
 
 @click.command()
 @exit_codes("capacity")
-@option("--host", required=True, help="Base URL of the API (http://127.0.0.1:8000).")
+@option("--host", default=None, help="Base URL of the API (http://127.0.0.1:8000).")
 @option(
     "--mode",
     type=click.Choice(MODES),
@@ -115,13 +115,41 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     show_default=True,
     help="Users at most (rate mode sizes its pool from the rate and the latency SLO).",
 )
+@option(
+    "--server-pid",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Watch this server process (and its workers) for the diagnosis [default: the "
+    "processes listening on --host's port when local, else its /metrics].",
+)
+@option(
+    "--server-cmd",
+    default=None,
+    help="Start this server command ({port} replaced by a free port; --host then optional), "
+    "search and diagnose it, stop it.",
+)
+@option.ready_path("Path that answers 2xx once --server-cmd is ready.")
+@option(
+    "--server-metrics",
+    default=None,
+    help="Read the server's CPU, memory and fds from this Prometheus URL (process_* metrics) "
+    "instead of its processes.",
+)
+@option(
+    "--knee-sample",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Seconds to hold the knee's load after the search while py-spy samples a local "
+    "Python server (0: no sampling).",
+)
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
 @option.quiet("No live view and no table: the answer and the run directory only.")
 @option.junit()
 @click.pass_context
 def capacity(
     ctx: click.Context,
-    host: str,
+    host: str | None,
     mode: str,
     scenario: str,
     start: float | None,
@@ -134,6 +162,11 @@ def capacity(
     max_steps: int,
     bisect: int,
     max_users: int,
+    server_pid: int | None,
+    server_cmd: str | None,
+    ready_path: str,
+    server_metrics: str | None,
+    knee_sample: int,
     out_dir: Path | None,
     quiet: bool,
     junit_path: Path | None,
@@ -149,14 +182,29 @@ def capacity(
     req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
     self-contained index.html in the run directory. With -f, your own locustfile's users
     are stepped (in either mode). See docs/capacity.md.
+
+    Every search ends with a diagnosis: the bottleneck (server-cpu, server-waiting,
+    load-generator, errors or none), the evidence and what to try, from the server's processes
+    (or /metrics), Locust's CPU and a py-spy sample at the knee (docs/diagnosis.md).
     """
+    import psutil
     from rich.console import Console
 
+    from spendcast.errors import ServerStartError
     from spendcast.loadtest.capacity.display import CapacityLive, steps_table
     from spendcast.loadtest.capacity.runner import capacity_config, refusal, run_capacity
     from spendcast.loadtest.contract import STEPS_FILE
+    from spendcast.loadtest.diagnosis.display import diagnosis_view
+    from spendcast.loadtest.diagnosis.watcher import ServerTarget, find_server
     from spendcast.loadtest.report.html import write_report
+    from spendcast.loadtest.run.server_process import started_server
 
+    if host is None and server_cmd is None:
+        raise click.UsageError("give --host, or --server-cmd to start the server")
+    if server_cmd is not None and server_pid is not None:
+        raise click.UsageError("give --server-pid or --server-cmd, not both")
+    if server_pid is not None and not psutil.pid_exists(server_pid):
+        raise BadInput(f"--server-pid {server_pid}: no such process on this machine")
     try:
         plan = SearchPlan(
             mode="rate" if mode == "rate" else "users",
@@ -171,8 +219,8 @@ def capacity(
             bisect=bisect,
             max_users=max_users,
         )
-        base = RunConfig(host=host, scenario=scenario, out_dir=out_dir, tags=tags,
-                         exclude_tags=exclude_tags)  # fmt: skip
+        base = RunConfig(host=host or "http://127.0.0.1", scenario=scenario, out_dir=out_dir,
+                         tags=tags, exclude_tags=exclude_tags)  # fmt: skip
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     base = replace(base, user_file=user_locustfile(ctx, locustfile, user_classes))
@@ -185,20 +233,38 @@ def capacity(
     steps_path = capacity_config(base, plan).out_dir
     assert steps_path is not None
     base = replace(base, out_dir=steps_path)
-    try:
+
+    def search(base: RunConfig, server: ServerTarget) -> CapacityResult:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"capacity search ({plan.mode}) against {host}…")
-            result = run_capacity(base, plan)
+                console.print(f"capacity search ({plan.mode}) against {base.host}…")
+            return run_capacity(base, plan, server=server, sample_s=knee_sample)
+        with CapacityLive(console, plan, steps_path.resolve() / STEPS_FILE) as live:
+            return run_capacity(base, plan, live.update, server=server, sample_s=knee_sample)
+
+    try:
+        if server_cmd is not None:
+            steps_path.mkdir(parents=True, exist_ok=True)
+            with (
+                (steps_path / "server.log").open("wb") as log,
+                started_server(server_cmd, ready_path=ready_path, output=log) as started,
+            ):
+                base = replace(base, host=started.url)
+                server = find_server(started.url, started.process.pid, server_metrics)
+                result = search(base, server)
         else:
-            with CapacityLive(console, plan, steps_path.resolve() / STEPS_FILE) as live:
-                result = run_capacity(base, plan, live.update)
-    except LoadTestError as error:
+            assert host is not None
+            result = search(base, find_server(host, server_pid, server_metrics))
+    except (LoadTestError, ServerStartError) as error:
         raise click.ClickException(str(error)) from error
+    except FileNotFoundError as error:
+        raise click.UsageError(f"cannot start the server: {error}") from error
     page = write_report([result.out_dir], result.out_dir / "index.html")
     if not quiet:
         console.print(steps_table(plan, result.steps))
     console.print(result.answer(), style="bold")
+    if result.diagnosis is not None:
+        console.print(diagnosis_view(result.diagnosis))
     console.print(f"report: {page}")
     ci_reports(result.run.summary, _verdicts(result), junit_path, f"spendcast capacity {mode}",
                note=result.answer())  # fmt: skip

@@ -297,10 +297,21 @@ def loadtest(
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
+    from spendcast.loadtest.diagnosis.joined import attach_run_diagnosis
+    from spendcast.loadtest.diagnosis.watcher import Watcher, find_server
     from spendcast.loadtest.run.live_export import LiveExports
 
-    with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
+    with (
+        LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports,
+        Watcher(find_server(config.host)) as watcher,
+    ):
         result = execute(config, quiet=quiet, on_progress=exports.update)
+    if (diagnosis := attach_run_diagnosis(result, watcher)) is not None:
+        from rich.console import Console
+
+        from spendcast.loadtest.diagnosis.display import diagnosis_view
+
+        Console(highlight=False, width=130).print(diagnosis_view(diagnosis))
     ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {config.label}")
     if result.abort is not None:
         raise SloFailed(result.abort.describe())

@@ -29,7 +29,8 @@ TOLERANCE = 0.25
 def run_capacity(host: str, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable, "-m", "spendcast", "capacity", "--host", host, "--out", str(out),
-        "--window", "1s", "--stable-windows", "3", "--max-step-time", "8s", *options,
+        "--window", "1s", "--stable-windows", "3", "--max-step-time", "8s",
+        "--knee-sample", "0", *options,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 

@@ -107,6 +107,8 @@ def test_a_capacity_directory_shows_its_run_as_the_steps_it_was(tmp_path: Path) 
     assert f"The load run: {len(steps)} steps, every step together" in text
     assert "users by step: " + " → ".join(f"{s['load']:g}" for s in steps) in text
     assert "The SLO is judged per step" in text
+    assert f"Diagnosis: {capacity['diagnosis']['bottleneck']}" in text  # and why, in words
+    assert capacity["diagnosis"]["evidence"][0] in text
     # The answer, in a green box when a load held.
     (box,) = page.of_class("answer")
     assert box[1] == capacity["answer"]

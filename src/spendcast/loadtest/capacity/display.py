@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from spendcast.loadtest.capacity.result import new_events
 from spendcast.loadtest.capacity.search import SearchPlan
 from spendcast.loadtest.run.display import LiveView
 from spendcast.loadtest.run.runner import Progress
@@ -73,20 +73,15 @@ class CapacityLive(LiveView):
         self._live.update(self._render())
 
     def _read(self) -> None:
-        if not self.path.exists():
-            return
-        with self.path.open("rb") as file:
-            file.seek(self.offset)
-            chunk = file.read()
-        end = chunk.rfind(b"\n") + 1
-        self.offset += end
-        for line in chunk[:end].splitlines():
-            event = json.loads(line)
+        events, self.offset = new_events(self.path, self.offset)
+        for event in events:
             if event["event"] == "start":
                 self.current = event
             elif event["event"] == "end":
                 self.steps.append(event)
                 self.current = None
+            elif event["event"] == "knee":  # the load held at the knee while py-spy samples
+                self.current = {**event, "index": "knee", "phase": "py-spy sampling"}
 
     def _render(self) -> RenderableType:
         parts: list[RenderableType] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.diagnosis.figures import Diagnosis
 from spendcast.loadtest.run.latency import percentile_key
 from spendcast.loadtest.run.runner import RunResult
 
@@ -25,6 +26,7 @@ class CapacityResult:
     steps: list[dict[str, Any]]
     stop_reason: str
     run: RunResult
+    diagnosis: Diagnosis | None = None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -60,6 +62,7 @@ class CapacityResult:
             "breaking": self.breaking,
             "stop_reason": self.stop_reason,
             "steps": self.steps,
+            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_json(),
         }
 
 
@@ -86,6 +89,18 @@ def answer(
     if breaking is None:
         return f"{text}; {best['reason'] or stop}"
     return f"{text}; breaks at {load_label(plan, breaking['load'])}: {breaking['reason']}"
+
+
+def new_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The complete lines ``capacity_steps.jsonl`` gained since ``offset``, and the new offset
+    (the file is appended to while it is read: a line without its newline waits)."""
+    if not path.exists():
+        return [], offset
+    with path.open("rb") as file:
+        file.seek(offset)
+        chunk = file.read()
+    end = chunk.rfind(b"\n") + 1
+    return [json.loads(line) for line in chunk[:end].splitlines()], offset + end
 
 
 def read_steps(path: Path) -> tuple[list[dict[str, Any]], str | None]:

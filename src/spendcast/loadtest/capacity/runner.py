@@ -22,6 +22,9 @@ from spendcast.loadtest.contract import (
     PLAN_ENV,
     STEPS_FILE,
 )
+from spendcast.loadtest.diagnosis.joined import capacity_diagnosis
+from spendcast.loadtest.diagnosis.sampling import parked_stacks
+from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
 from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, run_load
 
 
@@ -55,15 +58,29 @@ def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
 
 
 def run_capacity(
-    base: RunConfig, plan: SearchPlan, on_progress: Callable[[Progress], None] | None = None
+    base: RunConfig,
+    plan: SearchPlan,
+    on_progress: Callable[[Progress], None] | None = None,
+    server: ServerTarget | None = None,
+    sample_s: int = 0,
 ) -> CapacityResult:
-    """Run the search; ``LoadTestError`` when the run itself fails."""
+    """Run the search while ``server`` (default: not observable) and the load generator are
+    watched, then diagnose; py-spy samples a local Python server for ``sample_s`` seconds at
+    the knee (0: not), after a second's sample before the load (the stacks idle then are
+    background threads, not waiting requests). ``LoadTestError`` when the run itself fails."""
+    server = server or ServerTarget()
+    if server.python and sample_s:
+        plan = replace(plan, knee_s=sample_s)
     config = capacity_config(base, plan)
     assert config.out_dir is not None
-    (config.out_dir.resolve() / STEPS_FILE).unlink(missing_ok=True)
-    run = run_load(config, on_progress)
+    steps_path = config.out_dir.resolve() / STEPS_FILE
+    steps_path.unlink(missing_ok=True)
+    parked = parked_stacks(server.pids[0]) if plan.knee_s else frozenset()
+    with Watcher(server, steps_path, parked) as watcher:
+        run = run_load(config, on_progress)
     steps, reason = read_steps(run.out_dir / STEPS_FILE)
-    result = CapacityResult(run.out_dir, plan, steps, reason or "the run ended", run)
+    diagnosis = capacity_diagnosis(steps, plan.mode, watcher)
+    result = CapacityResult(run.out_dir, plan, steps, reason or "the run ended", run, diagnosis)
     write_capacity(result)
     return result
 

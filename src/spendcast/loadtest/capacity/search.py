@@ -55,6 +55,7 @@ class SearchPlan:
     min_growth: float = 0.25
     bisect: int = 0
     max_users: int = 1000
+    knee_s: int = 0  # after the search: hold the knee's load this long (py-spy samples it)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -92,7 +93,7 @@ class SearchPlan:
         return min(self.max_users, math.ceil(rate * seconds * 2) + 5)
 
     def max_duration_s(self) -> int:
-        return (self.max_steps + self.bisect) * (self.max_step_s + 2) + 10
+        return (self.max_steps + self.bisect) * (self.max_step_s + 2) + self.knee_s + 10
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -279,6 +280,11 @@ class CapacitySearch:
                 return None
             return load
         return self._bisect()
+
+    def knee_load(self) -> float | None:
+        """The load to hold while the server is sampled: the lowest that broke or went flat."""
+        failed = [s for s in self.steps if s.verdict in ("breaks", "flat")]
+        return min(failed, key=lambda s: s.load).load if failed else None
 
     def _bisect(self) -> float | None:
         assert self.bad is not None

@@ -140,11 +140,18 @@ class CapacityShape(LoadTestShape):
         self._seconds: dict[int, Tally] = {}
         self._log_path: Path | None = None
         self.draining_since: float | None = None
+        self.knee_until: float | None = None
+        self.knee_load = 0.0
 
     def tick(self) -> tuple[int, float] | None:
         now = time.time()
         if self.runner is not None:
             self.max_cpu = max(self.max_cpu, float(self.runner.current_cpu_usage))
+        if self.knee_until is not None:  # holding the knee while the server is sampled
+            if now < self.knee_until:
+                return self._apply(self.knee_load)
+            self._done(now)
+            return None
         if self.draining_since is not None:
             if TIMETABLE.in_flight and now - self.draining_since < self.plan.max_step_s:
                 return self.users, float(self.users)
@@ -169,9 +176,18 @@ class CapacityShape(LoadTestShape):
                 if load is not None:
                     self._started(self.search.current)
         if load is None:
-            self._write({"event": "done", "reason": self.search.stop_reason, "at": now})
-            return None
+            knee = self.search.knee_load() if self.plan.knee_s else None
+            if knee is None:
+                self._done(now)
+                return None
+            # The search is over: hold the knee's load while the diagnosis samples the server.
+            self.knee_load, self.knee_until = knee, now + self.plan.knee_s
+            self._write({"event": "knee", "load": knee, "at": now, "seconds": self.plan.knee_s})
+            load = knee
         return self._apply(load)
+
+    def _done(self, now: float) -> None:
+        self._write({"event": "done", "reason": self.search.stop_reason, "at": now})
 
     def _apply(self, load: float) -> tuple[int, float]:
         if self.plan.mode == "users":

@@ -16,6 +16,7 @@ from typing import Any, Final
 from spendcast.errors import ReportError
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, PROFILE_FILE, SUMMARY_FILE
+from spendcast.loadtest.report.diagnosis import diagnosis_section
 from spendcast.loadtest.run.abort import Abort
 from spendcast.loadtest.run.load_plan import LoadPlan
 
@@ -166,6 +167,7 @@ def _run(directory: Path, heading: str | None = None) -> str:
         f"started {escape(summary['timestamp'])}</p>"
         + table(RUN_HEADERS, _figures_rows(items))
         + (table(["SLO", "observed", "verdict"], slo_rows) if slo_rows else "")
+        + diagnosis_section(summary.get("diagnosis"))
         + _plots(directory, summary)
         + "</section>"
     )
@@ -221,6 +223,7 @@ def _capacity(directory: Path) -> str:
         f"{plan['stable_windows']} must agree within {plan['tolerance'] * 100:g} % · "
         f"step cap {plan['max_step_s']} s · bisections {plan['bisect']}</p>"
         + table(headers, rows)
+        + diagnosis_section(data.get("diagnosis"))
         + _plots(directory, data)
         + _search_run(directory, data["steps"], unit)
         + "</section>"

@@ -1,0 +1,93 @@
+"""The steps of a capacity search (or a whole load test) joined with what the watcher read.
+
+``capacity_diagnosis`` turns ``capacity_steps.jsonl``'s ended steps and the watcher's readings
+into ``StepFigures`` and the verdict; ``run_diagnosis`` does the same for one ``loadtest`` run
+taken as a single step (the step broke when an SLO did or the open model dropped requests);
+``attach_run_diagnosis`` adds it to the run's ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from spendcast.loadtest.contract import SUMMARY_FILE
+from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures
+from spendcast.loadtest.diagnosis.verdict import diagnose
+from spendcast.loadtest.diagnosis.watcher import Watcher
+from spendcast.loadtest.run.runner import RunResult
+
+
+def step_figures(step: dict[str, Any], watcher: Watcher) -> StepFigures:
+    """One ended step of ``capacity_steps.jsonl`` with the use measured over its windows."""
+    figures, generator = step["figures"], step["generator"]
+    end = float(step["ended_at"])
+    start = max(float(step["started_at"]), end - float(figures.get("seconds") or 0) - 1.0)
+    server, locust, machine = watcher.between(start, end)
+    latency = figures.get("latency_ms", {})
+    return StepFigures(
+        index=int(step["index"]),
+        load=float(step["load"]),
+        verdict=str(step["verdict"]),
+        rps=float(figures.get("rps", 0.0)),
+        error_rate=float(figures.get("error_rate", 0.0)),
+        p99_ms=latency.get("p99"),
+        mean_ms=latency.get("mean"),
+        users=int(generator.get("users", 0)),
+        server=server,
+        generator=locust,
+        machine_cpu_percent=machine,
+        sent=generator.get("sent"),
+        late=generator.get("late"),
+        dropped=generator.get("dropped"),
+        max_in_flight=generator.get("max_in_flight"),
+    )
+
+
+def capacity_diagnosis(steps: Sequence[dict[str, Any]], mode: str, watcher: Watcher) -> Diagnosis:
+    figures = [step_figures(step, watcher) for step in steps]
+    return diagnose(figures, mode=mode, cores=os.cpu_count(), samples=watcher.knee,
+                    server_source=watcher.target.source)  # fmt: skip
+
+
+def run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
+    """A load test's diagnosis when it broke an SLO or dropped iterations, else ``None``."""
+    summary = run.summary
+    dropped = int(summary.get("dropped") or 0)
+    if run.passed and not dropped:
+        return None
+    recording = run.recording
+    server, locust, machine = watcher.between(recording.started_at, recording.stopped_at)
+    if server is None and watcher.readings:  # a load too short for two readings: the whole run
+        server, locust, machine = watcher.between(watcher.readings[0].at, watcher.readings[-1].at)
+    latency = summary.get("latency_ms", {})
+    config = summary.get("config", {})
+    figures = StepFigures(
+        index=1,
+        load=float(config.get("rate") or config.get("users") or 0),
+        verdict="breaks",
+        rps=float(summary.get("rps", 0.0)),
+        error_rate=float(summary.get("error_rate", 0.0)),
+        p99_ms=latency.get("p99"),
+        mean_ms=latency.get("mean"),
+        users=int(config.get("users") or 0),
+        server=server,
+        generator=locust,
+        machine_cpu_percent=machine,
+        dropped=dropped if config.get("rate") else None,
+    )
+    mode = "rate" if config.get("rate") else "users"
+    return diagnose([figures], mode=mode, cores=os.cpu_count(),
+                    server_source=watcher.target.source)  # fmt: skip
+
+
+def attach_run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
+    """``run_diagnosis``, also written into the run's ``summary.json`` (``diagnosis``)."""
+    diagnosis = run_diagnosis(run, watcher)
+    if diagnosis is not None:
+        run.summary["diagnosis"] = diagnosis.to_json()
+        text = json.dumps(run.summary, indent=2) + "\n"
+        (run.out_dir / SUMMARY_FILE).write_text(text, encoding="utf-8")
+    return diagnosis
