@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "compare": ("spendcast.cli.compare:compare", "loadtest"),
     "profile": ("spendcast.cli.profile:profile", "loadtest"),
     "report": ("spendcast.cli.report:report", "loadtest"),
+    "history": ("spendcast.cli.history:history", "loadtest"),
 }
 
 HELP_LINES: dict[str, str] = {
@@ -40,6 +41,7 @@ HELP_LINES: dict[str, str] = {
     "compare": "Compare two runs (or two servers): faster, slower or no difference.",
     "profile": "Load the API while sampling it with py-spy: where the time goes.",
     "report": "Write one self-contained HTML page for run directories.",
+    "history": "Every run remembered: list, show, trend across runs, bless a baseline.",
 }
 
 
