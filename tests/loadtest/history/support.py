@@ -1,12 +1,17 @@
-"""Run directories for the history tests: a summary.json shaped as ``run_load`` writes it."""
+"""For the history tests: run directories shaped as ``run_load`` writes them, and the real
+CLI run with a given store."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from spendcast.loadtest.history.metadata import Machine, RunMetadata
+from spendcast.loadtest.history.store import HISTORY_URL_ENV
 
 MACHINE = Machine("Test CPU 3000", 2)
 
@@ -57,3 +62,33 @@ def metadata(kind: str = "loadtest", commit: str | None = "a" * 40) -> RunMetada
     return RunMetadata(kind=kind, command="spendcast loadtest", recorded_at="2026-12-01T10:00:11Z",
                        machine=MACHINE, kit_version="0.1.0", git_commit=commit,
                        git_dirty=False)  # fmt: skip
+
+
+def spendcast(
+    *args: str, cwd: Path, url: str, code: int = 0, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPENDCAST_")}
+    done = subprocess.run([sys.executable, "-m", "spendcast", *args], cwd=cwd,
+                          env={**env, HISTORY_URL_ENV: url}, capture_output=True, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+    assert done.returncode == code, done.stdout + done.stderr
+    return done
+
+
+def loadtest(
+    host: str, out: Path, *options: str, cwd: Path, url: str, code: int = 0, seconds: int = 2
+) -> subprocess.CompletedProcess[str]:
+    return spendcast("loadtest", "--host", host, "--duration", f"{seconds}s", "--out", str(out),
+                     "--quiet", *options, cwd=cwd, url=url, code=code)  # fmt: skip
+
+
+def listed(cwd: Path, url: str, *filters: str) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = json.loads(
+        spendcast("history", "list", "--json", *filters, cwd=cwd, url=url).stdout
+    )
+    return runs
+
+
+def summary(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "summary.json").read_text())
+    return data
