@@ -106,14 +106,17 @@ def now_iso() -> str:
 
 
 def command_line(argv: Sequence[str]) -> str:
-    """``spendcast loadtest --host ...`` as typed, any URL without its user and password."""
+    """``spendcast loadtest --host ...`` as typed, any URL without its user, password, query
+    or fragment (``public_host``)."""
     words = ["spendcast", *(_scrubbed(word) for word in argv[1:])]
     return shlex.join(words)
 
 
 def _scrubbed(word: str) -> str:
-    name, equals, value = word.rpartition("=") if word.startswith("-") else ("", "", word)
-    if "://" in value and "@" in value:
+    name, equals, value = word.partition("=") if word.startswith("-") else ("", "", word)
+    if not equals:
+        name, value = "", word
+    if "://" in value:
         value = public_host(value)
     return f"{name}{equals}{value}"
 
