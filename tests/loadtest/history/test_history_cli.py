@@ -12,20 +12,9 @@ import pytest
 
 from tests.loadtest.history.support import listed, loadtest, spendcast, summary
 from tests.support.fixed_service import fixed_service
+from tests.support.user_locustfiles import FIXED_SERVICE
 
 pytestmark = pytest.mark.e2e
-
-LOCUSTFILE = """
-from locust import HttpUser, constant, task
-
-
-class ApiUser(HttpUser):
-    wait_time = constant(0)
-
-    @task
-    def predict(self):
-        self.client.get("/predict?education=PhD&age=42&income=50000", name="/predict")
-"""
 
 
 def git(repo: Path, *args: str) -> str:
@@ -93,11 +82,12 @@ def test_runs_are_remembered_with_their_context_and_trended(tmp_path: Path) -> N
 
 def test_a_changed_locustfile_is_another_key_and_said_so(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'history.db'}"
-    (tmp_path / "my_test.py").write_text(LOCUSTFILE)
+    (tmp_path / "my_test.py").write_text(FIXED_SERVICE)
     with fixed_service(2) as server:
-        loadtest(server.url, tmp_path / "file", "-f", "my_test.py", cwd=tmp_path, url=url)
-        (tmp_path / "my_test.py").write_text(LOCUSTFILE + "# changed\n")
-        loadtest(server.url, tmp_path / "changed", "-f", "my_test.py", cwd=tmp_path, url=url)
+        for name in ("file", "changed"):
+            loadtest(server.url, tmp_path / name, "-f", "my_test.py", "Caller", cwd=tmp_path,
+                     url=url, seconds=1)  # fmt: skip
+            (tmp_path / "my_test.py").write_text(FIXED_SERVICE + "# changed\n")
     runs = listed(tmp_path, url)
     assert runs[0]["key"] != runs[1]["key"]
     files = [run["key_inputs"]["users"]["files"] for run in runs]

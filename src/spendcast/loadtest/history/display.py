@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,22 @@ def runs_table(runs: Sequence[RunRecord]) -> str:
     return _columns(_RUN_COLUMNS, rows) + note
 
 
+def _locustfile(run: RunRecord) -> str | None:
+    locustfile = run.summary.get("config", {}).get("locustfile")
+    if not locustfile:
+        return None
+    hashes = ", ".join(f"sha256 {f['sha256'][:12]}" for f in locustfile["files"])
+    return f"{locustfile['path']} ({hashes})"
+
+
+def _load(load: Any) -> str | None:
+    """The load as its non-empty settings: ``users=2 spawn_rate=2.0 duration_s=3``."""
+    if not isinstance(load, Mapping):
+        return None
+    return " ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
+                    for k, v in load.items() if v not in (None, [], {}))  # fmt: skip
+
+
 def run_details(run: RunRecord) -> str:
     meta = run.meta
     facts: list[tuple[str, Any]] = [
@@ -54,6 +71,9 @@ def run_details(run: RunRecord) -> str:
         ("directory", run.run_dir),
         ("key", run.key),
         ("scenario", run.scenario),
+        ("locustfile", _locustfile(run)),
+        ("user classes", ", ".join(run.key_inputs.get("users", {}).get("user_classes", []))),
+        ("load", _load(run.key_inputs.get("load"))),
         ("host", run.host),
         ("command", meta.command),
         ("git", _commit(run) if meta.git_commit else None),
@@ -64,7 +84,7 @@ def run_details(run: RunRecord) -> str:
         ("imported", "yes (metadata gathered later)" if meta.imported else None),
         ("verdict", run.verdict),
     ]
-    lines = [f"{name + ':':15}{value}" for name, value in facts if value is not None]
+    lines = [f"{name + ':':15}{value}" for name, value in facts if value not in (None, "")]
     headers = ("endpoint", "requests", "failures", "req/s", "p50", "p90", "p95", "p99",
                "p99.9", "max")  # fmt: skip
     rows = [[f.endpoint, _number(f.requests, 0), _number(f.failures, 0), _number(f.rps, 1),
