@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_tool
 from tests.loadtest.history.support import listed, loadtest, spendcast, summary
 from tests.support.fixed_service import fixed_service
 from tests.support.user_locustfiles import FIXED_SERVICE
@@ -23,6 +24,7 @@ def git(repo: Path, *args: str) -> str:
 
 
 def test_runs_are_remembered_with_their_context_and_trended(tmp_path: Path) -> None:
+    require_tool("git")
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")

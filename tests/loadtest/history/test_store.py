@@ -10,9 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from spendcast.errors import HistoryError
+from spendcast.loadtest.history import schema
 from spendcast.loadtest.history.record import read_record
 from spendcast.loadtest.history.schema import SCHEMA_VERSION
 from spendcast.loadtest.history.store import HistoryStore
@@ -152,3 +153,26 @@ def test_a_stored_record_reads_back_whole(url: str, tmp_path: Path) -> None:
         stored = store.get(run_id)
     assert stored == replace(record, id=run_id)
     assert stored.verdict == "1 of 1 SLOs failed: p99<10ms"
+
+
+def test_an_older_store_is_migrated_in_place(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store of version 1 opened by a spendcast whose schema is 2: the migration runs once,
+    the runs stay, and the store says 2."""
+    record = read_record(write_run(tmp_path / "a"), metadata())
+    with HistoryStore(url) as store:
+        run_id, _ = store.append(record)
+
+    def add_note(connection: Connection) -> None:
+        connection.execute(text("ALTER TABLE history_runs ADD COLUMN note TEXT"))
+
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(schema.MIGRATIONS, 2, add_note)
+    with HistoryStore(url) as store:
+        assert store.get(run_id) == replace(record, id=run_id)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT version FROM history_schema")) == 2
+        assert connection.scalar(text("SELECT count(note) FROM history_runs")) == 0
+    engine.dispose()
