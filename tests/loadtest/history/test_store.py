@@ -113,6 +113,7 @@ from spendcast.loadtest.history.store import HistoryStore
 from tests.loadtest.history.support import metadata
 url, run_dir, start = sys.argv[1:]
 record = read_record(Path(run_dir), metadata())
+Path(run_dir, "ready").touch()
 while not Path(start).exists():
     time.sleep(0.005)
 with HistoryStore(url) as store:
@@ -133,8 +134,11 @@ def test_concurrent_writers_on_a_new_store_are_all_kept(url: str, tmp_path: Path
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             cwd=Path(__file__).resolve().parents[3],
         ))  # fmt: skip
-    time.sleep(1.5)  # every writer has imported and waits for the start
-    start.touch()
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"run{i}" / "ready").exists() for i in range(4)):
+        assert time.monotonic() < deadline, "the writers did not start"
+        time.sleep(0.05)
+    start.touch()  # every writer has imported and read its run: they append at once
     outputs = [writer.communicate(timeout=60) for writer in writers]
     assert [writer.returncode for writer in writers] == [0] * 4, outputs
     ids = sorted(int(out) for out, _ in outputs)
