@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from spendcast.loadtest.history.store import HistoryStore
 
 option = Options("history")
+list_option, show_option = Options("history_list"), Options("history_show")
+trend_option = Options("history_trend")
 BASELINE_COMPARISON_DIR = "baseline-comparison"
 _AGO = re.compile(r"^(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -160,16 +162,16 @@ def history(ctx: click.Context, history_url: str) -> None:
 
 
 @history.command("list")
-@option("--key", default=None, help="Only runs whose comparability key starts with this.")
-@option("--scenario", default=None, help="Only runs of this scenario (as listed).")
-@option("--host", default=None, help="Only runs against this host (as listed).")
-@option("--kind", type=click.Choice(["loadtest", "capacity", "compare", "ui"]), default=None,
+@list_option("--key", default=None, help="Only runs whose comparability key starts with this.")
+@list_option("--scenario", default=None, help="Only runs of this scenario (as listed).")
+@list_option("--host", default=None, help="Only runs against this host (as listed).")
+@list_option("--kind", type=click.Choice(["loadtest", "capacity", "compare", "ui"]), default=None,
         help="Only runs of this command.")  # fmt: skip
-@option("--since", default=None, callback=_since,
+@list_option("--since", default=None, callback=_since,
         help="Only runs started since: 7d, 12h, 30m ago or a UTC date 2026-12-01.")  # fmt: skip
-@option("--last", type=click.IntRange(min=1), default=20, show_default=True,
+@list_option("--last", type=click.IntRange(min=1), default=20, show_default=True,
         help="The latest N runs that match.")  # fmt: skip
-@option("--json", "as_json", is_flag=True, help="The runs as JSON (figures included).")
+@list_option("--json", "as_json", is_flag=True, help="The runs as JSON (figures included).")
 @click.pass_context
 def list_runs(
     ctx: click.Context,
@@ -198,7 +200,8 @@ def list_runs(
 
 @history.command()
 @click.argument("run")
-@option("--json", "as_json", is_flag=True, help="The run as JSON, its whole summary included.")
+@show_option("--json", "as_json", is_flag=True,
+             help="The run as JSON, its whole summary included.")  # fmt: skip
 @click.pass_context
 def show(ctx: click.Context, run: str, as_json: bool) -> None:
     """One run (RUN: its id, or its directory): metadata, key, verdict, figures."""
@@ -210,19 +213,19 @@ def show(ctx: click.Context, run: str, as_json: bool) -> None:
 
 
 @history.command()
-@option("--metric", default="p99", show_default=True,
+@trend_option("--metric", default="p99", show_default=True,
         type=click.Choice(["rps", "requests", "failures", "errors", "p50", "p90", "p95", "p99",
                            "p99.9", "max"]),
         help="The figure to follow.")  # fmt: skip
-@option("--endpoint", default="total", show_default=True,
+@trend_option("--endpoint", default="total", show_default=True,
         help="total, an endpoint as listed (GET /predict), capacity (a capacity search's best "
         "step) or candidate (a comparison's).")  # fmt: skip
-@option("--key", default=None,
+@trend_option("--key", default=None,
         help="The runs of this key (a prefix) [default: the key of the latest run].")  # fmt: skip
-@option("--last", type=click.IntRange(min=2), default=30, show_default=True,
+@trend_option("--last", type=click.IntRange(min=2), default=30, show_default=True,
         help="The latest N runs of the key.")  # fmt: skip
-@option.out_dir("Where trend.png, trend.json and index.html go [default: runs/trend-<key>/].")
-@option("--json", "as_json", is_flag=True, help="The points as JSON instead of a table.")
+@trend_option.out_dir("Where trend.png, trend.json and index.html go [default: runs/trend-<key>/].")
+@trend_option("--json", "as_json", is_flag=True, help="The points as JSON instead of a table.")
 @click.pass_context
 def trend(
     ctx: click.Context,

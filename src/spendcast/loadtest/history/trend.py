@@ -94,11 +94,13 @@ def _figure(data: dict[str, Any]) -> Any:
         axis.axhline(blessed[0]["value"], color="tab:green", linestyle="--",
                      label=f"baseline #{blessed[0]['run_id']}")  # fmt: skip
         axis.legend(loc="best", fontsize=8)
-    axis.set_xticks(xs, [f"#{p['run_id']}\n{p['started_at'][5:16]}" for p in points],
+    axis.set_xticks(xs, [f"#{p['run_id']}\n{p['started_at'][5:16].replace('T', ' ')}"
+                         for p in points],
                     fontsize=7)  # fmt: skip
     latency = data["metric"].startswith(("p", "max"))
     axis.set_ylabel(f"{data['metric']} (ms)" if latency else data["metric"])
-    axis.set_ylim(bottom=0)
+    axis.margins(x=0.08)
+    axis.set_ylim(0, max([p["value"] for p in points], default=0) * 1.25 or 1)  # labels fit
     axis.grid(alpha=0.3)
     axis.set_title(f"{data['metric']} of {data['endpoint']} across {len(points)} like-for-like "
                    f"runs (key {data['key'][:12]})", fontsize=10)  # fmt: skip
