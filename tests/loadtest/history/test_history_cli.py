@@ -102,6 +102,7 @@ def test_a_changed_locustfile_is_another_key_and_said_so(tmp_path: Path) -> None
     )
     compared = listed(tmp_path, url, "--kind", "compare")
     assert f"verdict: {compared[0]['verdict']}" in done.stdout
+    assert f"history: run #{compared[0]['id']}, key {compared[0]['key'][:12]}" in done.stdout
     assert Path(compared[0]["run_dir"]) == (tmp_path / "cmp").resolve()
 
 
