@@ -20,8 +20,14 @@ def render() -> str:
         "",
         "Generated from `--help` by `python scripts/cli_reference.py`; a test keeps it current.",
     ]
-    names = cli.list_commands(click.Context(cli, info_name="spendcast"))
-    for args in [[], *([name] for name in names)]:
+    context = click.Context(cli, info_name="spendcast")
+    commands: list[list[str]] = [[]]
+    for name in cli.list_commands(context):
+        commands.append([name])
+        group = cli.get_command(context, name)
+        if isinstance(group, click.Group):  # spendcast history list, show, ...
+            commands += [[name, sub] for sub in group.list_commands(context)]
+    for args in commands:
         result = runner.invoke(cli, [*args, "--help"], prog_name="spendcast", terminal_width=100)
         if result.exit_code != 0:
             raise RuntimeError(f"spendcast {' '.join(args)} --help failed: {result.output}")

@@ -17,7 +17,8 @@ SpendcastError
     ├── LocustfileError         a -f locustfile missing, failing to import, without the users asked
     ├── ServerStartError        a server command exited or never answered its readiness check
     ├── ProfileError            py-spy is missing, could not attach, or wrote no sample
-    └── ReportError             a directory that holds no run, capacity, comparison or profile
+    ├── ReportError             a directory that holds no run, capacity, comparison or profile
+    └── HistoryError            the run history store cannot be reached, or a newer one
 """
 
 from __future__ import annotations
@@ -89,3 +90,7 @@ class ProfileError(LoadTestError):
 
 class ReportError(LoadTestError):
     """A directory given to the report is not a run, capacity, comparison or profile directory."""
+
+
+class HistoryError(LoadTestError):
+    """The history store cannot be opened, read or written, or a newer spendcast wrote it."""

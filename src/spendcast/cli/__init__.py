@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "profile": ("spendcast.cli.profile:profile", "loadtest"),
     "report": ("spendcast.cli.report:report", "loadtest"),
     "ui": ("spendcast.cli.ui:ui", "loadtest"),
+    "history": ("spendcast.cli.history:history", "loadtest"),
 }
 
 HELP_LINES: dict[str, str] = {
@@ -43,6 +44,7 @@ HELP_LINES: dict[str, str] = {
     "profile": "Load the API while sampling it with py-spy: where the time goes.",
     "report": "Write one self-contained HTML page for run directories.",
     "ui": "Locust's web UI with the kit's exact figures, SLOs, open model and run directories.",
+    "history": "Every run remembered: list, show, trend across runs, bless a baseline.",
 }
 
 

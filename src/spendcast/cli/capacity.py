@@ -146,6 +146,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
 @option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
 @option.quiet("No live view and no table: the answer and the run directory only.")
 @option.junit()
+@option.no_history()
 @click.pass_context
 def capacity(
     ctx: click.Context,
@@ -170,6 +171,7 @@ def capacity(
     out_dir: Path | None,
     quiet: bool,
     junit_path: Path | None,
+    no_history: bool,
     locustfile: str | None,
     tags: tuple[str, ...],
     exclude_tags: tuple[str, ...],
@@ -268,5 +270,8 @@ def capacity(
     console.print(f"report: {page}")
     ci_reports(result.run.summary, _verdicts(result), junit_path, f"spendcast capacity {mode}",
                note=result.answer())  # fmt: skip
+    from spendcast.cli.history import remember
+
+    remember(result.out_dir, "capacity", not no_history, quiet=quiet)
     if not result.found:
         raise SloFailed("no step held the SLO: start lower (--start)")

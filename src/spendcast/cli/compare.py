@@ -70,8 +70,18 @@ option = Options("compare")
     help="A regression gate, exit code 3: slower when some figure is significantly worse "
     "(verdict slower, or mixed), different on any significant difference.",
 )
+@option(
+    "--against-baseline",
+    "against_baseline",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="RUN_DIR",
+    help="Compare the run in RUN_DIR with the blessed baseline of its comparability key "
+    "(spendcast history bless), from the history store; implies --fail-if slower.",
+)
 @option.ready_path("Path that answers 2xx once a server is ready.")
 @option.out_dir("Comparison directory [default: runs/<UTC timestamp>-compare/].")
+@option.no_history()
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -92,6 +102,8 @@ def compare(
     locustfile: str | None,
     tags: tuple[str, ...],
     exclude_tags: tuple[str, ...],
+    against_baseline: Path | None,
+    no_history: bool,
 ) -> None:
     """Compare a baseline and a candidate: faster, slower or no significant difference.
 
@@ -101,12 +113,25 @@ def compare(
     load), warmed up, and loaded in turn for --pairs pairs, with --scenario or your own
     locustfile (-f FILE, then the user classes to run as arguments). Writes comparison.json,
     comparison.md, charts and a self-contained index.html.
+
+    Or --against-baseline RUN_DIR: the run compared with the blessed baseline of its
+    comparability key in the history (spendcast history), as two run directories are.
     """
+    from spendcast.cli.comparison import show_comparison
+    from spendcast.cli.history import baseline_comparison, remember, warn_unlike
     from spendcast.errors import ServerStartError
     from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers
-    from spendcast.loadtest.compare.report import write_comparison
-    from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 
+    out = out_dir or Path("runs") / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-compare")
+    if against_baseline is not None:
+        if targets or baseline_cmd or candidate_cmd:
+            raise click.UsageError("--against-baseline takes no other run or server")
+        comparison = baseline_comparison(against_baseline, threshold)
+        show_comparison(comparison, out)
+        remember(out, "compare", not no_history)
+        if (failure := comparison.failure(fail_if or "slower")) is not None:
+            raise SloFailed(failure)
+        return
     commands = (baseline_cmd, candidate_cmd)
     if targets and any(commands) and locustfile is None:
         raise click.UsageError("give two run directories or --baseline-cmd/--candidate-cmd")
@@ -123,7 +148,6 @@ def compare(
                                "--candidate-cmd")  # fmt: skip
     if run_dirs and len(run_dirs) != 2:
         raise click.UsageError(f"expected two run directories, got {len(run_dirs)}")
-    out = out_dir or Path("runs") / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-compare")
     try:
         warmup_s = 0 if warmup.strip() in ("0", "0s") else _duration_value(warmup)
         if run_dirs:
@@ -146,15 +170,12 @@ def compare(
         raise click.ClickException(str(error)) from error
     except (ValueError, FileNotFoundError) as error:
         raise click.UsageError(str(error)) from error
-    page = write_comparison(comparison, out)
-    click.echo((out / "comparison.md").read_text(encoding="utf-8").split("\n![")[0].rstrip())
-    click.echo(f"\nverdict: {comparison.verdict}")
-    click.echo(f"report: {page}")
-    worse = [f.name for f in comparison.figures if f.verdict in ("slower", "more errors")]
-    if fail_if == "slower" and worse:
-        raise SloFailed(f"the candidate is worse on {', '.join(worse)} (--fail-if slower)")
-    if fail_if == "different" and comparison.verdict != NO_DIFFERENCE:
-        raise SloFailed(f"the candidate differs: {comparison.verdict} (--fail-if different)")
+    show_comparison(comparison, out)
+    if run_dirs:
+        warn_unlike(*run_dirs)
+    remember(out, "compare", not no_history)
+    if (failure := comparison.failure(fail_if)) is not None:
+        raise SloFailed(failure)
 
 
 def _duration_value(text: str) -> int:

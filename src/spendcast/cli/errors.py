@@ -72,6 +72,11 @@ MEANINGS: dict[str, dict[ExitCode, str]] = {
         ExitCode.FAILED: "the run, the server or py-spy failed",
         ExitCode.USAGE: "usage error",
     },
+    "history": {
+        ExitCode.OK: "done",
+        ExitCode.FAILED: "the store is unreachable or newer than this spendcast",
+        ExitCode.USAGE: "usage error (an unknown run)",
+    },
     "ui": {
         ExitCode.OK: "stopped with Ctrl-C",
         ExitCode.FAILED: "Locust failed",

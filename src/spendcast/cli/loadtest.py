@@ -182,6 +182,13 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
     "before the run is aborted (k6's delayAbortEval).",
 )
 @option.junit()
+@option.no_history()
+@option(
+    "--compare-baseline",
+    is_flag=True,
+    help="After the run, compare it with the blessed baseline of its comparability key "
+    "(spendcast history bless), as compare --against-baseline; exit code 3 when slower.",
+)
 @distributed_options
 @click.pass_context
 def loadtest(
@@ -208,6 +215,8 @@ def loadtest(
     abort_on_fail: bool,
     abort_grace: int,
     junit_path: Path | None,
+    no_history: bool,
+    compare_baseline: bool,
     master: bool,
     master_bind_host: str,
     master_bind_port: int,
@@ -313,11 +322,17 @@ def loadtest(
 
         Console(highlight=False, width=130).print(diagnosis_view(diagnosis))
     ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {config.label}")
+    from spendcast.cli.history import check_baseline, remember
+
+    remember(result.out_dir, "loadtest", not no_history, quiet=quiet)
+    slower = check_baseline(result.out_dir) if compare_baseline else None
     if result.abort is not None:
         raise SloFailed(result.abort.describe())
     if not result.passed:
         failed = sum(not r.passed for r in result.slo_results)
         raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+    if slower is not None:
+        raise SloFailed(slower)
     if result.locust_exit_code:  # the file's own gate (environment.process_exit_code)
         raise LocustExit(result.locust_exit_code)
 

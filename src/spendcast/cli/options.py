@@ -98,6 +98,11 @@ class Options(EnvOptions):
         return self("--slo", "slos", type=SloType(), multiple=True, help=help,
                     env_note=" (one per line or separated by ';')", **attrs)  # fmt: skip
 
+    def no_history(self) -> Callable[[F], F]:
+        return self("--no-history", "no_history", is_flag=True,
+                    help="Do not append this run to the history (spendcast history; the store "
+                    "is SPENDCAST_HISTORY_URL, by default runs/history.db).")  # fmt: skip
+
     def junit(self) -> Callable[[F], F]:
         return self("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
                     default=None,

@@ -50,6 +50,7 @@ STOP_FILE: Final = "stop.request"  # the CLI side asks the Locust side to end th
 CAPACITY_FILE: Final = "capacity.json"
 COMPARISON_FILE: Final = "comparison.json"
 PROFILE_FILE: Final = "profile.json"
+TREND_FILE: Final = "trend.json"  # spendcast history trend
 
 # Locust command-line options our locustfiles add (``hooks``).
 OUT_OPTION: Final = "--spendcast-out"

@@ -19,6 +19,7 @@ from typing import Any
 
 from spendcast.loadtest.compare.stats import (
     ALPHA,
+    NO_DIFFERENCE,
     THRESHOLD,
     FigureComparison,
     compare_pairs,
@@ -62,6 +63,16 @@ class Comparison:
     @property
     def headline(self) -> str:
         return headline(self.figures, self.baseline.label, self.candidate.label)
+
+    def failure(self, fail_if: str | None) -> str | None:
+        """Why ``--fail-if slower`` (some figure significantly worse) or ``different`` (any
+        significant difference) fails this comparison; ``None``: the gate holds."""
+        worse = [f.name for f in self.figures if f.verdict in ("slower", "more errors")]
+        if fail_if == "slower" and worse:
+            return f"the candidate is worse on {', '.join(worse)} (--fail-if slower)"
+        if fail_if == "different" and self.verdict != NO_DIFFERENCE:
+            return f"the candidate differs: {self.verdict} (--fail-if different)"
+        return None
 
     @property
     def significance(self) -> str:
@@ -116,14 +127,26 @@ def merged_histogram(run_dirs: Sequence[Path]) -> LatencyHistogram:
 def compare_dirs(
     baseline: Path, candidate: Path, *, alpha: float = ALPHA, threshold: float = THRESHOLD
 ) -> Comparison:
-    base, cand = load_summary(baseline), load_summary(candidate)
-    figures = compare_seconds(base, cand, alpha=alpha, threshold=threshold)
-    return Comparison(
-        Side(baseline.name, run_dirs=(baseline,)),
-        Side(candidate.name, run_dirs=(candidate,)),
-        "seconds", figures, {"baseline": base["config"], "candidate": cand["config"]},
-        alpha, threshold,
+    return compare_summaries(
+        load_summary(baseline), load_summary(candidate),
+        Side(baseline.name, run_dirs=(baseline,)), Side(candidate.name, run_dirs=(candidate,)),
+        alpha=alpha, threshold=threshold,
     )  # fmt: skip
+
+
+def compare_summaries(
+    base: Mapping[str, Any],
+    cand: Mapping[str, Any],
+    baseline: Side,
+    candidate: Side,
+    *,
+    alpha: float = ALPHA,
+    threshold: float = THRESHOLD,
+) -> Comparison:
+    """Two single runs' summaries, second by second (``compare_dirs``, a stored baseline)."""
+    figures = compare_seconds(base, cand, alpha=alpha, threshold=threshold)
+    config = {"baseline": base["config"], "candidate": cand["config"]}
+    return Comparison(baseline, candidate, "seconds", figures, config, alpha, threshold)
 
 
 def compare_servers(

@@ -15,7 +15,13 @@ from typing import Any, Final
 
 from spendcast.errors import ReportError
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
-from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, PROFILE_FILE, SUMMARY_FILE
+from spendcast.loadtest.contract import (
+    CAPACITY_FILE,
+    COMPARISON_FILE,
+    PROFILE_FILE,
+    SUMMARY_FILE,
+    TREND_FILE,
+)
 from spendcast.loadtest.report.diagnosis import diagnosis_section
 from spendcast.loadtest.run.abort import Abort
 from spendcast.loadtest.run.load_plan import LoadPlan
@@ -24,6 +30,7 @@ KINDS: Final = (
     (COMPARISON_FILE, "comparison"),
     (CAPACITY_FILE, "capacity"),
     (PROFILE_FILE, "profile"),
+    (TREND_FILE, "trend"),
     (SUMMARY_FILE, "run"),
 )
 RUN_HEADERS: Final = ("endpoint", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms",
@@ -65,8 +72,9 @@ def build_page(directories: Sequence[Path]) -> str:
     for directory in directories:
         found = kinds(directory)
         if not found:
-            raise ReportError(f"{directory}: no summary.json, capacity.json, comparison.json or "
-                              "profile.json: not a spendcast run directory")  # fmt: skip
+            raise ReportError(f"{directory}: no summary.json, capacity.json, comparison.json, "
+                              "profile.json or trend.json: not a spendcast run "
+                              "directory")  # fmt: skip
         for kind in found:
             if kind == "run" and "capacity" in found:
                 continue  # the capacity section shows its run as the steps it was
@@ -299,5 +307,21 @@ def _profile(directory: Path) -> str:
     )
 
 
+def _trend(directory: Path) -> str:
+    """``spendcast history trend``: a figure run after run, each run's commit beside it."""
+    data = _json(directory / TREND_FILE)
+    rows = [[f"#{p['run_id']}", p["started_at"], p["commit_label"],
+             "–" if p["value"] is None else f"{p['value']:,.3f}",
+             "baseline" if p["blessed"] else ""] for p in data["points"]]  # fmt: skip
+    return (
+        f"<section><h2>Trend of {escape(data['metric'])} on {escape(data['endpoint'])}</h2>"
+        f"<p>{len(rows)} like-for-like runs of {escape(str(data['scenario']))} on "
+        f"{escape(str(data['host']))} · key <code>{escape(data['key'][:12])}</code></p>"
+        + table(["run", "started", "commit", data["metric"], ""], rows)
+        + _plots(directory, data)
+        + "</section>"
+    )
+
+
 _SECTIONS: Final = {"comparison": _comparison, "capacity": _capacity, "profile": _profile,
-                    "run": _run}  # fmt: skip
+                    "trend": _trend, "run": _run}  # fmt: skip
