@@ -70,6 +70,7 @@ def train(model_dir: Path) -> str:
 def test_a_broken_pointer_and_a_killed_worker_keep_the_last_good_model(workdir: Path) -> None:
     model_dir = workdir / "models"
     good = current_version(model_dir)
+    assert good is not None
     with serve(workdir, workers=2) as server:
         wait_until(lambda: started(workdir) == 2, 120, "both workers serving")
         pids = worker_pids(server)
