@@ -11,7 +11,8 @@ whole and loaded (``store.fetch_predictor``). What goes wrong never stops servin
   a loader process every poll). Another version becoming current is tried at once.
 
 A worker starting while the current version is broken serves the most recently current one
-that loads (``last_good_predictor``): a restart never stops a server that was serving.
+that loads, and while the store is out of reach the newest local copy (``last_good_predictor``):
+a worker's restart never stops a server that was serving.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ class ModelFollower:
         """The model to start with; ``ModelError`` (and the worker does not start) when no
         version of the store loads or the store cannot be read."""
         predictor, problem = last_good_predictor(self.store)
-        self.current = self.store.current()
-        if problem is not None:
+        try:
+            self.current = self.store.current()
+        except ModelError as error:  # out of reach: started on a local copy
+            self._store_failed(error)
+        if problem is not None and self.store_ok:
             self.problem = f"current model {self.current} not served: {problem}"
             logger.error("%s; serving %s", self.problem, predictor.version)
         return predictor
@@ -63,10 +67,10 @@ class ModelFollower:
             logger.info("model store %s reachable again", self.store.location)
         self.store_ok, self.current = True, current
         if current is None or current == served:
-            self.problem = None
+            self.problem, self._retry_version = None, None
             return None
         if current == self._retry_version and time.monotonic() < self._retry_at:
-            return None
+            return None  # ``problem`` still says why
         try:
             predictor = fetch_predictor(self.store, current)
         except ModelStoreError as error:

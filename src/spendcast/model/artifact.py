@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import tempfile
@@ -28,6 +29,8 @@ from typing import Any, Final
 from spendcast.errors import ModelError, ModelNotFoundError, UntrustedModelError
 from spendcast.model.predictor import Predictor
 from spendcast.model.schema import EDUCATION_LEVELS, FEATURES
+
+logger = logging.getLogger(__name__)
 
 POINTER: Final = "CURRENT"
 VERSION_PATTERN: Final = re.compile(r"[0-9a-f]{12}")
@@ -133,6 +136,19 @@ def write(model_dir: Path, encoded: Encoded) -> ModelVersion:
     return ModelVersion(
         version, artifact_path(model_dir, version), encoded.metrics, encoded.created_at
     )
+
+
+def keep_copy(model_dir: Path, version: str, data: bytes) -> None:
+    """A local copy of an artifact read from elsewhere, if the directory takes it (a copy
+    only helps a restart while the store is out of reach: failing to keep it is no error)."""
+    path = artifact_path(model_dir, version)
+    if path.exists():
+        return
+    try:
+        Path(model_dir).mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, data)
+    except OSError as error:
+        logger.warning("cannot keep a copy of model %s in %s: %s", version, model_dir, error)
 
 
 def saved_versions(model_dir: Path) -> list[str]:

@@ -10,13 +10,16 @@ The current version is the history's newest row (highest id). A publish inserts 
 never sees a version without its bytes; two publishes at once both commit, and every reader
 then agrees on the one with the higher id. Nothing is ever deleted: the history is the list
 of fall-backs of a worker whose current version does not load.
+
+Each artifact read is also written to a local directory (``copies``, the model directory):
+a worker (re)starting while the database is out of reach starts on the newest of them.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -38,8 +41,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from spendcast.errors import ModelNotFoundError, ModelStoreError, RecorderError
-from spendcast.model.artifact import VERSION_PATTERN, Encoded, ModelVersion
+from spendcast.model.artifact import VERSION_PATTERN, Encoded, ModelVersion, keep_copy
 from spendcast.monitoring.database import make_engine
+
+if TYPE_CHECKING:
+    from spendcast.model.store import DirectoryStore
 
 SCHEMA_LOCK: Final = 0x5370_656E_6463_6173  # any constant: "Spendcas"
 metadata = MetaData()
@@ -63,7 +69,8 @@ history = Table(
 class PostgresStore:
     """Artifacts and the current version in a PostgreSQL database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, copies: DirectoryStore) -> None:
+        self.copies = copies
         try:
             self.engine = make_engine(url)
         except RecorderError as error:
@@ -90,6 +97,7 @@ class PostgresStore:
             ).scalar()
         if data is None:
             raise ModelNotFoundError(f"model {version} is not in {self.location}")
+        keep_copy(self.copies.model_dir, version, bytes(data))
         return bytes(data)
 
     def publish(self, encoded: Encoded) -> ModelVersion:
@@ -109,6 +117,9 @@ class PostgresStore:
         query = select(history.c.version).group_by(history.c.version).order_by(newest.desc())
         with self._connect() as connection:
             return list(connection.execute(query).scalars())
+
+    def offline_copy(self) -> DirectoryStore:
+        return self.copies
 
     def close(self) -> None:
         self.engine.dispose()

@@ -45,6 +45,10 @@ class ModelStore(Protocol):
         """The versions kept, the most recently current first (the fall-backs of a worker
         whose current version does not load)."""
 
+    def offline_copy(self) -> ModelStore | None:
+        """The local copies of the artifacts read so far, to start on while the store is
+        out of reach (None for a directory: it is local already)."""
+
     def close(self) -> None:
         """Release connections (a directory holds none)."""
 
@@ -71,6 +75,9 @@ class DirectoryStore:
     def history(self) -> list[str]:
         return artifact.saved_versions(self.model_dir)
 
+    def offline_copy(self) -> ModelStore | None:
+        return None
+
     def close(self) -> None:
         pass
 
@@ -84,7 +91,7 @@ def open_store(settings: Settings) -> ModelStore:
         return DirectoryStore(Path(where))
     from spendcast.model.pg_store import PostgresStore
 
-    return PostgresStore(where)
+    return PostgresStore(where, copies=DirectoryStore(settings.model_dir))
 
 
 def fetch_predictor(store: ModelStore, version: str | None = None) -> Predictor:
@@ -103,12 +110,17 @@ def fetch_predictor(store: ModelStore, version: str | None = None) -> Predictor:
 
 def last_good_predictor(store: ModelStore) -> tuple[Predictor, str | None]:
     """The current model, or else the most recently current one that loads, with why the
-    current one was passed over (None when it was not). ``ModelError`` when none loads."""
+    current one was passed over (None when it was not); the newest local copy when the store
+    is out of reach. ``ModelError`` when none loads."""
     problem: str | None = None
     try:
         return fetch_predictor(store), None
-    except ModelStoreError:
-        raise  # nothing else to read either
+    except ModelStoreError as error:
+        copies = store.offline_copy()
+        if copies is None:
+            raise
+        predictor, _ = last_good_predictor(copies)
+        return predictor, str(error)
     except ModelError as error:
         problem = str(error)
     current = store.current()
