@@ -89,7 +89,7 @@ def test_a_distributed_load_through_the_balancer_is_counted_exactly(
 
 def test_a_train_through_the_balancer_reaches_every_replica(deployment: Cluster) -> None:
     first = httpx.get(f"{deployment.url('api1')}/ready").json()["model_version"]
-    with Load(deployment.lb_url, threads=4) as load:
+    with Load(deployment.lb_url, threads=4, token=TOKEN) as load:
         load.wait_for(100)
         answer = httpx.post(
             f"{deployment.lb_url}/train",
@@ -123,7 +123,7 @@ def test_a_train_through_the_balancer_reaches_every_replica(deployment: Cluster)
 
 def test_a_replica_killed_under_load_is_drained_and_rejoins(deployment: Cluster) -> None:
     threads = 4
-    with Load(deployment.lb_url, threads=threads) as load:
+    with Load(deployment.lb_url, threads=threads, token=TOKEN) as load:
         load.wait_for(200)
         deployment.kill_replica("api2")
         deployment.wait_backends(api2="DOWN")
