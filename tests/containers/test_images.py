@@ -19,7 +19,8 @@ from tests.containers.base_image import Images, build_images, podman
 from tests.reliability.support import wait_until
 from tests.support.server import free_port
 
-pytestmark = pytest.mark.e2e
+# The first test builds the base image (debootstrap, ~1-3 min cold) and both images.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

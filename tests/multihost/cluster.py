@@ -86,7 +86,7 @@ class Cluster:
             except httpx.TransportError:
                 return False
 
-        wait_until(answers, 120, f"{name} ready")
+        wait_until(answers, 300, f"{name} ready")
 
     def stop_replica(self, name: str) -> int:
         """SIGTERM: the replica flushes its rows and exits."""
