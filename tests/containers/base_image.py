@@ -82,7 +82,7 @@ def build_images(context: Path) -> Images:
         shutil.copy(ROOT / name, context / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "-w", str(context / "wheelhouse"),
-         f"{ROOT}[postgres,loadtest]"],
+         f"{context}[postgres,loadtest]"],  # the copy: its build/ stays there
         check=True, capture_output=True,
     )  # fmt: skip
     images = Images(api="localhost/spendcast-api:test", kit="localhost/spendcast-kit:test")
