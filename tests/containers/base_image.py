@@ -33,9 +33,10 @@ class Images:
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["podman", "--runtime", "runc", *args], capture_output=True, text=True, check=check
-    )
+    done = subprocess.run(["podman", "--runtime", "runc", *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args[:3])} failed: {done.stderr[-3000:]}")
+    return done
 
 
 def _require_tools() -> None:
@@ -82,7 +83,7 @@ def build_images(context: Path) -> Images:
         shutil.copy(ROOT / name, context / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "-w", str(context / "wheelhouse"),
-         f"{context}[postgres,loadtest]"],  # the copy: its build/ stays there
+         f"{context}[postgres,loadtest]", "setuptools>=68", "wheel"],  # + the build's own
         check=True, capture_output=True,
     )  # fmt: skip
     images = Images(api="localhost/spendcast-api:test", kit="localhost/spendcast-kit:test")
