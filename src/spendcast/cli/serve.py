@@ -88,12 +88,15 @@ def serve(
     """Serve the prediction API with uvicorn (no auto-reload).
 
     Every call is logged to SPENDCAST_LOG_FILE and every prediction recorded in
-    SPENDCAST_DATABASE_URL. Set SPENDCAST_API_TOKEN to require a token (cookie
+    SPENDCAST_DATABASE_URL. The model comes from SPENDCAST_MODEL_STORE (a directory, or the
+    PostgreSQL database every replica shares; --model-dir when unset), followed within
+    SPENDCAST_MODEL_POLL_SECONDS. Set SPENDCAST_API_TOKEN to require a token (cookie
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
     Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
     when it is moved (logrotate) and on SIGHUP.
 
-    Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
+    Exit codes: 0 stopped, 1 the server could not start or a worker could not restart,
+    2 usage error.
     """
     if pin_workers and not can_pin():
         raise click.UsageError("--pin-workers needs Linux (sched_setaffinity and /proc)")
