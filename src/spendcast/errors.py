@@ -4,7 +4,8 @@ SpendcastError
 ├── ModelError
 │   ├── ModelNotFoundError      no trained model in the model directory (run `spendcast train`)
 │   ├── UntrustedModelError     a type outside model/artifact.py's allow-list; refused unloaded
-│   └── UnsupportedModelError   a pipeline the fast predictor cannot compile
+│   ├── UnsupportedModelError   a pipeline the fast predictor cannot compile
+│   └── ModelStoreError         the model store (a directory, PostgreSQL) cannot be reached
 ├── InputError                  a request the API refuses (mapped to 4xx)
 │   └── BatchTooLargeError      more rows than SPENDCAST_BATCH_LIMIT (413)
 ├── RecorderError               the inference log cannot be opened or written
@@ -42,6 +43,10 @@ class UntrustedModelError(ModelError):
 
 class UnsupportedModelError(ModelError):
     pass
+
+
+class ModelStoreError(ModelError):
+    """The model store cannot be read or written now; what is loaded keeps serving."""
 
 
 class InputError(SpendcastError):

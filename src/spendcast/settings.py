@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     model_poll_seconds: float = Field(
         1.0, gt=0, description="How often each worker checks for a newly trained model."
     )
+    model_store: str | None = Field(
+        None,
+        description="Where artifacts and the current version live for every replica: a "
+        "directory, or a PostgreSQL URL (postgresql+psycopg://...); model_dir when unset.",
+    )
 
     @field_validator("api_token")
     @classmethod

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "spendcast"
 TESTS = ROOT / "tests"
 # Suites by concern, each across several packages (end-to-end, against real processes).
-SUITES = {"architecture", "bench", "browser", "dependencies", "distributed", "docs", "e2e",
-          "metrics", "packaging", "reliability", "security", "support"}  # fmt: skip
+SUITES = {"architecture", "bench", "browser", "containers", "dependencies", "distributed",
+          "docs", "e2e", "metrics", "multihost", "packaging", "reliability", "security",
+          "support"}  # fmt: skip
 
 
 def _folders(root: Path) -> set[str]:

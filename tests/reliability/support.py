@@ -109,6 +109,7 @@ class Load:
         self.refused: list[float] = []
         self.retry_after: set[str | None] = set()
         self.statuses: list[int] = []
+        self.versions: dict[float, str] = {}  # income -> the model version that answered it
         self._numbers = itertools.count(FIRST_INCOME)
         self._stopping = threading.Event()
         self._threads = [
@@ -160,6 +161,8 @@ class Load:
                 status = response.status_code
                 self.statuses.append(status)
                 (self.ok if status == 200 else self.failed).append(income)
+                if status == 200:
+                    self.versions[income] = response.headers.get("x-model-version", "")
                 if status == 503:
                     self.refused.append(income)
                     self.retry_after.add(response.headers.get("retry-after"))

@@ -64,11 +64,12 @@ def proxied_url(postgres_url: str, proxy: TcpProxy) -> str:
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; ``cut()`` drops every connection and refuses new
-    ones until ``restore()``, like a database that went away."""
+    """Forwards <host>:<port> (host 127.0.0.1 unless told) to a target; ``cut()`` drops every
+    connection and refuses new ones until ``restore()``, like a database that went away."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
         self.target = target
+        self.host = host  # the address it listens on
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._listener: socket.socket | None = None
@@ -77,7 +78,7 @@ class TcpProxy:
     def _listen(self, port: int) -> int:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
+        listener.bind((self.host, port))
         listener.listen(64)
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()

@@ -135,6 +135,18 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=reg,
         )
+        self.model_store_unreachable = Gauge(
+            "spendcast_model_store_unreachable",
+            "Workers that cannot read the model store (they serve the model they loaded).",
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
+        self.model_not_current = Gauge(
+            "spendcast_model_not_current",
+            "Workers not serving the store's current version because it does not load.",
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
         # Tallies not yet folded into the values above (see the module docstring).
         self._counts: dict[tuple[str, str, int], int] = {}
         self._durations: dict[str, list[float]] = {}  # route -> bucket counts..., sum
@@ -206,6 +218,10 @@ class Metrics:
         if previous is not None and previous != version:
             self.model_info.labels(previous).set(0)
         self.model_info.labels(version).set(1)
+
+    def set_model_store(self, reachable: bool, current_served: bool) -> None:
+        self.model_store_unreachable.set(0 if reachable else 1)
+        self.model_not_current.set(0 if current_served else 1)
 
     def set_recorder(self, stats: RecorderStats) -> None:
         """Copy this worker's recorder state: gauges set, counters advanced by what is new."""

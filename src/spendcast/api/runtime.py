@@ -2,7 +2,8 @@
 
 Built by ``create_app`` without any I/O; ``start``/``stop`` run in the lifespan. The predictor
 is swapped by one attribute assignment, so a request sees the old model or the new one, never
-a mix: after a ``POST /train`` here at once, in the other workers within ``model_poll_seconds``.
+a mix: after a ``POST /train`` here at once, in the other workers (and the other replicas
+sharing the model store) within ``model_poll_seconds``: see ``model_follower.py``.
 """
 
 from __future__ import annotations
@@ -10,38 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import signal
-import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from spendcast.api.access_log import AccessLog
 from spendcast.api.metrics import Metrics
-from spendcast.model.artifact import ModelVersion, current_version, load_predictor
+from spendcast.api.model_follower import ModelFollower
+from spendcast.model.artifact import ModelVersion
 from spendcast.model.predictor import Predictor
+from spendcast.model.store import fetch_predictor, open_store
 from spendcast.monitoring import Recorder, RecorderStats
 from spendcast.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 RECORDER_STOP_SECONDS = 30.0
-
-
-def load_isolated(model_dir: Path, version: str | None = None) -> Predictor:
-    """``load_predictor``, in a throwaway process unless scikit-learn is already loaded here.
-
-    Reading a skops artifact imports scikit-learn, numpy, scipy and pandas (~60 MiB per
-    worker, docs/performance.md); the compiled ``Predictor`` uses none of them and pickles as
-    a dict of floats, so a serving worker gets it without them.
-    """
-    if "sklearn" in sys.modules:
-        return load_predictor(model_dir, version)
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        return pool.submit(load_predictor, model_dir, version).result()
 
 
 class Runtime:
@@ -58,6 +43,7 @@ class Runtime:
         self._predictor: Predictor | None = None
         self._recorder: Recorder | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self.follower: ModelFollower | None = None
         self._train_lock = asyncio.Lock()
 
     @property
@@ -80,6 +66,16 @@ class Runtime:
         self.metrics.set_recorder(stats)
         return stats
 
+    def model_store_status(self) -> dict[str, Any]:
+        """What ``/ready`` says of the model store: a problem there never stops serving (the
+        loaded model answers), so it is reported, not a reason for a 503."""
+        follower = self._follower()
+        return {
+            "reachable": follower.store_ok,
+            "current": follower.current,
+            "problem": follower.problem,
+        }
+
     def count_predictions(self, count: int) -> None:
         """Count predictions already recorded: never raises, since their rows exist and the
         request must be answered 200 whatever the metrics store does (the tally is an int;
@@ -95,7 +91,9 @@ class Runtime:
         self.access_log.start()
         self._reopen_log_on_sighup()
         try:
-            self.swap(await asyncio.to_thread(load_isolated, self.settings.model_dir))
+            store = open_store(self.settings)
+            self.follower = ModelFollower(store, self.settings.model_poll_seconds)
+            self.swap(await asyncio.to_thread(self.follower.first))
             recorder = Recorder.from_settings(self.settings)
             await asyncio.to_thread(recorder.start)
             self._recorder = recorder
@@ -119,6 +117,8 @@ class Runtime:
             self._restore_sighup()
             self.access_log.stop()
             self.metrics.close()
+            if self.follower is not None:
+                self.follower.store.close()
 
     def _reopen_log_on_sighup(self) -> None:
         """SIGHUP reopens the API log (what a logrotate ``postrotate`` sends), instead of
@@ -149,22 +149,27 @@ class Runtime:
 
         async with self._train_lock:
             trained = await asyncio.to_thread(train_and_save, self.settings)
-            predictor = await asyncio.to_thread(
-                load_isolated, self.settings.model_dir, trained.version
-            )
-            self.swap(predictor)
+            store = self._follower().store
+            self.swap(await asyncio.to_thread(fetch_predictor, store, trained.version))
             return trained
 
+    def _follower(self) -> ModelFollower:
+        if self.follower is None:
+            raise RuntimeError("the app has not started: use it through its lifespan")
+        return self.follower
+
     async def _watch_model(self) -> None:
-        model_dir = self.settings.model_dir
+        follower = self._follower()
         while True:
             await asyncio.sleep(self.settings.model_poll_seconds)
             self.recorder_stats()
             if self._train_lock.locked():
                 continue  # this worker is training; it swaps when done
             try:
-                version = await asyncio.to_thread(current_version, model_dir)
-                if version is not None and version != self.predictor.version:
-                    self.swap(await asyncio.to_thread(load_isolated, model_dir, version))
-            except Exception:
-                logger.exception("could not load the latest model from %s", model_dir)
+                predictor = await asyncio.to_thread(follower.next, self.predictor.version)
+            except Exception:  # a bug, not a store or model fault: log it and keep polling
+                logger.exception("could not follow the model store %s", follower.store.location)
+                continue
+            if predictor is not None:
+                self.swap(predictor)
+            self.metrics.set_model_store(follower.store_ok, follower.problem is None)

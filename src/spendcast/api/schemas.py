@@ -67,6 +67,15 @@ class RecorderStatus(BaseModel):
     unjournaled: int
 
 
+class ModelStoreStatus(BaseModel):
+    reachable: bool = Field(description="The last read of the model store succeeded.")
+    current: str | None = Field(description="The store's current version, as last read.")
+    problem: str | None = Field(
+        description="Why the current version is not the one served (it does not load); "
+        "the worker keeps serving model_version and tries again."
+    )
+
+
 class Readiness(BaseModel):
     status: str = Field(description='"ready", or "not ready" (with a 503).')
     reasons: list[str] = Field(
@@ -74,6 +83,7 @@ class Readiness(BaseModel):
         '"recorder stopped", "database unreachable", "journal degraded", "buffer full".'
     )
     model_version: str
+    model_store: ModelStoreStatus
     recorder: RecorderStatus
 
 

@@ -44,7 +44,7 @@ MEANINGS: dict[str, dict[ExitCode, str]] = {
     },
     "serve": {
         ExitCode.OK: "stopped",
-        ExitCode.FAILED: "the server could not start",
+        ExitCode.FAILED: "the server could not start or a worker could not restart",
         ExitCode.USAGE: "usage error",
     },
     "loadtest": {

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,7 +90,9 @@ def serve(
     """Serve the prediction API with uvicorn (no auto-reload).
 
     Every call is logged to SPENDCAST_LOG_FILE and every prediction recorded in
-    SPENDCAST_DATABASE_URL. Set SPENDCAST_API_TOKEN to require a token (cookie
+    SPENDCAST_DATABASE_URL. The model comes from SPENDCAST_MODEL_STORE (a directory, or the
+    PostgreSQL database every replica shares; --model-dir when unset), followed within
+    SPENDCAST_MODEL_POLL_SECONDS. Set SPENDCAST_API_TOKEN to require a token (cookie
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
     Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
     when it is moved (logrotate) and on SIGHUP.
@@ -180,30 +180,31 @@ def _require_database_url() -> None:
 
 
 def _require_model() -> None:
-    """Refuse to start, in one line, unless the current model loads (allowed types only).
-
-    Checked before uvicorn starts: a worker whose startup fails prints a traceback, and with
-    several workers uvicorn then exits 0. The check runs in a throwaway process, so that
-    neither the supervisor nor a single worker (this process) keeps scikit-learn in memory.
-    """
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        problem = pool.submit(model_problem).result()
+    """Refuse to start, in one line, unless the store's current model loads (allowed types
+    only): a server must not start on a model it would not serve. Loaded in a throwaway
+    process (``loader.py``), so that the supervisor never keeps scikit-learn in memory."""
+    problem = model_problem()
     if problem is not None:
         raise click.ClickException(problem)
 
 
 def model_problem() -> str | None:
-    """Why the current model of SPENDCAST_MODEL_DIR cannot be served, or None if it can."""
-    from spendcast.errors import ModelNotFoundError, SpendcastError
-    from spendcast.model.artifact import load_predictor
+    """Why the current model of the store (SPENDCAST_MODEL_STORE, else SPENDCAST_MODEL_DIR)
+    cannot be served, or None if it can."""
+    from spendcast.errors import ModelNotFoundError, ModelStoreError, SpendcastError
+    from spendcast.model.store import fetch_predictor, open_store
     from spendcast.settings import Settings
 
-    model_dir = Settings().model_dir
     try:
-        load_predictor(model_dir)
-    except ModelNotFoundError:
-        return f"no trained model in {model_dir}: run `spendcast train` first"
+        store = open_store(Settings())
+    except ModelStoreError as error:
+        return str(error)
+    try:
+        fetch_predictor(store)
+    except (ModelStoreError, ModelNotFoundError) as error:
+        return str(error)
     except SpendcastError as error:
-        return f"refusing to serve the model in {model_dir}: {error}"
+        return f"refusing to serve the model in {store.location}: {error}"
+    finally:
+        store.close()
     return None

@@ -27,6 +27,13 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_MODEL_DIR, ...
 )
 @option.model_dir("Directory the artifact is saved into and CURRENT points from [default: models].")
 @option(
+    "--store",
+    env="SPENDCAST_MODEL_STORE",  # the setting's name (model_store)
+    metavar="DIR|URL",
+    help="The model store every replica reads: a directory, or a PostgreSQL URL "
+    "(postgresql+psycopg://...) [default: --model-dir].",
+)
+@option(
     "--seed",
     type=int,
     default=42,
@@ -48,6 +55,7 @@ option = EnvOptions()  # the settings' own env names: SPENDCAST_MODEL_DIR, ...
 def train(
     dataset: Path | None,
     model_dir: Path | None,
+    store: str | None,
     seed: int,
     if_missing: bool,
     regenerate_dataset: Path | None,
@@ -59,23 +67,26 @@ def train(
     it up within SPENDCAST_MODEL_POLL_SECONDS.
     """
     from spendcast.errors import ModelError
-    from spendcast.model.artifact import artifact_path, current_version
+    from spendcast.model.store import open_store
     from spendcast.settings import Settings
 
     if regenerate_dataset is not None:
         _regenerate(regenerate_dataset, seed)
         return
-    overrides = {"dataset_path": dataset, "model_dir": model_dir}
+    overrides = {"dataset_path": dataset, "model_dir": model_dir, "model_store": store}
     settings = Settings().model_copy(
         update={name: value for name, value in overrides.items() if value is not None}
     )
     try:
-        existing = current_version(settings.model_dir)
+        model_store = open_store(settings)
+        try:
+            existing = model_store.current()
+        finally:
+            model_store.close()
     except ModelError as error:
         raise click.ClickException(str(error)) from error
     if if_missing and existing is not None:
-        click.echo(f"model {existing} already in {settings.model_dir}: nothing to do")
-        click.echo(f"artifact: {artifact_path(settings.model_dir, existing)}")
+        click.echo(f"model {existing} already in {model_store.location}: nothing to do")
         return
     _train(settings, seed)
 
@@ -84,6 +95,7 @@ def _train(settings: Settings, seed: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from spendcast.errors import ModelError
     from spendcast.model.training import train_and_save
 
     source = settings.dataset_path
@@ -91,7 +103,7 @@ def _train(settings: Settings, seed: int) -> None:
         raise click.UsageError(f"dataset {source} does not exist or is not a file")
     try:
         trained = train_and_save(settings, seed=seed)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ModelError) as error:
         raise click.ClickException(f"training failed: {error}") from error
     metrics = trained.metrics
     table = Table(title=f"spendcast model {trained.version}")

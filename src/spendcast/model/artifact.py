@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import tempfile
@@ -29,6 +30,8 @@ from typing import Any, Final
 from spendcast.errors import ModelError, ModelNotFoundError, UntrustedModelError
 from spendcast.model.predictor import Predictor
 from spendcast.model.schema import EDUCATION_LEVELS, FEATURES
+
+logger = logging.getLogger(__name__)
 
 POINTER: Final = "CURRENT"
 VERSION_PATTERN: Final = re.compile(r"[0-9a-f]{12}")
@@ -79,32 +82,102 @@ def metadata_path(model_dir: Path, version: str) -> Path:
     return Path(model_dir) / f"spendcast-{version}.json"
 
 
-def save(pipeline: Any, model_dir: Path, metrics: Mapping[str, float]) -> ModelVersion:
-    """Write the pipeline and its metadata, then point ``CURRENT`` at it."""
+@dataclass(frozen=True)
+class Encoded:
+    """A fitted pipeline as a store keeps it: its version, skops bytes and JSON metadata."""
+
+    version: str
+    data: bytes
+    metadata: Mapping[str, Any]
+
+    @property
+    def created_at(self) -> str:
+        return str(self.metadata["created_at"])
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(self.metadata["metrics"])
+
+
+def encode(pipeline: Any, metrics: Mapping[str, float]) -> Encoded:
+    """The skops bytes of ``pipeline``, versioned by their hash, and their metadata."""
     import sklearn
     import skops
     import skops.io
 
     data = skops.io.dumps(pipeline)
     version = hashlib.sha256(data).hexdigest()[:12]
-    model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    created_at = datetime.now(UTC).isoformat(timespec="seconds")
     metadata = {
         "version": version,
-        "artifact": artifact_path(model_dir, version).name,
-        "created_at": created_at,
+        "artifact": f"spendcast-{version}.skops",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "features": list(FEATURES),
         "education_levels": list(EDUCATION_LEVELS),
         "sklearn_version": sklearn.__version__,
         "skops_version": skops.__version__,
         "metrics": dict(metrics),
     }
-    _write_atomically(artifact_path(model_dir, version), data)
-    text = json.dumps(metadata, indent=2) + "\n"
+    return Encoded(version, data, metadata)
+
+
+def save(pipeline: Any, model_dir: Path, metrics: Mapping[str, float]) -> ModelVersion:
+    """Write the pipeline and its metadata, then point ``CURRENT`` at it."""
+    return write(model_dir, encode(pipeline, metrics))
+
+
+def write(model_dir: Path, encoded: Encoded) -> ModelVersion:
+    """Write an encoded model's two files, then point ``CURRENT`` at it."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    version = encoded.version
+    _write_atomically(artifact_path(model_dir, version), encoded.data)
+    text = json.dumps(dict(encoded.metadata), indent=2) + "\n"
     _write_atomically(metadata_path(model_dir, version), text.encode())
     _write_atomically(model_dir / POINTER, f"{version}\n".encode())
-    return ModelVersion(version, artifact_path(model_dir, version), dict(metrics), created_at)
+    return ModelVersion(
+        version, artifact_path(model_dir, version), encoded.metrics, encoded.created_at
+    )
+
+
+def keep_copy(model_dir: Path, version: str, data: bytes) -> None:
+    """A local copy of an artifact read from elsewhere, if the directory takes it (a copy
+    only helps a restart while the store is out of reach: failing to keep it is no error)."""
+    path = artifact_path(model_dir, version)
+    if path.exists():
+        return
+    try:
+        Path(model_dir).mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, data)
+    except OSError as error:
+        logger.warning("cannot keep a copy of model %s in %s: %s", version, model_dir, error)
+
+
+def saved_versions(model_dir: Path) -> list[str]:
+    """Every version with an artifact in ``model_dir``, the newest first."""
+    found = []
+    for path in Path(model_dir).glob("spendcast-*.skops"):
+        version = path.stem.removeprefix("spendcast-")
+        if VERSION_PATTERN.fullmatch(version):
+            try:
+                found.append((path.stat().st_mtime, version))
+            except OSError:
+                continue  # removed meanwhile
+    return [version for _, version in sorted(found, reverse=True)]
+
+
+def read_artifact(model_dir: Path, version: str) -> bytes:
+    """The skops bytes of ``version``; ``ModelNotFoundError`` when they are not there."""
+    if not VERSION_PATTERN.fullmatch(version):
+        raise ModelNotFoundError(f"{version!r} is not a model version (12 hex digits)")
+    path = artifact_path(model_dir, version)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ModelNotFoundError(
+            f"model {version} is missing ({path}): run `spendcast train --model-dir {model_dir}`"
+        ) from None
+    except OSError as error:
+        raise ModelError(f"cannot read {path}: {error}") from error
 
 
 def prune(model_dir: Path, keep: int) -> list[str]:
@@ -149,8 +222,6 @@ def read_metadata(model_dir: Path, version: str) -> dict[str, Any]:
 
 def load_pipeline(model_dir: Path, version: str | None = None) -> tuple[Any, str]:
     """The fitted pipeline of ``version`` (the current one when None) and its version."""
-    import skops.io
-
     model_dir = Path(model_dir)
     if version is None:
         version = current_version(model_dir)
@@ -158,23 +229,8 @@ def load_pipeline(model_dir: Path, version: str | None = None) -> tuple[Any, str
             raise ModelNotFoundError(
                 f"no trained model in {model_dir}: run `spendcast train --model-dir {model_dir}`"
             )
-    if not VERSION_PATTERN.fullmatch(version):
-        raise ModelNotFoundError(f"{version!r} is not a model version (12 hex digits)")
-    path = artifact_path(model_dir, version)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelNotFoundError(
-            f"model {version} is missing ({path}): run `spendcast train --model-dir {model_dir}`"
-        ) from None
-    if hashlib.sha256(data).hexdigest()[:12] != version:
-        raise ModelError(f"{path} does not match its version: the file was altered")
-    types = _schema_types(data, path)
-    untrusted = set(skops.io.get_untrusted_types(data=data))
-    refused = sorted((untrusted | types) - ALLOWED_TYPES)
-    if refused:
-        raise UntrustedModelError(f"{path} holds types outside the allow-list: {refused}")
-    return skops.io.loads(data, trusted=sorted(untrusted)), version
+    data = read_artifact(model_dir, version)
+    return pipeline_from_bytes(data, version, str(artifact_path(model_dir, version))), version
 
 
 def load_predictor(model_dir: Path, version: str | None = None) -> Predictor:
@@ -183,7 +239,31 @@ def load_predictor(model_dir: Path, version: str | None = None) -> Predictor:
     return Predictor.from_pipeline(pipeline, version)
 
 
-def _schema_types(data: bytes, path: Path) -> set[str]:
+def check_version(data: bytes, version: str, where: str) -> None:
+    """``ModelError`` unless ``data`` hashes to ``version`` (cheap: no skops, no sklearn)."""
+    if hashlib.sha256(data).hexdigest()[:12] != version:
+        raise ModelError(f"{where} does not match its version: the file was altered")
+
+
+def pipeline_from_bytes(data: bytes, version: str, where: str) -> Any:
+    """The pipeline in ``data``, checked against its version and the allow-list first."""
+    import skops.io
+
+    check_version(data, version, where)
+    types = _schema_types(data, where)
+    untrusted = set(skops.io.get_untrusted_types(data=data))
+    refused = sorted((untrusted | types) - ALLOWED_TYPES)
+    if refused:
+        raise UntrustedModelError(f"{where} holds types outside the allow-list: {refused}")
+    return skops.io.loads(data, trusted=sorted(untrusted))
+
+
+def predictor_from_bytes(data: bytes, version: str, where: str) -> Predictor:
+    """The compiled predictor of the artifact bytes ``data``."""
+    return Predictor.from_pipeline(pipeline_from_bytes(data, version, where), version)
+
+
+def _schema_types(data: bytes, path: Path | str) -> set[str]:
     """Every ``module.name`` the skops schema would import, functions included."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -44,6 +44,19 @@ class Predictor:
         base, age_weight, income_weight = _compile(pipeline)
         return cls(version, base, age_weight, income_weight)
 
+    def to_json(self) -> dict[str, Any]:
+        """The predictor as JSON values (what a loader process hands to a worker)."""
+        return {
+            "version": self.version,
+            "base": dict(self._base),
+            "age_weight": self._age_weight,
+            "income_weight": self._income_weight,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Predictor:
+        return cls(data["version"], data["base"], data["age_weight"], data["income_weight"])
+
     def predict_one(self, education: str, age: float, income: float) -> float:
         """The predicted yearly spending; ``ValueError`` for an unknown education level."""
         try:

@@ -11,9 +11,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from spendcast.model.artifact import ModelVersion, prune, save
+from spendcast.model.artifact import ModelVersion, encode
 from spendcast.model.dataset import Dataset, packaged_dataset_path, read_csv
 from spendcast.model.schema import EDUCATION_LEVELS, FEATURES
+from spendcast.model.store import open_store
 from spendcast.settings import Settings
 
 __all__ = ["Metrics", "ModelVersion", "TrainedModel", "build_pipeline", "train", "train_and_save"]
@@ -90,10 +91,13 @@ def train(dataset: Dataset, seed: int = 42, test_size: float = 0.2) -> TrainedMo
 
 
 def train_and_save(settings: Settings, seed: int = 42) -> ModelVersion:
-    """Train on ``settings.dataset_path`` (the packaged CSV when unset) and save the model
-    into ``settings.model_dir`` as the current version; keep ``settings.model_keep`` versions."""
+    """Train on ``settings.dataset_path`` (the packaged CSV when unset) and publish the model
+    in the store of ``settings`` (``SPENDCAST_MODEL_STORE``) as the current version; a model
+    directory keeps ``settings.model_keep`` versions."""
     dataset = read_csv(settings.dataset_path or packaged_dataset_path())
     trained = train(dataset, seed=seed)
-    saved = save(trained.pipeline, settings.model_dir, trained.metrics.as_dict())
-    prune(settings.model_dir, settings.model_keep)
-    return saved
+    store = open_store(settings)
+    try:
+        return store.publish(encode(trained.pipeline, trained.metrics.as_dict()))
+    finally:
+        store.close()

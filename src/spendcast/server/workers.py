@@ -101,9 +101,28 @@ def run_workers(config: uvicorn.Config, *, pin: bool = False) -> uvicorn.Server 
         server = uvicorn.Server(config)
         server.run()
         return server
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, sockets=[listening_socket(config.host, config.port, pin=pin)]).run()
+    class Supervisor(Multiprocess):
+        """uvicorn's supervisor, remembering whether a signal asked it to stop: it also stops
+        (and returned, as if asked) when a worker it restarts cannot start."""
+
+        asked = False
+
+        def handle_int(self) -> None:
+            self.asked = True
+            super().handle_int()
+
+        def handle_term(self) -> None:
+            self.asked = True
+            super().handle_term()
+
+    supervisor = Supervisor(config, sockets=[listening_socket(config.host, config.port, pin=pin)])
+    supervisor.run()
+    if not supervisor.asked:  # a worker failed to start: not a stop anybody asked for
+        logging.getLogger("uvicorn.error").error("a worker could not start: the server stops")
+        raise SystemExit(STARTUP_FAILURE)
     return None
 
 

@@ -60,6 +60,7 @@ async def ready(runtime: RuntimeDep) -> Response:
         "status": "not ready" if reasons else "ready",
         "reasons": reasons,
         "model_version": runtime.predictor.version,
+        "model_store": runtime.model_store_status(),
         "recorder": {field: getattr(stats, field) for field in _RECORDER_FIELDS},
     }
     if not reasons:

@@ -1,0 +1,1 @@
+"""spendcast: a customer-spending prediction API with its own performance-testing kit."""

@@ -1,0 +1,3 @@
+from spendcast.cli import main
+
+main()

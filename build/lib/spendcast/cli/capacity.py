@@ -1,0 +1,206 @@
+"""``spendcast capacity``: step the load up until the SLO breaks; the highest load that holds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from spendcast.cli.loadtest import SloFailed, ci_reports
+from spendcast.cli.options import BadInput, Options, user_locustfile, user_options
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.capacity.result import CapacityResult
+from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
+from spendcast.loadtest.run.runner import RunConfig
+from spendcast.loadtest.run.slo import Slo, SloResult, parse_slo
+
+DEFAULT_SLOS = ("p99<100ms", "errors<1%")
+option = Options("capacity")
+
+
+def _growth(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        parse_growth(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+    return value
+
+
+def _slos(ctx: click.Context, param: click.Parameter, values: tuple[Slo, ...]) -> tuple[str, ...]:
+    return tuple(slo.expression for slo in values) or DEFAULT_SLOS
+
+
+def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
+    """The SLOs at the answer: the best step that held them, else the first step, broken."""
+    step = result.best or (result.steps[0] if result.steps else None)
+    if step is None:
+        return ()
+    return tuple(SloResult(parse_slo(s["expression"]), s["observed"], s["passed"])
+                 for s in step["figures"]["slos"])  # fmt: skip
+
+
+@click.command()
+@option("--host", required=True, help="Base URL of the API (http://127.0.0.1:8000).")
+@option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="users",
+    show_default=True,
+    help="users: step concurrent users (closed model, Locust's own); rate: step the "
+    "arrival rate in requests/s (open model: latency counted from each request's "
+    "intended start, so queueing cannot hide).",
+)
+@option.scenario("What each request does (see spendcast loadtest).")
+@user_options("capacity")
+@option(
+    "--start",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="First step's load: users, or requests/s in rate mode [default: 1 user, 10 req/s].",
+)
+@option(
+    "--growth",
+    default="x2",
+    show_default=True,
+    callback=_growth,
+    help="How the load grows from step to step: x2 (multiply) or +10 (add).",
+)
+@option.slos(
+    "An objective every step must hold, repeatable, over all requests: p99<100ms or "
+    "p(99)<100, max<1s, errors<1% or rate<0.01 (docs/slo.md) [default: p99<100ms, errors<1%].",
+    callback=_slos,
+)
+@option.duration("2s", "Length of the windows a step is measured in.", name="--window")
+@option(
+    "--stable-windows",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Consecutive windows that must agree before a step is decided.",
+)
+@option(
+    "--tolerance",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.10,
+    show_default=True,
+    help="Agreement of those windows: throughput within this fraction of their mean, "
+    "the SLO percentile within twice it.",
+)
+@option.duration(
+    "30s", "A step that never settles is decided after this long.", name="--max-step-time"
+)
+@option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    help="Growing steps at most.",
+)
+@option(
+    "--bisect",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Extra steps halving the gap between the last load that held and the first "
+    "that broke (0: none).",
+)
+@option(
+    "--max-users",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Users at most (rate mode sizes its pool from the rate and the latency SLO).",
+)
+@option.out_dir("Run directory [default: runs/<UTC timestamp>-capacity-<mode>/].")
+@option.quiet("No live view and no table: the answer and the run directory only.")
+@option.junit()
+@click.pass_context
+def capacity(
+    ctx: click.Context,
+    host: str,
+    mode: str,
+    scenario: str,
+    start: float | None,
+    growth: str,
+    slos: tuple[str, ...],
+    window: int,
+    stable_windows: int,
+    tolerance: float,
+    max_step_time: int,
+    max_steps: int,
+    bisect: int,
+    max_users: int,
+    out_dir: Path | None,
+    quiet: bool,
+    junit_path: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    user_classes: tuple[str, ...],
+) -> None:
+    """Find the highest load the API holds within its SLOs.
+
+    Each step runs until stable (or --max-step-time); the search stops at the first step that
+    breaks an SLO or where throughput stops growing, then bisects. Prints the answer ("holds N
+    req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
+    self-contained index.html in the run directory. With -f, your own locustfile's users
+    are stepped (in either mode). See docs/capacity.md.
+
+    Exit codes: 0 a load that holds was found, 1 the run failed, 2 usage error, 3 the SLO
+    broke already at the first step.
+    """
+    from rich.console import Console
+
+    from spendcast.loadtest.capacity.display import CapacityLive, steps_table
+    from spendcast.loadtest.capacity.runner import capacity_config, refusal, run_capacity
+    from spendcast.loadtest.contract import STEPS_FILE
+    from spendcast.loadtest.report.html import write_report
+
+    try:
+        plan = SearchPlan(
+            mode="rate" if mode == "rate" else "users",
+            start=start if start is not None else (1 if mode == "users" else 10),
+            growth=growth,
+            slos=slos,
+            max_steps=max_steps,
+            window_s=window,
+            stable_windows=stable_windows,
+            tolerance=tolerance,
+            max_step_s=max_step_time,
+            bisect=bisect,
+            max_users=max_users,
+        )
+        base = RunConfig(host=host, scenario=scenario, out_dir=out_dir, tags=tags,
+                         exclude_tags=exclude_tags)  # fmt: skip
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    base = replace(base, user_file=user_locustfile(ctx, locustfile, user_classes))
+    reason = refusal(base, plan)
+    if reason is not None:
+        raise BadInput(reason)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 140))
+    steps_path = capacity_config(base, plan).out_dir
+    assert steps_path is not None
+    base = replace(base, out_dir=steps_path)
+    try:
+        if quiet or not console.is_terminal:
+            if not quiet:
+                console.print(f"capacity search ({plan.mode}) against {host}…")
+            result = run_capacity(base, plan)
+        else:
+            with CapacityLive(console, plan, steps_path.resolve() / STEPS_FILE) as live:
+                result = run_capacity(base, plan, live.update)
+    except LoadTestError as error:
+        raise click.ClickException(str(error)) from error
+    page = write_report([result.out_dir], result.out_dir / "index.html")
+    if not quiet:
+        console.print(steps_table(plan, result.steps))
+    console.print(result.answer(), style="bold")
+    console.print(f"report: {page}")
+    ci_reports(result.run.summary, _verdicts(result), junit_path, f"spendcast capacity {mode}",
+               note=result.answer())  # fmt: skip
+    if not result.found:
+        raise SloFailed("no step held the SLO: start lower (--start)")

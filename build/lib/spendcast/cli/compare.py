@@ -1,0 +1,162 @@
+"""``spendcast compare``: did the change make it faster? Two runs, or two servers in pairs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from spendcast.cli.loadtest import SloFailed
+from spendcast.cli.options import BadInput, Options, user_locustfile, user_options
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.run.runner import RunConfig
+
+option = Options("compare")
+
+
+@click.command()
+@click.argument("targets", nargs=-1, metavar="[BASELINE_DIR CANDIDATE_DIR | USER_CLASS...]")
+@option(
+    "--baseline-cmd",
+    help="Command serving the baseline, {port} replaced by a free port, e.g. "
+    "'uvicorn examples.lab_baseline.app:app --port {port}'.",
+)
+@option("--candidate-cmd", help="Command serving the candidate, same form.")
+@option(
+    "--baseline-label",
+    default="baseline",
+    show_default=True,
+    help="Name of the baseline in the report.",
+)
+@option(
+    "--candidate-label",
+    default="candidate",
+    show_default=True,
+    help="Name of the candidate in the report.",
+)
+@option(
+    "--pairs",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Interleaved pairs of runs (ABBA order).",
+)
+@option.scenario("The load each run sends (see spendcast loadtest).")
+@user_options("compare", classes=False)
+@option.users("Concurrent users of each run.")
+@option.duration("10s", "Length of each run.")
+@option(
+    "--warmup",
+    default="2s",
+    show_default=True,
+    help="A run on each server before the pairs, not counted (0 to skip).",
+)
+@option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Smallest ratio change that counts as a difference (0.05: 5 %).",
+)
+@option(
+    "--fail-if",
+    type=click.Choice(["slower", "different"]),
+    default=None,
+    help="A regression gate, exit code 3: slower when some figure is significantly worse "
+    "(verdict slower, or mixed), different on any significant difference.",
+)
+@option.ready_path("Path that answers 2xx once a server is ready.")
+@option.out_dir("Comparison directory [default: runs/<UTC timestamp>-compare/].")
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    baseline_cmd: str | None,
+    candidate_cmd: str | None,
+    baseline_label: str,
+    candidate_label: str,
+    pairs: int,
+    scenario: str,
+    users: int,
+    duration: int,
+    warmup: str,
+    threshold: float,
+    fail_if: str | None,
+    ready_path: str,
+    out_dir: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+) -> None:
+    """Compare a baseline and a candidate: faster, slower or no significant difference.
+
+    Either two run directories (BASELINE_DIR CANDIDATE_DIR, e.g. from spendcast loadtest), or
+    --baseline-cmd and --candidate-cmd: both servers are started on free ports (from the
+    current directory, with this environment; SPENDCAST_API_TOKEN also authenticates the
+    load), warmed up, and loaded in turn for --pairs pairs, with --scenario or your own
+    locustfile (-f FILE, then the user classes to run as arguments). Writes comparison.json,
+    comparison.md, charts and a self-contained index.html.
+
+    Exit codes: 0 compared (and the --fail-if gate holds), 1 a run or a server failed, 2 usage
+    error, 3 --fail-if: the candidate is slower (or different).
+    """
+    from spendcast.errors import ServerStartError
+    from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers
+    from spendcast.loadtest.compare.report import write_comparison
+    from spendcast.loadtest.compare.stats import NO_DIFFERENCE
+
+    commands = (baseline_cmd, candidate_cmd)
+    if targets and any(commands) and locustfile is None:
+        raise click.UsageError("give two run directories or --baseline-cmd/--candidate-cmd")
+    if locustfile is not None and not all(commands):
+        raise BadInput("-f/--locustfile needs --baseline-cmd and --candidate-cmd (run "
+                       "directories are compared as they were run)")  # fmt: skip
+    run_dirs = () if any(commands) else tuple(Path(target) for target in targets)
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise BadInput(f"run directory {run_dir} does not exist")
+    user_file = user_locustfile(ctx, locustfile, targets if any(commands) else ())
+    if not run_dirs and not all(commands):
+        raise click.UsageError("give two run directories, or both --baseline-cmd and "
+                               "--candidate-cmd")  # fmt: skip
+    if run_dirs and len(run_dirs) != 2:
+        raise click.UsageError(f"expected two run directories, got {len(run_dirs)}")
+    out = out_dir or Path("runs") / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-compare")
+    try:
+        warmup_s = 0 if warmup.strip() in ("0", "0s") else _duration_value(warmup)
+        if run_dirs:
+            comparison = compare_dirs(run_dirs[0], run_dirs[1], threshold=threshold)
+        else:
+            base = RunConfig(host="http://127.0.0.1", scenario=scenario, users=users,
+                             duration_s=duration, user_file=user_file, tags=tags,
+                             exclude_tags=exclude_tags)  # fmt: skip
+
+            def progress(side: str, pair: int, result: object) -> None:
+                if result is None:
+                    click.echo(f"pair {pair}/{pairs}: {side}…")
+
+            comparison = compare_servers(
+                Side(baseline_label, baseline_cmd), Side(candidate_label, candidate_cmd),
+                base, out, pairs=pairs, warmup_s=warmup_s, ready_path=ready_path,
+                threshold=threshold, on_run=progress,
+            )  # fmt: skip
+    except (LoadTestError, ServerStartError) as error:
+        raise click.ClickException(str(error)) from error
+    except (ValueError, FileNotFoundError) as error:
+        raise click.UsageError(str(error)) from error
+    page = write_comparison(comparison, out)
+    click.echo((out / "comparison.md").read_text(encoding="utf-8").split("\n![")[0].rstrip())
+    click.echo(f"\nverdict: {comparison.verdict}")
+    click.echo(f"report: {page}")
+    worse = [f.name for f in comparison.figures if f.verdict in ("slower", "more errors")]
+    if fail_if == "slower" and worse:
+        raise SloFailed(f"the candidate is worse on {', '.join(worse)} (--fail-if slower)")
+    if fail_if == "different" and comparison.verdict != NO_DIFFERENCE:
+        raise SloFailed(f"the candidate differs: {comparison.verdict} (--fail-if different)")
+
+
+def _duration_value(text: str) -> int:
+    from spendcast.loadtest.run.duration import parse_duration
+
+    return parse_duration(text)

@@ -1,0 +1,372 @@
+"""``spendcast loadtest``: one headless Locust run, exact percentiles, SLO gates as exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from spendcast.cli.options import (
+    BadInput,
+    Options,
+    distributed_options,
+    duration_seconds,
+    user_locustfile,
+    user_options,
+)
+from spendcast.errors import LoadTestError
+from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
+from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
+from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
+from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
+from spendcast.loadtest.run.slo import Slo, SloResult
+
+SLO_EXIT_CODE = 3
+# What a --worker honours; every other option and USER_CLASS is the master's (_refuse_...).
+WORKER_FLAGS = ("master-host", "master-port", "processes", "worker-dump", "think-time")
+WORKER_OPTIONS = frozenset({"worker", "locustfile", *(o.replace("-", "_") for o in WORKER_FLAGS)})
+option = Options("loadtest")
+
+
+class SloFailed(click.ClickException):
+    """At least one SLO did not hold (exit code 3)."""
+
+    exit_code = SLO_EXIT_CODE
+
+
+def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
+    try:
+        return parse_stages(value) if value else ()
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage, ...]) -> None:
+    """The closed model's options and the load plan's exclude each other (one line, exit 2)."""
+    given = {
+        name for name in ("users", "spawn_rate", "duration", "max_users")
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    }  # fmt: skip
+    if stages and "duration" in given:
+        raise click.UsageError("--stages set the duration (their total): drop --duration")
+    if (rate is not None or stages) and given & {"users", "spawn_rate"}:
+        what = "the pool is sized from the rate" if rate is not None else "--stages set the users"
+        raise click.UsageError(f"--users and --spawn-rate are the closed model's: {what}")
+    if rate is None and "max_users" in given:
+        raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
+
+
+@click.command()
+@option(
+    "--host",
+    help="Base URL of the API, with its path prefix if any (http://127.0.0.1:8000, "
+    "https://proxy/some/prefix/); required except with --worker.",
+)
+@option.scenario(
+    "health: GET /health; predict: GET /predict with realistic customers; batch: "
+    "POST /predict with 20 customers; mixed: 80/10/10 of those."
+)
+@user_options("loadtest")
+@option.users("Concurrent simulated users.")
+@option(
+    "--spawn-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Users started per second [default: all in the first second].",
+)
+@option.duration("30s", "How long to run: 30s, 2m, 1h30m or seconds.")
+@option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Open model: start R task iterations per second, whatever the answers take (k6's "
+    "constant-arrival-rate); latency counts from each iteration's intended start. With "
+    "--stages: the rate they ramp from (--rate 0 --stages ...: from 0).",
+)
+@option(
+    "--stages",
+    default=None,
+    callback=_stages,
+    help="Stages DURATION:TARGET,... each ramping linearly from the previous target: "
+    "iterations/s with --rate (30s:50,2m:200,30s:0), users otherwise (1m:10,2m:50). The run "
+    "lasts their total; figures per stage in summary.json and the table.",
+)
+@option(
+    "--max-users",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_USERS,
+    show_default=True,
+    help="Open model: users at most in the pool (sized from the rate and the longest answers). "
+    "An iteration due while every user is busy is dropped: not sent, counted (SLO dropped<1).",
+)
+@option(
+    "--processes",
+    type=click.IntRange(min=-1),
+    default=None,
+    help="Locust worker processes generating the load (-1: one per CPU) [default: one process].",
+)
+@option.slos(
+    "An objective the run must hold, repeatable, in the kit's words or k6's (docs/slo.md): "
+    "p95<50ms or p(95)<50, p99.9<1s, max<2000, errors<0.1% or rate<0.001, rps>=500, "
+    "dropped==0, 'POST /predict:p99<=200ms'. Exit code 3 when one fails."
+)
+@option(
+    "--think-time",
+    default=None,
+    help="Pause of each user between requests in seconds, 0.1 or a range 0.05-0.2 "
+    "[default: 0, closed loop].",
+)
+@option.out_dir("Run directory [default: runs/<UTC timestamp>-<scenario>/].")
+@option.quiet("No live progress and no table: only failed SLOs and the run directory.")
+@option(
+    "--prometheus-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve the live figures (users, rps, failures, exact percentiles per endpoint) on "
+    "http://<prometheus-host>:PORT/metrics while the run goes.",
+)
+@option(
+    "--prometheus-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface of --prometheus-port (0.0.0.0 for a Prometheus on another machine).",
+)
+@option(
+    "--jsonl",
+    "jsonl_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append the live figures to FILE, one JSON object per line and per second.",
+)
+@option(
+    "--abort-on-fail",
+    is_flag=True,
+    help="End the run as soon as an SLO is broken beyond recovery (max, failures, "
+    "dropped), or is broken --abort-grace or more into the run (percentiles, rates); the "
+    "run directory is written (summary.json: aborted) and the exit code is 3.",
+)
+@option(
+    "--abort-grace",
+    default=f"{DEFAULT_GRACE_S}s",
+    show_default=True,
+    callback=duration_seconds,
+    help="With --abort-on-fail: how long percentile, mean, rate and rps SLOs may be broken "
+    "before the run is aborted (k6's delayAbortEval).",
+)
+@option.junit()
+@distributed_options
+@click.pass_context
+def loadtest(
+    ctx: click.Context,
+    host: str,
+    scenario: str,
+    users: int,
+    spawn_rate: float | None,
+    duration: int,
+    rate: float | None,
+    stages: tuple[Stage, ...],
+    max_users: int,
+    processes: int | None,
+    slos: tuple[Slo, ...],
+    think_time: str | None,
+    out_dir: Path | None,
+    quiet: bool,
+    prometheus_port: int | None,
+    prometheus_host: str,
+    jsonl_path: Path | None,
+    abort_on_fail: bool,
+    abort_grace: int,
+    junit_path: Path | None,
+    master: bool,
+    master_bind_host: str,
+    master_bind_port: int,
+    expect_workers: int,
+    expect_workers_max_wait: int,
+    worker: bool,
+    master_host: str,
+    master_port: int,
+    worker_dump: Path | None,
+    locustfile: str | None,
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    user_classes: tuple[str, ...],
+) -> None:
+    """Load the API headless with Locust and gate the result on SLOs.
+
+    Your own test: `spendcast loadtest -f my_locustfile.py [USER_CLASS]...` runs its users
+    (HttpUser, FastHttpUser, any client firing Locust's request event) with the same exact
+    percentiles per request name, SLOs, run directory and reports.
+
+    Authentication comes from the environment: SPENDCAST_API_TOKEN (sent as the
+    spendcast_token cookie) or SPENDCAST_COOKIE (a raw Cookie header, e.g. for an API behind a
+    proxy). The run directory holds summary.json, the HDR histograms (recording.json),
+    Locust's CSV and HTML report, and PNG charts.
+
+    Open model: --rate R starts R task iterations per second on a timetable, latency counted
+    from each one's intended start (free of coordinated omission); --stages ramps it (or, alone,
+    the users). See docs/capacity.md.
+
+    Several machines: one `--master --expect-workers N` (it writes the run directory and
+    checks the SLOs) and N `--worker --master-host H` (they need no --host; each worker's
+    exact histograms are merged on the master). With -f, give every worker the master's
+    file: the master checks its sha256 (exit code 1 when it differs).
+
+    Exit codes: 0 every SLO holds, 1 the run failed (host unreachable, Locust crashed, no
+    request completed), 2 usage error, 3 an SLO failed (or --abort-on-fail ended the run).
+    """
+    if worker:
+        _refuse_master_options(ctx)
+        user_file = user_locustfile(ctx, locustfile, user_classes)
+        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time,
+                           user_file=user_file))  # fmt: skip
+        return
+    _check_load_plan(ctx, rate, stages)
+    if not host:
+        raise click.UsageError("Missing option '--host' (only a --worker needs none).")
+    user_file = user_locustfile(ctx, locustfile, user_classes)
+    try:
+        config = RunConfig(
+            host=host,
+            scenario=scenario,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration_s=duration,
+            processes=processes,
+            slos=slos,
+            out_dir=out_dir,
+            think_time=think_time,
+            master=MasterOptions(
+                expect_workers, master_bind_host, master_bind_port, expect_workers_max_wait
+            )
+            if master
+            else None,
+            abort_on_fail=abort_on_fail,
+            abort_grace_s=abort_grace,
+            rate=rate,
+            stages=stages,
+            max_users=max_users,
+            user_file=user_file,
+            tags=tags,
+            exclude_tags=exclude_tags,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    from spendcast.loadtest.run.live_export import LiveExports
+
+    with LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports:
+        result = execute(config, quiet=quiet, on_progress=exports.update)
+    ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {config.label}")
+    if result.abort is not None:
+        raise SloFailed(result.abort.describe())
+    if not result.passed:
+        failed = sum(not r.passed for r in result.slo_results)
+        raise SloFailed(f"{failed} of {len(result.slo_results)} SLOs failed")
+
+
+def _refuse_master_options(ctx: click.Context) -> None:
+    """A ``--worker`` takes only ``WORKER_OPTIONS``: the master sends the rest (host, scenario
+    or user classes, load, tags) or keeps it (SLOs, run directory, exports); one line, exit 2."""
+    if ctx.params["master"]:
+        raise BadInput("--worker and --master exclude each other")
+    given = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if param.name in WORKER_OPTIONS or source in (None, ParameterSource.DEFAULT):
+            continue
+        if isinstance(param, click.Argument):
+            if ctx.params[param.name or ""]:
+                given.append("USER_CLASS " + " ".join(ctx.params[param.name or ""]))
+            continue
+        name = max(param.opts, key=len)
+        env = getattr(param, "envvar", None)
+        given.append(f"{name} ({env})" if source == ParameterSource.ENVIRONMENT else name)
+    if given:
+        verb = "belongs" if len(given) == 1 else "belong"
+        raise BadInput(f"{', '.join(given)} {verb} to the master, not a --worker (a worker "
+                       f"takes only {', '.join(f'--{o}' for o in WORKER_FLAGS)} and "
+                       "-f/--locustfile)")  # fmt: skip
+
+
+def ci_reports(
+    summary: Mapping[str, Any],
+    results: Sequence[SloResult],
+    junit_path: Path | None,
+    title: str,
+    note: str = "",
+) -> None:
+    """``--junit FILE`` and, when ``GITHUB_STEP_SUMMARY`` is set, the job summary."""
+    import os
+
+    from spendcast.loadtest.run.ci_report import (
+        STEP_SUMMARY_ENV,
+        append_step_summary,
+        markdown,
+        write_junit,
+    )
+
+    if junit_path is not None:
+        write_junit(junit_path, summary, results, title)
+    if step_summary := os.environ.get(STEP_SUMMARY_ENV):
+        append_step_summary(Path(step_summary), markdown(summary, results, title, note))
+
+
+def execute(
+    config: RunConfig,
+    *,
+    quiet: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """Run ``config`` showing live progress and the results; ``LoadTestError`` -> exit code 1.
+
+    ``on_progress`` also gets every live sample (exports to dashboards)."""
+    from rich.console import Console
+
+    from spendcast.loadtest.run.display import LiveProgress, print_results, slo_lines
+    from spendcast.loadtest.run.runner import run_load
+
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+        console = Console(highlight=False, width=max(console.width, 130))
+    try:
+        if quiet or not console.is_terminal:
+            if not quiet:
+                console.print(f"{config.label}: {_load(config)}…")
+            result = run_load(config, on_progress)
+        else:
+            label = config.label
+            with LiveProgress(console, config.duration_s, label, config.rate is not None) as live:
+
+                def show(sample: Progress) -> None:
+                    live.update(sample)
+                    if on_progress is not None:
+                        on_progress(sample)
+
+                result = run_load(config, show)
+    except LoadTestError as error:
+        raise click.ClickException(str(error)) from error
+    if quiet:
+        for line, slo in zip(slo_lines(result.slo_results), result.slo_results, strict=True):
+            if not slo.passed:
+                console.print(line)
+    else:
+        print_results(console, result.summary, result.slo_results)
+    console.print(f"report: {result.out_dir}")
+    return result
+
+
+def _load(config: RunConfig) -> str:
+    plan = config.plan
+    if plan is None:
+        return f"{config.users} users for {config.duration_s}s"
+    return plan.describe()
+
+
+def _work(config: WorkerConfig) -> None:
+    from spendcast.loadtest.run.distributed import run_worker
+
+    code = run_worker(config)
+    if code != 0:
+        raise click.ClickException(f"the Locust worker exited with code {code}")

@@ -1,0 +1,193 @@
+"""The options of the load-test commands, declared once (``env_options`` derives the names).
+
+``Options("loadtest")`` declares the options of ``spendcast loadtest``: ``--max-step-time``
+reads ``SPENDCAST_LOADTEST_MAX_STEP_TIME`` and its help ends with
+``Env: SPENDCAST_LOADTEST_MAX_STEP_TIME.``. The options several commands share (``--scenario``,
+``--users``, ``--duration``, ``--out``, ...) are methods here, each command giving its own
+default and help; Locust's master/worker flags are ``distributed_options``; a user's own
+locustfile (``-f``, ``USER_CLASS ...``, ``--tags``, ``--exclude-tags``) is ``user_options`` and
+becomes a checked ``UserLocustfile`` through ``user_locustfile``. ``serve`` and ``train`` use
+``env_options.EnvOptions``, which loads nothing of the kit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from click.core import ParameterSource
+
+from spendcast.cli.env_options import EnvOptions, F
+from spendcast.errors import SloSyntaxError
+from spendcast.loadtest.contract import SCENARIO_USERS
+from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
+from spendcast.loadtest.run.duration import parse_duration
+from spendcast.loadtest.run.slo import Slo, parse_slo
+
+if TYPE_CHECKING:
+    from spendcast.loadtest.run.locustfile import UserLocustfile
+
+
+def duration_seconds(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A click callback: ``30s``, ``2m``, ``1h30m`` or seconds, as seconds."""
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+if TYPE_CHECKING:  # click.ParamType is generic from click 8.2 on, a plain class before
+    _SloParamType = click.ParamType[Slo]
+else:
+    _SloParamType = click.ParamType
+
+
+class SloType(_SloParamType):
+    """An SLO expression (``slo.py``); its env var holds several, one per line or ``;``-separated
+    (never split on spaces: an endpoint name may hold them)."""
+
+    name = "slo"
+
+    def split_envvar_value(self, rv: str) -> Sequence[str]:
+        return [part.strip() for part in re.split(r"[;\n]", rv) if part.strip()]
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Slo:
+        if isinstance(value, Slo):
+            return value
+        try:
+            return parse_slo(str(value))
+        except SloSyntaxError as error:
+            self.fail(str(error), param, ctx)
+
+
+class Options(EnvOptions):
+    """The declarations of a load-test command, with the options the kit's commands share."""
+
+    def scenario(self, help: str) -> Callable[[F], F]:
+        return self("--scenario", type=click.Choice(sorted(SCENARIO_USERS)), default="predict",
+                    show_default=True, help=help)  # fmt: skip
+
+    def users(self, help: str) -> Callable[[F], F]:
+        return self("--users", type=click.IntRange(min=1), default=10, show_default=True,
+                    help=help)  # fmt: skip
+
+    def duration(self, default: str, help: str, name: str = "--duration") -> Callable[[F], F]:
+        return self(name, default=default, show_default=True, callback=duration_seconds, help=help)
+
+    def out_dir(self, help: str) -> Callable[[F], F]:
+        return self("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                    default=None, help=help)  # fmt: skip
+
+    def ready_path(self, help: str) -> Callable[[F], F]:
+        return self("--ready-path", default="/ready", show_default=True, help=help)
+
+    def quiet(self, help: str) -> Callable[[F], F]:
+        return self("--quiet", is_flag=True, help=help)
+
+    def slos(self, help: str, **attrs: Any) -> Callable[[F], F]:
+        return self("--slo", "slos", type=SloType(), multiple=True, help=help,
+                    env_note=" (one per line or separated by ';')", **attrs)  # fmt: skip
+
+    def junit(self) -> Callable[[F], F]:
+        return self("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+                    default=None,
+                    help="Write the SLO verdicts as JUnit XML to FILE, one test case per SLO. "
+                    "With GITHUB_STEP_SUMMARY set, a Markdown summary is also appended to that "
+                    "file.")  # fmt: skip
+
+
+def distributed_options(command: F) -> F:
+    """Locust's own flags of ``spendcast loadtest`` for several load-generating machines."""
+    option = Options("loadtest")
+    port = click.IntRange(1, 65534)
+    options = [
+        option("--master", is_flag=True,
+               help="Distributed run: this process runs no user, waits for --expect-workers "
+               "workers, merges their exact histograms, writes the run directory and checks "
+               "the SLOs."),
+        option("--master-bind-host", default="*", show_default=True,
+               help="Master: interface the workers connect to."),
+        option("--master-bind-port", type=port, default=DEFAULT_MASTER_PORT, show_default=True,
+               help="Master: TCP port the workers connect to."),
+        option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True,
+               help="Master: workers to wait for before starting (a worker with --processes N "
+               "counts N)."),
+        option("--expect-workers-max-wait", type=click.IntRange(min=1),
+               default=DEFAULT_WORKERS_WAIT_S, show_default=True,
+               help="Master: seconds to wait for the workers before failing (exit code 1)."),
+        option("--worker", is_flag=True,
+               help="Distributed run: only send requests, as the master says; exits with 0 "
+               "when the master ends the run."),
+        option("--master-host", default="127.0.0.1", show_default=True,
+               help="Worker: the master's address."),
+        option("--master-port", type=port, default=DEFAULT_MASTER_PORT, show_default=True,
+               help="Worker: the master's --master-bind-port."),
+        option("--worker-dump", type=click.Path(file_okay=False, path_type=Path), default=None,
+               help="Worker: also write all each process recorded to DIR/worker-<id>.json "
+               "(recording.json format), to check the merge."),
+    ]  # fmt: skip
+    for declare in reversed(options):
+        command = declare(command)
+    return command
+
+
+class BadInput(click.ClickException):
+    """Input refused before anything runs, in one line (``Error: ...``), exit code 2."""
+
+    exit_code = 2
+
+
+def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tags a,b --tags c`` (or ``"a b"`` from the environment) -> ``("a", "b", "c")``."""
+    return tuple(word for value in values for word in value.replace(",", " ").split())
+
+
+def user_options(command: str, *, classes: bool = True) -> Callable[[F], F]:
+    """``-f/--locustfile``, ``--tags``, ``--exclude-tags`` and (``classes``) ``[USER_CLASS]...``."""
+    option = Options(command)
+
+    def declare(function: F) -> F:
+        options = [
+            option("-f", "--locustfile", default=None, metavar="PATH",
+                   help="Your own locustfile instead of --scenario: a .py file (relative to "
+                   "this directory; it imports its neighbours as under plain locust), several "
+                   "(a.py,b.py) or a folder of them. Its user classes run (all concrete ones, "
+                   "or those named after the options), measured like the built-in ones."),
+            option("--tags", multiple=True, callback=_words, env_note=" (space-separated)",
+                   help="Run only the tasks with one of these @tag names, repeatable "
+                   "(Locust's --tags)."),
+            option("--exclude-tags", multiple=True, callback=_words,
+                   env_note=" (space-separated)",
+                   help="Skip the tasks with one of these @tag names, repeatable "
+                   "(Locust's --exclude-tags)."),
+        ]  # fmt: skip
+        if classes:
+            options.append(click.argument("user_classes", nargs=-1, metavar="[USER_CLASS]..."))
+        for add in reversed(options):
+            function = add(function)
+        return function
+
+    return declare
+
+
+def user_locustfile(
+    ctx: click.Context, locustfile: str | None, user_classes: tuple[str, ...]
+) -> UserLocustfile | None:
+    """The checked ``-f`` locustfile (``None``: a built-in scenario); bad input: exit 2."""
+    from spendcast.errors import LocustfileError
+    from spendcast.loadtest.run.locustfile import inspect_locustfile
+
+    if locustfile is None:
+        if user_classes:
+            raise BadInput(f"user class {' '.join(user_classes)} needs -f/--locustfile "
+                           "(built-in scenarios: --scenario)")  # fmt: skip
+        return None
+    if ctx.get_parameter_source("scenario") not in (None, ParameterSource.DEFAULT):
+        raise BadInput("--scenario and -f/--locustfile exclude each other")
+    try:
+        return inspect_locustfile(locustfile, user_classes)
+    except LocustfileError as error:
+        raise BadInput(str(error)) from error

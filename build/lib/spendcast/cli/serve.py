@@ -1,0 +1,230 @@
+"""``spendcast serve``: the prediction API under uvicorn, one app per worker process."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import click
+
+from spendcast.cli.env_options import EnvOptions
+from spendcast.cli.workers import can_pin, run_workers
+
+APP_FACTORY = "spendcast.api.app:create_app"
+JSON_ERROR_HTTP = "spendcast.api.protocol:JsonErrorHttpToolsProtocol"
+GRACEFUL_SHUTDOWN_SECONDS = 30
+BACKLOG = 2048
+STARTUP_FAILURE = 1  # the server could not start (3, uvicorn's code for it, is an SLO breach)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("text", "json")
+LOG_FORMATTER = "spendcast.api.log_escape.EscapingFormatter"
+# One BLAS/OpenMP thread per worker: workers already use every core; more threads only fight.
+THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+option = EnvOptions()  # the settings' own env names: SPENDCAST_HOST, ...
+
+
+@click.command()
+@option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (0.0.0.0 for every interface).",
+)
+@option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port to listen on.",
+)
+@option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes, each with its own model and recorder.",
+)
+@option(
+    "--pin-workers/--no-pin-workers",
+    default=False,
+    show_default=True,
+    help="Keep each worker, all its threads, on one CPU, the workers spread over the CPUs "
+    "this process may use (a restarted worker takes the CPU its predecessor left). Linux "
+    "only. Faster on a machine given to the server; a pinned worker cannot move away from "
+    "a CPU another program keeps busy.",
+)
+@option(
+    "--root-path",
+    default="",
+    help="Path prefix a proxy strips before forwarding (e.g. /api); /docs works under it.",
+)
+@option.model_dir("Directory of trained models [default: models].")
+@option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Server log verbosity (calls go to the API log file).",
+)
+@option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS, case_sensitive=False),
+    help="API log file format: text lines, or json (one object a line) [default: text].",
+)
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    pin_workers: bool,
+    root_path: str,
+    model_dir: Path | None,
+    log_level: str,
+    log_format: str | None,
+) -> None:
+    """Serve the prediction API with uvicorn (no auto-reload).
+
+    Every call is logged to SPENDCAST_LOG_FILE and every prediction recorded in
+    SPENDCAST_DATABASE_URL. Set SPENDCAST_API_TOKEN to require a token (cookie
+    spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
+    Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
+    when it is moved (logrotate) and on SIGHUP.
+
+    Exit codes: 0 stopped, 1 the server could not start, 2 usage error.
+    """
+    if pin_workers and not can_pin():
+        raise click.UsageError("--pin-workers needs Linux (sched_setaffinity and /proc)")
+    for name in THREAD_LIMITS:  # before numpy loads, here and in the workers
+        os.environ.setdefault(name, "1")
+    if model_dir is not None:
+        os.environ["SPENDCAST_MODEL_DIR"] = str(model_dir)
+    if log_format is not None:
+        os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
+    _require_valid_settings()
+    _require_database_url()
+    _require_model()
+
+    import uvicorn
+
+    metrics_dir = tempfile.mkdtemp(prefix="spendcast-metrics-")
+    # Set before any worker imports prometheus_client, which reads it at import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # uvicorn re-raises SIGTERM once it has shut down gracefully: with the default action that
+    # kills this process (exit -15, metrics_dir left behind). A graceful stop is a success.
+    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        root_path=root_path.rstrip("/"),
+        log_level=log_level.lower(),
+        log_config=_log_config(log_level.upper()),
+        access_log=False,  # the API log file replaces uvicorn's access log
+        loop="uvloop",
+        http=JSON_ERROR_HTTP,  # httptools, answering its parse errors in the error shape
+        ws="none",  # no websocket route: keeps websockets out of the workers
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        backlog=BACKLOG,
+    )
+    try:
+        try:
+            server = run_workers(config, pin=pin_workers)
+        except SystemExit as stop:  # uvicorn's own code for a failed startup is 3
+            if stop.code != uvicorn.config.STARTUP_FAILURE:
+                raise
+            raise SystemExit(STARTUP_FAILURE) from None
+        if server is not None and not server.started:
+            raise SystemExit(STARTUP_FAILURE)
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _exit_after_graceful_stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+class _BadSetting(click.ClickException):
+    """A SPENDCAST_* variable no worker could start with (exit code 2, a usage error)."""
+
+    exit_code = 2
+
+
+def _require_valid_settings() -> None:
+    """Refuse to start, in one line, on settings that do not validate (a token that cannot be
+    sent in a header, a limit out of range). The value itself is never echoed."""
+    from pydantic import ValidationError
+
+    from spendcast.settings import Settings
+
+    try:
+        Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SPENDCAST_{'_'.join(str(part) for part in e['loc']).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors(include_input=False, include_url=False)
+        )
+        raise _BadSetting(problems) from None
+
+
+def _require_database_url() -> None:
+    """Refuse to start, in one line, on a database URL no worker could use.
+
+    A database that is merely down is fine: rows wait in the journal until it answers.
+    """
+    from spendcast.errors import RecorderError
+    from spendcast.monitoring.database import make_engine
+    from spendcast.settings import Settings
+
+    try:
+        make_engine(Settings().database_url).dispose()
+    except RecorderError as error:
+        raise click.ClickException(f"{error} (SPENDCAST_DATABASE_URL)") from None
+
+
+def _require_model() -> None:
+    """Refuse to start, in one line, unless the store's current model loads (allowed types
+    only): a server must not start on a model it would not serve. Loaded in a throwaway
+    process (``loader.py``), so that the supervisor never keeps scikit-learn in memory."""
+    problem = model_problem()
+    if problem is not None:
+        raise click.ClickException(problem)
+
+
+def model_problem() -> str | None:
+    """Why the current model of the store (SPENDCAST_MODEL_STORE, else SPENDCAST_MODEL_DIR)
+    cannot be served, or None if it can."""
+    from spendcast.errors import ModelNotFoundError, ModelStoreError, SpendcastError
+    from spendcast.model.store import fetch_predictor, open_store
+    from spendcast.settings import Settings
+
+    try:
+        store = open_store(Settings())
+    except ModelStoreError as error:
+        return str(error)
+    try:
+        fetch_predictor(store)
+    except (ModelStoreError, ModelNotFoundError) as error:
+        return str(error)
+    except SpendcastError as error:
+        return f"refusing to serve the model in {store.location}: {error}"
+    finally:
+        store.close()
+    return None
+
+
+def _log_config(level: str) -> dict[str, object]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    # Request-derived text (a path in an exception) cannot forge a line of the server's log.
+    config["formatters"]["default"]["()"] = LOG_FORMATTER
+    config["loggers"]["spendcast"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config

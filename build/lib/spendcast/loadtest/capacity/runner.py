@@ -1,0 +1,77 @@
+"""``run_capacity``: the highest load an API holds within its SLOs, as one run directory.
+
+One Locust run with the ``CapacityShape`` (``shapes``, in the shape locustfile appended after
+the users': the kit's scenarios or the user's own locustfile) stepping the load as the
+``CapacitySearch`` (``search``) decides; the run directory holds everything a load test writes
+(``summary.json``, ``recording.json``, plots), ``capacity_steps.jsonl`` (each step as it ended),
+``capacity.json`` (the steps, the answer) and two charts: throughput against the offered load,
+and latency percentiles against throughput, where the knee shows. See docs/capacity.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+from spendcast.loadtest.capacity.result import CapacityResult, read_steps
+from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.contract import (
+    CAPACITY_FILE,
+    CAPACITY_LOCUSTFILE,
+    PLAN_ENV,
+    STEPS_FILE,
+)
+from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, run_load
+
+
+def refusal(base: RunConfig, plan: SearchPlan) -> str | None:
+    """Why ``base``'s users cannot be searched, or ``None``."""
+    user_file = base.user_file
+    if user_file is None:
+        return None
+    if user_file.shapes:
+        return (f"{user_file.given} defines a load shape ({', '.join(user_file.shapes)}): "
+                "capacity steps the load itself")  # fmt: skip
+    return None  # either mode: rate mode puts any user class on the timetable (arrival)
+
+
+def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
+    """``base`` (host, scenario or user's locustfile, auth, out_dir) turned into the capacity
+    search's run."""
+    reason = refusal(base, plan)
+    if reason is not None:
+        raise ValueError(reason)
+    return replace(
+        base,
+        users=max(int(plan.start), 1),
+        duration_s=plan.max_duration_s(),
+        processes=None,
+        slos=plan.parsed_slos(),
+        out_dir=base.out_dir or default_out_dir(f"capacity-{plan.mode}"),
+        shape_file=CAPACITY_LOCUSTFILE,
+        extra_env={**base.extra_env, PLAN_ENV: json.dumps(plan.to_json())},
+    )
+
+
+def run_capacity(
+    base: RunConfig, plan: SearchPlan, on_progress: Callable[[Progress], None] | None = None
+) -> CapacityResult:
+    """Run the search; ``LoadTestError`` when the run itself fails."""
+    config = capacity_config(base, plan)
+    assert config.out_dir is not None
+    (config.out_dir.resolve() / STEPS_FILE).unlink(missing_ok=True)
+    run = run_load(config, on_progress)
+    steps, reason = read_steps(run.out_dir / STEPS_FILE)
+    result = CapacityResult(run.out_dir, plan, steps, reason or "the run ended", run)
+    write_capacity(result)
+    return result
+
+
+def write_capacity(result: CapacityResult) -> None:
+    from spendcast.loadtest.capacity.plots import write_capacity_plots  # matplotlib
+
+    data = result.to_json()
+    data["files"] = {"plots": [p.name for p in write_capacity_plots(result)]}
+    text = json.dumps(data, indent=2) + "\n"
+    (result.out_dir / CAPACITY_FILE).write_text(text, encoding="utf-8")

@@ -1,0 +1,180 @@
+"""Baseline against candidate: two run directories, or two server commands run in pairs.
+
+``compare_servers`` starts both commands (``server_process.started_server``: a free port each,
+``{port}`` substituted, ready when ``ready_path`` answers), loads each once to warm it up, then
+runs the same scenario on each in turn for ``pairs`` pairs, in ABBA order (A B, B A, A B…) so
+that drift over time (a growing database, a warming cache, a neighbour's noisy job) hits both
+alike. ``compare_dirs`` compares two existing runs. Both write the comparison directory
+(``report.write_comparison``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from spendcast.loadtest.compare.stats import (
+    ALPHA,
+    THRESHOLD,
+    FigureComparison,
+    compare_pairs,
+    compare_seconds,
+    headline,
+    overall,
+)
+from spendcast.loadtest.contract import RECORDING_FILE, SUMMARY_FILE
+from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.run.recording import read_recording
+from spendcast.loadtest.run.runner import RunConfig, RunResult, run_load
+from spendcast.loadtest.run.server_process import started_server
+
+SIDES = ("baseline", "candidate")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One of the two things compared: a label, and a server command or run directories."""
+
+    label: str
+    command: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    run_dirs: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: Side
+    candidate: Side
+    method: str  # "pairs" or "seconds"
+    figures: list[FigureComparison]
+    config: dict[str, Any]
+    alpha: float = ALPHA
+    threshold: float = THRESHOLD
+
+    @property
+    def verdict(self) -> str:
+        return overall(self.figures)
+
+    @property
+    def headline(self) -> str:
+        return headline(self.figures, self.baseline.label, self.candidate.label)
+
+    @property
+    def significance(self) -> str:
+        if self.method == "pairs":
+            how = (f"{len(self.baseline.run_dirs)} interleaved pairs (ABBA order); a figure "
+                   f"differs when a paired t-test on the per-pair log ratios gives p < "
+                   f"{self.alpha:g} and the geometric mean ratio is beyond ±"
+                   f"{self.threshold * 100:g} %")  # fmt: skip
+        else:
+            how = ("one run each; every full second is a sample: a figure differs when a "
+                   f"Mann-Whitney U test gives p < {self.alpha:g} and the whole-run ratio is "
+                   f"beyond ±{self.threshold * 100:g} % (errors: Fisher's exact test)")  # fmt: skip
+        return how + "; the error rate must also move by at least 0.1 percentage point."
+
+    def to_json(self) -> dict[str, Any]:
+        def side(s: Side) -> dict[str, Any]:
+            return {"label": s.label, "command": s.command,
+                    "runs": [str(p) for p in s.run_dirs]}  # fmt: skip
+
+        return {
+            "schema_version": 1,
+            "baseline": side(self.baseline),
+            "candidate": side(self.candidate),
+            "method": self.method,
+            "pairs": len(self.baseline.run_dirs),
+            "alpha": self.alpha,
+            "threshold": self.threshold,
+            "config": self.config,
+            "verdict": self.verdict,
+            "headline": self.headline,
+            "significance": self.significance,
+            "figures": [f.as_dict() for f in self.figures],
+        }
+
+
+def load_summary(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    return data
+
+
+def merged_histogram(run_dirs: Sequence[Path]) -> LatencyHistogram:
+    """Every request of these runs in one histogram (for the latency distribution chart)."""
+    histograms = []
+    for run_dir in run_dirs:
+        if (run_dir / RECORDING_FILE).exists():
+            recording = read_recording(run_dir / RECORDING_FILE)
+            histograms += [t.histogram for t in recording.endpoints.values()]
+    return LatencyHistogram.merged(histograms)
+
+
+def compare_dirs(
+    baseline: Path, candidate: Path, *, alpha: float = ALPHA, threshold: float = THRESHOLD
+) -> Comparison:
+    base, cand = load_summary(baseline), load_summary(candidate)
+    figures = compare_seconds(base, cand, alpha=alpha, threshold=threshold)
+    return Comparison(
+        Side(baseline.name, run_dirs=(baseline,)),
+        Side(candidate.name, run_dirs=(candidate,)),
+        "seconds", figures, {"baseline": base["config"], "candidate": cand["config"]},
+        alpha, threshold,
+    )  # fmt: skip
+
+
+def compare_servers(
+    baseline: Side,
+    candidate: Side,
+    base: RunConfig,
+    out_dir: Path,
+    *,
+    pairs: int = 5,
+    warmup_s: int = 2,
+    cwd: Path | None = None,
+    ready_path: str = "/ready",
+    alpha: float = ALPHA,
+    threshold: float = THRESHOLD,
+    on_run: Callable[[str, int, RunResult | None], None] | None = None,
+) -> Comparison:
+    """Start both servers, warm them up, run ``pairs`` interleaved pairs; the comparison.
+
+    ``on_run(side, pair, result)`` is called before each run (``result`` ``None``) and after.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sides = {"baseline": baseline, "candidate": candidate}
+    results: dict[str, list[RunResult]] = {"baseline": [], "candidate": []}
+    with ExitStack() as stack:
+        hosts = {}
+        for name, side in sides.items():
+            assert side.command is not None
+            log = stack.enter_context((out_dir / f"{name}-server.log").open("wb"))
+            server = stack.enter_context(started_server(
+                side.command, cwd=cwd, env=side.env, ready_path=ready_path, output=log,
+            ))  # fmt: skip
+            hosts[name] = server.url
+        for name in SIDES if warmup_s > 0 else ():
+            warm = replace(base, host=hosts[name], duration_s=warmup_s, plots=False,
+                           out_dir=out_dir / "warmup" / name, slos=())  # fmt: skip
+            run_load(warm)
+        for pair in range(1, pairs + 1):
+            for name in SIDES if pair % 2 else SIDES[::-1]:
+                if on_run:
+                    on_run(name, pair, None)
+                config = replace(base, host=hosts[name], plots=False, slos=(),
+                                 out_dir=out_dir / f"pair-{pair}-{name}")  # fmt: skip
+                results[name].append(run_load(config))
+                if on_run:
+                    on_run(name, pair, results[name][-1])
+    figures = compare_pairs(
+        [r.summary for r in results["baseline"]], [r.summary for r in results["candidate"]],
+        alpha=alpha, threshold=threshold,
+    )  # fmt: skip
+    described = {**base.public(), "host": None, "pairs": pairs, "warmup_s": warmup_s}
+    return Comparison(
+        replace(baseline, run_dirs=tuple(r.out_dir for r in results["baseline"])),
+        replace(candidate, run_dirs=tuple(r.out_dir for r in results["candidate"])),
+        "pairs", figures, described, alpha, threshold,
+    )  # fmt: skip

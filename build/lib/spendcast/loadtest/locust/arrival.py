@@ -1,0 +1,312 @@
+"""The open model: task iterations start on a timetable, whether or not earlier ones answered.
+
+Locust's users are a closed model: a user starts its next task only once the previous one
+answered, so a server that stalls also stalls the load, and the requests that *should* have
+been sent meanwhile are never measured (coordinated omission). Here the iterations are due on
+the load plan's timetable (``run.load_plan.ArrivalSchedule``, time 0 at ``origin``; this
+process runs the iterations ``k ≡ index (mod count)``) and a pool of users runs them.
+
+Any user class, unchanged: ``install`` replaces each class's ``wait_time`` by ``TIMETABLE.take``
+and makes its ``on_start`` end with a first wait (``User.wait``: the user is *waiting*, so a stop
+kills it at once), so every iteration, the first too, starts at a slot. The free users wait in
+a queue (oldest first) and one timer of gevent's hub, set for the next slot due, hands out the
+slots: when it fires, the hub gives each waiting user, in turn, one of the slots due within
+``TICK_S`` (it runs until it blocks, as its request does, and the hub goes on to the next). So
+the iterations start in small bursts, one per tick, at most ``TICK_S`` early, as plain Locust's
+paced users do, and a tick costs one wake-up of the event loop, however many users it starts:
+no lock passed from user to user, no timeout per wait, nothing polled while the schedule does
+not change (``set_rate``, ``pause`` and ``configure`` set the timer again). The slots of a tick
+are computed together when it starts (``ArrivalSchedule.slots_by``), kept in ``_ready`` until
+taken and forgotten whenever the rate changes; a user free again while they last, with nobody
+waiting before it, takes one at once, unless it came due more than ``LATE_S`` ago: that one is
+dropped. A slot started early
+counts its latency from its actual start (it was not held back, nothing to correct). A slot is
+
+- **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
+- **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
+  generator's own CPU or event loop was behind);
+- **dropped**: no user was free when it came due, nor within ``LATE_S`` (every user of the pool
+  was still busy with an earlier iteration): it is never sent, only counted, like k6's
+  ``dropped_iterations``; the load shape then grows the pool (up to ``--max-users``).
+
+Each slot is counted in the process's recording by the second it was due; when the test stops,
+the slots that came due and no user took count as dropped (``settle``). The iteration's
+lateness (start minus due time) is kept per user greenlet: the request hook (``hooks``) adds it
+to every request the iteration makes, so latency counts from the intended start whatever client
+fires Locust's ``request`` event, without the user's code knowing.
+
+The timetable comes from the load shape (``shapes``): ``announce`` sends ``spendcast_arrival``
+(the plan, its origin, this process's index and the count) to each worker before the first
+spawn message (a local runner hands it to itself), so workers need no option of their own.
+
+This module imports Locust (and so gevent): only Locust processes import it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import gevent
+from gevent.hub import Waiter
+from locust import User
+from locust.env import Environment
+from locust.rpc import Message
+from locust.runners import STATE_MISSING, MasterRunner, Runner
+
+from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
+from spendcast.loadtest.run.recording import Recording
+
+LATE_S: Final = 0.010
+TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
+FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
+ARRIVAL_MESSAGE: Final = "spendcast_arrival"
+_INSTALLED: Final = "_spendcast_first_slot"
+# On a user's greenlet: how late its current iteration started (s), None between iterations.
+_LATENESS: Final = "spendcast_lateness"
+
+__all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install"]
+
+
+class Timetable:
+    """This process's slots, handed out one at a time to whichever user is free first."""
+
+    def __init__(self) -> None:
+        self.schedule: ArrivalSchedule | None = None  # None: not told yet, users wait
+        self.origin = 0.0
+        self.index, self.count = 0, 1
+        self.next_j = 0  # this process's next iteration: k = index + next_j * count
+        # The due times (epoch s) of iterations next_j, next_j + 1... within a tick of when they
+        # were computed, the next last; emptied whenever the schedule changes.
+        self._ready: list[float] = []
+        self.recording: Recording | None = None
+        # The users waiting for a slot, the oldest first, each with since when it waits; while
+        # any waits, ``_ready`` is empty (outside a hand-out) and ``_timer`` is armed for the
+        # next slot due (``None``: no slot is due until the schedule changes).
+        self._parked: collections.deque[tuple[Waiter, float]] = collections.deque()
+        self._timer: Any = None
+        self._handing_out = False
+        self.sent = self.late = self.dropped = 0
+        self.in_flight = self.max_in_flight = 0
+        self.unqueued = 0  # slots taken at once, without waiting for a hand-out
+
+    def configure(
+        self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
+    ) -> None:
+        self.schedule, self.origin, self.index, self.count = schedule, origin, index, count
+        self.next_j = 0
+        self._schedule_changed()
+
+    def set_rate(self, rate: float, now: float | None = None) -> None:
+        """From now on, ``rate`` iterations/s (the capacity search's steps; 0 pauses)."""
+        now = time.time() if now is None else now
+        if self.schedule is None:
+            self.configure(ArrivalSchedule.open_ended(rate), now)
+        else:
+            self.schedule.switch(max(now - self.origin, self.schedule.segments[-1].start_s), rate)
+            self._schedule_changed()
+
+    def _schedule_changed(self) -> None:
+        """Forget the slots computed from the old schedule; the waiting users' next hand-out
+        is the new schedule's first slot (no polling while nothing changes)."""
+        self._ready.clear()
+        if not self._handing_out:
+            self._arm(time.time())
+
+    def pause(self) -> None:
+        """Hand out no slot until the next ``set_rate`` (the server's queue can drain)."""
+        self.set_rate(0.0)
+
+    def reset_counters(self) -> None:
+        self.sent = self.late = self.dropped = 0
+        self.max_in_flight = self.in_flight
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "sent": self.sent,
+            "late": self.late,
+            "dropped": self.dropped,
+            "max_in_flight": self.max_in_flight,
+        }
+
+    def lateness_ms(self) -> float:
+        """How late the current user's iteration started (0 outside the open model)."""
+        return getattr(gevent.getcurrent(), _LATENESS, 0.0) * 1000.0
+
+    def has_slot(self) -> bool:
+        """The current user runs an iteration of the timetable."""
+        return getattr(gevent.getcurrent(), _LATENESS, None) is not None
+
+    def take(self) -> float:
+        """Wait for this user's next slot; returns its due time (epoch s)."""
+        me = gevent.getcurrent()
+        if getattr(me, _LATENESS, None) is not None:
+            setattr(me, _LATENESS, None)
+            self.in_flight -= 1  # its previous iteration is over
+        now = time.time()
+        # Nobody waits before this user: the next slot due within a tick is its own at once.
+        found = None if self._parked else self._next_slot(now, now)
+        if found is None:
+            due = self._wait(now)
+            now = time.time()
+        else:
+            due = found
+            self.unqueued += 1
+        lateness = now - due if now > due else 0.0
+        setattr(me, _LATENESS, lateness)
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+        self.sent += 1
+        late = lateness > LATE_S
+        if late:
+            self.late += 1
+        if self.recording is not None:
+            self.recording.record_start(due, late)
+        return due
+
+    def _wait(self, now: float) -> float:
+        """Queue behind the users already waiting until a hand-out gives this one a slot."""
+        entry = (Waiter(), now)
+        self._parked.append(entry)
+        if len(self._parked) == 1 and not self._handing_out:  # the first to wait sets the timer
+            self._arm(now)
+        try:
+            due: float = entry[0].get()
+        except BaseException:  # killed while waiting (the test stops): leave the queue
+            with contextlib.suppress(ValueError):
+                self._parked.remove(entry)
+            raise
+        return due
+
+    def _arm(self, now: float) -> None:
+        """Set the timer for the next hand-out: when the next slot is due (none while nobody
+        waits, or no slot is due until the schedule changes)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if not self._parked or self.schedule is None:
+            return
+        offset = self.schedule.slot(self.index, self.count, self.next_j)
+        if offset is None:
+            return
+        self._timer = gevent.get_hub().loop.timer(max(0.0, self.origin + offset - now))
+        self._timer.start(self._hand_out)
+
+    def _hand_out(self) -> None:
+        """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
+        the slots due within ``TICK_S`` (each runs until it blocks, as its request does),
+        then set the timer for the next slot if some still wait."""
+        self._timer = None
+        self._handing_out = True
+        try:
+            parked = self._parked
+            while parked:
+                now = time.time()
+                due = self._next_slot(now, parked[0][1])
+                if due is None:
+                    break
+                parked.popleft()[0].switch(due)
+        finally:
+            self._handing_out = False
+        self._arm(time.time())
+
+    def _next_slot(self, now: float, since: float) -> float | None:
+        """The next slot due by ``now + TICK_S`` for a user free since ``since`` (``None``:
+        none is): the first of ``_ready``, or of a tick's slots computed when it is empty;
+        the ones that came due ``LATE_S`` before anybody was free are dropped and skipped."""
+        ready = self._ready
+        while True:
+            if not ready and not self._fill(now):
+                return None
+            due = ready.pop()
+            self.next_j += 1
+            if due + LATE_S < now and due + LATE_S < since:  # nobody was free when it came due
+                self._drop(due)
+                continue
+            return due
+
+    def _fill(self, now: float) -> bool:
+        """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; say
+        whether any is."""
+        if self.schedule is None:
+            return False
+        offsets = self.schedule.slots_by(
+            self.index, self.count, self.next_j, now + TICK_S - self.origin, FILL_SLOTS
+        )
+        self._ready[:] = [self.origin + offset for offset in reversed(offsets)]
+        return bool(offsets)
+
+    def settle(self, now: float | None = None) -> None:
+        """The test stopped: the slots that came due and no user took were dropped too."""
+        now = time.time() if now is None else now
+        self._ready.clear()  # next_j is the first not taken: what follows recomputes them
+        while self.schedule is not None:
+            offset = self.schedule.slot(self.index, self.count, self.next_j)
+            if offset is None or self.origin + offset + LATE_S >= now:
+                return
+            self.next_j += 1
+            self._drop(self.origin + offset)
+
+    def _drop(self, due: float) -> None:
+        self.dropped += 1
+        if self.recording is not None:
+            self.recording.record_arrival(due, dropped=True)
+
+
+TIMETABLE = Timetable()
+
+
+def _wait_for_slot(user: User) -> float:
+    TIMETABLE.take()
+    return 0.0
+
+
+def _then_first_slot(on_start: Callable[[User], None]) -> Callable[[User], None]:
+    @functools.wraps(on_start)
+    def on_start_then_wait(user: User) -> None:
+        on_start(user)
+        if not TIMETABLE.has_slot():  # a parent's on_start, through super(), may have waited
+            user.wait()  # type: ignore[no-untyped-call]
+
+    setattr(on_start_then_wait, _INSTALLED, True)
+    return on_start_then_wait
+
+
+def install(user_classes: Iterable[type[User]]) -> None:
+    """Put every iteration of these user classes on ``TIMETABLE`` (idempotent)."""
+    for user_class in user_classes:
+        user_class.wait_time = _wait_for_slot
+        if not getattr(user_class.on_start, _INSTALLED, False):
+            user_class.on_start = _then_first_slot(user_class.on_start)  # type: ignore[assignment,method-assign]
+
+
+def attach(runner: Runner, recording: Recording) -> None:
+    """A process that runs users: count its slots in ``recording``, obey ``announce``."""
+    TIMETABLE.recording = recording
+    runner.register_message(ARRIVAL_MESSAGE, _on_arrival)
+    runner.environment.events.test_stop.add_listener(lambda **_: TIMETABLE.settle())  # type: ignore[no-untyped-call]
+
+
+def _on_arrival(environment: Environment, msg: Message, **_: Any) -> None:
+    data = msg.data
+    install(environment.user_classes)
+    plan = LoadPlan.from_json(data["plan"])
+    TIMETABLE.configure(plan.schedule(), float(data["origin"]), data["index"], data["count"])
+
+
+def announce(runner: Runner, plan: LoadPlan, origin: float) -> int:
+    """Give each load-generating process its share of ``plan``; returns how many share it."""
+    data = {"plan": plan.to_json(), "origin": origin}
+    if not isinstance(runner, MasterRunner):
+        runner.send_message(ARRIVAL_MESSAGE, {**data, "index": 0, "count": 1})
+        return 1
+    workers = sorted(node.id for node in runner.clients.all if node.state != STATE_MISSING)
+    for index, client_id in enumerate(workers):
+        share = {**data, "index": index, "count": len(workers)}
+        runner.send_message(ARRIVAL_MESSAGE, share, client_id=client_id)
+    return len(workers)

@@ -1,0 +1,1 @@
+"""Locustfiles that spendcast hands to Locust (each run by path, not imported)."""

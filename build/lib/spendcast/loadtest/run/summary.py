@@ -1,0 +1,202 @@
+"""``summary.json``: one run's results as data (format documented in docs/summary-format.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Any, Final
+
+from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.run.load_plan import LoadPlan
+from spendcast.loadtest.run.recording import Arrivals, LoadedRecording, Tally, total_arrivals
+from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
+
+SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
+SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)
+
+
+def _observation(tally: Tally, seconds: float, dropped: int = 0) -> Observation:
+    histogram = tally.histogram
+    return Observation(
+        requests=tally.requests,
+        failures=tally.failures,
+        rps=tally.requests / seconds if seconds > 0 else 0.0,
+        percentile_ms=histogram.percentile_ms,
+        max_ms=histogram.max_ms(),
+        mean_ms=histogram.mean_ms(),
+        min_ms=histogram.min_ms(),
+        dropped=dropped,
+    )
+
+
+def _merge(tallies: Sequence[Tally]) -> Tally:
+    total = Tally(histogram=LatencyHistogram())
+    for tally in tallies:
+        total.merge(tally)
+    return total
+
+
+def observations(recording: LoadedRecording) -> dict[tuple[str, str] | None, Observation]:
+    """What SLOs are checked against: the total (``None``, with the run's ``dropped``), each
+    ``(method, route)``, and each route over all its methods (``("*", route)``)."""
+    seconds = recording.stopped_at - recording.started_at
+    result: dict[tuple[str, str] | None, Observation] = {
+        None: _observation(
+            _merge(list(recording.endpoints.values())),
+            seconds,
+            total_arrivals(recording.arrivals).dropped,
+        )
+    }
+    routes: dict[str, list[Tally]] = {}
+    for (method, name), tally in recording.endpoints.items():
+        result[(method, name)] = _observation(tally, seconds)
+        routes.setdefault(name, []).append(tally)
+    for name, tallies in routes.items():
+        result[("*", name)] = _observation(_merge(tallies), seconds)
+    return result
+
+
+def check_slos(recording: LoadedRecording, slos: Sequence[Slo]) -> tuple[SloResult, ...]:
+    """Each SLO on the whole run (``dropped``: the open model's, 0 in the closed model)."""
+    measured = observations(recording)
+    return tuple(evaluate(slo, measured) for slo in slos)
+
+
+def _figures(tally: Tally, seconds: float) -> dict[str, Any]:
+    return {
+        "requests": tally.requests,
+        "failures": tally.failures,
+        "error_rate": tally.failures / tally.requests if tally.requests else 0.0,
+        "rps": round(tally.requests / seconds, 3) if seconds > 0 else 0.0,
+        "latency_ms": _latency(tally.histogram),
+    }
+
+
+def _latency(histogram: LatencyHistogram) -> dict[str, float | None]:
+    stats = histogram.stats().as_dict()
+    stats.pop("count")
+    return {key: None if value is None else round(float(value), 3) for key, value in stats.items()}
+
+
+def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
+    """One row per second from the first to the last second anything happened."""
+    known = [*recording.seconds, *recording.users]
+    if not known:
+        return []
+    origin = math.floor(recording.started_at)
+    rows = []
+    users = None
+    for second in range(min(known), max(known) + 1):
+        users = recording.users.get(second, users)  # sampled once a second: carry it forward
+        tally = recording.seconds.get(second, Tally())
+        arrivals = recording.arrivals.get(second, Arrivals())
+        values = tally.histogram.percentiles_ms(SERIES_PERCENTILES)
+        rows.append(
+            {
+                "time": second - origin,
+                "users": users,
+                "requests": tally.requests,
+                "rps": tally.requests,
+                "failures": tally.failures,
+                "p50": _rounded(values[50.0]),
+                "p95": _rounded(values[95.0]),
+                "p99": _rounded(values[99.0]),
+                "dropped": arrivals.dropped,
+            }
+        )
+    return rows
+
+
+def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
+    """The figures of each stage of ``plan``: the seconds (requests by the second they ended,
+    iterations by the second they were due) split at the stages' bounds; before the first
+    stage counts in the first, after the last in the last, so the stages add up to the run."""
+    origin = recording.plan_started_at or recording.started_at
+    windows = plan.windows()
+    tallies = [Tally() for _ in windows]
+    arrivals = [Arrivals() for _ in windows]
+    for second, tally in recording.seconds.items():
+        tallies[plan.stage_at(second + 0.5 - origin)].merge(tally)
+    for second, counts in recording.arrivals.items():
+        arrivals[plan.stage_at(second + 0.5 - origin)].merge(counts)
+    shift = origin - recording.started_at
+    return [
+        {
+            "index": index,
+            "start_s": round(start + shift, 3),
+            "end_s": round(end + shift, 3),
+            "target": target,
+            **_figures(tally, end - start),
+            "iterations": counts.started if plan.model == "rate" else None,
+            "late": counts.late,
+            "dropped": counts.dropped,
+        }
+        for index, ((start, end, target), tally, counts) in enumerate(
+            zip(windows, tallies, arrivals, strict=True)
+        )
+    ]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def open_model(recording: LoadedRecording, plan: LoadPlan | None) -> bool:
+    """Iterations ran on the arrival timetable: ``--rate`` (``plan``), or a capacity search in
+    rate mode, whose shape sets the rate step by step without a plan: it recorded arrivals."""
+    return (plan is not None and plan.model == "rate") or bool(recording.arrivals)
+
+
+def build_summary(
+    recording: LoadedRecording,
+    config: Mapping[str, Any],
+    slo_results: Sequence[SloResult] = (),
+    files: Mapping[str, Any] | None = None,
+    abort: Mapping[str, Any] | None = None,
+    plan: LoadPlan | None = None,
+) -> dict[str, Any]:
+    """The whole ``summary.json`` document; ``config`` must hold no secret."""
+    seconds = recording.stopped_at - recording.started_at
+    total = _merge(list(recording.endpoints.values()))
+    arrivals = total_arrivals(recording.arrivals)
+    endpoints = [
+        {"method": method, "name": name, **_figures(tally, seconds)}
+        for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "spendcast_version": version("spendcast"),
+        "timestamp": _iso(recording.started_at),
+        "finished": _iso(recording.stopped_at),
+        "duration_s": round(seconds, 3),
+        "config": dict(config),
+        **_figures(total, seconds),
+        "iterations": arrivals.started if open_model(recording, plan) else None,
+        "late": arrivals.late,
+        "dropped": arrivals.dropped,
+        "endpoints": endpoints,
+        "stages": [] if plan is None else stages(recording, plan),
+        "timeseries": timeseries(recording),
+        **slo_fields(slo_results, abort),
+        "files": dict(files or {}),
+    }
+
+
+def slo_fields(
+    slo_results: Sequence[SloResult], abort: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``slos``, ``passed`` and ``aborted``/``abort`` (what ``--abort-on-fail`` stopped on)."""
+    return {
+        "slos": [result.as_dict() for result in slo_results],
+        "passed": abort is None and all(result.passed for result in slo_results),
+        "aborted": abort is not None,
+        "abort": None if abort is None else dict(abort),
+    }
+
+
+def _iso(epoch: float) -> str:
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )

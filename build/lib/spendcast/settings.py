@@ -1,0 +1,118 @@
+"""One typed settings object, read from ``SPENDCAST_*`` environment variables.
+
+Every field has an embedded default so that nothing must be configured to run.
+Nothing here touches the disk or the network at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+JournalMode = Literal["required", "best-effort"]  # see Settings.recorder_journal
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPENDCAST_", extra="ignore")
+
+    model_dir: Path = Field(Path("models"), description="Where model artifacts live.")
+    dataset_path: Path | None = Field(
+        None, description="Training CSV; the dataset shipped with the package when unset."
+    )
+    database_url: str = Field(
+        "sqlite:///spendcast.db", description="Inference log database (SQLite or PostgreSQL)."
+    )
+    log_file: Path = Field(Path("api_logfile.log"), description="One line per API call.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="The API log file's format: text lines, or one JSON object a line."
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        description="When set, /predict and /train need this token (cookie or bearer): "
+        "printable ASCII without spaces, quotes, commas, semicolons or backslashes.",
+    )
+    max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="Largest header section (names, values, separators) a request may carry; "
+        "over it, 431 before the app sees the request.",
+    )
+    batch_limit: int = Field(1000, ge=1, description="Most rows accepted by POST /predict.")
+    recorder_batch_size: int = Field(500, ge=1, description="Rows per database transaction.")
+    recorder_flush_seconds: float = Field(
+        0.2, gt=0, description="Longest a recorded row waits before its batch is written."
+    )
+    recorder_buffer_rows: int = Field(
+        50_000, ge=1, description="Rows held in memory while the database is down, then spilled."
+    )
+    recorder_fsync: bool = Field(
+        False,
+        description="fsync each journal line: rows then survive a machine crash, not only a "
+        "process kill (costs ~0.1 ms per prediction, see docs/inference-log.md).",
+    )
+    recorder_journal: JournalMode = Field(
+        "required",
+        description="What a failed journal write (disk full) means. required: /predict answers "
+        "503 and records nothing, so every 200 survives a process kill; best-effort: answer 200 "
+        "and keep the row in memory only (lost if the worker dies before the journal or the "
+        "database takes it), 503 once the memory buffer is full too.",
+    )
+    journal_dir: Path = Field(
+        Path("journal"), description="Append-only spill files replayed when the database returns."
+    )
+    model_poll_seconds: float = Field(
+        1.0, gt=0, description="How often each worker checks for a newly trained model."
+    )
+    model_store: str | None = Field(
+        None,
+        description="Where artifacts and the current version live for every replica: a "
+        "directory, or a PostgreSQL URL (postgresql+psycopg://...); model_dir when unset.",
+    )
+
+    @field_validator("api_token")
+    @classmethod
+    def _sendable_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None:
+            problem = token_problem(token.get_secret_value())
+            if problem is not None:
+                raise ValueError(problem)
+        return token
+
+
+# What RFC 6265 allows in a cookie value, which an Authorization header allows as well.
+_COOKIE_OCTETS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set('",;\\')
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent both in a Cookie and in an Authorization header, or None.
+
+    The message names the position of the first bad character, never the token itself.
+    """
+    for position, char in enumerate(token, start=1):
+        if char not in _COOKIE_OCTETS:
+            return (
+                f"the token holds {_kind(char)} at position {position}: it must be printable "
+                'ASCII without spaces or any of " , ; \\ to be sent in a Cookie or '
+                "Authorization header"
+            )
+    return None
+
+
+def _kind(char: str) -> str:
+    if not char.isascii():
+        return "a non-ASCII character"
+    if char == " ":
+        return "a space"
+    if not char.isprintable():
+        return "a control character"
+    return f"the character {char}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment (the HTTP protocol's limits)."""
+    return Settings()

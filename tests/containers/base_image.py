@@ -1,0 +1,100 @@
+"""Images for the container tests, built without a registry (../shared/CONTAINERS.md recipe).
+
+The base, ``localhost/spendcast-base:bookworm``, is Debian bookworm made by debootstrap
+(python3, venv, pip, CA certificates and the machine's own extra ones), imported into podman
+once and then found there: CI builds it once per run. The build context is a copy of the
+package (``src``, ``pyproject.toml``, ``README.md``, ``deploy``) with a wheelhouse made on the
+host, so that pip in the image installs with ``--no-index``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = "localhost/spendcast-base:bookworm"
+MIRROR = "http://deb.debian.org/debian"
+EXTRA_CAS = Path("/usr/local/share/ca-certificates")
+TOOLS = ("podman", "runc", "debootstrap")
+
+
+@dataclass(frozen=True)
+class Images:
+    api: str
+    kit: str
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["podman", "--runtime", "runc", *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args[:3])} failed: {done.stderr[-3000:]}")
+    return done
+
+
+def _require_tools() -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed (apt-get install them, see .ci/run)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def ensure_base(workdir: Path) -> None:
+    """The base image, made with debootstrap unless podman already has it."""
+    if podman("image", "exists", BASE, check=False).returncode == 0:
+        return
+    rootfs = workdir / "rootfs"
+    subprocess.run(
+        ["debootstrap", "--variant=minbase",
+         "--include=python3,python3-venv,python3-pip,ca-certificates",
+         "bookworm", str(rootfs), MIRROR],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for certificate in EXTRA_CAS.glob("*.crt"):  # an intercepting proxy's, if any
+        shutil.copy(certificate, rootfs / "usr/local/share/ca-certificates")
+    subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], check=True)
+    for trimmed in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc"):
+        shutil.rmtree(rootfs / trimmed, ignore_errors=True)
+    archive = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(
+        ["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", BASE],
+        stdin=archive.stdout, check=True, capture_output=True,
+    )  # fmt: skip
+    archive.wait()
+    shutil.rmtree(rootfs, ignore_errors=True)
+
+
+def build_images(context: Path) -> Images:
+    """Both images of deploy/, built from the base through a wheelhouse."""
+    _require_tools()
+    ensure_base(context.parent)
+    for name in ("src", "deploy"):
+        shutil.copytree(ROOT / name, context / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", ".containerignore"):
+        shutil.copy(ROOT / name, context / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "-w", str(context / "wheelhouse"),
+         f"{context}[postgres,loadtest]", "setuptools>=68", "wheel"],  # + the build's own
+        check=True, capture_output=True,
+    )  # fmt: skip
+    images = Images(api="localhost/spendcast-api:test", kit="localhost/spendcast-kit:test")
+    for tag, containerfile in (
+        (images.api, "Containerfile.api"),
+        (images.kit, "Containerfile.kit"),
+    ):
+        podman(
+            "build", "--format", "docker", "-f", f"deploy/{containerfile}", "-t", tag,
+            "--build-arg", f"BASE={BASE}",
+            "--build-arg", "PIP_OPTIONS=--no-index --find-links /src/wheelhouse",
+            str(context),
+        )  # fmt: skip
+    return images
