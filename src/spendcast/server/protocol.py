@@ -171,7 +171,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = self._head_begun = False
         self.head_since = None
         if self._hosts != 1 and (self._hosts or self.parser.get_http_version() == "1.1"):
-            self._refusal = (400, "an HTTP/1.1 request needs exactly one Host header")
+            self._refusal = (400, "a request carries at most one Host header, HTTP/1.1 exactly one")
             raise _Refused
         coding = self._coding
         if coding is not None and coding.rpartition(b",")[2].strip().lower() != b"chunked":
