@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from spendcast.cli.errors import BadInput, exit_codes
-from spendcast.cli.options import Options, user_locustfile, user_options
+from spendcast.cli.options import Options, optional_seconds, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, MasterOptions
 from spendcast.loadtest.run.runner import RunConfig
@@ -29,6 +29,9 @@ option = Options("ui")
 @option("--rate", type=click.FloatRange(min=0), default=None,
         help="The form's arrival rate (iterations/s, changeable while running): the open "
         "model, the users run the iterations due [default: empty, the closed model].")  # fmt: skip
+@option("--warmup", default=None, callback=optional_seconds,
+        help="Each test's first seconds (10s, 1m): sent, shown in the plots, left out of its "
+        "figures and SLOs, live and in its run directory.")  # fmt: skip
 @option.slos("An objective each test is checked against, live in the tab and in its "
              "summary.json, repeatable (docs/slo.md): p99<200ms, errors<1%, "
              "dropped==0.")  # fmt: skip
@@ -57,6 +60,7 @@ def ui(
     users: int,
     spawn_rate: float | None,
     rate: float | None,
+    warmup: int | None,
     slos: tuple[Slo, ...],
     processes: int | None,
     web_host: str,
@@ -103,7 +107,7 @@ def ui(
     from spendcast.loadtest.ui.launch import run_ui
 
     try:
-        code = run_ui(config, out_dir or Path("runs"), web_host, web_port, rate)
+        code = run_ui(config, out_dir or Path("runs"), web_host, web_port, rate, warmup or 0)
     except LoadTestError as error:
         raise BadInput(str(error)) from error
     if code not in (0, -15):  # -15: stopped by our SIGTERM before it could exit cleanly

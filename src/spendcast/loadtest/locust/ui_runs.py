@@ -19,7 +19,7 @@ from locust.env import Environment
 from locust.html import get_html_report
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
-from spendcast.loadtest.contract import RECORDING_FILE
+from spendcast.loadtest.contract import RECORDING_FILE, WARMUP_OPTION, option_dest
 from spendcast.loadtest.run.credentials import public_host
 from spendcast.loadtest.run.recording import Recording
 from spendcast.loadtest.run.runner import CSV_PREFIX, HTML_REPORT, default_out_dir, write_summary
@@ -57,6 +57,7 @@ def save(
         "spawn_rate": float(getattr(options, "spawn_rate", 0) or 0),
         "duration_s": max(round(stopped - started), 1),
         "load_plan": None if plan is None else plan.to_json(),
+        "warmup_s": int(getattr(options, option_dest(WARMUP_OPTION), 0) or 0),
     }
     if public.get("workers") is not None:  # --master: the workers that took part
         public["workers"] = len(recording.workers)

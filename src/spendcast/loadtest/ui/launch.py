@@ -24,6 +24,7 @@ from spendcast.loadtest.contract import (
     SCENARIOS_LOCUSTFILE,
     UI_LOCUSTFILE,
     UI_SESSION_ENV,
+    WARMUP_OPTION,
 )
 from spendcast.loadtest.run.runner import (
     STOP_TIMEOUT_S,
@@ -47,7 +48,9 @@ def check_port(host: str, port: int) -> None:
             raise LoadTestError(f"--web-port {port} on {host}: {error.strerror}") from None
 
 
-def ui_command(config: RunConfig, web_host: str, web_port: int, rate: float | None) -> list[str]:
+def ui_command(
+    config: RunConfig, web_host: str, web_port: int, rate: float | None, warmup_s: int = 0
+) -> list[str]:
     users = list(config.user_file.files) if config.user_file else [SCENARIOS_LOCUSTFILE]
     command = [
         sys.executable, "-m", "locust",
@@ -64,6 +67,8 @@ def ui_command(config: RunConfig, web_host: str, web_port: int, rate: float | No
         command += ["--host", config.host]
     if rate is not None:
         command += [RATE_OPTION, f"{rate:g}"]
+    if warmup_s:  # each test's first seconds, left out of its figures
+        command += [WARMUP_OPTION, str(warmup_s)]
     if config.processes is not None:
         port = str(free_port())  # Locust's own master and its forks, on a port of their own
         command += ["--processes", str(config.processes),
@@ -74,7 +79,12 @@ def ui_command(config: RunConfig, web_host: str, web_port: int, rate: float | No
 
 
 def run_ui(
-    config: RunConfig, runs_dir: Path, web_host: str, web_port: int, rate: float | None
+    config: RunConfig,
+    runs_dir: Path,
+    web_host: str,
+    web_port: int,
+    rate: float | None,
+    warmup_s: int = 0,
 ) -> int:
     """Serve the page until Ctrl-C (or Locust ends); Locust's exit code."""
     check_port(web_host, web_port)
@@ -87,7 +97,7 @@ def run_ui(
     env = {**run_environment(config), UI_SESSION_ENV: session.to_json()}
     # cwd: the runs' folder, so no locust.conf or pyproject.toml around changes the session.
     process = subprocess.Popen(
-        ui_command(config, web_host, web_port, rate),
+        ui_command(config, web_host, web_port, rate, warmup_s),
         cwd=runs_dir,
         env=env,
         stdin=subprocess.DEVNULL,
