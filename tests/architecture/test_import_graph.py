@@ -44,7 +44,7 @@ def test_the_graph_is_the_whole_package() -> None:
     )
     with_bench = graph(WITH_BENCH)
     assert "bench.memory" in with_bench["bench.serving_only"]
-    assert "spendcast.cli.workers" in with_bench["bench.serve_stack"]
+    assert "spendcast.server.workers" in with_bench["bench.serve_stack"]
 
 
 def test_no_import_cycle() -> None:

@@ -28,7 +28,8 @@ def test_help_says_the_table(command: str) -> None:
 
 def test_the_line_lists_the_codes_in_order() -> None:
     assert exit_codes_line("serve") == (
-        "Exit codes: 0 stopped, 1 the server could not start, 2 usage error."
+        "Exit codes: 0 stopped, 1 the server could not start or a worker could not restart, "
+        "2 usage error."
     )
 
 
