@@ -76,6 +76,17 @@ def test_users_stop_at_the_first_step_breaking_the_slo_then_bisect() -> None:
     assert search.good.load == 4
 
 
+def test_the_knee_to_hold_for_sampling_is_the_lowest_load_that_failed() -> None:
+    plan = SearchPlan(mode="users", start=1, slos=("p99<45ms",), min_growth=-1, bisect=3)
+    assert simulate(plan, closed_server).knee_load() == 5  # 8 and 6 broke too, higher
+    flat = simulate(SearchPlan(mode="users", start=1, slos=("p99<100ms",)), closed_server)
+    assert flat.knee_load() == 2
+    held = simulate(SearchPlan(mode="users", start=1, slos=("p99<1s",), min_growth=-1,
+                               max_steps=2), closed_server)  # fmt: skip
+    assert held.knee_load() is None
+    assert SearchPlan(knee_s=5).max_duration_s() == SearchPlan().max_duration_s() + 5
+
+
 def test_rate_search_brackets_the_capacity_of_an_open_server() -> None:
     plan = SearchPlan(mode="rate", start=25, growth="+25", slos=("p99<100ms",), bisect=3,
                       max_step_s=12)  # fmt: skip

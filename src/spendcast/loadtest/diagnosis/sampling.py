@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -182,10 +183,19 @@ def parked_stacks(pid: int, seconds: float = 1.0) -> frozenset[Frames]:
 
 def sample(pid: int, seconds: float, parked_before: frozenset[Frames] = frozenset()) -> KneeSamples:
     """Record ``pid`` (and its children) for ``seconds``; the error in ``KneeSamples.error``."""
+    started = time.monotonic()
     try:
         busy, everything = _record(pid, seconds, (False, True))
     except ProfileError as error:
-        return KneeSamples(seconds=seconds, error=str(error))
+        # py-spy can fail as it attaches (a thread gone mid-read): once more, in the time left.
+        left = seconds - (time.monotonic() - started)
+        if left < 1:
+            return KneeSamples(seconds=seconds, error=str(error))
+        try:
+            busy, everything = _record(pid, left, (False, True))
+        except ProfileError as again:
+            return KneeSamples(seconds=seconds, error=str(again))
+        seconds = left
     return classify(busy, everything, seconds, parked_before)
 
 
@@ -200,7 +210,9 @@ def _finish(sampler: subprocess.Popen[bytes], seconds: float) -> str:
 
 def _failure(outputs: Iterable[str]) -> str:
     text = "\n".join(o.strip() for o in outputs if o.strip())
-    last = text.splitlines()[-1] if text else "no output"
+    lines = text.splitlines()
+    # py-spy's own message, not the backtrace it may print after it
+    last = next((line for line in lines if "rror" in line), lines[-1] if lines else "no output")
     denied = ("Permission denied", "Operation not permitted", "ptrace", "EPERM")
     return f"py-spy failed: {last}" + (f" ({PTRACE_HELP})" if any(d in text for d in denied)
                                        else "")  # fmt: skip

@@ -10,7 +10,8 @@ from typing import Any
 
 from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures, Use
 
-CLASSES = {"none": "good", "errors": "bad", "load-generator": "mixed"}
+# Not the steps' "good"/"bad": the bottleneck is a finding, not a step's verdict.
+CLASSES = {"none": "neutral"}
 
 
 def _rows(headers: list[str], rows: list[list[str]]) -> str:
@@ -45,7 +46,7 @@ def diagnosis_section(data: Mapping[str, Any] | None) -> str:
     if not data:
         return ""
     found = Diagnosis.from_json(dict(data))
-    style = CLASSES.get(found.bottleneck, "bad")
+    style = CLASSES.get(found.bottleneck, "mixed")
     parts = [
         f'<h3>Diagnosis: <span class="{style}">{escape(found.bottleneck)}</span></h3>',
         f'<p class="dim">confidence {escape(found.confidence)} · server watched by its '
