@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,18 @@ def test_promtool_accepts_the_scrape_config() -> None:
     result = promtool("check", "config", str(DEPLOY / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_the_process_metrics_cover_the_whole_server(live_metrics: LiveMetrics) -> None:
+    """Two workers and their supervisor, summed: what a remote diagnosis reads as the
+    server's CPU (prometheus_client alone would describe the one worker that answered)."""
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(live_metrics.api)
+        for sample in family.samples
+    }
+    assert values["spendcast_server_processes"] == 3
+    assert values["process_cpu_seconds_total"] > 0
+    assert values["process_open_fds"] >= 3 * 3  # stdin, stdout, stderr of each at least
+    assert values["process_resident_memory_bytes"] > 3 * 10_000_000
+    assert values["process_start_time_seconds"] <= time.time()

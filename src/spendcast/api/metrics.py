@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 from starlette.routing import BaseRoute, Mount, Route
 
+from spendcast.api.process_metrics import ServerProcessCollector
 from spendcast.monitoring import RecorderStats
 
 logger = logging.getLogger(__name__)
@@ -243,6 +244,7 @@ class Metrics:
         _forget_dead_workers(self.multiprocess_dir)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        registry.register(ServerProcessCollector(self.multiprocess_dir))
         return generate_latest(registry)
 
     def close(self) -> None:

@@ -15,6 +15,8 @@ from spendcast.settings import Settings
 
 # The ASGI extension every HTTP scope carries: ``{"respond": respond(scope, headers, body)}``.
 RESPOND = "spendcast.respond"
+# Set by ``spendcast serve``'s supervisor for its workers: the process that runs them.
+SUPERVISOR_PID_ENV = "SPENDCAST_SUPERVISOR_PID"
 # ``answer_now(scope)``: True answered, None declined (nothing done), or the ASGI app to run.
 AnswerNow = Callable[[Scope], "bool | ASGIApp | None"]
 

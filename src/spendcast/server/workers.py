@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from spendcast.errors import ListenError
+from spendcast.server.contract import SUPERVISOR_PID_ENV
 
 if TYPE_CHECKING:
     import uvicorn
@@ -118,6 +119,7 @@ def run_workers(config: uvicorn.Config, *, pin: bool = False) -> uvicorn.Server 
             self.asked = True
             super().handle_term()
 
+    os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())  # the workers' process_* metrics count it
     supervisor = Supervisor(config, sockets=[listening_socket(config.host, config.port, pin=pin)])
     supervisor.run()
     if not supervisor.asked:  # a worker failed to start: not a stop anybody asked for
