@@ -82,7 +82,8 @@ STEPS = textwrap.dedent(
 
     recording = TIMETABLE.recording = Recording()
     out = {}
-    TIMETABLE.configure(ArrivalSchedule.open_ended(1000), time.time())
+    # started 3 ms ago: slots 0, 1, 2 and 3 are due (none LATE_S late), computed together
+    TIMETABLE.configure(ArrivalSchedule.open_ended(1000), time.time() - 0.003)
     out["first"] = TIMETABLE.take() - TIMETABLE.origin
     out["ahead"] = len(TIMETABLE._ready)  # the rest of the tick, computed with the first
     TIMETABLE.set_rate(10, now=TIMETABLE.origin)  # 10/s from time 0 on: the next at 0.1 s
