@@ -116,12 +116,15 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 
 def _run(store: HistoryStore, ident: str) -> RunRecord:
-    """A run by its id (``12`` or ``#12``) or its directory."""
+    """A run by its id (``12`` or ``#12``) or its directory (the run it holds now)."""
+    from spendcast.loadtest.history.record import document_uid
+
     try:
         if ident.lstrip("#").isdigit():
             found = store.get(int(ident.lstrip("#")))
         else:
-            matches = store.runs(run_dir=str(Path(ident).resolve()), last=1)
+            uid = document_uid(Path(ident))
+            matches = [] if uid is None else store.runs(uid=uid)
             found = matches[0] if matches else None
     except HistoryError as error:
         raise click.ClickException(str(error)) from error
