@@ -116,8 +116,9 @@ def compare(
     Exit codes: 0 compared (and the --fail-if gate holds), 1 a run or a server failed, 2 usage
     error, 3 --fail-if: the candidate is slower (or different).
     """
+    from spendcast.cli.baseline import baseline_comparison, warn_unlike
     from spendcast.cli.comparison import show_comparison
-    from spendcast.cli.history import baseline_comparison, remember, warn_unlike
+    from spendcast.cli.history import remember
     from spendcast.errors import ServerStartError
     from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers
 
