@@ -117,8 +117,9 @@ def compare(
     Or --against-baseline RUN_DIR: the run compared with the blessed baseline of its
     comparability key in the history (spendcast history), as two run directories are.
     """
+    from spendcast.cli.baseline import baseline_comparison, warn_unlike
     from spendcast.cli.comparison import show_comparison
-    from spendcast.cli.history import baseline_comparison, remember, warn_unlike
+    from spendcast.cli.history import remember
     from spendcast.errors import ServerStartError
     from spendcast.loadtest.compare.pairs import Side, compare_dirs, compare_servers
 

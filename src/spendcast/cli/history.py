@@ -2,7 +2,7 @@
 
 ``remember`` is the one call the run commands (``loadtest``, ``capacity``, ``compare``) make
 when a run ends: it appends the run to the store, or warns in one line (the run itself still
-succeeds).
+succeeds). Comparing with a blessed baseline is ``baseline``'s.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ import click
 
 from spendcast.cli.errors import BadInput, exit_codes
 from spendcast.cli.options import Options
-from spendcast.errors import HistoryError, LoadTestError
+from spendcast.errors import HistoryError
 from spendcast.loadtest.history.store import DEFAULT_URL, HISTORY_URL_ENV
 
 if TYPE_CHECKING:
-    from spendcast.loadtest.compare.pairs import Comparison
     from spendcast.loadtest.history.record import RunRecord
     from spendcast.loadtest.history.store import HistoryStore
 
 option = Options("history")
 list_option, show_option = Options("history_list"), Options("history_show")
 trend_option = Options("history_trend")
-BASELINE_COMPARISON_DIR = "baseline-comparison"
 _AGO = re.compile(r"^(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
@@ -42,53 +40,6 @@ def remember(run_dir: Path, kind: str, enabled: bool, *, quiet: bool = False) ->
     record = record_run(run_dir, kind, warn=lambda line: click.echo(line, err=True))
     if record is not None and not quiet:
         click.echo(f"history: run #{record.id}, key {record.short_key}")
-
-
-def baseline_comparison(run_dir: Path, threshold: float | None = None) -> Comparison:
-    """``run_dir`` against the blessed baseline of its key; no baseline or store: one line."""
-    from spendcast.loadtest.history import HistoryStore, store_url
-    from spendcast.loadtest.history.baseline import NoBaseline, against_baseline
-
-    try:
-        with HistoryStore(store_url()) as store:
-            comparison, base, run = against_baseline(run_dir, store, threshold=threshold)
-    except (NoBaseline, ValueError) as error:
-        raise BadInput(str(error)) from error
-    except LoadTestError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"against the baseline of key {run.short_key}: run #{base.id} "
-               f"({base.started_at}, {base.run_dir})")  # fmt: skip
-    return comparison
-
-
-def check_baseline(run_dir: Path) -> str | None:
-    """``loadtest --compare-baseline``: the run against its key's baseline, written to
-    ``RUN_DIR/baseline-comparison``; why it is slower, or ``None``. Without a baseline or a
-    store, one warning line: the run itself stands."""
-    from spendcast.cli.comparison import show_comparison
-
-    try:
-        comparison = baseline_comparison(run_dir)
-    except click.ClickException as error:
-        click.echo(f"warning: not compared with a baseline: {error.format_message()}", err=True)
-        return None
-    show_comparison(comparison, run_dir / BASELINE_COMPARISON_DIR)
-    return comparison.failure("slower")
-
-
-def warn_unlike(baseline: Path, candidate: Path) -> None:
-    """Two runs of different comparability keys are compared, but not without saying so."""
-    from spendcast.loadtest.history.append import directory_record
-    from spendcast.loadtest.history.key import differences
-
-    try:
-        base, cand = directory_record(baseline), directory_record(candidate)
-    except ValueError:
-        return
-    if base.key != cand.key:
-        what = ", ".join(differences(base.key_inputs, cand.key_inputs))
-        click.echo(f"note: the two runs are not like for like (keys {base.short_key} and "
-                   f"{cand.short_key} differ in {what})", err=True)  # fmt: skip
 
 
 def _open(ctx: click.Context) -> HistoryStore:
@@ -117,12 +68,15 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 
 def _run(store: HistoryStore, ident: str) -> RunRecord:
-    """A run by its id (``12`` or ``#12``) or its directory."""
+    """A run by its id (``12`` or ``#12``) or its directory (the run it holds now)."""
+    from spendcast.loadtest.history.record import document_uid
+
     try:
         if ident.lstrip("#").isdigit():
             found = store.get(int(ident.lstrip("#")))
         else:
-            matches = store.runs(run_dir=str(Path(ident).resolve()), last=1)
+            uid = document_uid(Path(ident))
+            matches = [] if uid is None else store.runs(uid=uid)
             found = matches[0] if matches else None
     except HistoryError as error:
         raise click.ClickException(str(error)) from error

@@ -322,7 +322,8 @@ def loadtest(
 
         Console(highlight=False, width=130).print(diagnosis_view(diagnosis))
     ci_reports(result.summary, result.slo_results, junit_path, f"spendcast loadtest {config.label}")
-    from spendcast.cli.history import check_baseline, remember
+    from spendcast.cli.baseline import check_baseline
+    from spendcast.cli.history import remember
 
     remember(result.out_dir, "loadtest", not no_history, quiet=quiet)
     slower = check_baseline(result.out_dir) if compare_baseline else None

@@ -29,9 +29,11 @@ def judged(data: dict[str, Any]) -> list[tuple[str, str, float, float]]:
 
 def test_against_the_blessed_baseline_is_compare_of_the_two_runs(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'history.db'}"
-    runs, port = tmp_path / "runs", free_port()  # one host: the same key for both servers
+    # One host, so one key for both servers; 10 s runs give 8 full seconds a side, enough for
+    # the per-second test to call a 4x slowdown significant even on a loaded machine.
+    runs, port = tmp_path / "runs", free_port()
     with started_server(command(), cwd=REPO, env=environment(5), port=port) as fast:
-        loadtest(fast.url, runs / "fast", cwd=tmp_path, url=url, seconds=8)
+        loadtest(fast.url, runs / "fast", cwd=tmp_path, url=url, seconds=10)
     none = spendcast("compare", "--against-baseline", str(runs / "fast"), cwd=tmp_path, url=url,
                      code=2)  # fmt: skip
     assert none.stderr.startswith("Error: no baseline blessed for key ")
@@ -40,7 +42,7 @@ def test_against_the_blessed_baseline_is_compare_of_the_two_runs(tmp_path: Path)
     assert "is the baseline of key" in blessed.stdout
     with started_server(command(), cwd=REPO, env=environment(20), port=port) as slow:
         gated = loadtest(slow.url, runs / "slow", "--compare-baseline", cwd=tmp_path, url=url,
-                         seconds=8, code=3)  # fmt: skip
+                         seconds=10, code=3)  # fmt: skip
     assert "verdict: slower" in gated.stdout
     assert gated.stderr.endswith("(--fail-if slower)\n")
 

@@ -1,8 +1,9 @@
 """A new run against the blessed baseline of its key, judged as ``compare`` judges two runs.
 
-The baseline's summary comes from the store (its directory may be gone: a CI job keeps only
-the store), the candidate's from its directory; ``compare.pairs.compare_summaries`` does the
-rest, so the verdict is the one ``spendcast compare BASELINE_DIR RUN_DIR`` gives.
+The baseline's summary comes from the store (its directory may be gone, or hold a newer run:
+a CI job keeps only the store, and rewrites its run directory), the candidate's from its
+directory; ``compare.pairs.compare_summaries`` does the rest, so the verdict is the one
+``spendcast compare BASELINE_DIR RUN_DIR`` gives.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from spendcast.loadtest.compare.pairs import Comparison, Side, compare_summaries
 from spendcast.loadtest.compare.stats import THRESHOLD
 from spendcast.loadtest.history.append import directory_record
-from spendcast.loadtest.history.record import RunRecord
+from spendcast.loadtest.history.record import RunRecord, document_uid
 from spendcast.loadtest.history.store import HistoryStore
 
 
@@ -36,7 +37,8 @@ def against_baseline(
     base_dir = Path(base.run_dir)
     comparison = compare_summaries(
         base.summary, run.summary,
-        Side(f"baseline #{base.id}", run_dirs=(base_dir,) if base_dir.is_dir() else ()),
+        Side(f"baseline #{base.id}",
+             run_dirs=(base_dir,) if document_uid(base_dir) == base.uid else ()),
         Side(run_dir.resolve().name, run_dirs=(run_dir,)),
         threshold=THRESHOLD if threshold is None else threshold,
     )  # fmt: skip

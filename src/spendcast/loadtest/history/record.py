@@ -121,13 +121,22 @@ def finite(value: Any) -> Any:
     return value
 
 
+DOCUMENTS: Final = ((COMPARISON_FILE, "compare"), (CAPACITY_FILE, "capacity"),
+                    (SUMMARY_FILE, "run"))  # fmt: skip
+
+
 def document_kind(run_dir: Path) -> str | None:
     """``compare``, ``capacity`` or ``run``: what the directory holds (``None``: no run)."""
-    for name, kind in ((COMPARISON_FILE, "compare"), (CAPACITY_FILE, "capacity"),
-                       (SUMMARY_FILE, "run")):  # fmt: skip
-        if (run_dir / name).exists():
-            return kind
-    return None
+    return next((kind for name, kind in DOCUMENTS if (run_dir / name).exists()), None)
+
+
+def document_uid(run_dir: Path) -> str | None:
+    """The ``uid`` of the run the directory holds now (a CI job rewrites ``run/`` each time)."""
+    name = next((name for name, _ in DOCUMENTS if (run_dir / name).exists()), None)
+    try:
+        return None if name is None else _uid(run_dir / name)
+    except OSError:
+        return None
 
 
 def _json(path: Path) -> dict[str, Any]:

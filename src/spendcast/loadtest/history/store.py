@@ -149,7 +149,7 @@ class HistoryStore:
         kind: str | None = None,
         last: int | None = None,
         ids: Sequence[int] | None = None,
-        run_dir: str | None = None,
+        uid: str | None = None,
     ) -> list[RunRecord]:
         """The runs that match, oldest first (``last``: only the latest N of them)."""
         query = select(runs, baselines.c.run_id.label("blessed_id")).outerjoin(
@@ -162,7 +162,7 @@ class HistoryStore:
             runs.c.started_at >= since if since is not None else None,
             runs.c.kind == kind if kind is not None else None,
             runs.c.id.in_(ids) if ids is not None else None,
-            runs.c.run_dir == run_dir if run_dir is not None else None,
+            runs.c.uid == uid if uid is not None else None,
         ]
         for condition in conditions:
             if condition is not None:
