@@ -149,6 +149,9 @@ def test_the_files_own_options_pass_through(tmp_path: Path, server: ServerProces
     assert refused.output.strip().splitlines() == [
         "Error: options.py: unrecognized arguments: --custmer Did you mean '--customer'?"
     ]
+    owned = kit(locustfile, "--host", server.url, "--", "--csv=mine")
+    assert owned.code == 2
+    assert owned.output.strip().startswith("Error: --csv is spendcast's own")
 
 
 DATA_FILE = """
