@@ -44,16 +44,25 @@ def server() -> Iterator[ServerProcess]:
         yield running
 
 
-SHAPE = """
-from locust import HttpUser, LoadTestShape, constant, task
+def health_user(base: str = "HttpUser", first: str = "") -> str:
+    """The user most files here share: ``GET /health`` every 50 ms (``first``: its first lines)."""
+    return f"""
+from locust import {base}, constant, task
 
 
-class Api(HttpUser):
-    wait_time = constant(0.05)
+class Api({base}):
+{first}    wait_time = constant(0.05)
 
     @task
     def health(self):
         self.client.get("/health")
+"""
+
+
+SHAPE = (
+    health_user()
+    + """
+from locust import LoadTestShape
 
 
 class TwoSteps(LoadTestShape):
@@ -65,6 +74,7 @@ class TwoSteps(LoadTestShape):
             return 2, 2
         return None
 """
+)
 
 
 def test_a_load_shape_ends_the_run_itself(tmp_path: Path, server: ServerProcess) -> None:
@@ -139,6 +149,9 @@ def test_the_files_own_options_pass_through(tmp_path: Path, server: ServerProces
     assert refused.output.strip().splitlines() == [
         "Error: options.py: unrecognized arguments: --custmer Did you mean '--customer'?"
     ]
+    owned = kit(locustfile, "--host", server.url, "--", "--csv=mine")
+    assert owned.code == 2
+    assert owned.output.strip().startswith("Error: --csv is spendcast's own")
 
 
 DATA_FILE = """
@@ -177,18 +190,7 @@ def test_data_files_and_locust_conf_of_the_current_directory(
     assert not (tmp_path / "locust_stats.csv").exists()  # the run directory is elsewhere
 
 
-CLASS_HOST = """
-from locust import HttpUser, constant, task
-
-
-class Api(HttpUser):
-    host = "{url}"
-    wait_time = constant(0.05)
-
-    @task
-    def health(self):
-        self.client.get("/health")
-"""
+CLASS_HOST = health_user(first='    host = "{url}"\n')
 
 
 def test_the_host_as_a_class_attribute(tmp_path: Path, server: ServerProcess) -> None:
@@ -200,17 +202,7 @@ def test_the_host_as_a_class_attribute(tmp_path: Path, server: ServerProcess) ->
     assert ours.summary["config"]["host"] == server.url
 
 
-HTTPS = """
-from locust import FastHttpUser, constant, task
-
-
-class Api(FastHttpUser):
-    wait_time = constant(0.05)
-
-    @task
-    def health(self):
-        self.client.get("/health")
-"""
+HTTPS = health_user("FastHttpUser")
 
 
 @pytest.fixture
@@ -239,23 +231,18 @@ def test_https_with_a_self_signed_certificate(tmp_path: Path, tls_server: Server
     assert ours.summary["failures"] == 0
 
 
-EXIT_CODE = """
-from locust import HttpUser, constant, events, task
+EXIT_CODE = (
+    health_user()
+    + """
+from locust import events
 
 
 @events.quitting.add_listener
 def _(environment, **kwargs):
     if environment.stats.total.num_requests > 0:  # the documented CI recipe's shape
         environment.process_exit_code = 1
-
-
-class Api(HttpUser):
-    wait_time = constant(0.05)
-
-    @task
-    def health(self):
-        self.client.get("/health")
 """
+)
 
 
 def test_the_files_exit_code_is_the_runs(tmp_path: Path, server: ServerProcess) -> None:
@@ -311,7 +298,7 @@ def test_long_iterations_grow_the_open_models_pool(tmp_path: Path, server: Serve
 
 SEMAPHORE = """
 from gevent.lock import Semaphore
-from locust import HttpUser, constant, events, task
+from locust import events
 
 everyone = Semaphore()
 everyone.acquire()
@@ -320,18 +307,7 @@ everyone.acquire()
 @events.spawning_complete.add_listener
 def _(user_count, **kwargs):
     everyone.release()
-
-
-class Api(HttpUser):
-    wait_time = constant(0.05)
-
-    def on_start(self):
-        everyone.wait()
-
-    @task
-    def health(self):
-        self.client.get("/health")
-"""
+""" + health_user(first="    def on_start(self):\n        everyone.wait()\n\n")
 
 
 def test_users_waiting_for_spawning_complete(tmp_path: Path, server: ServerProcess) -> None:

@@ -256,6 +256,10 @@ def locust_config(ctx: click.Context, user_file: UserLocustfile | None) -> dict[
     cannot honour (it writes its own files, runs headless) is told in one line on stderr."""
     if user_file is None:
         return {}
+    for flag in (word.partition("=")[0] for word in user_file.args):
+        if flag in KIT_OWNED.values():
+            raise BadInput(f"{flag} is spendcast's own (it runs Locust headless and writes the "
+                           "run directory): see spendcast loadtest --help")  # fmt: skip
     given: dict[str, Any] = {}
     for dest, value in user_file.settings.items():
         param = LOCUST_SETTINGS.get(dest)
