@@ -25,6 +25,8 @@ RECORDING_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_recording.py"  # the hook
 # Put first in -f for --rate/--stages: its load shape runs the load plan (and wins over any
 # shape of the user's files, Locust taking the first shape it finds).
 PLAN_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_load_plan.py"
+REPLAY_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_replay.py"  # --replay's users
+REPLAY_USER: Final = "ReplayUser"
 # The module Locust's own loader runs in a short-lived process to list a locustfile's users.
 PROBE_MODULE: Final = "spendcast.loadtest.locust.probe"
 
@@ -42,6 +44,7 @@ RECORDING_FILE: Final = "recording.json"  # written by the Locust side when Locu
 PROGRESS_FILE: Final = "progress.jsonl"  # one line a second, written by the Locust side
 STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the load shape
 SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
+REPLAY_FILE: Final = "replay.json"  # --replay: the trace, written by the CLI side
 STOP_FILE: Final = "stop.request"  # the CLI side asks the Locust side to end the run now
 # What each command adds to its directory (``report`` tells the kinds apart by them).
 CAPACITY_FILE: Final = "capacity.json"
@@ -56,6 +59,8 @@ LOAD_PLAN_OPTION: Final = "--spendcast-load-plan"  # run.load_plan.LoadPlan as J
 # Seconds after which a user's load shape is stopped (Locust's -t does not end a shape).
 RUN_TIME_OPTION: Final = "--spendcast-run-time"
 WARMUP_OPTION: Final = "--spendcast-warmup"  # seconds left out of every figure (--warmup)
+REPLAY_OPTION: Final = "--spendcast-replay"  # the trace's file (REPLAY_FILE)
+REPLAY_SPEED_OPTION: Final = "--spendcast-replay-speed"  # a factor, or max
 
 # Environment variables the Locust side reads.
 TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)
