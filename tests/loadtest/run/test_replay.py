@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from spendcast.loadtest.run.replay import (
+    LEAD_S,
     OffsetSchedule,
     ReplayError,
     Trace,
@@ -148,9 +149,10 @@ def test_the_plan_lasts_the_trace_at_its_speed_and_holds_its_busiest_second(
     trace = load_trace(str(tmp_path / "log.db"))
     plan = trace.plan(1.0, max_users=100)
     assert plan.model == "rate"
-    assert plan.duration_s == 7  # 5.9 s + half a second, whole seconds
+    assert plan.duration_s == 8  # the lead, 5.9 s, half a second: whole seconds
     assert plan.start == 10.0
-    assert trace.plan(2.0, 100).duration_s == 4  # 2.95 s + 0.5
+    assert trace.plan(2.0, 100).duration_s == 5  # 1 + 2.95 s + 0.5
+    assert trace.offsets(2.0)[:2] == pytest.approx([LEAD_S, LEAD_S + 0.05])
     written = tmp_path / "trace.json"
     trace.write(written)
     assert Trace.read(written) == trace

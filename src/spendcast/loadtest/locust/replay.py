@@ -23,14 +23,14 @@ from typing import Any, ClassVar, Final
 import gevent
 from locust import events, task
 from locust.env import Environment
-from locust.exception import StopUser
 
 from spendcast.loadtest.contract import REPLAY_OPTION, REPLAY_SPEED_OPTION, option_dest
 from spendcast.loadtest.locust.arrival import TIMETABLE
-from spendcast.loadtest.locust.scenarios import SpendcastUser
+from spendcast.loadtest.locust.scenarios import SpendcastUser, think_time
 from spendcast.loadtest.run.replay import OffsetSchedule, Replayed, Trace, parse_speed
 
 BATCH_SIZE: Final = 20
+IDLE_S: Final = 3600.0  # the closed model's users once the trace is sent: waiting, so stopped
 
 __all__ = ["ReplayUser", "register"]
 
@@ -85,15 +85,20 @@ class ReplayUser(SpendcastUser):
     """Sends the recorded requests again, one per iteration."""
 
     batch_size: ClassVar[int] = BATCH_SIZE
+    pace = think_time()
+
+    def wait_time(self) -> float:  # the timetable's replaces it at a speed
+        """Closed model: the think time, then idle (and so stopped at once) once all is sent."""
+        return IDLE_S if _REPLAY.ended else float(self.pace())
 
     @task
     def replay(self) -> None:
         request = _next_request()
         if request is None:
             if not _REPLAY.ended and self.environment.runner is not None:
-                _REPLAY.ended = True
+                _REPLAY.ended = True  # the run ends: the last requests in flight end first
                 gevent.spawn(self.environment.runner.quit)
-            raise StopUser
+            return
         if request.query is None and request.path.rstrip("/").endswith("/predict"):
             if request.method == "GET":
                 self.predict()

@@ -11,7 +11,8 @@ kept no parameters) and its offset from the first one, in the order they came. S
   minus the logged duration); it holds no query string.
 
 ``--since``/``--until`` keep the requests in ``[since, until)``. ``OffsetSchedule`` is the
-open model's timetable of a trace at a speed: request ``k`` due at ``offset_k / speed``, and
+open model's timetable of a trace at a speed: request ``k`` due at ``LEAD_S + offset_k /
+speed``, and
 process ``i`` of ``n`` sends the requests ``k ≡ i (mod n)`` in their order (the ``Timetable``
 of ``locust/arrival.py`` hands them out as it does an ``ArrivalSchedule``'s slots). Pure logic,
 no Locust; ``ReplayError`` names what is wrong with a source (the CLI: one line, exit 2).
@@ -34,6 +35,10 @@ SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 TABLE: Final = "inference_log"  # docs/inference-log.md (loadtest does not import monitoring)
 COLUMNS: Final = ("created_at", "education", "age", "income")
 CONNECT_TIMEOUT_S: Final = 3
+# The first request is due this long after the open model's time 0 (itself a second after the
+# start): every process has its users spawned and waiting, even on a busy machine, and none of
+# the trace's first requests is dropped for want of a user.
+LEAD_S: Final = 1.0
 MAX_SPEED: Final = "max"
 DB: Final = "inference-log"
 ACCESS_LOG: Final = "access-log"
@@ -65,7 +70,8 @@ class Trace:
         return self.requests[-1].offset_s
 
     def offsets(self, speed: float) -> list[float]:
-        return [request.offset_s / speed for request in self.requests]
+        """When each request is due at ``speed``, from the open model's time 0 (``LEAD_S``)."""
+        return [LEAD_S + request.offset_s / speed for request in self.requests]
 
     def plan(self, speed: float, max_users: int) -> LoadPlan:
         """The open model's plan for the shape and the pool: the trace's length at ``speed``
@@ -74,7 +80,7 @@ class Trace:
         peak = max(
             bisect.bisect_right(offsets, at + 1.0) - index for index, at in enumerate(offsets)
         )
-        duration = max(1, math.ceil(offsets[-1] + 0.5))
+        duration = math.ceil(offsets[-1] + 0.5)
         return LoadPlan("rate", (Stage(duration, float(peak)),), float(peak), max_users)
 
     def public(self, speed: float | None) -> dict[str, Any]:
