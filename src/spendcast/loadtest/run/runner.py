@@ -165,9 +165,12 @@ class RunConfig:
         if self.user_file is not None or self.rate is not None or self.stages:
             raise ValueError("--replay sends the recorded requests at their recorded times: "
                              "no -f, --rate or --stages")  # fmt: skip
-        if self.replay_speed is None and (self.processes is not None or self.master):
+        if self.master is not None:
+            raise ValueError("--replay reads the trace on this machine: split it with "
+                             "--processes, not --master's workers")  # fmt: skip
+        if self.replay_speed is None and self.processes is not None:
             raise ValueError("--speed max replays the trace in order from one process: "
-                             "no --processes or --master")  # fmt: skip
+                             "no --processes")  # fmt: skip
         if self.replay_speed is not None and self.think_time is not None:
             raise ValueError("--think-time is the closed model's pause: give --speed max")
 
