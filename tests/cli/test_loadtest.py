@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from spendcast.cli import main
+from tests.loadtest.run.test_replay import write_log
 from tests.support.server import free_port
 
 
@@ -117,3 +119,46 @@ def test_bad_think_time_is_a_usage_error() -> None:
     code, output = _invoke("--host", "http://127.0.0.1:9", "--think-time", "slow")
     assert code == 2
     assert "think time" in output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--replay", "missing.db"], "replay source 'missing.db': no such file"),
+        (["--replay", "notes.txt"], "line 1 is neither an inference log nor an access log line"),
+        (["--replay", "other.db"], "not an inference log (no inference_log)"),
+        (["--replay", "postgresql+psycopg://postgres:pw@127.0.0.1:1/none"], "cannot read it"),
+        (["--replay", "log.db", "--since", "2030-01-01"], "no request to replay in [2030"),
+        (["--replay", "log.db", "--speed", "0"], "--speed: invalid speed '0'"),
+        (["--replay", "log.db", "--speed", "fast"], "--speed: invalid speed 'fast'"),
+        (["--replay", "log.db", "--since", "yesterday"], "--since: invalid time 'yesterday'"),
+        (["--replay", "log.db", "--since", "2026-12-07", "--until", "2026-12-06"], "--since must"),
+        (["--speed", "2"], "--speed goes with --replay SOURCE"),
+        (["--until", "2026-12-06"], "--until goes with --replay SOURCE"),
+    ],
+)
+def test_bad_replay_sources_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_log(f"sqlite:///{tmp_path / 'log.db'}", [1.0])
+    (tmp_path / "notes.txt").write_text("not a log\n", encoding="utf-8")
+    sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE t (x)").connection.close()
+    code, output = _invoke("--host", "http://127.0.0.1:9", *options)
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("Error: ")
+    assert message in lines[0]
+    assert "pw@" not in lines[0]  # a URL's password is never shown
+
+
+def test_replay_and_the_load_plan_exclude_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_log(f"sqlite:///{tmp_path / 'log.db'}", [1.0])
+    for extra in (["--rate", "5"], ["--processes", "2", "--speed", "max"], ["--master"]):
+        code, output = _invoke("--host", "http://127.0.0.1:9", "--replay", "log.db", *extra)
+        assert code == 2, output
+        assert any(why in output for why in ("--replay sends", "--speed max", "--replay reads"))

@@ -25,6 +25,7 @@ from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.arrival_pattern import ArrivalPattern
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
+from spendcast.loadtest.run.replay import ReplayError, Trace, load_trace, parse_moment, parse_speed
 from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
 from spendcast.loadtest.run.slo import Slo, SloResult
 
@@ -50,6 +51,36 @@ def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tu
         return parse_stages(value) if value else ()
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param) from error
+
+
+def _speed(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
+    try:
+        return parse_speed(value)
+    except ValueError as error:
+        raise BadInput(f"--speed: {error}") from error
+
+
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    try:
+        return None if value is None else parse_moment(value)
+    except ValueError as error:
+        raise BadInput(f"--{param.name}: {error}") from error
+
+
+def _trace(ctx: click.Context, source: str | None, since: Any, until: Any) -> Trace | None:
+    """``--replay``'s trace, read now: a bad source is one line and exit 2, before any run."""
+    if source is None:
+        unset = (None, ParameterSource.DEFAULT)
+        extra = [n for n in ("since", "until", "speed") if ctx.get_parameter_source(n) not in unset]
+        if extra:
+            raise BadInput(f"--{extra[0]} goes with --replay SOURCE")
+        return None
+    if since is not None and until is not None and since >= until:
+        raise BadInput("--since must come before --until")
+    try:
+        return load_trace(source, since, until)
+    except ReplayError as error:
+        raise BadInput(str(error)) from error
 
 
 def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage, ...]) -> None:
@@ -112,6 +143,36 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
     "An iteration due while every user is busy is dropped: not sent, counted (SLO dropped<1).",
 )
 @arrival_options
+@option(
+    "--replay",
+    "replay_source",
+    default=None,
+    metavar="SOURCE",
+    help="Send recorded traffic again, at its recorded times: the API's inference log (a "
+    "SQLite file, or a database URL such as postgresql+psycopg://...) or its access log file. "
+    "Latency counts from each request's recorded time, as under --rate (docs/loadtest.md).",
+)
+@option(
+    "--speed",
+    default="1",
+    show_default=True,
+    callback=_speed,
+    help="With --replay: 2 sends the trace twice as fast, 0.5 at half speed; max as fast as "
+    "--users users get answers (the closed model, one process).",
+)
+@option(
+    "--since",
+    default=None,
+    callback=_moment,
+    help="With --replay: only requests recorded at or after this time (ISO 8601; UTC if no "
+    "offset).",
+)
+@option(
+    "--until",
+    default=None,
+    callback=_moment,
+    help="With --replay: only requests recorded before this time (ISO 8601; UTC if no offset).",
+)
 @option(
     "--warmup",
     default=None,
@@ -202,6 +263,10 @@ def loadtest(
     stages: tuple[Stage, ...],
     max_users: int,
     arrival: ArrivalPattern,
+    replay_source: str | None,
+    speed: float | None,
+    since: Any,
+    until: Any,
     warmup: int | None,
     slice_s: int | None,
     processes: int | None,
@@ -260,6 +325,7 @@ def loadtest(
                            user_file=user_file))  # fmt: skip
         return
     _check_load_plan(ctx, rate, stages)
+    trace = _trace(ctx, replay_source, since, until)
     user_file = user_locustfile(ctx, locustfile, user_classes)
     given = locust_config(ctx, user_file)  # locust.conf, LOCUST_*, Locust's options after -f
     host = given.get("host", host)
@@ -303,6 +369,8 @@ def loadtest(
             exclude_tags=exclude_tags,
             pass_host=own_host is None,
             bounded=duration_given,
+            replay=trace,
+            replay_speed=speed,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
@@ -419,8 +487,9 @@ def execute(
                 console.print(f"{config.label}: {_load(config)}…")
             result = run_load(config, on_progress)
         else:
-            label = config.label
-            with LiveProgress(console, config.duration_s, label, config.rate is not None) as live:
+            label, plan = config.label, config.plan
+            open_model = plan is not None and plan.model == "rate"  # --rate, or a timed replay
+            with LiveProgress(console, config.duration_s, label, open_model) as live:
 
                 def show(sample: Progress) -> None:
                     live.update(sample)
@@ -441,7 +510,10 @@ def execute(
 
 
 def _load(config: RunConfig) -> str:
-    plan = config.plan
+    plan, trace = config.plan, config.replay
+    if trace is not None:
+        pace = "as fast as answered" if config.replay_speed is None else f"x{config.replay_speed:g}"
+        return f"{len(trace.requests)} recorded requests of {trace.source}, {pace}"
     if plan is None:
         return f"{config.users} users for {config.duration_s}s"
     return plan.describe()

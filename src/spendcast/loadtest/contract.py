@@ -28,6 +28,8 @@ PLAN_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_load_plan.py"
 # ``spendcast ui``: the web UI's "spendcast" tab, arrival rate and run directories; after the
 # recording hooks (it reads their recording).
 UI_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_ui.py"
+REPLAY_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_replay.py"  # --replay's users
+REPLAY_USER: Final = "ReplayUser"
 # The module Locust's own loader runs in a short-lived process to list a locustfile's users.
 PROBE_MODULE: Final = "spendcast.loadtest.locust.probe"
 
@@ -45,6 +47,7 @@ RECORDING_FILE: Final = "recording.json"  # written by the Locust side when Locu
 PROGRESS_FILE: Final = "progress.jsonl"  # one line a second, written by the Locust side
 STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the load shape
 SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
+REPLAY_FILE: Final = "replay.json"  # --replay: the trace, written by the CLI side
 STOP_FILE: Final = "stop.request"  # the CLI side asks the Locust side to end the run now
 # What each command adds to its directory (``report`` tells the kinds apart by them).
 CAPACITY_FILE: Final = "capacity.json"
@@ -61,6 +64,8 @@ LOAD_PLAN_OPTION: Final = "--spendcast-load-plan"  # run.load_plan.LoadPlan as J
 RUN_TIME_OPTION: Final = "--spendcast-run-time"
 WARMUP_OPTION: Final = "--spendcast-warmup"  # seconds left out of every figure (--warmup)
 RATE_OPTION: Final = "--spendcast-rate"  # spendcast ui: the web form's arrival rate (it/s)
+REPLAY_OPTION: Final = "--spendcast-replay"  # the trace's file (REPLAY_FILE)
+REPLAY_SPEED_OPTION: Final = "--spendcast-replay-speed"  # a factor, or max
 
 # Environment variables the Locust side reads.
 TOKEN_ENV: Final = "SPENDCAST_API_TOKEN"  # noqa: S105 (a variable's name, not a secret)

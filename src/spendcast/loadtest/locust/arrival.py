@@ -60,6 +60,7 @@ from locust.runners import STATE_MISSING, MasterRunner, Runner
 
 from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.run.replay import OffsetSchedule
 
 LATE_S: Final = 0.010
 TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
@@ -71,6 +72,7 @@ _INSTALLED: Final = "_spendcast_first_slot"
 # On a user's greenlet: how late its current iteration started (s), None between iterations.
 _LATENESS: Final = "spendcast_lateness"
 _STARTED: Final = "spendcast_started"  # on a user's greenlet: when its iteration started (s)
+_ITERATION: Final = "spendcast_iteration"  # on a user's greenlet: its iteration's k
 
 __all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install", "share_rate", "uninstall"]
 _ABSENT: Final = object()
@@ -82,7 +84,10 @@ class Timetable:
     """This process's slots, handed out one at a time to whichever user is free first."""
 
     def __init__(self) -> None:
-        self.schedule: ArrivalSchedule | None = None  # None: not told yet, users wait
+        self.schedule: ArrivalSchedule | OffsetSchedule | None = None  # None: users wait
+        # A replay's timetable (``--replay``): what ``announce`` configures instead of the plan's.
+        self.replay: OffsetSchedule | None = None
+        self._taken_j = 0  # the iteration ``_next_slot`` returned last
         self.origin = 0.0
         self.index, self.count = 0, 1
         self.next_j = 0  # this process's next iteration: k = index + next_j * count
@@ -104,7 +109,11 @@ class Timetable:
         self.iteration_s: dict[int, float] = {}
 
     def configure(
-        self, schedule: ArrivalSchedule, origin: float, index: int = 0, count: int = 1
+        self,
+        schedule: ArrivalSchedule | OffsetSchedule,
+        origin: float,
+        index: int = 0,
+        count: int = 1,
     ) -> None:
         self.schedule, self.origin, self.index, self.count = schedule, origin, index, count
         self.next_j = 0
@@ -113,7 +122,7 @@ class Timetable:
     def set_rate(self, rate: float, now: float | None = None) -> None:
         """From now on, ``rate`` iterations/s (the capacity search's steps; 0 pauses)."""
         now = time.time() if now is None else now
-        if self.schedule is None:
+        if not isinstance(self.schedule, ArrivalSchedule):
             self.configure(ArrivalSchedule.open_ended(rate), now)
         else:
             self.schedule.switch(max(now - self.origin, self.schedule.segments[-1].start_s), rate)
@@ -148,6 +157,11 @@ class Timetable:
         lateness = getattr(gevent.getcurrent(), _LATENESS, None)
         return None if lateness is None else lateness * 1000.0
 
+    def iteration(self) -> int | None:
+        """The ``k`` of the current user's iteration (``None``: it runs none of the timetable):
+        a replay sends its ``k``-th request."""
+        return getattr(gevent.getcurrent(), _ITERATION, None)
+
     def has_slot(self) -> bool:
         """The current user runs an iteration of the timetable."""
         return getattr(gevent.getcurrent(), _LATENESS, None) is not None
@@ -171,6 +185,8 @@ class Timetable:
             due = found
             self.unqueued += 1
         lateness = now - due if now > due else 0.0
+        # No other greenlet ran since ``_next_slot`` gave this slot (a hand-out switches here).
+        setattr(me, _ITERATION, self.index + self._taken_j * self.count)
         setattr(me, _LATENESS, lateness)
         setattr(me, _STARTED, now)
         self.in_flight += 1
@@ -239,6 +255,7 @@ class Timetable:
             if not ready and not self._fill(now):
                 return None
             due = ready.pop()
+            self._taken_j = self.next_j
             self.next_j += 1
             if due + LATE_S < now and due + LATE_S < since:  # nobody was free when it came due
                 self._drop(due)
@@ -357,7 +374,8 @@ def _on_arrival(environment: Environment, msg: Message, **_: Any) -> None:
     data = msg.data
     install(environment.user_classes)
     plan = LoadPlan.from_json(data["plan"])
-    TIMETABLE.configure(plan.schedule(), float(data["origin"]), data["index"], data["count"])
+    schedule = TIMETABLE.replay if TIMETABLE.replay is not None else plan.schedule()
+    TIMETABLE.configure(schedule, float(data["origin"]), data["index"], data["count"])
 
 
 def announce(runner: Runner, plan: LoadPlan, origin: float) -> int:

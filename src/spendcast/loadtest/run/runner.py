@@ -37,6 +37,11 @@ from spendcast.loadtest.contract import (
     PROGRESS_FILE,
     RECORDING_FILE,
     RECORDING_LOCUSTFILE,
+    REPLAY_FILE,
+    REPLAY_LOCUSTFILE,
+    REPLAY_OPTION,
+    REPLAY_SPEED_OPTION,
+    REPLAY_USER,
     RUN_TIME_OPTION,
     SCENARIO_USERS,
     SCENARIOS_LOCUSTFILE,
@@ -54,6 +59,7 @@ from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
 from spendcast.loadtest.run.locustfile import UserLocustfile
 from spendcast.loadtest.run.recording import LoadedRecording, read_recording
+from spendcast.loadtest.run.replay import Trace
 from spendcast.loadtest.run.server_process import free_port
 from spendcast.loadtest.run.slo import Slo, SloResult
 from spendcast.loadtest.run.summary import build_summary, check_slos, slo_fields
@@ -120,6 +126,10 @@ class RunConfig:
     # figures per slice of the measured window, and the drift line.
     warmup_s: int = 0
     slice_s: int | None = None
+    # --replay: the recorded requests sent again, ``replay_speed`` times as fast on the open
+    # model's timetable (``None``: as fast as answered by ``users``, the closed model).
+    replay: Trace | None = None
+    replay_speed: float | None = 1.0
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_USERS:
@@ -133,6 +143,8 @@ class RunConfig:
         if self.user_file is not None and self.think_time is not None:
             raise ValueError("--think-time paces the built-in scenarios: a locustfile's users "
                              "have their own wait_time")  # fmt: skip
+        if self.replay is not None:
+            self._check_replay()
         if not self.arrival.is_constant and self.rate is None:
             raise ValueError("--arrival spaces the open model's iterations: give --rate")
         plan = self.plan
@@ -149,6 +161,19 @@ class RunConfig:
             raise ValueError(f"--warmup {self.warmup_s}s leaves nothing to measure in a "
                              f"{self.time_limit_s}s run")  # fmt: skip
 
+    def _check_replay(self) -> None:
+        if self.user_file is not None or self.rate is not None or self.stages:
+            raise ValueError("--replay sends the recorded requests at their recorded times: "
+                             "no -f, --rate or --stages")  # fmt: skip
+        if self.master is not None:
+            raise ValueError("--replay reads the trace on this machine: split it with "
+                             "--processes, not --master's workers")  # fmt: skip
+        if self.replay_speed is None and self.processes is not None:
+            raise ValueError("--speed max replays the trace in order from one process: "
+                             "no --processes")  # fmt: skip
+        if self.replay_speed is not None and self.think_time is not None:
+            raise ValueError("--think-time is the closed model's pause: give --speed max")
+
     @property
     def user_shape(self) -> bool:
         """The user's file has a load shape and it drives the run (no load plan, no capacity)."""
@@ -163,6 +188,9 @@ class RunConfig:
     @property
     def plan(self) -> LoadPlan | None:
         """The run's load plan; ``None``: ``users`` for ``duration_s`` (Locust's own way)."""
+        if self.replay is not None:
+            speed = self.replay_speed
+            return None if speed is None else self.replay.plan(speed, self.max_users)
         if self.rate is None and not self.stages:
             return None
         if self.rate is None:
@@ -193,6 +221,7 @@ class RunConfig:
             "exclude_tags": list(self.exclude_tags),
             "warmup_s": self.warmup_s,
             "slice_s": self.slice_s,
+            "replay": None if self.replay is None else self.replay.public(self.replay_speed),
         }
 
     @property
@@ -202,13 +231,15 @@ class RunConfig:
     @property
     def label(self) -> str:
         """The scenario's name, or ``my_test.py: ApiUser`` for a user's locustfile."""
+        if self.replay is not None:
+            return "replay"
         return self.scenario if self.user_file is None else self.user_file.label
 
     @property
     def user_classes(self) -> tuple[str, ...]:
         if self.user_file is not None:
             return self.user_file.classes
-        return (SCENARIO_USERS[self.scenario],)
+        return (REPLAY_USER,) if self.replay else (SCENARIO_USERS[self.scenario],)
 
     def locustfiles(self) -> list[Path]:
         """What ``-f`` gets: the load plan's shape first (``--rate``/``--stages``: Locust runs
@@ -216,6 +247,8 @@ class RunConfig:
         files, capacity's load shape if any, and always last the recording hooks."""
         plan = [PLAN_LOCUSTFILE] if self.plan is not None else []
         users = list(self.user_file.files) if self.user_file else [SCENARIOS_LOCUSTFILE]
+        if self.replay is not None:
+            users = [REPLAY_LOCUSTFILE]
         shape = [self.shape_file] if self.shape_file else []
         return [*plan, *users, *shape, RECORDING_LOCUSTFILE]
 
@@ -359,6 +392,9 @@ def locust_command(config: RunConfig, out_dir: Path) -> list[str]:
         command += [THINK_TIME_OPTION, config.think_time]
     if config.warmup_s:  # the same way
         command += [WARMUP_OPTION, str(config.warmup_s)]
+    if config.replay is not None:
+        speed = "max" if config.replay_speed is None else repr(config.replay_speed)
+        command += [REPLAY_OPTION, str(out_dir / REPLAY_FILE), REPLAY_SPEED_OPTION, speed]
     return [*command, *locust_tags(config.tags, config.exclude_tags)]
 
 
@@ -385,8 +421,10 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     if config.check_host:
         check_host(config.host)
     stem = config.scenario if config.user_file is None else config.user_file.stem
-    out_dir = (config.out_dir or default_out_dir(stem)).resolve()
+    out_dir = (config.out_dir or default_out_dir(config.label if config.replay else stem)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if config.replay is not None:
+        config.replay.write(out_dir / REPLAY_FILE)
     code, abort = _run_locust(config, out_dir, on_progress)
     recording_path = out_dir / RECORDING_FILE
     if code < 0 or not recording_path.exists():  # killed, or it never ran its test
