@@ -162,3 +162,18 @@ def test_replay_and_the_load_plan_exclude_each_other(
         code, output = _invoke("--host", "http://127.0.0.1:9", "--replay", "log.db", *extra)
         assert code == 2, output
         assert any(why in output for why in ("--replay sends", "--speed max", "--replay reads"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--warmup", "40s", "--max-step-time", "30s"), "fit the warm-up and one window"),
+        (("--warmup", "0s"), "at least one second"),
+    ],
+)
+def test_capacity_refuses_a_warm_up_that_leaves_no_window(
+    args: tuple[str, ...], message: str
+) -> None:
+    result = CliRunner().invoke(main, ["capacity", "--host", "http://127.0.0.1:9", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -75,6 +75,12 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     callback=_slos,
 )
 @option.duration("2s", "Length of the windows a step is measured in.", name="--window")
+@option.duration(
+    "1s",
+    "Each step's first seconds, sent at the step's load but left out of its windows, its "
+    "figures and its verdict (the load settles: new users connect, queues fill or drain).",
+    name="--warmup",
+)
 @option(
     "--stable-windows",
     type=click.IntRange(min=1),
@@ -157,6 +163,7 @@ def capacity(
     growth: str,
     slos: tuple[str, ...],
     window: int,
+    warmup: int,
     stable_windows: int,
     tolerance: float,
     max_step_time: int,
@@ -215,6 +222,7 @@ def capacity(
             slos=slos,
             max_steps=max_steps,
             window_s=window,
+            warmup_s=warmup,
             stable_windows=stable_windows,
             tolerance=tolerance,
             max_step_s=max_step_time,
