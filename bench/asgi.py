@@ -15,6 +15,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+# What a server of known behaviour answers to /predict: the status and the body.
+Predict = Callable[[Scope], Awaitable[tuple[int, bytes]]]
 
 
 def json_headers(body: bytes) -> Headers:
@@ -43,3 +46,25 @@ async def answer(send: Send, status: int, body: bytes, headers: Headers | None =
     headers = json_headers(body) if headers is None else headers
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def predict_app(predict: Predict) -> App:
+    """A server of known behaviour: ``/predict`` answered by ``predict(scope)``, ``/health``
+    and ``/ready`` at once, anything else 404 (the tests' support servers)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+        if scope["type"] != "http":
+            return
+        await read_body(receive)
+        path = scope["path"].rstrip("/")
+        if path == "/predict":
+            status, body = await predict(scope)
+            await answer(send, status, body)
+        elif path in ("/health", "/ready"):
+            await answer(send, 200, b'{"status":"ok"}')
+        else:
+            await answer(send, 404, b'{"detail":"not found"}')
+
+    return app

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 
-from bench.asgi import Receive, Scope, Send, answer, lifespan, read_body
+from bench.asgi import Scope, predict_app
 from tests.support.fixed_service_app import slow_checksum
 
 MODE = os.environ.get("BOTTLENECK", "cpu")
@@ -60,17 +60,9 @@ async def handle() -> int:
     return 200
 
 
-async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "lifespan":
-        await lifespan(receive, send)
-    if scope["type"] != "http":
-        return
-    await read_body(receive)
-    path = scope["path"].rstrip("/")
-    if path == "/predict":
-        status = await handle()
-        await answer(send, status, b"1000.0" if status == 200 else b'{"detail":"busy"}')
-    elif path in ("/health", "/ready"):
-        await answer(send, 200, b'{"status":"ok"}')
-    else:
-        await answer(send, 404, b'{"detail":"not found"}')
+async def _predict(scope: Scope) -> tuple[int, bytes]:
+    status = await handle()
+    return status, b"1000.0" if status == 200 else b'{"detail":"busy"}'
+
+
+app = predict_app(_predict)

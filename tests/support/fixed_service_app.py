@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 
-from bench.asgi import Receive, Scope, Send, answer, lifespan, read_body
+from bench.asgi import Scope, predict_app
 
 SERVICE_S = float(os.environ.get("FIXED_SERVICE_MS", "10")) / 1000.0
 CPU_S = float(os.environ.get("FIXED_CPU_MS", "0")) / 1000.0
@@ -31,19 +31,11 @@ def slow_checksum(seconds: float) -> int:
     return total
 
 
-async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "lifespan":
-        await lifespan(receive, send)
-    if scope["type"] != "http":
-        return
-    await read_body(receive)
-    path = scope["path"].rstrip("/")
-    if path == "/predict":
-        if SERVICE_S:
-            time.sleep(SERVICE_S)  # blocks the event loop: one request at a time
-        checksum = slow_checksum(CPU_S) if CPU_S else 0
-        await answer(send, 200, f"{1000.0 + checksum % 7}".encode())
-    elif path in ("/health", "/ready"):
-        await answer(send, 200, b'{"status":"ok"}')
-    else:
-        await answer(send, 404, b'{"detail":"not found"}')
+async def _predict(scope: Scope) -> tuple[int, bytes]:
+    if SERVICE_S:
+        time.sleep(SERVICE_S)  # blocks the event loop: one request at a time
+    checksum = slow_checksum(CPU_S) if CPU_S else 0
+    return 200, f"{1000.0 + checksum % 7}".encode()
+
+
+app = predict_app(_predict)

@@ -16,7 +16,7 @@ import asyncio
 import os
 import time
 
-from bench.asgi import Receive, Scope, Send, answer, lifespan, read_body
+from bench.asgi import Scope, predict_app
 
 BEFORE_S = float(os.environ.get("TIMELINE_BEFORE_MS", "0")) / 1000.0
 AFTER_S = float(os.environ.get("TIMELINE_AFTER_MS", "0")) / 1000.0
@@ -26,17 +26,8 @@ _first: list[float] = []
 _log_fd = os.open(LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if LOG else -1
 
 
-async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "lifespan":
-        await lifespan(receive, send)
-    if scope["type"] != "http":
-        return
+async def _predict(scope: Scope) -> tuple[int, bytes]:
     now = time.time()
-    await read_body(receive)
-    path = scope["path"].rstrip("/")
-    if path in ("/health", "/ready"):
-        await answer(send, 200, b'{"status":"ok"}')
-        return
     if _log_fd >= 0:
         os.write(_log_fd, f"{now:.6f} {scope['query_string'].decode()}\n".encode())
     if not _first:
@@ -44,4 +35,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     delay = BEFORE_S if now - _first[0] < SWITCH_S else AFTER_S
     if delay:
         await asyncio.sleep(delay)
-    await answer(send, 200, b"1000.0")
+    return 200, b"1000.0"
+
+
+app = predict_app(_predict)

@@ -1,1 +1,0 @@
-"""spendcast: a customer-spending prediction API with its own performance-testing kit."""

@@ -1,3 +1,0 @@
-from spendcast.cli import main
-
-main()

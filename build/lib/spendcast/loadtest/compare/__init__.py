@@ -1,1 +1,0 @@
-"""Did a change make the API faster? Interleaved pairs of runs, their statistics, the report."""

@@ -1,1 +1,0 @@
-"""Locustfiles that spendcast hands to Locust (each run by path, not imported)."""

@@ -1,1 +1,0 @@
-"""What does a result directory say? One self-contained HTML page for any of them."""
