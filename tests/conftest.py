@@ -1,8 +1,9 @@
 """Fixtures shared by every test folder, and the test tiers.
 
 ``slow`` is given here, at collection, to every test that starts a real server, subprocess or
-browser, or runs a property search (hypothesis): its folder, marker, fixture or module says so,
-so a test added to one of those folders or modules is slow without being marked by hand.
+browser, or runs a property search (hypothesis): its folder, marker, fixture or the modules its
+module imports say so, so a test added to one of those folders or modules is slow without being
+marked by hand; ``SLOW_MODULES`` names the few that no rule sees, each with its reason.
 ``make check`` runs the rest (``-m "not slow"``), ``make test`` everything.
 """
 
@@ -24,8 +25,13 @@ SLOW_FOLDERS = frozenset({"e2e", "reliability", "distributed", "browser", "bench
 # Markers and fixtures that mean the same in any other folder.
 SLOW_MARKERS = frozenset({"e2e", "browser", "postgres"})
 SLOW_FIXTURES = frozenset({"live_metrics", "postgres_url"})
-# A test module that imports one of these starts processes.
-PROCESS_MODULES = frozenset({"subprocess", "multiprocessing", "concurrent.futures"})
+# A test module that imports one of these starts processes, or runs property searches.
+SLOW_IMPORTS = frozenset({"subprocess", "multiprocessing", "concurrent.futures", "hypothesis"})
+# Modules slow for a reason no rule above sees (path under tests/: the reason).
+SLOW_MODULES = {
+    "api/test_faults.py": "an app started (lifespan, model, recorder) per fault point, 44 of them",
+    "loadtest/run/test_locustfile.py": "Locust loads each file in a subprocess of its own",
+}
 POSTGRES_URL = os.environ.get(
     "SPENDCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -33,18 +39,29 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def is_slow(item: pytest.Item) -> bool:
-    folder = item.path.relative_to(TESTS).parts[0]
+    path = item.path.relative_to(TESTS)
     markers = {marker.name for marker in item.iter_markers()}
     fixtures = set(getattr(item, "fixturenames", ()))
-    module = getattr(item, "module", None)
-    names = vars(module).values() if module is not None else ()
-    imported = {v.__name__ for v in names if isinstance(v, ModuleType)}
-    function = getattr(item, "function", None)
     return (
-        folder in SLOW_FOLDERS
-        or bool(markers & SLOW_MARKERS or fixtures & SLOW_FIXTURES or imported & PROCESS_MODULES)
-        or getattr(function, "is_hypothesis_test", False)
+        path.parts[0] in SLOW_FOLDERS
+        or path.as_posix() in SLOW_MODULES
+        or bool(markers & SLOW_MARKERS or fixtures & SLOW_FIXTURES)
+        or bool(_imports(getattr(item, "module", None)) & SLOW_IMPORTS)
     )
+
+
+def _imports(module: ModuleType | None) -> set[str]:
+    """The modules a test module's globals come from: ``import x`` and ``from x import y``."""
+    names = vars(module).values() if module is not None else ()
+    found = {v.__name__ for v in names if isinstance(v, ModuleType)}
+    found |= {v.__module__ for v in names if isinstance(getattr(v, "__module__", None), str)}
+    return {name for full in found for name in _prefixes(full)}
+
+
+def _prefixes(name: str) -> list[str]:
+    """``concurrent.futures.process`` -> itself, ``concurrent.futures``, ``concurrent``."""
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
