@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -50,6 +50,7 @@ from spendcast.loadtest.contract import (
     THINK_TIME_OPTION,
     WARMUP_OPTION,
 )
+from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S, Abort, AbortRule, live_observations
 from spendcast.loadtest.run.arrival_pattern import CONSTANT, ArrivalPattern
 from spendcast.loadtest.run.credentials import base_url, locust_environment, public_host
@@ -254,40 +255,6 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """One live sample from the running Locust (a line of ``progress.jsonl``, once a second).
-
-    ``p95_ms`` is Locust's own (rounded, last 10 s); ``endpoints`` hold exact counts and
-    percentiles since the start, keyed ``"GET /predict"``; the ``final`` sample is written once
-    every request is counted (its ``rps`` is the run's mean). With ``--abort-on-fail`` they
-    also hold max/min/mean and every SLO percentile, and ``total`` and ``routes`` (names with
-    several methods) the same figures (``RunConfig.abort_on_fail``, contract.LIVE_SLO_ENV).
-    """
-
-    elapsed: float
-    users: int
-    requests: int
-    failures: int
-    rps: float
-    p95_ms: float | None
-    time: float = 0.0
-    endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    final: bool = False
-    total: Mapping[str, Any] = field(default_factory=dict)
-    routes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def as_line(self) -> dict[str, Any]:
-        """The ``progress.jsonl`` line read (``total``/``routes`` only when it had them)."""
-        line = asdict(self)
-        for name in ("total", "routes"):
-            if not line[name]:
-                del line[name]
-        return line
-
-    dropped: int = 0  # open model: iterations dropped so far
-
-
-@dataclass(frozen=True)
 class RunResult:
     """A finished run: its directory, ``summary.json`` as a dict and the decoded recording."""
 
@@ -487,9 +454,7 @@ def _run_locust(
         if on_progress is not None:
             on_progress(progress)
         if rule is not None and not progress.final and not aborts:
-            dropped = int(getattr(progress, "dropped", 0))  # open-model samples carry it
-            measured = live_observations(progress.elapsed, progress.endpoints, progress.total,
-                                         progress.routes, dropped)  # fmt: skip
+            measured = live_observations(progress)
             if (abort := rule.check(progress.elapsed, measured)) is not None:
                 aborts.append(abort)
 
@@ -550,7 +515,7 @@ def _follow(path: Path, offset: int, on_progress: Callable[[Progress], None] | N
     end = chunk.rfind(b"\n") + 1
     for line in chunk[:end].splitlines():
         data = json.loads(line)
-        on_progress(Progress(**data))
+        on_progress(Progress.from_json(data))
     return offset + end
 
 
