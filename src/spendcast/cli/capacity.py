@@ -13,7 +13,7 @@ from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
-from spendcast.loadtest.run.runner import RunConfig
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.slo import Slo, SloResult, parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")

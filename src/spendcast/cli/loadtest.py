@@ -24,10 +24,11 @@ from spendcast.errors import LoadTestError
 from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.arrival_pattern import ArrivalPattern
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
 from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
 from spendcast.loadtest.run.replay import ReplayError, Trace, load_trace, parse_moment, parse_speed
-from spendcast.loadtest.run.runner import RunConfig, RunResult
+from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.run.slo import Slo, SloResult
 
 # What a --worker honours; every other option and USER_CLASS is the master's (_refuse_...).

@@ -32,8 +32,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from spendcast.loadtest.progress import EndpointFigures, Progress
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.credentials import public_host
-from spendcast.loadtest.run.runner import RunConfig
 
 PREFIX: Final = "spendcast_loadtest"
 QUANTILES: Final = (("0.5", 50.0), ("0.95", 95.0), ("0.99", 99.0))
