@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import execute
+from spendcast.cli.run_display import execute
 from spendcast.errors import ServerStartError
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.duration import parse_duration

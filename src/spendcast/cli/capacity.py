@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
-from spendcast.cli.loadtest import ci_reports
 from spendcast.cli.options import Options, user_locustfile, user_options
+from spendcast.cli.run_display import ci_reports
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
