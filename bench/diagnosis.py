@@ -34,7 +34,8 @@ import click
 
 from spendcast.loadtest.diagnosis.sampling import sample
 from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
-from spendcast.loadtest.run.runner import RunConfig, run_load
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.runner import run_load
 from tests.support.bottleneck import bottleneck_server
 from tests.support.fixed_service import fixed_service
 

@@ -36,8 +36,8 @@ from spendcast.loadtest.compare.report import write_comparison
 from spendcast.loadtest.diagnosis.display import diagnosis_view
 from spendcast.loadtest.diagnosis.watcher import find_server
 from spendcast.loadtest.report.html import write_report
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.duration import parse_duration
-from spendcast.loadtest.run.runner import RunConfig
 from spendcast.loadtest.run.server_process import started_server
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import click
 
-from spendcast.cli.loadtest import execute
+from spendcast.cli.run_display import execute
 from spendcast.errors import ServerStartError
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.duration import parse_duration
-from spendcast.loadtest.run.runner import RunConfig, default_out_dir
+from spendcast.loadtest.run.runner import default_out_dir
 from spendcast.loadtest.run.server_process import started_server
 from spendcast.monitoring import count_rows
 

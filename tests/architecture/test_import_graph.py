@@ -36,8 +36,8 @@ def test_the_graph_is_the_whole_package() -> None:
     assert len(edges) >= 80, sorted(edges)
     assert sum(len(targets) for targets in edges.values()) >= 150
     # Spot checks that the reader sees each kind of import.
-    assert "spendcast.loadtest.run.summary" in edges["spendcast.loadtest.run.runner"]
-    assert "spendcast.loadtest.run.plots" in edges["spendcast.loadtest.run.runner"]  # in a function
+    assert "spendcast.loadtest.run.summary" in edges["spendcast.loadtest.run.result"]
+    assert "spendcast.loadtest.run.plots" in edges["spendcast.loadtest.run.result"]  # in a function
     assert (
         "spendcast.loadtest.locust.hooks"
         in edges["spendcast.loadtest.locust.locustfiles.spendcast_recording"]

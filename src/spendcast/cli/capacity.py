@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
-from spendcast.cli.loadtest import ci_reports
 from spendcast.cli.options import Options, user_locustfile, user_options
+from spendcast.cli.run_display import ci_reports
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
-from spendcast.loadtest.run.runner import RunConfig
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.slo import Slo, SloResult, parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")

@@ -10,7 +10,7 @@ import click
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
 from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.run.runner import RunConfig
+from spendcast.loadtest.run.config import RunConfig
 
 MIN_PAIRS = 3  # 2 pairs: one degree of freedom, t > 63.7 at p < 0.01 (compare/stats.py)
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from spendcast.cli.errors import BadInput, SloFailed, exit_codes
+from spendcast.cli.errors import SloFailed, exit_codes
+from spendcast.cli.loadtest_options import (
+    check_load_plan,
+    moment_option,
+    speed_option,
+    stages_option,
+    tell_shape_sets_users,
+    trace_of,
+)
+from spendcast.cli.loadtest_worker import refuse_master_options, work
 from spendcast.cli.options import (
     Options,
     arrival_options,
@@ -20,82 +28,15 @@ from spendcast.cli.options import (
     user_locustfile,
     user_options,
 )
-from spendcast.errors import LoadTestError
+from spendcast.cli.run_display import LocustExit, ci_reports, execute
 from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.run.arrival_pattern import ArrivalPattern
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
-from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage, parse_stages
-from spendcast.loadtest.run.replay import ReplayError, Trace, load_trace, parse_moment, parse_speed
-from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult
-from spendcast.loadtest.run.slo import Slo, SloResult
+from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage
+from spendcast.loadtest.run.slo import Slo
 
-# What a --worker honours; every other option and USER_CLASS is the master's (_refuse_...).
-WORKER_FLAGS = ("master-host", "master-port", "processes", "worker-dump", "think-time")
-WORKER_OPTIONS = frozenset({"worker", "locustfile", *(o.replace("-", "_") for o in WORKER_FLAGS)})
 option = Options("loadtest")
-
-
-class LocustExit(click.ClickException):
-    """Locust ended with a non-zero code, the locustfile's own verdict: the run's exit code."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(
-            f"Locust exited with code {code} (the locustfile's environment.process_exit_code, "
-            "or an error in it: see locust.log)"
-        )
-        self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar; per run here
-
-
-def _stages(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Stage, ...]:
-    try:
-        return parse_stages(value) if value else ()
-    except ValueError as error:
-        raise click.BadParameter(str(error), ctx, param) from error
-
-
-def _speed(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
-    try:
-        return parse_speed(value)
-    except ValueError as error:
-        raise BadInput(f"--speed: {error}") from error
-
-
-def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    try:
-        return None if value is None else parse_moment(value)
-    except ValueError as error:
-        raise BadInput(f"--{param.name}: {error}") from error
-
-
-def _trace(ctx: click.Context, source: str | None, since: Any, until: Any) -> Trace | None:
-    """``--replay``'s trace, read now: a bad source is one line and exit 2, before any run."""
-    if source is None:
-        unset = (None, ParameterSource.DEFAULT)
-        extra = [n for n in ("since", "until", "speed") if ctx.get_parameter_source(n) not in unset]
-        if extra:
-            raise BadInput(f"--{extra[0]} goes with --replay SOURCE")
-        return None
-    if since is not None and until is not None and since >= until:
-        raise BadInput("--since must come before --until")
-    try:
-        return load_trace(source, since, until)
-    except ReplayError as error:
-        raise BadInput(str(error)) from error
-
-
-def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage, ...]) -> None:
-    """The closed model's options and the load plan's exclude each other (one line, exit 2)."""
-    given = {
-        name for name in ("users", "spawn_rate", "duration", "max_users")
-        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
-    }  # fmt: skip
-    if stages and "duration" in given:
-        raise click.UsageError("--stages set the duration (their total): drop --duration")
-    if (rate is not None or stages) and given & {"users", "spawn_rate"}:
-        what = "the pool is sized from the rate" if rate is not None else "--stages set the users"
-        raise click.UsageError(f"--users and --spawn-rate are the closed model's: {what}")
-    if rate is None and "max_users" in given:
-        raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -129,7 +70,7 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
 @option(
     "--stages",
     default=None,
-    callback=_stages,
+    callback=stages_option,
     help="Stages DURATION:TARGET,... each ramping linearly from the previous target: "
     "iterations/s with --rate (30s:50,2m:200,30s:0), users otherwise (1m:10,2m:50). The run "
     "lasts their total; figures per stage in summary.json and the table.",
@@ -156,21 +97,21 @@ def _check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage
     "--speed",
     default="1",
     show_default=True,
-    callback=_speed,
+    callback=speed_option,
     help="With --replay: 2 sends the trace twice as fast, 0.5 at half speed; max as fast as "
     "--users users get answers (the closed model, one process).",
 )
 @option(
     "--since",
     default=None,
-    callback=_moment,
+    callback=moment_option,
     help="With --replay: only requests recorded at or after this time (ISO 8601; UTC if no "
     "offset).",
 )
 @option(
     "--until",
     default=None,
-    callback=_moment,
+    callback=moment_option,
     help="With --replay: only requests recorded before this time (ISO 8601; UTC if no offset).",
 )
 @option(
@@ -319,13 +260,13 @@ def loadtest(
     file: the master checks its sha256 (exit code 1 when it differs).
     """
     if worker:
-        _refuse_master_options(ctx)
+        refuse_master_options(ctx)
         user_file = user_locustfile(ctx, locustfile, user_classes)
-        _work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time,
+        work(WorkerConfig(master_host, master_port, processes, worker_dump, think_time,
                            user_file=user_file))  # fmt: skip
         return
-    _check_load_plan(ctx, rate, stages)
-    trace = _trace(ctx, replay_source, since, until)
+    check_load_plan(ctx, rate, stages)
+    trace = trace_of(ctx, replay_source, since, until)
     user_file = user_locustfile(ctx, locustfile, user_classes)
     given = locust_config(ctx, user_file)  # locust.conf, LOCUST_*, Locust's options after -f
     host = given.get("host", host)
@@ -333,7 +274,7 @@ def loadtest(
     duration, processes = given.get("duration", duration), given.get("processes", processes)
     tags, exclude_tags = given.get("tags", tags), given.get("exclude_tags", exclude_tags)
     if user_file and user_file.shapes and rate is None and not stages:
-        _tell_shape_sets_users(ctx, given, user_file.shapes[0])
+        tell_shape_sets_users(ctx, given, user_file.shapes[0])
     own_host = user_file.own_host if user_file is not None and not host else None
     if not host and not own_host:
         raise click.UsageError("Missing option '--host' (only a --worker needs none).")
@@ -404,124 +345,3 @@ def loadtest(
         raise SloFailed(slower)
     if result.locust_exit_code:  # the file's own gate (environment.process_exit_code)
         raise LocustExit(result.locust_exit_code)
-
-
-def _tell_shape_sets_users(ctx: click.Context, given: Mapping[str, Any], shape: str) -> None:
-    """One line when --users/--spawn-rate are given while the file's load shape sets them."""
-    ignored = [
-        f"--{name.replace('_', '-')}" for name in ("users", "spawn_rate")
-        if name in given or ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
-    ]  # fmt: skip
-    if ignored:
-        click.echo(f"note: {' and '.join(ignored)} ignored: the file's load shape {shape} "
-                   "sets the users, as under plain locust", err=True)  # fmt: skip
-
-
-def _refuse_master_options(ctx: click.Context) -> None:
-    """A ``--worker`` takes only ``WORKER_OPTIONS``: the master sends the rest (host, scenario
-    or user classes, load, tags) or keeps it (SLOs, run directory, exports); one line, exit 2."""
-    if ctx.params["master"]:
-        raise BadInput("--worker and --master exclude each other")
-    given = []
-    for param in ctx.command.params:
-        source = ctx.get_parameter_source(param.name or "")
-        if param.name in WORKER_OPTIONS or source in (None, ParameterSource.DEFAULT):
-            continue
-        if isinstance(param, click.Argument):
-            if ctx.params[param.name or ""]:
-                given.append("USER_CLASS " + " ".join(ctx.params[param.name or ""]))
-            continue
-        name = max(param.opts, key=len)
-        env = getattr(param, "envvar", None)
-        given.append(f"{name} ({env})" if source == ParameterSource.ENVIRONMENT else name)
-    if given:
-        verb = "belongs" if len(given) == 1 else "belong"
-        raise BadInput(f"{', '.join(given)} {verb} to the master, not a --worker (a worker "
-                       f"takes only {', '.join(f'--{o}' for o in WORKER_FLAGS)} and "
-                       "-f/--locustfile)")  # fmt: skip
-
-
-def ci_reports(
-    summary: Mapping[str, Any],
-    results: Sequence[SloResult],
-    junit_path: Path | None,
-    title: str,
-    note: str = "",
-) -> None:
-    """``--junit FILE`` and, when ``GITHUB_STEP_SUMMARY`` is set, the job summary."""
-    import os
-
-    from spendcast.loadtest.run.ci_report import (
-        STEP_SUMMARY_ENV,
-        append_step_summary,
-        markdown,
-        write_junit,
-    )
-
-    if junit_path is not None:
-        write_junit(junit_path, summary, results, title)
-    if step_summary := os.environ.get(STEP_SUMMARY_ENV):
-        append_step_summary(Path(step_summary), markdown(summary, results, title, note))
-
-
-def execute(
-    config: RunConfig,
-    *,
-    quiet: bool = False,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> RunResult:
-    """Run ``config`` showing live progress and the results; ``LoadTestError`` -> exit code 1.
-
-    ``on_progress`` also gets every live sample (exports to dashboards)."""
-    from rich.console import Console
-
-    from spendcast.loadtest.run.display import LiveProgress, print_results, slo_lines
-    from spendcast.loadtest.run.runner import run_load
-
-    console = Console(highlight=False)
-    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=max(console.width, 130))
-    try:
-        if quiet or not console.is_terminal:
-            if not quiet:
-                console.print(f"{config.label}: {_load(config)}…")
-            result = run_load(config, on_progress)
-        else:
-            label, plan = config.label, config.plan
-            open_model = plan is not None and plan.model == "rate"  # --rate, or a timed replay
-            with LiveProgress(console, config.duration_s, label, open_model) as live:
-
-                def show(sample: Progress) -> None:
-                    live.update(sample)
-                    if on_progress is not None:
-                        on_progress(sample)
-
-                result = run_load(config, show)
-    except LoadTestError as error:
-        raise click.ClickException(str(error)) from error
-    if quiet:
-        for line, slo in zip(slo_lines(result.slo_results), result.slo_results, strict=True):
-            if not slo.passed:
-                console.print(line)
-    else:
-        print_results(console, result.summary, result.slo_results)
-    console.print(f"report: {result.out_dir}")
-    return result
-
-
-def _load(config: RunConfig) -> str:
-    plan, trace = config.plan, config.replay
-    if trace is not None:
-        pace = "as fast as answered" if config.replay_speed is None else f"x{config.replay_speed:g}"
-        return f"{len(trace.requests)} recorded requests of {trace.source}, {pace}"
-    if plan is None:
-        return f"{config.users} users for {config.duration_s}s"
-    return plan.describe()
-
-
-def _work(config: WorkerConfig) -> None:
-    from spendcast.loadtest.run.distributed import run_worker
-
-    code = run_worker(config)
-    if code != 0:
-        raise click.ClickException(f"the Locust worker exited with code {code}")

@@ -9,8 +9,8 @@ import click
 from spendcast.cli.errors import BadInput, exit_codes
 from spendcast.cli.options import Options, optional_seconds, user_locustfile, user_options
 from spendcast.errors import LoadTestError
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, MasterOptions
-from spendcast.loadtest.run.runner import RunConfig
 from spendcast.loadtest.run.slo import Slo
 
 option = Options("ui")

@@ -19,7 +19,8 @@ SCRIPT = textwrap.dedent(
     gevent.monkey.patch_all()
     import json, sys, time
     import gevent
-    from spendcast.loadtest.locust.arrival import LATE_S, TICK_S, TIMETABLE
+    from spendcast.loadtest.locust.arrival import TIMETABLE
+    from spendcast.loadtest.locust.timetable import LATE_S, TICK_S
     from spendcast.loadtest.run.load_plan import LoadPlan
 
     TIMETABLE.configure(LoadPlan.constant_rate(1000, 1, 8).schedule(), time.time() + 0.2)

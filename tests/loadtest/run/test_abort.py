@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.abort import Abort, AbortRule, beyond_recovery, live_observations
 from spendcast.loadtest.run.slo import evaluate, parse_slo
 
@@ -21,7 +22,10 @@ def sample(elapsed: float = 3.0, dropped: int = 0, **endpoints: dict[str, Any]) 
     total = figures(sum(f["requests"] for f in named.values()),
                     sum(f["failures"] for f in named.values()),
                     max(f["p95_ms"] for f in named.values()))  # fmt: skip
-    return live_observations(elapsed, named, total, {}, dropped)
+    line = {"elapsed": elapsed, "users": 1, "requests": total["requests"], "rps": 0.0,
+            "failures": total["failures"], "endpoints": named, "total": total,
+            "dropped": dropped}  # fmt: skip
+    return live_observations(Progress.from_json(line))
 
 
 @pytest.mark.parametrize(
@@ -78,7 +82,10 @@ def test_endpoints_routes_and_total_are_observed_like_the_final_check() -> None:
     endpoints = {"GET /predict": figures(80, p95=10.0), "POST /predict": figures(20, 1, p95=90.0),
                  "GET login page: step 2": figures(5)}  # fmt: skip
     routes = {"/predict": figures(100, 1, p95=60.0)}
-    observations = live_observations(10.0, endpoints, figures(105, 1, p95=55.0), routes, 3)
+    line = {"elapsed": 10.0, "users": 1, "requests": 105, "failures": 1, "rps": 0.0,
+            "dropped": 3, "endpoints": endpoints, "total": figures(105, 1, p95=55.0),
+            "routes": routes}  # fmt: skip
+    observations = live_observations(Progress.from_json(line))
     value = {expression: evaluate(parse_slo(expression), observations).observed
              for expression in ("p(95)<1", "predict:p(95)<1", "POST /predict:p(95)<1",
                                 "login page: step 2:p(95)<1", "rps>1", "dropped<1")}  # fmt: skip

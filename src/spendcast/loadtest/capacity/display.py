@@ -14,8 +14,8 @@ from rich.text import Text
 
 from spendcast.loadtest.capacity.result import new_events
 from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.display import LiveView
-from spendcast.loadtest.run.runner import Progress
 
 VERDICT_STYLES = {"holds": "green", "flat": "yellow", "breaks": "bold red"}
 

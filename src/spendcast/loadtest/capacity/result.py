@@ -14,7 +14,7 @@ from typing import Any
 from spendcast.loadtest.capacity.search import SearchPlan
 from spendcast.loadtest.diagnosis.figures import Diagnosis
 from spendcast.loadtest.run.latency import percentile_key
-from spendcast.loadtest.run.runner import RunResult
+from spendcast.loadtest.run.result import RunResult
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ from spendcast.loadtest.contract import (
 from spendcast.loadtest.diagnosis.joined import capacity_diagnosis
 from spendcast.loadtest.diagnosis.sampling import parked_stacks
 from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
-from spendcast.loadtest.run.runner import Progress, RunConfig, default_out_dir, run_load
+from spendcast.loadtest.progress import Progress
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.runner import default_out_dir, run_load
 
 
 def refusal(base: RunConfig, plan: SearchPlan) -> str | None:

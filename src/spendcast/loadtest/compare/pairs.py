@@ -28,9 +28,11 @@ from spendcast.loadtest.compare.stats import (
     overall,
 )
 from spendcast.loadtest.contract import RECORDING_FILE, SUMMARY_FILE
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.latency import LatencyHistogram
 from spendcast.loadtest.run.recording import read_recording
-from spendcast.loadtest.run.runner import RunConfig, RunResult, run_load
+from spendcast.loadtest.run.result import RunResult
+from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.run.server_process import started_server
 
 SIDES = ("baseline", "candidate")

@@ -17,7 +17,7 @@ from spendcast.loadtest.contract import SUMMARY_FILE
 from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures
 from spendcast.loadtest.diagnosis.verdict import diagnose
 from spendcast.loadtest.diagnosis.watcher import Watcher
-from spendcast.loadtest.run.runner import RunResult
+from spendcast.loadtest.run.result import RunResult
 
 
 def step_figures(step: dict[str, Any], watcher: Watcher) -> StepFigures:

@@ -8,32 +8,8 @@ process runs the iterations ``k ≡ index (mod count)``) and a pool of users run
 
 Any user class, unchanged: ``install`` replaces each class's ``wait_time`` by ``TIMETABLE.take``
 and makes its ``on_start`` end with a first wait (``User.wait``: the user is *waiting*, so a stop
-kills it at once), so every iteration, the first too, starts at a slot. The free users wait in
-a queue (oldest first) and one timer of gevent's hub, set for the next slot due, hands out the
-slots: when it fires, the hub gives each waiting user, in turn, one of the slots due within
-``TICK_S`` (it runs until it blocks, as its request does, and the hub goes on to the next). So
-the iterations start in small bursts, one per tick, at most ``TICK_S`` early, as plain Locust's
-paced users do, and a tick costs one wake-up of the event loop, however many users it starts:
-no lock passed from user to user, no timeout per wait, nothing polled while the schedule does
-not change (``set_rate``, ``pause`` and ``configure`` set the timer again). The slots of a tick
-are computed together when it starts (``ArrivalSchedule.slots_by``), kept in ``_ready`` until
-taken and forgotten whenever the rate changes; a user free again while they last, with nobody
-waiting before it, takes one at once, unless it came due more than ``LATE_S`` ago: that one is
-dropped. A slot started early
-counts its latency from its actual start (it was not held back, nothing to correct). A slot is
-
-- **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
-- **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
-  generator's own CPU or event loop was behind);
-- **dropped**: no user was free when it came due, nor within ``LATE_S`` (every user of the pool
-  was still busy with an earlier iteration): it is never sent, only counted, like k6's
-  ``dropped_iterations``; the load shape then grows the pool (up to ``--max-users``).
-
-Each slot is counted in the process's recording by the second it was due; when the test stops,
-the slots that came due and no user took count as dropped (``settle``). The iteration's
-lateness (start minus due time) is kept per user greenlet: the request hook (``hooks``) adds it
-to every request the iteration makes, so latency counts from the intended start whatever client
-fires Locust's ``request`` event, without the user's code knowing.
+kills it at once), so every iteration, the first too, starts at a slot. The
+``Timetable`` (``timetable``) hands out the slots.
 
 The timetable comes from the load shape (``shapes``): ``announce`` sends ``spendcast_arrival``
 (the plan, its origin, this process's index and the count) to each worker before the first
@@ -44,278 +20,27 @@ This module imports Locust (and so gevent): only Locust processes import it.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import functools
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-import gevent
-from gevent.hub import Waiter
 from locust import User
 from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import STATE_MISSING, MasterRunner, Runner
 
+from spendcast.loadtest.locust.timetable import Timetable
 from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.run.recording import Recording
-from spendcast.loadtest.run.replay import OffsetSchedule
 
-LATE_S: Final = 0.010
-TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
-TICK_SHARE: Final = 0.25  # ... and no sooner than this share of the interval between slots
-FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 RATE_MESSAGE: Final = "spendcast_rate"  # the web UI's arrival rate (``share_rate``)
 _INSTALLED: Final = "_spendcast_first_slot"
-# On a user's greenlet: how late its current iteration started (s), None between iterations.
-_LATENESS: Final = "spendcast_lateness"
-_STARTED: Final = "spendcast_started"  # on a user's greenlet: when its iteration started (s)
-_ITERATION: Final = "spendcast_iteration"  # on a user's greenlet: its iteration's k
 
-__all__ = ["TIMETABLE", "Timetable", "announce", "attach", "install", "share_rate", "uninstall"]
+__all__ = ["TIMETABLE", "announce", "attach", "install", "share_rate", "uninstall"]
 _ABSENT: Final = object()
 # A user class's own wait_time and on_start before ``install`` (``_ABSENT``: inherited).
 _originals: dict[type[User], tuple[object, object]] = {}
-
-
-class Timetable:
-    """This process's slots, handed out one at a time to whichever user is free first."""
-
-    def __init__(self) -> None:
-        self.schedule: ArrivalSchedule | OffsetSchedule | None = None  # None: users wait
-        # A replay's timetable (``--replay``): what ``announce`` configures instead of the plan's.
-        self.replay: OffsetSchedule | None = None
-        self._taken_j = 0  # the iteration ``_next_slot`` returned last
-        self.origin = 0.0
-        self.index, self.count = 0, 1
-        self.next_j = 0  # this process's next iteration: k = index + next_j * count
-        # The due times (epoch s) of iterations next_j, next_j + 1... within a tick of when they
-        # were computed, the next last; emptied whenever the schedule changes.
-        self._ready: list[float] = []
-        self.recording: Recording | None = None
-        # The users waiting for a slot, the oldest first, each with since when it waits; while
-        # any waits, ``_ready`` is empty (outside a hand-out) and ``_timer`` is armed for the
-        # next slot due (``None``: no slot is due until the schedule changes).
-        self._parked: collections.deque[tuple[Waiter, float]] = collections.deque()
-        self._timer: Any = None
-        self._handing_out = False
-        self.sent = self.late = self.dropped = 0
-        self.in_flight = self.max_in_flight = 0
-        self.unqueued = 0  # slots taken at once, without waiting for a hand-out
-        # second -> the longest iteration that ended in it (s): the pool is sized from it too
-        # (an iteration may sleep between its requests: longer than any answer)
-        self.iteration_s: dict[int, float] = {}
-
-    def configure(
-        self,
-        schedule: ArrivalSchedule | OffsetSchedule,
-        origin: float,
-        index: int = 0,
-        count: int = 1,
-    ) -> None:
-        self.schedule, self.origin, self.index, self.count = schedule, origin, index, count
-        self.next_j = 0
-        self._schedule_changed()
-
-    def set_rate(self, rate: float, now: float | None = None) -> None:
-        """From now on, ``rate`` iterations/s (the capacity search's steps; 0 pauses)."""
-        now = time.time() if now is None else now
-        if not isinstance(self.schedule, ArrivalSchedule):
-            self.configure(ArrivalSchedule.open_ended(rate), now)
-        else:
-            self.schedule.switch(max(now - self.origin, self.schedule.segments[-1].start_s), rate)
-            self._schedule_changed()
-
-    def _schedule_changed(self) -> None:
-        """Forget the slots computed from the old schedule; the waiting users' next hand-out
-        is the new schedule's first slot (no polling while nothing changes)."""
-        self._ready.clear()
-        if not self._handing_out:
-            self._arm(time.time())
-
-    def pause(self) -> None:
-        """Hand out no slot until the next ``set_rate`` (the server's queue can drain)."""
-        self.set_rate(0.0)
-
-    def reset_counters(self) -> None:
-        self.sent = self.late = self.dropped = 0
-        self.max_in_flight = self.in_flight
-
-    def counters(self) -> dict[str, int]:
-        return {
-            "sent": self.sent,
-            "late": self.late,
-            "dropped": self.dropped,
-            "max_in_flight": self.max_in_flight,
-        }
-
-    def lateness_ms(self) -> float | None:
-        """How late the current user's iteration started (``None``: the user runs no iteration
-        of the timetable, the closed model)."""
-        lateness = getattr(gevent.getcurrent(), _LATENESS, None)
-        return None if lateness is None else lateness * 1000.0
-
-    def iteration(self) -> int | None:
-        """The ``k`` of the current user's iteration (``None``: it runs none of the timetable):
-        a replay sends its ``k``-th request."""
-        return getattr(gevent.getcurrent(), _ITERATION, None)
-
-    def has_slot(self) -> bool:
-        """The current user runs an iteration of the timetable."""
-        return getattr(gevent.getcurrent(), _LATENESS, None) is not None
-
-    def take(self) -> float:
-        """Wait for this user's next slot; returns its due time (epoch s)."""
-        me = gevent.getcurrent()
-        now = time.time()
-        if getattr(me, _LATENESS, None) is not None:
-            setattr(me, _LATENESS, None)
-            self.in_flight -= 1  # its previous iteration is over
-            second = int(now)
-            took = now - getattr(me, _STARTED, now)
-            self.iteration_s[second] = max(self.iteration_s.get(second, 0.0), took)
-        # Nobody waits before this user: the next slot due within a tick is its own at once.
-        found = None if self._parked else self._next_slot(now, now)
-        if found is None:
-            due = self._wait(now)
-            now = time.time()
-        else:
-            due = found
-            self.unqueued += 1
-        lateness = now - due if now > due else 0.0
-        # No other greenlet ran since ``_next_slot`` gave this slot (a hand-out switches here).
-        setattr(me, _ITERATION, self.index + self._taken_j * self.count)
-        setattr(me, _LATENESS, lateness)
-        setattr(me, _STARTED, now)
-        self.in_flight += 1
-        if self.in_flight > self.max_in_flight:
-            self.max_in_flight = self.in_flight
-        self.sent += 1
-        late = lateness > LATE_S
-        if late:
-            self.late += 1
-        if self.recording is not None:
-            self.recording.record_start(due, late)
-        return due
-
-    def _wait(self, now: float) -> float:
-        """Queue behind the users already waiting until a hand-out gives this one a slot."""
-        entry = (Waiter(), now)
-        self._parked.append(entry)
-        if len(self._parked) == 1 and not self._handing_out:  # the first to wait sets the timer
-            self._arm(now)
-        try:
-            due: float = entry[0].get()
-        except BaseException:  # killed while waiting (the test stops): leave the queue
-            with contextlib.suppress(ValueError):
-                self._parked.remove(entry)
-            raise
-        return due
-
-    def _arm(self, now: float) -> None:
-        """Set the timer for the next hand-out: when the next slot is due (none while nobody
-        waits, or no slot is due until the schedule changes)."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if not self._parked or self.schedule is None:
-            return
-        offset = self.schedule.slot(self.index, self.count, self.next_j)
-        if offset is None:
-            return
-        self._timer = gevent.get_hub().loop.timer(max(0.0, self.origin + offset - now))
-        self._timer.start(self._hand_out)
-
-    def _hand_out(self) -> None:
-        """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
-        the slots due within ``TICK_S`` (each runs until it blocks, as its request does),
-        then set the timer for the next slot if some still wait."""
-        self._timer = None
-        self._handing_out = True
-        try:
-            parked = self._parked
-            while parked:
-                now = time.time()
-                due = self._next_slot(now, parked[0][1])
-                if due is None:
-                    break
-                parked.popleft()[0].switch(due)
-        finally:
-            self._handing_out = False
-        self._arm(time.time())
-
-    def _next_slot(self, now: float, since: float) -> float | None:
-        """The next slot due by ``now + TICK_S`` for a user free since ``since`` (``None``:
-        none is): the first of ``_ready``, or of a tick's slots computed when it is empty;
-        the ones that came due ``LATE_S`` before anybody was free are dropped and skipped."""
-        ready = self._ready
-        while True:
-            if not ready and not self._fill(now):
-                return None
-            due = ready.pop()
-            self._taken_j = self.next_j
-            self.next_j += 1
-            if due + LATE_S < now and due + LATE_S < since:  # nobody was free when it came due
-                self._drop(due)
-                continue
-            return due
-
-    def _fill(self, now: float) -> bool:
-        """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; say
-        whether any is."""
-        schedule = self.schedule
-        if schedule is None:
-            return False
-        # Never a whole interval early: at 200/s a 5 ms tick would send the slots in pairs.
-        rate = schedule.rate_at(now - self.origin) / self.count
-        tick = TICK_S if rate * TICK_S <= TICK_SHARE else TICK_SHARE / rate
-        offsets = schedule.slots_by(
-            self.index, self.count, self.next_j, now + tick - self.origin, FILL_SLOTS
-        )
-        self._ready[:] = [self.origin + offset for offset in reversed(offsets)]
-        return bool(offsets)
-
-    def settle(self, now: float | None = None) -> None:
-        """The test stopped: the slots that came due and no user took were dropped too."""
-        now = time.time() if now is None else now
-        self._ready.clear()  # next_j is the first not taken: what follows recomputes them
-        while self.schedule is not None:
-            offset = self.schedule.slot(self.index, self.count, self.next_j)
-            if offset is None or self.origin + offset + LATE_S >= now:
-                return
-            self.next_j += 1
-            self._drop(self.origin + offset)
-
-    def longest_iteration_s(self, since: int) -> float:
-        """The longest iteration that ended since the second ``since`` (older ones forgotten)."""
-        for second in [s for s in self.iteration_s if s < since]:
-            del self.iteration_s[second]
-        return max(self.iteration_s.values(), default=0.0)
-
-    def overdue(self, now: float | None = None, most: int = 100_000) -> int:
-        """Slots due more than ``LATE_S`` ago that no user took yet (they will be dropped):
-        while every user is busy in a long iteration (a task that sleeps between requests),
-        nobody takes a slot to find them dropped, and the pool must grow all the same."""
-        now = time.time() if now is None else now
-        count = 0
-        if self._ready:  # the tick's slots not taken yet, the next last
-            count = sum(due + LATE_S < now for due in self._ready)
-            if count < len(self._ready):
-                return count
-        j = self.next_j + len(self._ready)
-        while self.schedule is not None and count < most:
-            offset = self.schedule.slot(self.index, self.count, j)
-            if offset is None or self.origin + offset + LATE_S >= now:
-                break
-            count, j = count + 1, j + 1
-        return count
-
-    def _drop(self, due: float) -> None:
-        self.dropped += 1
-        if self.recording is not None:
-            self.recording.record_arrival(due, dropped=True)
 
 
 TIMETABLE = Timetable()

@@ -54,6 +54,7 @@ from spendcast.loadtest.contract import (
 )
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
+from spendcast.loadtest.progress import EndpointFigures, Progress, Spread
 from spendcast.loadtest.run.recording import Recording, Tally
 
 REPORT_KEY = "spendcast_recording"
@@ -324,29 +325,26 @@ class _Progress:
             None if slo_env is None else [float(p) for p in slo_env.split(",") if p]
         )
 
-    def figures(self, tally: Tally) -> dict[str, Any]:
+    def figures(self, tally: Tally) -> EndpointFigures:
         percentiles = [*LIVE_PERCENTILES, *(self.slo_percentiles or ())]
         values = tally.histogram.percentiles_ms(percentiles)
-        figures: dict[str, Any] = {
-            "requests": tally.requests,
-            "failures": tally.failures,
-            **{f"p{p:g}_ms": values[p] for p in percentiles},
-        }
+        spread = None
         if self.slo_percentiles is not None:
             histogram = tally.histogram
-            figures |= {"max_ms": histogram.max_ms(), "min_ms": histogram.min_ms(),
-                        "mean_ms": histogram.mean_ms()}  # fmt: skip
-        return figures
+            spread = Spread(histogram.max_ms(), histogram.min_ms(), histogram.mean_ms())
+        return EndpointFigures.of(
+            tally.requests, tally.failures, [(p, values[p]) for p in percentiles], spread
+        )
 
-    def slo_figures(self) -> dict[str, Any]:
+    def slo_figures(self) -> tuple[EndpointFigures, dict[str, EndpointFigures]]:
+        """The total, and each name with several methods."""
         names: dict[str, list[Tally]] = {}
         for key, tally in _recording.endpoints.items():
             names.setdefault(key.partition(" ")[2], []).append(tally)
         total = _merged(list(_recording.endpoints.values()))
         routes = {name: _merged(tallies) for name, tallies in names.items() if len(tallies) > 1}
-        return {
-            "total": self.figures(total),
-            "routes": {name: self.figures(tally) for name, tally in sorted(routes.items())},
+        return self.figures(total), {
+            name: self.figures(tally) for name, tally in sorted(routes.items())
         }
 
     def tick(self, environment: Environment) -> None:
@@ -377,29 +375,29 @@ class _Progress:
         endpoints = {
             key: self.figures(tally) for key, tally in sorted(_recording.endpoints.items())
         }
-        requests = sum(e["requests"] for e in endpoints.values())
+        requests = sum(e.requests for e in endpoints.values())
         if final:  # the run's mean (workers' final reports arrive all at once)
             rps = requests / max(now - _recording.started_at, 1e-6)
         else:  # the requests of the last second whose every request is known here
             rps = _recording.requests_in(int(now) - _complete_after_s(runner))
-        dropped = sum(a.dropped for a in _recording.arrivals.values())
-        line = {
-            "elapsed": round(now - _recording.started_at, 3),
-            "time": round(now, 3),
-            "users": 0 if final else runner.user_count,
-            "requests": requests,
-            "failures": sum(e["failures"] for e in endpoints.values()),
-            "rps": round(rps, 2),
-            "p95_ms": runner.stats.total.get_current_response_time_percentile(0.95),
-            "endpoints": endpoints,
-            "dropped": dropped,
-            "final": final,
-        }
-        if self.slo_percentiles is not None:
-            line |= self.slo_figures()
+        total, routes = (None, {}) if self.slo_percentiles is None else self.slo_figures()
+        line = Progress(
+            elapsed=round(now - _recording.started_at, 3),
+            time=round(now, 3),
+            users=0 if final else runner.user_count,
+            requests=requests,
+            failures=sum(e.failures for e in endpoints.values()),
+            rps=round(rps, 2),
+            p95_ms=runner.stats.total.get_current_response_time_percentile(0.95),
+            endpoints=endpoints,
+            dropped=sum(a.dropped for a in _recording.arrivals.values()),
+            final=final,
+            total=total,
+            routes=routes,
+        )
         if self.file is None:
             self.file = self.path.open("a", encoding="utf-8")
-        self.file.write(json.dumps(line) + "\n")
+        self.file.write(json.dumps(line.to_json()) + "\n")
         self.file.flush()
 
 

@@ -35,7 +35,10 @@ from spendcast.loadtest.profile.stacks import (
     top_functions,
     top_packages,
 )
-from spendcast.loadtest.run.runner import Progress, RunConfig, RunResult, default_out_dir, run_load
+from spendcast.loadtest.progress import Progress
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.result import RunResult
+from spendcast.loadtest.run.runner import default_out_dir, run_load
 
 RAW_FILE: Final = "profile.txt"
 FLAMEGRAPH_FILE: Final = "flamegraph.svg"

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from spendcast.loadtest.progress import EndpointFigures, Progress, Spread
 from spendcast.loadtest.run.slo import (
     Observation,
     ObservationKey,
@@ -98,40 +99,35 @@ class AbortRule:
         return sorted({p for slo in self.slos if (p := slo.percentile) is not None})
 
 
-def live_observations(
-    elapsed_s: float,
-    endpoints: Mapping[str, Mapping[str, Any]],
-    total: Mapping[str, Any],
-    routes: Mapping[str, Mapping[str, Any]],
-    dropped: int = 0,
-) -> dict[ObservationKey, Observation]:
+def live_observations(progress: Progress) -> dict[ObservationKey, Observation]:
     """A progress line's figures (``"GET /predict"`` keys, ``total``, ``routes``: names with
     several methods) as the observations ``evaluate`` reads; rps is the mean so far."""
-    result: dict[ObservationKey, Observation] = {None: _observation(total, elapsed_s, dropped)}
+    elapsed_s, endpoints = progress.elapsed, progress.endpoints
+    total = progress.total or EndpointFigures(0, 0)
+    result: dict[ObservationKey, Observation] = {
+        None: _observation(total, elapsed_s, progress.dropped)
+    }
     methods: dict[str, list[str]] = {}
     for key, figures in endpoints.items():
         method, _, name = key.partition(" ")
         result[(method, name)] = _observation(figures, elapsed_s)
         methods.setdefault(name, []).append(key)
     for name, keys in methods.items():
-        merged = routes.get(name) if len(keys) > 1 else endpoints[keys[0]]
+        merged = progress.routes.get(name) if len(keys) > 1 else endpoints[keys[0]]
         if merged is not None:
             result[("*", name)] = _observation(merged, elapsed_s)
     return result
 
 
-def _observation(figures: Mapping[str, Any], elapsed_s: float, dropped: int = 0) -> Observation:
-    def percentile_ms(percentile: float) -> float | None:
-        value = figures.get(f"p{percentile:g}_ms")
-        return None if value is None else float(value)
-
+def _observation(figures: EndpointFigures, elapsed_s: float, dropped: int = 0) -> Observation:
+    spread = figures.spread or Spread(None, None, None)
     return Observation(
-        requests=int(figures.get("requests", 0)),
-        failures=int(figures.get("failures", 0)),
-        rps=int(figures.get("requests", 0)) / elapsed_s if elapsed_s > 0 else 0.0,
-        percentile_ms=percentile_ms,
-        max_ms=figures.get("max_ms"),
-        mean_ms=figures.get("mean_ms"),
-        min_ms=figures.get("min_ms"),
+        requests=figures.requests,
+        failures=figures.failures,
+        rps=figures.requests / elapsed_s if elapsed_s > 0 else 0.0,
+        percentile_ms=figures.percentile_ms,
+        max_ms=spread.max_ms,
+        mean_ms=spread.mean_ms,
+        min_ms=spread.min_ms,
         dropped=dropped,
     )

@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from spendcast.loadtest.run.runner import Progress
+from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.slo import SloResult, format_value
 from spendcast.loadtest.run.window import describe_drift
 

@@ -25,17 +25,18 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, Final
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from spendcast.loadtest.progress import EndpointFigures, Progress
+from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.credentials import public_host
-from spendcast.loadtest.run.runner import Progress, RunConfig
 
 PREFIX: Final = "spendcast_loadtest"
-QUANTILES: Final = (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))
+QUANTILES: Final = (("0.5", 50.0), ("0.95", 95.0), ("0.99", 99.0))
 
 
 class _LatestSample(Collector):
@@ -77,7 +78,7 @@ def _scalars(sample: Progress) -> Iterator[Metric]:
         )
 
 
-def _endpoints(endpoints: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
+def _endpoints(endpoints: Mapping[str, EndpointFigures]) -> Iterator[Metric]:
     labels = ["method", "name"]
     requests = CounterMetricFamily(f"{PREFIX}_requests", "Requests completed.", labels=labels)
     failures = CounterMetricFamily(f"{PREFIX}_failures", "Requests failed.", labels=labels)
@@ -90,14 +91,14 @@ def _endpoints(endpoints: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
     )
     for key, figures in endpoints.items():
         method, _, name = key.partition(" ")
-        requests.add_metric([method, name], figures["requests"])
-        failures.add_metric([method, name], figures["failures"])
+        requests.add_metric([method, name], figures.requests)
+        failures.add_metric([method, name], figures.failures)
         endpoint = {"method": method, "name": name}
-        for quantile, field in QUANTILES:
-            value = figures.get(field)
+        for quantile, percentile in QUANTILES:
+            value = figures.percentile_ms(percentile)
             if value is not None:
                 latency.add_sample(latency.name, {**endpoint, "quantile": quantile}, value / 1000)
-        latency.add_sample(f"{latency.name}_count", endpoint, figures["requests"])
+        latency.add_sample(f"{latency.name}_count", endpoint, figures.requests)
     yield requests
     yield failures
     yield latency
@@ -137,7 +138,7 @@ class JsonLinesExport:
 
     def update(self, sample: Progress) -> None:
         with self._lock:
-            self._file.write(json.dumps(sample.as_line()) + "\n")
+            self._file.write(json.dumps(sample.to_json()) + "\n")
             self._file.flush()
 
     def close(self) -> None:

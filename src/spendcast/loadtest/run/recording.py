@@ -86,7 +86,7 @@ class Tally:
 @dataclass
 class Arrivals:
     """Open-model iterations due in a second: ``started`` (``late`` of them started more than
-    ``arrival.LATE_S`` after their slot) and ``dropped`` (never started: no user was free)."""
+    ``timetable.LATE_S`` after their slot) and ``dropped`` (never started: no user was free)."""
 
     started: int = 0
     late: int = 0

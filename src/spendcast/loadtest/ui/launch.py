@@ -26,12 +26,8 @@ from spendcast.loadtest.contract import (
     UI_SESSION_ENV,
     WARMUP_OPTION,
 )
-from spendcast.loadtest.run.runner import (
-    STOP_TIMEOUT_S,
-    RunConfig,
-    locust_tags,
-    run_environment,
-)
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.locust_command import STOP_TIMEOUT_S, locust_tags, run_environment
 from spendcast.loadtest.run.server_process import free_port
 from spendcast.loadtest.ui.session import UiSession
 

@@ -1,0 +1,79 @@
+"""What ``spendcast loadtest`` reads and checks in its options before a run: the load plan,
+the ``--replay`` trace, a file's load shape (one line and exit 2 when wrong)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from spendcast.cli.errors import BadInput
+from spendcast.loadtest.run.load_plan import Stage, parse_stages
+from spendcast.loadtest.run.replay import ReplayError, Trace, load_trace, parse_moment, parse_speed
+
+
+def stages_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[Stage, ...]:
+    try:
+        return parse_stages(value) if value else ()
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from error
+
+
+def speed_option(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
+    try:
+        return parse_speed(value)
+    except ValueError as error:
+        raise BadInput(f"--speed: {error}") from error
+
+
+def moment_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    try:
+        return None if value is None else parse_moment(value)
+    except ValueError as error:
+        raise BadInput(f"--{param.name}: {error}") from error
+
+
+def trace_of(ctx: click.Context, source: str | None, since: Any, until: Any) -> Trace | None:
+    """``--replay``'s trace, read now: a bad source is one line and exit 2, before any run."""
+    if source is None:
+        unset = (None, ParameterSource.DEFAULT)
+        extra = [n for n in ("since", "until", "speed") if ctx.get_parameter_source(n) not in unset]
+        if extra:
+            raise BadInput(f"--{extra[0]} goes with --replay SOURCE")
+        return None
+    if since is not None and until is not None and since >= until:
+        raise BadInput("--since must come before --until")
+    try:
+        return load_trace(source, since, until)
+    except ReplayError as error:
+        raise BadInput(str(error)) from error
+
+
+def check_load_plan(ctx: click.Context, rate: float | None, stages: tuple[Stage, ...]) -> None:
+    """The closed model's options and the load plan's exclude each other (one line, exit 2)."""
+    given = {
+        name for name in ("users", "spawn_rate", "duration", "max_users")
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    }  # fmt: skip
+    if stages and "duration" in given:
+        raise click.UsageError("--stages set the duration (their total): drop --duration")
+    if (rate is not None or stages) and given & {"users", "spawn_rate"}:
+        what = "the pool is sized from the rate" if rate is not None else "--stages set the users"
+        raise click.UsageError(f"--users and --spawn-rate are the closed model's: {what}")
+    if rate is None and "max_users" in given:
+        raise click.UsageError("--max-users bounds the open model's pool: use it with --rate")
+
+
+def tell_shape_sets_users(ctx: click.Context, given: Mapping[str, Any], shape: str) -> None:
+    """One line when --users/--spawn-rate are given while the file's load shape sets them."""
+    ignored = [
+        f"--{name.replace('_', '-')}" for name in ("users", "spawn_rate")
+        if name in given or ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    ]  # fmt: skip
+    if ignored:
+        click.echo(f"note: {' and '.join(ignored)} ignored: the file's load shape {shape} "
+                   "sets the users, as under plain locust", err=True)  # fmt: skip
