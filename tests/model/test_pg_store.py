@@ -99,13 +99,17 @@ def test_an_unreachable_store_is_reported_and_the_follower_keeps_its_model(
     with pytest.raises(ModelStoreError, match="unreachable"):
         store.current()
     # A worker restarting now starts on its local copy, and says the store is out of reach.
-    restarted = ModelFollower(_store(url, tmp_path), poll_seconds=0.1)
+    restarting = _store(url, tmp_path)
+    restarted = ModelFollower(restarting, poll_seconds=0.1)
     assert restarted.first().version == first.version
     assert not restarted.store_ok
+    restarting.close()
 
     proxy.restore()
     second = encode(trained.pipeline, trained.metrics.as_dict())
-    _store(postgres_url, tmp_path).publish(second)
+    publisher = _store(postgres_url, tmp_path)
+    publisher.publish(second)
+    publisher.close()
     followed = follower.next(served.version)
     assert followed is not None
     assert followed.version == second.version

@@ -152,9 +152,10 @@ def test_help_lists_every_command_without_the_kit(plain_venv: Path, tmp_path: Pa
     result = _run(plain_venv, tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     listing = " ".join(result.stdout.split())  # unwrapped
-    for command in ("train", "serve", "loadtest", "capacity", "compare", "profile", "report"):
+    kit = ("loadtest", "capacity", "compare", "profile", "report", "ui", "history")
+    for command in ("train", "serve", *kit):
         assert f" {command} " in listing
-    assert listing.count("Needs: pip install 'spendcast[loadtest]'.") == 5
+    assert listing.count("Needs: pip install 'spendcast[loadtest]'.") == len(kit)
 
 
 def test_a_postgres_url_without_psycopg_names_the_extra(plain_venv: Path, tmp_path: Path) -> None:
