@@ -74,5 +74,7 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
         slice_s=config.slice_s, locust_exit_code=code,
     )  # fmt: skip
     if summary["requests"] == 0:
-        raise LoadTestError(f"no request completed against {public_host(config.host)}")
+        # Locust's own reason first (a worker with another file, a file's error) when it failed
+        reason = f": Locust exited with code {code}: {last_log_line(out_dir)}" if code else ""
+        raise LoadTestError(f"no request completed against {public_host(config.host)}{reason}")
     return RunResult(out_dir, summary, slo_results, recording, abort, code)
