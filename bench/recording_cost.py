@@ -22,7 +22,7 @@ from locust import events
 
 from bench.report import format_table
 from spendcast.loadtest.locust import hooks
-from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.shared.recording import Recording
 
 ROUNDS = 5
 

@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from bench.cpu import worker_pids
 from bench.servers import free_port
 from bench.suites import train_model
-from spendcast.loadtest.run.duration import format_duration, parse_duration
+from spendcast.loadtest.shared.duration import format_duration, parse_duration
 from spendcast.monitoring.database import Database
 from spendcast.monitoring.table import inference_log
 

@@ -54,8 +54,8 @@ import json, sys, time
 import gevent
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
-from spendcast.loadtest.run.load_plan import LoadPlan
-from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.shared.load_plan import LoadPlan
+from spendcast.loadtest.shared.recording import Recording
 
 p = json.loads(sys.argv[1])
 recording = TIMETABLE.recording = Recording()

@@ -30,15 +30,15 @@ from pathlib import Path
 from spendcast.errors import SpendcastError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.capacity.runner import run_capacity
-from spendcast.loadtest.capacity.search import SearchPlan
 from spendcast.loadtest.compare.pairs import Side, compare_servers
 from spendcast.loadtest.compare.report import write_comparison
 from spendcast.loadtest.diagnosis.display import diagnosis_view
 from spendcast.loadtest.diagnosis.watcher import find_server
 from spendcast.loadtest.report.html import write_report
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.duration import parse_duration
 from spendcast.loadtest.run.server_process import started_server
+from spendcast.loadtest.shared.duration import parse_duration
+from spendcast.loadtest.shared.search import SearchPlan
 
 REPO = Path(__file__).resolve().parents[1]
 

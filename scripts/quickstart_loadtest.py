@@ -25,9 +25,9 @@ import click
 from spendcast.cli.run_display import execute
 from spendcast.errors import ServerStartError
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.duration import parse_duration
-from spendcast.loadtest.run.runner import default_out_dir
 from spendcast.loadtest.run.server_process import started_server
+from spendcast.loadtest.shared.duration import parse_duration
+from spendcast.loadtest.shared.run_files import default_out_dir
 from spendcast.monitoring import count_rows
 
 USERS = 10

@@ -36,8 +36,9 @@ def test_the_graph_is_the_whole_package() -> None:
     assert len(edges) >= 80, sorted(edges)
     assert sum(len(targets) for targets in edges.values()) >= 150
     # Spot checks that the reader sees each kind of import.
-    assert "spendcast.loadtest.run.summary" in edges["spendcast.loadtest.run.result"]
-    assert "spendcast.loadtest.run.plots" in edges["spendcast.loadtest.run.result"]  # in a function
+    assert "spendcast.loadtest.shared.summary" in edges["spendcast.loadtest.shared.run_files"]
+    files = edges["spendcast.loadtest.shared.run_files"]
+    assert "spendcast.loadtest.shared.plots" in files  # in a function
     assert (
         "spendcast.loadtest.locust.hooks"
         in edges["spendcast.loadtest.locust.locustfiles.spendcast_recording"]
@@ -58,7 +59,7 @@ def test_no_import_cycle() -> None:
 def test_a_cycle_would_be_seen() -> None:
     cyclic = {
         **graph(),
-        "spendcast.loadtest.run.latency": frozenset({"spendcast.loadtest.run.runner"}),
+        "spendcast.loadtest.shared.latency": frozenset({"spendcast.loadtest.run.runner"}),
     }
     with pytest.raises(graphlib.CycleError):
         graphlib.TopologicalSorter(cyclic).prepare()
@@ -116,11 +117,11 @@ def test_the_serving_commands_load_nothing_of_the_kit(command: str) -> None:
     imported = reachable(command)
     assert "spendcast.cli.env_options" in imported
     assert {name for name in imported if within(name, "spendcast.loadtest")} <= {
-        "spendcast.loadtest.contract"
+        "spendcast.loadtest.shared.contract"
     }
 
 
 def test_reachable_follows_imports_through_other_modules() -> None:
     kit = reachable("spendcast.cli.loadtest")
-    assert "spendcast.loadtest.run.duration" in kit  # through cli.options
-    assert "spendcast.loadtest.contract" in kit
+    assert "spendcast.loadtest.shared.duration" in kit  # through cli.options
+    assert "spendcast.loadtest.shared.contract" in kit

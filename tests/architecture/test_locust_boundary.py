@@ -1,7 +1,7 @@
 """Only ``spendcast.loadtest.locust`` imports Locust or gevent; everything else works without.
 
 Locust monkey-patches the process it runs in (gevent), so the CLI side of the kit must never
-import it by accident. The names both sides agree on live in ``spendcast.loadtest.contract``.
+import it by accident. The names both sides agree on live in ``spendcast.loadtest.shared.contract``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,18 @@ import sys
 import textwrap
 
 from spendcast.cli.options import Options
-from spendcast.loadtest import contract
+from spendcast.loadtest.shared import contract
 from tests.architecture.imports import SRC, modules, within
 
 LOCUST_ROOM = "spendcast.loadtest.locust"
+SHARED = "spendcast.loadtest.shared"
+# What else of spendcast each side may import, and why.
+SHARED_MAY_IMPORT = {"spendcast.errors"}  # the one exception module (a leaf)
+LOCUST_ROOM_MAY_IMPORT = {
+    # The kit's own scenarios draw customers from the population the model is trained on: one
+    # definition of it (numpy only, no model code).
+    "spendcast.model.dataset",
+}
 FORBIDDEN_TOPS = ("locust", "gevent")
 
 # In a fresh interpreter, make Locust and gevent unimportable, then import every module
@@ -120,5 +128,47 @@ def test_the_cli_options_and_the_locust_side_read_the_same_variables() -> None:
 
 
 def test_the_contract_imports_nothing_of_the_kit() -> None:
-    imports = modules()["spendcast.loadtest.contract"].imports
+    imports = modules()["spendcast.loadtest.shared.contract"].imports
     assert {name.split(".")[0] for name in imports} <= {"__future__", "pathlib", "typing"}
+
+
+def _spendcast_imports(package: str) -> dict[str, set[str]]:
+    """Each module of ``package`` with what it imports of spendcast outside ``package``."""
+    return {
+        name: {t for t in module.imports if within(t, "spendcast") and not within(t, package)}
+        for name, module in modules().items()
+        if within(name, package)
+    }
+
+
+def _allowed(target: str, packages: set[str]) -> bool:
+    return any(within(target, package) for package in packages)
+
+
+def test_the_locust_room_imports_only_itself_and_the_shared_layer() -> None:
+    outside = _spendcast_imports(LOCUST_ROOM)
+    assert len(outside) >= 10  # the scan sees the room
+    assert any(within(t, SHARED) for targets in outside.values() for t in targets)
+    leaks = {
+        name: sorted(t for t in targets if not _allowed(t, {SHARED, *LOCUST_ROOM_MAY_IMPORT}))
+        for name, targets in outside.items()
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}
+
+
+def test_the_shared_layer_imports_neither_side() -> None:
+    outside = _spendcast_imports(SHARED)
+    assert len(outside) >= 15  # the scan sees the layer
+    leaks = {
+        name: sorted(t for t in targets if not _allowed(t, SHARED_MAY_IMPORT))
+        for name, targets in outside.items()
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}
+    for name, module in modules().items():
+        if within(name, SHARED):
+            assert not _top_level_imports(module.imports), name
+
+
+def test_the_exceptions_are_a_leaf() -> None:
+    imports = modules()["spendcast.errors"].imports
+    assert not {t for t in imports if within(t, "spendcast")}

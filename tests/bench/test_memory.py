@@ -61,7 +61,7 @@ def test_a_live_process_that_imported_numpy() -> None:
 
 def test_the_app_module_imports_nothing_heavy() -> None:
     # the detector does see heavy modules where they are: the kit's histogram module
-    assert {"numpy", "hdrh"} <= set(heavy_imports("spendcast.loadtest.run.latency"))
+    assert {"numpy", "hdrh"} <= set(heavy_imports("spendcast.loadtest.shared.latency"))
     assert heavy_imports("spendcast.api.app") == []
     assert "locust" in HEAVY
 

@@ -1,11 +1,11 @@
-"""hdrhistogram internals read by spendcast.loadtest.run.latency (bounded: hdrhistogram<0.11)."""
+"""hdrhistogram internals read by spendcast.loadtest.shared.latency (bounded: hdrhistogram<0.11)."""
 
 from __future__ import annotations
 
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from spendcast.loadtest.run.latency import (
+from spendcast.loadtest.shared.latency import (
     HIGHEST_US,
     LOWEST_US,
     SIGNIFICANT_FIGURES,

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from spendcast.loadtest.run.latency import PERCENTILES, LatencyHistogram
-from spendcast.loadtest.run.recording import LoadedRecording, Tally, read_recording
+from spendcast.loadtest.shared.latency import PERCENTILES, LatencyHistogram
+from spendcast.loadtest.shared.recording import LoadedRecording, Tally, read_recording
 from spendcast.monitoring import count_rows
 from tests.support.server import Server
 

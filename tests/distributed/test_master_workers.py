@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.run.latency import LatencyHistogram
-from spendcast.loadtest.run.recording import read_recording
+from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.recording import read_recording
 from tests.distributed.support import (
     BATCH_SIZE,
     TOKEN,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from junitparser import JUnitXml
 
-from spendcast.loadtest.contract import PROGRESS_FILE, RECORDING_FILE
+from spendcast.loadtest.shared.contract import PROGRESS_FILE, RECORDING_FILE
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.e2e

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.live_export import JsonLinesExport, PrometheusExport
+from spendcast.loadtest.shared.progress import Progress
 from tests.support.server import free_port, running_server
 
 TOKEN = "export-e2e-token-0b6e"

@@ -12,9 +12,9 @@ from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.cli.run_display import ci_reports
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
-from spendcast.loadtest.capacity.search import MODES, SearchPlan, parse_growth
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.slo import Slo, SloResult, parse_slo
+from spendcast.loadtest.shared.search import MODES, SearchPlan, parse_growth
+from spendcast.loadtest.shared.slo import Slo, SloResult, parse_slo
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 option = Options("capacity")
@@ -202,11 +202,11 @@ def capacity(
     from spendcast.errors import ServerStartError
     from spendcast.loadtest.capacity.display import CapacityLive, steps_table
     from spendcast.loadtest.capacity.runner import capacity_config, refusal, run_capacity
-    from spendcast.loadtest.contract import STEPS_FILE
     from spendcast.loadtest.diagnosis.display import diagnosis_view
     from spendcast.loadtest.diagnosis.watcher import ServerTarget, find_server
     from spendcast.loadtest.report.html import write_report
     from spendcast.loadtest.run.server_process import started_server
+    from spendcast.loadtest.shared.contract import STEPS_FILE
 
     if host is None and server_cmd is None:
         raise click.UsageError("give --host, or --server-cmd to start the server")

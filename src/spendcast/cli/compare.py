@@ -180,6 +180,6 @@ def compare(
 
 
 def _duration_value(text: str) -> int:
-    from spendcast.loadtest.run.duration import parse_duration
+    from spendcast.loadtest.shared.duration import parse_duration
 
     return parse_duration(text)

@@ -29,12 +29,12 @@ from spendcast.cli.options import (
     user_options,
 )
 from spendcast.cli.run_display import LocustExit, ci_reports, execute
-from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
-from spendcast.loadtest.run.arrival_pattern import ArrivalPattern
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
-from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, Stage
-from spendcast.loadtest.run.slo import Slo
+from spendcast.loadtest.shared.abort import DEFAULT_GRACE_S
+from spendcast.loadtest.shared.arrival_pattern import ArrivalPattern
+from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, Stage
+from spendcast.loadtest.shared.slo import Slo
 
 option = Options("loadtest")
 

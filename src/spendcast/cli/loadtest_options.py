@@ -10,8 +10,9 @@ import click
 from click.core import ParameterSource
 
 from spendcast.cli.errors import BadInput
-from spendcast.loadtest.run.load_plan import Stage, parse_stages
-from spendcast.loadtest.run.replay import ReplayError, Trace, load_trace, parse_moment, parse_speed
+from spendcast.loadtest.run.replay import ReplayError, load_trace, parse_moment
+from spendcast.loadtest.shared.load_plan import Stage, parse_stages
+from spendcast.loadtest.shared.trace import Trace, parse_speed
 
 
 def stages_option(

@@ -23,11 +23,11 @@ from click.core import ParameterSource
 from spendcast.cli.env_options import EnvOptions, F
 from spendcast.cli.errors import BadInput
 from spendcast.errors import SloSyntaxError
-from spendcast.loadtest.contract import SCENARIO_USERS
-from spendcast.loadtest.run.arrival_pattern import DEFAULT_SEED, ArrivalPattern
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
-from spendcast.loadtest.run.duration import parse_duration
-from spendcast.loadtest.run.slo import Slo, parse_slo
+from spendcast.loadtest.shared.arrival_pattern import DEFAULT_SEED, ArrivalPattern
+from spendcast.loadtest.shared.contract import SCENARIO_USERS
+from spendcast.loadtest.shared.duration import parse_duration
+from spendcast.loadtest.shared.slo import Slo, parse_slo
 
 if TYPE_CHECKING:
     from spendcast.loadtest.run.locustfile import UserLocustfile

@@ -10,7 +10,7 @@ from spendcast.cli.errors import exit_codes
 from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.runner import default_out_dir
+from spendcast.loadtest.shared.run_files import default_out_dir
 
 option = Options("profile")
 

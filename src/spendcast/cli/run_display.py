@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.result import RunResult
-from spendcast.loadtest.run.slo import SloResult
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.slo import SloResult
 
 
 class LocustExit(click.ClickException):

@@ -11,7 +11,7 @@ from spendcast.cli.options import Options, optional_seconds, user_locustfile, us
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, MasterOptions
-from spendcast.loadtest.run.slo import Slo
+from spendcast.loadtest.shared.slo import Slo
 
 option = Options("ui")
 

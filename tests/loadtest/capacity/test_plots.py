@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spendcast.loadtest.capacity.plots import latency_figure
-from spendcast.loadtest.capacity.search import SearchPlan
+from spendcast.loadtest.shared.search import SearchPlan
 from tests.support.figures import assert_plain_milliseconds, tick_labels
 
 

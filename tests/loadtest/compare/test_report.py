@@ -6,7 +6,7 @@ from pathlib import Path
 
 from spendcast.loadtest.compare.pairs import Comparison, Side
 from spendcast.loadtest.compare.report import NINES, latency_figure
-from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.shared.recording import Recording
 from tests.support.figures import assert_plain_milliseconds, tick_labels
 
 

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
     import gevent
     from spendcast.loadtest.locust.arrival import TIMETABLE
     from spendcast.loadtest.locust.timetable import LATE_S, TICK_S
-    from spendcast.loadtest.run.load_plan import LoadPlan
+    from spendcast.loadtest.shared.load_plan import LoadPlan
 
     TIMETABLE.configure(LoadPlan.constant_rate(1000, 1, 8).schedule(), time.time() + 0.2)
     starts = []
@@ -78,8 +78,8 @@ STEPS = textwrap.dedent(
     import json, time
     import gevent
     from spendcast.loadtest.locust.arrival import TIMETABLE
-    from spendcast.loadtest.run.load_plan import ArrivalSchedule
-    from spendcast.loadtest.run.recording import Recording
+    from spendcast.loadtest.shared.load_plan import ArrivalSchedule
+    from spendcast.loadtest.shared.recording import Recording
 
     recording = TIMETABLE.recording = Recording()
     out = {}
@@ -131,7 +131,7 @@ PAUSED = textwrap.dedent(
     import json, time
     import gevent
     from spendcast.loadtest.locust.arrival import TIMETABLE
-    from spendcast.loadtest.run.load_plan import ArrivalSchedule
+    from spendcast.loadtest.shared.load_plan import ArrivalSchedule
 
     fills = []
     real_fill = TIMETABLE._fill
@@ -166,7 +166,7 @@ BUSY = textwrap.dedent(
     import json, time
     import gevent
     from spendcast.loadtest.locust.arrival import TIMETABLE
-    from spendcast.loadtest.run.load_plan import ArrivalSchedule
+    from spendcast.loadtest.shared.load_plan import ArrivalSchedule
 
     start = time.time()
     TIMETABLE.configure(ArrivalSchedule.open_ended(100), start)

@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     import json, time
     from spendcast.loadtest.locust import replay
     from spendcast.loadtest.locust.arrival import TIMETABLE
-    from spendcast.loadtest.run.replay import OffsetSchedule, Replayed
+    from spendcast.loadtest.shared.trace import OffsetSchedule, Replayed
 
     offsets = [0.0, 0.01, 0.01, 0.03, 0.05, 0.08, 0.08]
     replay._REPLAY.requests = tuple(Replayed(o, "GET", f"/r{k}", None)

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     gevent.monkey.patch_all()
     import json
     from spendcast.loadtest.locust import shapes
-    from spendcast.loadtest.run.recording import Recording, Tally
+    from spendcast.loadtest.shared.recording import Recording, Tally
 
     recording = Recording()
     shapes.current_recording = lambda: recording

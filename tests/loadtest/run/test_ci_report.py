@@ -8,11 +8,11 @@ from typing import Any
 
 from junitparser import Failure, JUnitXml, TestSuite
 
-from spendcast.loadtest.run.abort import Abort
 from spendcast.loadtest.run.ci_report import append_step_summary, markdown, write_junit
-from spendcast.loadtest.run.recording import Recording, read_recording
-from spendcast.loadtest.run.slo import SloResult, parse_slo
-from spendcast.loadtest.run.summary import build_summary, check_slos
+from spendcast.loadtest.shared.abort import Abort
+from spendcast.loadtest.shared.recording import Recording, read_recording
+from spendcast.loadtest.shared.slo import SloResult, parse_slo
+from spendcast.loadtest.shared.summary import build_summary, check_slos
 
 START = 1_700_000_000.0
 SLOS = ("p(95)<20", "GET /search?q=a|b:rate<0.005", "max<1s", "dropped==0")

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from spendcast.cli import main
-from spendcast.loadtest.contract import DUMP_ENV
+from spendcast.loadtest.shared.contract import DUMP_ENV
 from tests.support.freezing import freezing_server, received
 from tests.support.freezing_app import expected_percentile_s
 from tests.support.server import free_port

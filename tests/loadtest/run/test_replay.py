@@ -9,15 +9,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from spendcast.loadtest.run.replay import (
-    LEAD_S,
-    OffsetSchedule,
-    ReplayError,
-    Trace,
-    load_trace,
-    parse_moment,
-    parse_speed,
-)
+from spendcast.loadtest.run.replay import ReplayError, load_trace, parse_moment
+from spendcast.loadtest.shared.trace import LEAD_S, OffsetSchedule, Trace, parse_speed
 from spendcast.monitoring.database import Database
 from spendcast.monitoring.inference import Inference
 

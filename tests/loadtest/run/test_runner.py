@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.contract import RECORDING_LOCUSTFILE, SCENARIOS_LOCUSTFILE
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.locust_command import locust_command
 from spendcast.loadtest.run.runner import run_load
+from spendcast.loadtest.shared.contract import RECORDING_LOCUSTFILE, SCENARIOS_LOCUSTFILE
 from tests.support.server import free_port
 
 

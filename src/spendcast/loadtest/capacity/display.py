@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from spendcast.loadtest.capacity.result import new_events
-from spendcast.loadtest.capacity.search import SearchPlan
-from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.display import LiveView
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.search import SearchPlan
 
 VERDICT_STYLES = {"holds": "green", "flat": "yellow", "breaks": "bold red"}
 

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from spendcast.loadtest.capacity.result import CapacityResult
-from spendcast.loadtest.capacity.search import SearchPlan
-from spendcast.loadtest.run.plots import log_latency_axis, save_figure
+from spendcast.loadtest.shared.plots import log_latency_axis, save_figure
+from spendcast.loadtest.shared.search import SearchPlan
 
 THROUGHPUT_VS_LOAD_PNG: Final = "capacity_throughput.png"
 LATENCY_VS_THROUGHPUT_PNG: Final = "capacity_latency.png"

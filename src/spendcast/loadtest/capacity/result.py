@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spendcast.loadtest.capacity.search import SearchPlan
 from spendcast.loadtest.diagnosis.figures import Diagnosis
-from spendcast.loadtest.run.latency import percentile_key
 from spendcast.loadtest.run.result import RunResult
+from spendcast.loadtest.shared.latency import percentile_key
+from spendcast.loadtest.shared.search import SearchPlan
 
 
 @dataclass(frozen=True)

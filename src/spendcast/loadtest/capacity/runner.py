@@ -15,19 +15,20 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from spendcast.loadtest.capacity.result import CapacityResult, read_steps
-from spendcast.loadtest.capacity.search import SearchPlan
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.diagnosis.joined import capacity_diagnosis
+from spendcast.loadtest.diagnosis.sampling import parked_stacks
+from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.runner import run_load
+from spendcast.loadtest.shared.contract import (
     CAPACITY_FILE,
     CAPACITY_LOCUSTFILE,
     PLAN_ENV,
     STEPS_FILE,
 )
-from spendcast.loadtest.diagnosis.joined import capacity_diagnosis
-from spendcast.loadtest.diagnosis.sampling import parked_stacks
-from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
-from spendcast.loadtest.progress import Progress
-from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.runner import default_out_dir, run_load
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.run_files import default_out_dir
+from spendcast.loadtest.shared.search import SearchPlan
 
 
 def refusal(base: RunConfig, plan: SearchPlan) -> str | None:

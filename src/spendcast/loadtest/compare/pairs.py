@@ -27,13 +27,13 @@ from spendcast.loadtest.compare.stats import (
     headline,
     overall,
 )
-from spendcast.loadtest.contract import RECORDING_FILE, SUMMARY_FILE
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.latency import LatencyHistogram
-from spendcast.loadtest.run.recording import read_recording
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.run.server_process import started_server
+from spendcast.loadtest.shared.contract import RECORDING_FILE, SUMMARY_FILE
+from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.recording import read_recording
 
 SIDES = ("baseline", "candidate")
 

@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from spendcast.loadtest.compare.pairs import Comparison, merged_histogram
-from spendcast.loadtest.contract import COMPARISON_FILE
 from spendcast.loadtest.report.html import write_report
-from spendcast.loadtest.run.plots import percentile_figure, save_figure
+from spendcast.loadtest.shared.contract import COMPARISON_FILE
+from spendcast.loadtest.shared.plots import percentile_figure, save_figure
 
 MARKDOWN_FILE: Final = "comparison.md"
 FIGURES_PNG: Final = "compare_figures.png"

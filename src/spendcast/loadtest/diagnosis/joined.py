@@ -13,11 +13,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from spendcast.loadtest.contract import SUMMARY_FILE
 from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures
 from spendcast.loadtest.diagnosis.verdict import diagnose
 from spendcast.loadtest.diagnosis.watcher import Watcher
 from spendcast.loadtest.run.result import RunResult
+from spendcast.loadtest.shared.contract import SUMMARY_FILE
 
 
 def step_figures(step: dict[str, Any], watcher: Watcher) -> StepFigures:

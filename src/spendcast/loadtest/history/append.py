@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Final
 
 from spendcast.errors import HistoryError
-from spendcast.loadtest.contract import CAPACITY_FILE, SUMMARY_FILE
 from spendcast.loadtest.history.metadata import RunMetadata, gather
 from spendcast.loadtest.history.record import RunRecord, document_kind, read_record
 from spendcast.loadtest.history.store import DEFAULT_URL, HISTORY_URL_ENV, HistoryStore
+from spendcast.loadtest.shared.contract import CAPACITY_FILE, SUMMARY_FILE
 
 # The kind of a run found in a directory without history.json, by its document.
 KIND_OF_DOCUMENT: Final = {"run": "loadtest", "capacity": "capacity", "compare": "compare"}

@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.loadtest.run.credentials import auth_headers, base_url, public_host
+from spendcast.loadtest.shared.credentials import auth_headers, base_url, public_host
 
 METADATA_FILE: Final = "history.json"
 MODEL_VERSION_HEADER: Final = "X-Model-Version"

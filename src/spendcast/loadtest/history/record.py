@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.loadtest.contract import CAPACITY_FILE, COMPARISON_FILE, SUMMARY_FILE
 from spendcast.loadtest.history.key import (
     SHOWN,
     capacity_inputs,
@@ -28,6 +27,7 @@ from spendcast.loadtest.history.key import (
 )
 from spendcast.loadtest.history.metadata import RunMetadata
 from spendcast.loadtest.history.schema import PERCENTILES
+from spendcast.loadtest.shared.contract import CAPACITY_FILE, COMPARISON_FILE, SUMMARY_FILE
 
 TOTAL: Final = "total"
 CAPACITY_ROW: Final = "capacity"

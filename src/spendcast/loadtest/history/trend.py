@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.loadtest.contract import TREND_FILE
 from spendcast.loadtest.history.record import RunRecord
+from spendcast.loadtest.shared.contract import TREND_FILE
 
 TREND_PNG: Final = "trend.png"
 COMMIT_SHOWN: Final = 8
@@ -68,7 +68,7 @@ def trend_json(
 def write_trend(data: dict[str, Any], out_dir: Path) -> Path:
     """``trend.json``, ``trend.png`` and ``index.html`` in ``out_dir``; returns the page."""
     from spendcast.loadtest.report.html import write_report
-    from spendcast.loadtest.run.plots import save_figure
+    from spendcast.loadtest.shared.plots import save_figure
 
     out_dir.mkdir(parents=True, exist_ok=True)
     save_figure(_figure(data), out_dir / TREND_PNG)

@@ -4,6 +4,6 @@ Users (``scenarios``) and the open-model timetable any user class can run on (``
 recording hooks and their hand-over between workers (``hooks``, ``handoff``), the load shapes
 (``shapes``: a load plan, a capacity search) and the locustfiles the CLI side runs by path.
 Only Locust processes import these modules (gevent monkey-patches them); names shared with the
-CLI side live in ``spendcast.loadtest.contract``. This ``__init__`` imports nothing, so
+CLI side live in ``spendcast.loadtest.shared.contract``. This ``__init__`` imports nothing, so
 ``import spendcast.loadtest.locust`` alone stays cheap.
 """

@@ -30,8 +30,8 @@ from locust.rpc import Message
 from locust.runners import STATE_MISSING, MasterRunner, Runner
 
 from spendcast.loadtest.locust.timetable import Timetable
-from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
-from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.shared.load_plan import ArrivalSchedule, LoadPlan
+from spendcast.loadtest.shared.recording import Recording
 
 ARRIVAL_MESSAGE: Final = "spendcast_arrival"
 RATE_MESSAGE: Final = "spendcast_rate"  # the web UI's arrival rate (``share_rate``)

@@ -25,7 +25,7 @@ from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
-from spendcast.loadtest.run.recording import Recording
+from spendcast.loadtest.shared.recording import Recording
 
 STOP_MESSAGE: Final = "spendcast_stop"
 FINAL_MESSAGE: Final = "spendcast_final"

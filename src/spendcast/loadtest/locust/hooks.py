@@ -37,7 +37,9 @@ from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.locust import arrival
+from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
+from spendcast.loadtest.shared.contract import (
     DUMP_ENV,
     DUMP_OPTION,
     LIVE_SLO_ENV,
@@ -52,10 +54,8 @@ from spendcast.loadtest.contract import (
     WARMUP_OPTION,
     option_dest,
 )
-from spendcast.loadtest.locust import arrival
-from spendcast.loadtest.locust.handoff import MasterHandoff, WorkerHandoff
-from spendcast.loadtest.progress import EndpointFigures, Progress, Spread
-from spendcast.loadtest.run.recording import Recording, Tally
+from spendcast.loadtest.shared.progress import EndpointFigures, Progress, Spread
+from spendcast.loadtest.shared.recording import Recording, Tally
 
 REPORT_KEY = "spendcast_recording"
 LOCUSTFILES_KEY = "spendcast_locustfiles"  # a worker's users' files: their sha256, sorted

@@ -24,10 +24,10 @@ import gevent
 from locust import events, task
 from locust.env import Environment
 
-from spendcast.loadtest.contract import REPLAY_OPTION, REPLAY_SPEED_OPTION, option_dest
 from spendcast.loadtest.locust.arrival import TIMETABLE
 from spendcast.loadtest.locust.scenarios import SpendcastUser, think_time
-from spendcast.loadtest.run.replay import OffsetSchedule, Replayed, Trace, parse_speed
+from spendcast.loadtest.shared.contract import REPLAY_OPTION, REPLAY_SPEED_OPTION, option_dest
+from spendcast.loadtest.shared.trace import OffsetSchedule, Replayed, Trace, parse_speed
 
 BATCH_SIZE: Final = 20
 IDLE_S: Final = 3600.0  # the closed model's users once the trace is sent: waiting, so stopped

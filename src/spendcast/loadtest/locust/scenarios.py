@@ -30,9 +30,9 @@ from urllib.parse import urlencode
 
 from locust import FastHttpUser, between, constant, tag, task
 
-from spendcast.loadtest.contract import THINK_TIME_ENV
-from spendcast.loadtest.run.credentials import auth_headers, base_url
-from spendcast.loadtest.run.duration import parse_think_time
+from spendcast.loadtest.shared.contract import THINK_TIME_ENV
+from spendcast.loadtest.shared.credentials import auth_headers, base_url
+from spendcast.loadtest.shared.duration import parse_think_time
 from spendcast.model.dataset import sample_customers
 
 CUSTOMERS_PER_USER: Final = 1000

@@ -28,19 +28,19 @@ from typing import Any, Final
 import gevent
 from locust import LoadTestShape
 
-from spendcast.loadtest.capacity.search import CapacitySearch, SearchPlan, Step
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.locust import arrival
+from spendcast.loadtest.locust.arrival import TIMETABLE
+from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.shared.contract import (
     LOAD_PLAN_OPTION,
     OUT_OPTION,
     PLAN_ENV,
     STEPS_FILE,
     option_dest,
 )
-from spendcast.loadtest.locust import arrival
-from spendcast.loadtest.locust.arrival import TIMETABLE
-from spendcast.loadtest.locust.hooks import current_recording
-from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
-from spendcast.loadtest.run.recording import Tally
+from spendcast.loadtest.shared.load_plan import ArrivalSchedule, LoadPlan
+from spendcast.loadtest.shared.recording import Tally
+from spendcast.loadtest.shared.search import CapacitySearch, SearchPlan, Step
 
 CPU_BUSY_PERCENT: Final = 90.0
 LEAD_S: Final = 1.0

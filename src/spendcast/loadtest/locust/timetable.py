@@ -40,9 +40,9 @@ from typing import Any, Final
 import gevent
 from gevent.hub import Waiter
 
-from spendcast.loadtest.run.load_plan import ArrivalSchedule
-from spendcast.loadtest.run.recording import Recording
-from spendcast.loadtest.run.replay import OffsetSchedule
+from spendcast.loadtest.shared.load_plan import ArrivalSchedule
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.trace import OffsetSchedule
 
 LATE_S: Final = 0.010
 TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each

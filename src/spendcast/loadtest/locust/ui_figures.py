@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spendcast.loadtest.run.recording import LoadedRecording, Recording, Tally, total_arrivals
-from spendcast.loadtest.run.slo import Slo
-from spendcast.loadtest.run.summary import check_slos, figures
+from spendcast.loadtest.shared.recording import LoadedRecording, Recording, Tally, total_arrivals
+from spendcast.loadtest.shared.slo import Slo
+from spendcast.loadtest.shared.summary import check_slos, figures
 
 
 def copy_tallies(endpoints: Mapping[str, Tally]) -> dict[str, Tally]:

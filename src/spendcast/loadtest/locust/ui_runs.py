@@ -19,15 +19,19 @@ from locust.env import Environment
 from locust.html import get_html_report
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
-from spendcast.loadtest.contract import RECORDING_FILE, WARMUP_OPTION, option_dest
-from spendcast.loadtest.run.credentials import public_host
-from spendcast.loadtest.run.locust_command import CSV_PREFIX, HTML_REPORT
-from spendcast.loadtest.run.recording import Recording
-from spendcast.loadtest.run.result import write_summary
-from spendcast.loadtest.run.runner import default_out_dir
-from spendcast.loadtest.run.slo import Slo
-from spendcast.loadtest.ui.load_changes import LoadChanges
-from spendcast.loadtest.ui.session import UiSession
+from spendcast.loadtest.shared.contract import (
+    CSV_PREFIX,
+    HTML_REPORT,
+    RECORDING_FILE,
+    WARMUP_OPTION,
+    option_dest,
+)
+from spendcast.loadtest.shared.credentials import public_host
+from spendcast.loadtest.shared.load_changes import LoadChanges
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.run_files import default_out_dir, write_summary
+from spendcast.loadtest.shared.slo import Slo
+from spendcast.loadtest.shared.ui_session import UiSession
 
 
 def save(

@@ -33,14 +33,14 @@ from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
-from spendcast.loadtest.contract import RATE_OPTION, STATS_PATH, UI_SESSION_ENV, option_dest
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.hooks import current_recording
 from spendcast.loadtest.locust.ui_figures import LiveState, copy_tallies, document
 from spendcast.loadtest.locust.ui_runs import save
-from spendcast.loadtest.run.slo import parse_slo
-from spendcast.loadtest.ui.load_changes import LoadChanges
-from spendcast.loadtest.ui.session import UiSession
+from spendcast.loadtest.shared.contract import RATE_OPTION, STATS_PATH, UI_SESSION_ENV, option_dest
+from spendcast.loadtest.shared.load_changes import LoadChanges
+from spendcast.loadtest.shared.slo import parse_slo
+from spendcast.loadtest.shared.ui_session import UiSession
 
 TAB: Final = "spendcast"
 LEAD_S: Final = 1.0  # a new timetable's time 0 is this far ahead: the users spawn meanwhile

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ProfileError
-from spendcast.loadtest.contract import PROFILE_FILE
 from spendcast.loadtest.profile.stacks import (
     flamegraph_svg,
     is_application,
@@ -35,10 +34,12 @@ from spendcast.loadtest.profile.stacks import (
     top_functions,
     top_packages,
 )
-from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.result import RunResult
-from spendcast.loadtest.run.runner import default_out_dir, run_load
+from spendcast.loadtest.run.runner import run_load
+from spendcast.loadtest.shared.contract import PROFILE_FILE
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.run_files import default_out_dir
 
 RAW_FILE: Final = "profile.txt"
 FLAMEGRAPH_FILE: Final = "flamegraph.svg"

@@ -15,16 +15,16 @@ from typing import Any, Final
 
 from spendcast.errors import ReportError
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.report.diagnosis import diagnosis_section
+from spendcast.loadtest.shared.abort import Abort
+from spendcast.loadtest.shared.contract import (
     CAPACITY_FILE,
     COMPARISON_FILE,
     PROFILE_FILE,
     SUMMARY_FILE,
     TREND_FILE,
 )
-from spendcast.loadtest.report.diagnosis import diagnosis_section
-from spendcast.loadtest.run.abort import Abort
-from spendcast.loadtest.run.load_plan import LoadPlan
+from spendcast.loadtest.shared.load_plan import LoadPlan
 
 KINDS: Final = (
     (COMPARISON_FILE, "comparison"),

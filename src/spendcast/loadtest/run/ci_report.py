@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.loadtest.run.slo import SloResult
+from spendcast.loadtest.shared.slo import SloResult
 
 STEP_SUMMARY_ENV: Final = "GITHUB_STEP_SUMMARY"
 _COLUMNS: Final = (("p50", "p50"), ("p95", "p95"), ("p99", "p99"), ("p99.9", "p99_9"),

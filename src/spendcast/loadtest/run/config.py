@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.run.distributed import MasterOptions
+from spendcast.loadtest.run.locustfile import UserLocustfile
+from spendcast.loadtest.shared.abort import DEFAULT_GRACE_S
+from spendcast.loadtest.shared.arrival_pattern import CONSTANT, ArrivalPattern
+from spendcast.loadtest.shared.contract import (
     PLAN_LOCUSTFILE,
     RECORDING_LOCUSTFILE,
     REPLAY_LOCUSTFILE,
@@ -15,15 +19,11 @@ from spendcast.loadtest.contract import (
     SCENARIO_USERS,
     SCENARIOS_LOCUSTFILE,
 )
-from spendcast.loadtest.run.abort import DEFAULT_GRACE_S
-from spendcast.loadtest.run.arrival_pattern import CONSTANT, ArrivalPattern
-from spendcast.loadtest.run.credentials import public_host
-from spendcast.loadtest.run.distributed import MasterOptions
-from spendcast.loadtest.run.duration import parse_think_time
-from spendcast.loadtest.run.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
-from spendcast.loadtest.run.locustfile import UserLocustfile
-from spendcast.loadtest.run.replay import Trace
-from spendcast.loadtest.run.slo import Slo
+from spendcast.loadtest.shared.credentials import public_host
+from spendcast.loadtest.shared.duration import parse_think_time
+from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
+from spendcast.loadtest.shared.slo import Slo
+from spendcast.loadtest.shared.trace import Trace
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from spendcast.loadtest.progress import Progress
-from spendcast.loadtest.run.slo import SloResult, format_value
-from spendcast.loadtest.run.window import describe_drift
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.slo import SloResult, format_value
+from spendcast.loadtest.shared.window import describe_drift
 
 _LATENCY_COLUMNS = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
 _TAIL_COLUMNS = (("p99.9", "p99_9"), ("max", "max"))

@@ -19,9 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
-from spendcast.loadtest.contract import DUMP_OPTION, RECORDING_LOCUSTFILE, SCENARIOS_LOCUSTFILE
-from spendcast.loadtest.run.credentials import locust_environment
 from spendcast.loadtest.run.locustfile import UserLocustfile
+from spendcast.loadtest.shared.contract import (
+    DUMP_OPTION,
+    RECORDING_LOCUSTFILE,
+    SCENARIOS_LOCUSTFILE,
+)
+from spendcast.loadtest.shared.credentials import locust_environment
 
 DEFAULT_MASTER_PORT: Final = 5557  # Locust's
 DEFAULT_WORKERS_WAIT_S: Final = 300

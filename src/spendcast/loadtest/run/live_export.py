@@ -31,9 +31,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from spendcast.loadtest.progress import EndpointFigures, Progress
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.credentials import public_host
+from spendcast.loadtest.shared.credentials import public_host
+from spendcast.loadtest.shared.progress import EndpointFigures, Progress
 
 PREFIX: Final = "spendcast_loadtest"
 QUANTILES: Final = (("0.5", 50.0), ("0.95", 95.0), ("0.99", 99.0))

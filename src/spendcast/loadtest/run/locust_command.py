@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.server_process import free_port
+from spendcast.loadtest.shared.abort import AbortRule
+from spendcast.loadtest.shared.contract import (
+    CSV_PREFIX,
+    HTML_REPORT,
     LIVE_SLO_ENV,
     LOAD_PLAN_OPTION,
     OUT_OPTION,
@@ -18,15 +23,9 @@ from spendcast.loadtest.contract import (
     THINK_TIME_OPTION,
     WARMUP_OPTION,
 )
-from spendcast.loadtest.run.abort import AbortRule
-from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.credentials import locust_environment
-from spendcast.loadtest.run.server_process import free_port
+from spendcast.loadtest.shared.credentials import locust_environment
 
 STOP_TIMEOUT_S: Final = 10  # users finish their request in flight: every answer is counted
-LOCUST_LOG: Final = "locust.log"
-CSV_PREFIX: Final = "locust"
-HTML_REPORT: Final = "report.html"
 
 
 def locust_command(config: RunConfig, out_dir: Path) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from spendcast.errors import LocustfileError
-from spendcast.loadtest.contract import PROBE_MODULE
+from spendcast.loadtest.shared.contract import PROBE_MODULE
 
 PROBE_TIMEOUT_S: Final = 60
 

@@ -11,16 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.contract import PROGRESS_FILE, STOP_FILE
-from spendcast.loadtest.progress import Progress
-from spendcast.loadtest.run.abort import Abort, AbortRule, live_observations
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.locust_command import (
-    LOCUST_LOG,
     STOP_TIMEOUT_S,
     locust_command,
     run_environment,
 )
+from spendcast.loadtest.shared.abort import Abort, AbortRule, live_observations
+from spendcast.loadtest.shared.contract import LOCUST_LOG, PROGRESS_FILE, STOP_FILE
+from spendcast.loadtest.shared.progress import Progress
 
 
 def run_locust(

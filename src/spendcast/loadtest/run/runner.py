@@ -17,22 +17,15 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.contract import RECORDING_FILE, REPLAY_FILE
-from spendcast.loadtest.progress import Progress
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.credentials import base_url, public_host
 from spendcast.loadtest.run.process import last_log_line, run_locust
-from spendcast.loadtest.run.result import RunResult, write_summary
-
-
-def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
-    """``runs/<UTC timestamp>-<scenario>`` (``scenario``: a name, or a locustfile's stem)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return root / f"{stamp}-{scenario}"
+from spendcast.loadtest.run.result import RunResult
+from spendcast.loadtest.shared.contract import RECORDING_FILE, REPLAY_FILE
+from spendcast.loadtest.shared.credentials import base_url, public_host
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.run_files import default_out_dir, write_summary
 
 
 def check_host(host: str, timeout: float = 5.0) -> None:

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Final
 
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.contract import (
+from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.locust_command import STOP_TIMEOUT_S, locust_tags, run_environment
+from spendcast.loadtest.run.server_process import free_port
+from spendcast.loadtest.shared.contract import (
     RATE_OPTION,
     RECORDING_LOCUSTFILE,
     SCENARIOS_LOCUSTFILE,
@@ -26,10 +29,7 @@ from spendcast.loadtest.contract import (
     UI_SESSION_ENV,
     WARMUP_OPTION,
 )
-from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.locust_command import STOP_TIMEOUT_S, locust_tags, run_environment
-from spendcast.loadtest.run.server_process import free_port
-from spendcast.loadtest.ui.session import UiSession
+from spendcast.loadtest.shared.ui_session import UiSession
 
 QUIT_WAIT_S: Final = STOP_TIMEOUT_S + 90  # stop the users, hand over, save the run
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.shared.latency import LatencyHistogram
 
 SCHEMA_VERSION: Final = 1
 

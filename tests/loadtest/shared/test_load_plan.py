@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from spendcast.loadtest.run.load_plan import (
+from spendcast.loadtest.shared.load_plan import (
     MIN_LATENCY_S,
     SPARE_USERS,
     ArrivalSchedule,

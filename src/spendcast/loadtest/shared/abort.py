@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from spendcast.loadtest.progress import EndpointFigures, Progress, Spread
-from spendcast.loadtest.run.slo import (
+from spendcast.loadtest.shared.progress import EndpointFigures, Progress, Spread
+from spendcast.loadtest.shared.slo import (
     Observation,
     ObservationKey,
     Slo,

@@ -8,7 +8,7 @@ stages are the changes (users, or iterations/s once a rate was set), so the run'
 
 from __future__ import annotations
 
-from spendcast.loadtest.run.load_plan import LoadPlan, Stage
+from spendcast.loadtest.shared.load_plan import LoadPlan, Stage
 
 
 class LoadChanges:

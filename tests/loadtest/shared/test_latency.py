@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from spendcast.loadtest.run.latency import RELATIVE_PRECISION, LatencyHistogram, percentile_key
+from spendcast.loadtest.shared.latency import RELATIVE_PRECISION, LatencyHistogram, percentile_key
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9, 99.99)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pytest
 
-from spendcast.loadtest.run.latency import LatencyHistogram
-from spendcast.loadtest.run.plots import NINES, percentile_figure
+from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.plots import NINES, percentile_figure
 from tests.support.figures import assert_plain_milliseconds, tick_labels
 
 

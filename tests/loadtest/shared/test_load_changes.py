@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from spendcast.loadtest.run.load_plan import LoadPlan, Stage
-from spendcast.loadtest.ui.load_changes import LoadChanges
+from spendcast.loadtest.shared.load_changes import LoadChanges
+from spendcast.loadtest.shared.load_plan import LoadPlan, Stage
 
 
 def test_one_user_count_throughout_is_no_plan() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.contract import PROGRESS_FILE
-from spendcast.loadtest.progress import EndpointFigures, Progress, Spread
+from spendcast.loadtest.shared.contract import PROGRESS_FILE
+from spendcast.loadtest.shared.progress import EndpointFigures, Progress, Spread
 from tests.support.run_dirs import loadtest_output
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.run.latency import LatencyHistogram
-from spendcast.loadtest.run.plots import write_plots
-from spendcast.loadtest.run.recording import LoadedRecording, Recording, read_recording
-from spendcast.loadtest.run.slo import parse_slo
-from spendcast.loadtest.run.summary import SCHEMA_VERSION, build_summary, check_slos
+from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.plots import write_plots
+from spendcast.loadtest.shared.recording import LoadedRecording, Recording, read_recording
+from spendcast.loadtest.shared.slo import parse_slo
+from spendcast.loadtest.shared.summary import SCHEMA_VERSION, build_summary, check_slos
 
 START = 1_700_000_000.25
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from spendcast.loadtest.progress import Progress
-from spendcast.loadtest.run.abort import Abort, AbortRule, beyond_recovery, live_observations
-from spendcast.loadtest.run.slo import evaluate, parse_slo
+from spendcast.loadtest.shared.abort import Abort, AbortRule, beyond_recovery, live_observations
+from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.slo import evaluate, parse_slo
 
 
 def figures(requests: int, failures: int = 0, p95: float = 10.0, **extra: Any) -> dict[str, Any]:

@@ -26,8 +26,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from spendcast.loadtest.run.arrival_pattern import CONSTANT, ArrivalPattern, Positions
-from spendcast.loadtest.run.duration import format_duration, parse_duration
+from spendcast.loadtest.shared.arrival_pattern import CONSTANT, ArrivalPattern, Positions
+from spendcast.loadtest.shared.duration import format_duration, parse_duration
 
 Model = Literal["users", "rate"]
 DEFAULT_MAX_USERS: Final = 1000

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from spendcast.loadtest.capacity.search import CapacitySearch, SearchPlan, parse_growth
-from spendcast.loadtest.run.recording import Tally
+from spendcast.loadtest.shared.recording import Tally
+from spendcast.loadtest.shared.search import CapacitySearch, SearchPlan, parse_growth
 
 Server = Callable[[float, int], tuple[int, float]]  # (load, second) -> (requests, latency ms)
 

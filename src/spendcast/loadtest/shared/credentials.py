@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-from spendcast.loadtest.contract import COOKIE_ENV, THINK_TIME_ENV, TOKEN_ENV
+from spendcast.loadtest.shared.contract import COOKIE_ENV, THINK_TIME_ENV, TOKEN_ENV
 
 TOKEN_COOKIE: Final = "spendcast_token"  # noqa: S105 (a cookie's name)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from spendcast.loadtest.run.credentials import auth_headers, base_url, public_host
+from spendcast.loadtest.shared.credentials import auth_headers, base_url, public_host
 
 
 def test_token_is_sent_as_the_spendcast_cookie() -> None:

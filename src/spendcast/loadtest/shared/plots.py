@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, NullFormatter
 
-from spendcast.loadtest.run.latency import LatencyHistogram
+from spendcast.loadtest.shared.latency import LatencyHistogram
 
 THROUGHPUT_PNG: Final = "throughput.png"
 LATENCY_OVER_TIME_PNG: Final = "latency_over_time.png"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from spendcast.errors import SloSyntaxError
-from spendcast.loadtest.run.load_plan import LoadPlan, parse_stages
-from spendcast.loadtest.run.recording import Recording, read_recording
-from spendcast.loadtest.run.slo import parse_slo
-from spendcast.loadtest.run.summary import build_summary, check_slos
+from spendcast.loadtest.shared.load_plan import LoadPlan, parse_stages
+from spendcast.loadtest.shared.recording import Recording, read_recording
+from spendcast.loadtest.shared.slo import parse_slo
+from spendcast.loadtest.shared.summary import build_summary, check_slos
 
 START = 1_700_000_000.0
 PLAN = LoadPlan("rate", parse_stages("2s:10,2s:20"), start=10)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from spendcast.loadtest.run.recording import LoadedRecording, Tally
-from spendcast.loadtest.run.summary import build_summary
-from spendcast.loadtest.run.window import drift, slices, whole_seconds
+from spendcast.loadtest.shared.recording import LoadedRecording, Tally
+from spendcast.loadtest.shared.summary import build_summary
+from spendcast.loadtest.shared.window import drift, slices, whole_seconds
 
 T0 = 1_000_000
 

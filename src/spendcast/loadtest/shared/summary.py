@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any, Final
 
-from spendcast.loadtest.run.latency import LatencyHistogram
-from spendcast.loadtest.run.load_plan import LoadPlan
-from spendcast.loadtest.run.recording import Arrivals, LoadedRecording, Tally, total_arrivals
-from spendcast.loadtest.run.slo import Observation, Slo, SloResult, evaluate
-from spendcast.loadtest.run.window import drift, is_sample, slices
+from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.load_plan import LoadPlan
+from spendcast.loadtest.shared.recording import Arrivals, LoadedRecording, Tally, total_arrivals
+from spendcast.loadtest.shared.slo import Observation, Slo, SloResult, evaluate
+from spendcast.loadtest.shared.window import drift, is_sample, slices
 
 SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)

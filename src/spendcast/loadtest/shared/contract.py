@@ -18,7 +18,7 @@ from typing import Final
 
 # The locustfiles handed to Locust (run by path, never imported by the CLI side). Their names
 # start with ``spendcast_``: Locust imports each under its file name, beside the user's modules.
-LOCUSTFILES: Final = Path(__file__).parent / "locust" / "locustfiles"
+LOCUSTFILES: Final = Path(__file__).parents[1] / "locust" / "locustfiles"
 SCENARIOS_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_scenarios.py"  # users only, no hook
 CAPACITY_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_capacity.py"  # the load shape only
 RECORDING_LOCUSTFILE: Final = LOCUSTFILES / "spendcast_recording.py"  # the hooks only, always last
@@ -49,6 +49,9 @@ STEPS_FILE: Final = "capacity_steps.jsonl"  # each capacity step, written by the
 SUMMARY_FILE: Final = "summary.json"  # written by the CLI side from the recording
 REPLAY_FILE: Final = "replay.json"  # --replay: the trace, written by the CLI side
 STOP_FILE: Final = "stop.request"  # the CLI side asks the Locust side to end the run now
+LOCUST_LOG: Final = "locust.log"  # Locust's own log (a headless run's; ``spendcast ui``: none)
+CSV_PREFIX: Final = "locust"  # Locust's CSV files: locust_stats.csv...
+HTML_REPORT: Final = "report.html"  # Locust's HTML report
 # What each command adds to its directory (``report`` tells the kinds apart by them).
 CAPACITY_FILE: Final = "capacity.json"
 COMPARISON_FILE: Final = "comparison.json"

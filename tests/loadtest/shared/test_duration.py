@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from spendcast.loadtest.run.duration import format_duration, parse_duration, parse_think_time
+from spendcast.loadtest.shared.duration import format_duration, parse_duration, parse_think_time
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from spendcast.loadtest.run.arrival_pattern import BLOCK, ArrivalPattern
-from spendcast.loadtest.run.load_plan import LoadPlan, Stage
+from spendcast.loadtest.shared.arrival_pattern import BLOCK, ArrivalPattern
+from spendcast.loadtest.shared.load_plan import LoadPlan, Stage
 
 
 def _gaps(times: list[float]) -> list[float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spendcast.errors import SloSyntaxError
-from spendcast.loadtest.run.slo import Observation, evaluate, parse_slo
+from spendcast.loadtest.shared.slo import Observation, evaluate, parse_slo
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.run.recording import Arrivals, Recording, Tally, read_recording
+from spendcast.loadtest.shared.recording import Arrivals, Recording, Tally, read_recording
 
 START = 1_700_000_000.0
 
