@@ -41,7 +41,7 @@ from bench.report import (
     scenario_rows,
     summary,
 )
-from bench.results import Ratio, Results, command_line
+from bench.results import Ratio, Results, command_line, spendcast_source
 from bench.results import machine as results_machine
 from bench.servers import RunningServer, running
 from bench.suites import (
@@ -155,7 +155,7 @@ def _measure(
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="That install's virtualenv, reused while the source is unchanged "
-    "[default: runs/bench/serving-only-venv].",
+    "[default: runs/bench/serving-only-venv; for another tree's src: ...-venv-baseline].",
 )
 def main(
     suite: str, quick: bool, duration: float | None, rounds: int, connections: int,
@@ -226,7 +226,7 @@ def main(
                 worker["rss_kib_after_runs"] = rss
         if with_serving_only and suite != "stacks":
             memory |= _serving_only(
-                serving_only_venv or serving_only.DEFAULT_VENV, model_dir or workdir / "models",
+                serving_only_venv, model_dir or workdir / "models",
                 workdir, token, pinning, duration, wrk_path,
             )  # fmt: skip
 
@@ -288,15 +288,18 @@ def _memory(server: RunningServer) -> list[dict[str, Any]]:
 
 
 def _serving_only(
-    venv: Path, model_dir: Path, workdir: Path, token: str, pin: Pinning, duration: float,
+    venv: Path | None, model_dir: Path, workdir: Path, token: str, pin: Pinning, duration: float,
     wrk: str,
 ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-    """The memory rows of a ``pip install <repo>`` without extras (bench/serving_only.py)."""
+    """The memory rows of a ``pip install <repo>`` without extras (bench/serving_only.py), the
+    repository being the tree spendcast is imported from (this one, or ``--baseline``'s)."""
+    repo = spendcast_source().parent
+    venv = venv or serving_only.default_venv(repo)
     click.echo(
         f"serving-only install in {venv} (built unless its source is unchanged) ...", err=True
     )
     return serving_only.measure(
-        serving_only.build_venv(venv.resolve()), model_dir, workdir,
+        serving_only.build_venv(venv.resolve(), repo), model_dir, workdir,
         token=token, pin=pin, duration_s=duration, wrk=wrk,
     )  # fmt: skip
 

@@ -1,7 +1,8 @@
 """Micro-benchmarks on a harness (pytest-benchmark): a prediction and a recorded row.
 
 ``python -m bench micro`` runs them measured (calibrated rounds, results in
-``runs/bench/micro/benchmarks.json``, ``pytest-benchmark compare`` reads two of them). Under
+``runs/bench/micro/benchmarks-N.json`` per round and ``results.json``; ``pytest-benchmark
+compare`` reads two of them). Under
 ``make test`` the harness is off (``--benchmark-disable`` in pyproject): each body runs once, so
 the suite keeps every benchmark working, and the assertions check what was measured.
 """
