@@ -44,7 +44,7 @@ from tests.support.fixed_service import fixed_service
 TRUE_CAPACITY = 200.0
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Accuracy and cost of spendcast capacity's diagnosis."""
 

@@ -122,9 +122,12 @@ class Results:
     def write(self, out: Path, details: Mapping[str, Any]) -> Path:
         """``out/results.json``: these keys, then the benchmark's own ``details`` (which may
         give a ratio more keys than these four: its target, whether it was met)."""
+        data = self.to_json()
+        if clash := sorted((data.keys() - {"ratios"}) & details.keys()):
+            raise ValueError(f"details would overwrite {', '.join(clash)}")
         out.mkdir(parents=True, exist_ok=True)
         path = out / RESULTS_FILE
-        path.write_text(json.dumps({**self.to_json(), **details}, indent=2) + "\n")
+        path.write_text(json.dumps({**data, **details}, indent=2) + "\n")
         return path
 
 

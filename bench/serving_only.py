@@ -231,7 +231,7 @@ def main(
         click.echo(format_table(MEMORY_HEADER, memory_rows(memory)))
     ratios, figures = memory_figures(rounds_memory)
     written = Results("memory", command_line(), rounds, ratios, figures).write(
-        out, {"source": str(repo), "venv": str(venv), "memory": rounds_memory}
+        out, {"tree": str(repo), "venv": str(venv), "memory": rounds_memory}
     )
     click.echo(f"\nwrote {written}", err=True)
 

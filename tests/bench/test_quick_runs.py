@@ -17,7 +17,7 @@ from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# (arguments, benchmark, one ratio it must hold); "{tmp}" is the test's temporary directory
+# (arguments, the benchmark results.json names, one ratio it must hold); "{tmp}": tmp_path
 RUNS = [
     (("timetable", "--quick", "--rounds", "1"), "timetable", "paced / realistic, cpu per slot"),
     (("hotpath", "--quick", "--rounds", "1"), "hotpath", "/predict / /health, us per request"),
@@ -74,10 +74,10 @@ RUNS = [
 
 
 @pytest.mark.parametrize(
-    ("arguments", "benchmark", "ratio"), RUNS, ids=[" ".join(run[0][:2]) for run in RUNS]
+    ("arguments", "written_as", "ratio"), RUNS, ids=[" ".join(run[0][:2]) for run in RUNS]
 )
 def test_a_quick_run_writes_results_that_compare_reads(
-    arguments: tuple[str, ...], benchmark: str, ratio: str, tmp_path: Path
+    arguments: tuple[str, ...], written_as: str, ratio: str, tmp_path: Path
 ) -> None:
     if arguments[0] in ("throughput", "memory"):
         require_tool("wrk")
@@ -89,7 +89,7 @@ def test_a_quick_run_writes_results_that_compare_reads(
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     results = read(out)
-    assert results.benchmark == benchmark
+    assert results.benchmark == written_as
     assert results.source == str(ROOT / "src")
     assert results.machine["cpus"] >= 1
     assert results.ratios[ratio].median > 0

@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bench.__main__ import BENCHMARKS, main
@@ -55,6 +56,11 @@ def test_a_file_of_before_figures_and_source_reads() -> None:
     data = _results("generator", 1.0).to_json()
     del data["figures"], data["source"]
     assert Results.from_json(data).figures == {}
+
+
+def test_details_cannot_overwrite_the_schema(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="source"):
+        _results("memory", 1.0).write(tmp_path, {"source": "elsewhere"})
 
 
 def test_unknown_keys_are_ignored() -> None:
