@@ -3,11 +3,11 @@
     .venv/bin/python -m bench recording [--requests 100000] [--rate 8000]
 
 Fires Locust's ``events.request`` as a request would, without and with the kit's listener
-(``hooks.register``'s ``_on_request``), and prints the difference in microseconds per request
-(best of 5 rounds). Then the work the kit does once a second, at ``--rate`` requests a second:
-moving a second's response times into the HDR histograms, closing the second, and the live
-percentiles of the progress line, per second and per request. Importing Locust monkey-patches
-this process with gevent: run it as a script, never import it.
+(``LocustSide.on_request``, which ``hooks.register`` attaches), and prints the difference in
+microseconds per request (best of 5 rounds). Then the work the kit does once a second, at
+``--rate`` requests a second: moving a second's response times into the HDR histograms, closing
+the second, and the live percentiles of the progress line, per second and per request.
+Importing Locust monkey-patches this process with gevent: run it as a script, never import it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import click
 from locust import events
 
 from bench.report import format_table
-from spendcast.loadtest.locust import hooks
+from spendcast.loadtest.locust.progress_writer import LIVE_PERCENTILES
+from spendcast.loadtest.locust.side import LocustSide
 from spendcast.loadtest.shared.recording import Recording
 
 ROUNDS = 5
@@ -62,7 +63,7 @@ def _per_second_cost(rate: int) -> tuple[float, float, float]:
         recording.close_seconds(start + second)
         c = time.perf_counter()
         for tally in endpoints.values():
-            tally.histogram.percentiles_ms(hooks.LIVE_PERCENTILES)
+            tally.histogram.percentiles_ms(LIVE_PERCENTILES)
         d = time.perf_counter()
         flush.append(b - a)
         close.append(c - b)
@@ -82,7 +83,8 @@ def _per_second_cost(rate: int) -> tuple[float, float, float]:
 def main(requests: int, rate: int) -> None:
     """What the kit's recording costs Locust: per request, and its once-a-second work."""
     bare = _fire_cost(requests)
-    hooks._listen(events.request, hooks._on_request)
+    request: Any = events.request  # EventHook is untyped
+    request.add_listener(LocustSide().on_request)
     with_kit = _fire_cost(requests)
     flush, close, live = _per_second_cost(rate)
     per_request = (flush + close + live) * 1000 / rate

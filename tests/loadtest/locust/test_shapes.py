@@ -17,7 +17,8 @@ SCRIPT = textwrap.dedent(
     gevent.monkey.patch_all()
     import json
     from spendcast.loadtest.locust import shapes
-    from spendcast.loadtest.shared.recording import Recording, Tally
+    from spendcast.loadtest.shared.recording import Recording
+    from spendcast.loadtest.shared.tally import Tally
 
     recording = Recording()
     shapes.current_recording = lambda: recording
