@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import locust
 import pytest
 from locust import HttpUser, User, constant, task
 from locust.runners import STATE_STOPPED
 
-from spendcast.loadtest.locust import arrival
+from spendcast.loadtest.locust import arrival, hooks
 from spendcast.loadtest.locust.side import LocustSide, users_digest
 from spendcast.loadtest.locust.timetable import Timetable
 from spendcast.loadtest.shared.contract import (
@@ -226,3 +227,13 @@ def test_a_worker_hands_every_request_over_to_its_master(
     assert json.loads((tmp_path / RECORDING_FILE).read_text())["workers"] == [worker.client_id]
     assert _progress(tmp_path)[-1].requests == sent
     assert worker_side.recording.endpoints == {}  # drained: all of it went to the master
+
+
+def test_hooks_register_one_side_per_process_on_locusts_global_events() -> None:
+    # What the kit's spendcast_recording.py does, and a user's own locustfile may do too.
+    hooks.register()
+    hooks.register()  # Locust's pytest loader imports the kit's locustfiles a second time
+    side = hooks._side
+    assert side.events is locust.events
+    assert locust.events.request._handlers.count(side.on_request) == 1
+    assert hooks.current_recording() is side.recording
