@@ -14,6 +14,7 @@ from spendcast.loadtest.shared.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.shared.recording import Recording
 
 
+@pytest.mark.slow  # the timetable for 1.5 s, 1,000 slots: out of `make check`
 @pytest.mark.parametrize("users", [1, 8])
 def test_slots_start_in_ticks_never_earlier_than_a_tick_and_all_of_them(users: int) -> None:
     # Users that are always free (an iteration costs nothing) take every slot of 1 s at 1,000/s:
