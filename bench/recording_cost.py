@@ -3,12 +3,12 @@
     .venv/bin/python -m bench recording [--requests 100000] [--rate 8000] [--rounds 5]
 
 Fires Locust's ``events.request`` as a request would, without and with the kit's listener
-(``hooks.register``'s ``_on_request``), both in every round, and prints the difference in
-microseconds per request (the best round; results.json keeps every round's). Then the work
-the kit does once a second, at ``--rate`` requests a second:
-moving a second's response times into the HDR histograms, closing the second, and the live
-percentiles of the progress line, per second and per request. Importing Locust monkey-patches
-this process with gevent: run it as a script, never import it.
+(``LocustSide.on_request``, which ``hooks.register`` attaches), both in every round, and prints
+the difference in microseconds per request (the best round; results.json keeps every round's).
+Then the work the kit does once a second, at ``--rate`` requests a second: moving a second's
+response times into the HDR histograms, closing the second, and the live percentiles of the
+progress line, per second and per request. Importing Locust monkey-patches this process with
+gevent: run it as a script, never import it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from locust import events
 from bench.options import shared_options
 from bench.report import format_table
 from bench.results import Ratio, Results, command_line
-from spendcast.loadtest.locust import hooks
+from spendcast.loadtest.locust.progress_writer import LIVE_PERCENTILES
+from spendcast.loadtest.locust.side import LocustSide
 from spendcast.loadtest.shared.recording import Recording
 
 
@@ -73,7 +74,7 @@ def _per_second_cost(rate: int) -> tuple[float, float, float]:
         recording.close_seconds(start + second)
         c = time.perf_counter()
         for tally in endpoints.values():
-            tally.histogram.percentiles_ms(hooks.LIVE_PERCENTILES)
+            tally.histogram.percentiles_ms(LIVE_PERCENTILES)
         d = time.perf_counter()
         flush.append(b - a)
         close.append(c - b)
@@ -101,9 +102,10 @@ def main(
     figures: dict[str, list[float]] = {}
     for _ in range(rounds):
         bare = _fire_cost(requests)
-        hooks._listen(request, hooks._on_request)
+        side = LocustSide()
+        request.add_listener(side.on_request)
         with_kit = _fire_cost(requests)
-        request.remove_listener(hooks._on_request)
+        request.remove_listener(side.on_request)
         per_second = _per_second_cost(rate)
         for name, value in zip(FIGURES, (bare, with_kit, *per_second), strict=True):
             figures.setdefault(name, []).append(round(value, 4))

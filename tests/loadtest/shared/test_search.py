@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from spendcast.loadtest.shared.recording import Tally
 from spendcast.loadtest.shared.search import CapacitySearch, SearchPlan, parse_growth
+from spendcast.loadtest.shared.tally import Tally
 
 Server = Callable[[float, int], tuple[int, float]]  # (load, second) -> (requests, latency ms)
 

@@ -33,7 +33,7 @@ from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.run.server_process import started_server
 from spendcast.loadtest.shared.contract import RECORDING_FILE, SUMMARY_FILE
 from spendcast.loadtest.shared.latency import LatencyHistogram
-from spendcast.loadtest.shared.recording import read_recording
+from spendcast.loadtest.shared.recording_file import read_recording
 
 SIDES = ("baseline", "candidate")
 

@@ -39,8 +39,8 @@ from spendcast.loadtest.shared.contract import (
     option_dest,
 )
 from spendcast.loadtest.shared.load_plan import ArrivalSchedule, LoadPlan
-from spendcast.loadtest.shared.recording import Tally
 from spendcast.loadtest.shared.search import CapacitySearch, SearchPlan, Step
+from spendcast.loadtest.shared.tally import Tally
 
 CPU_BUSY_PERCENT: Final = 90.0
 LEAD_S: Final = 1.0

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from spendcast.loadtest.shared.abort import Abort
-from spendcast.loadtest.shared.recording import LoadedRecording
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.slo import SloResult
 
 

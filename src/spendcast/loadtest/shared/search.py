@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from spendcast.loadtest.shared.recording import Tally
 from spendcast.loadtest.shared.slo import Observation, Slo, evaluate, format_value, parse_slo
+from spendcast.loadtest.shared.tally import Tally
 
 Mode = Literal["users", "rate"]
 MODES: tuple[Mode, ...] = ("users", "rate")

@@ -10,8 +10,9 @@ from typing import Any, Final
 
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
-from spendcast.loadtest.shared.recording import Arrivals, LoadedRecording, Tally, total_arrivals
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.slo import Observation, Slo, SloResult, evaluate
+from spendcast.loadtest.shared.tally import Arrivals, Tally, total_arrivals
 from spendcast.loadtest.shared.window import drift, is_sample, slices
 
 SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
