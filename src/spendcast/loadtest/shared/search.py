@@ -107,7 +107,8 @@ class SearchPlan:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchPlan:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known}, slos=tuple(data["slos"]))
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**{**values, "slos": tuple(data["slos"])})
 
 
 @dataclass
