@@ -17,19 +17,19 @@ from spendcast.loadtest.shared.capacity_step import (
     SearchEnded,
     StepEnded,
     StepEvent,
-    StepLatency,
     StepStarted,
     WindowFigures,
     step_event,
 )
 from spendcast.loadtest.shared.contract import CAPACITY_FILE, STEPS_FILE
+from spendcast.loadtest.shared.latency import LatencyFigures
 from tests.loadtest.shared.test_capacity_step import ENDED
 from tests.support.fixed_service import fixed_service
 
 
 def test_the_steps_file_is_read_in_order(tmp_path: Path) -> None:
     path = tmp_path / STEPS_FILE
-    figures = WindowFigures(10, 0, 1.0, 10.0, 0.0, StepLatency(p99=2.0))
+    figures = WindowFigures(10, 0, 1.0, 10.0, 0.0, LatencyFigures(p99=2.0))
     ended = StepEnded(1, 1, "grow", 1.0, 5.0, "holds", "", True, figures,
                       GeneratorFigures(1, 3.0))  # fmt: skip
     lines: list[StepEvent] = [StepStarted(1, 1, "grow", 1.0), ended, KneeHeld(1, 6.0, 5),

@@ -7,10 +7,10 @@ from spendcast.loadtest.shared.capacity_step import (
     GeneratorFigures,
     SearchEnded,
     StepEnded,
-    StepLatency,
     TimetableCounts,
     step_event,
 )
+from spendcast.loadtest.shared.latency import LatencyFigures
 from spendcast.loadtest.shared.slo import SloResult, parse_slo
 
 ENDED = {
@@ -47,6 +47,6 @@ def test_unknown_keys_and_events_are_ignored_and_missing_figures_are_none() -> N
     assert step.generator == GeneratorFigures(users=3, cpu_percent=1.0)
     assert step.generator.to_json() == {"users": 3, "cpu_percent": 1.0, "limited": False,
                                         "notes": []}  # fmt: skip
-    assert StepLatency.from_json({"p99": 5.0, "p99_99": 6.0}) == StepLatency(p99=5.0)
+    assert LatencyFigures.from_json({"p99": 5.0, "p99_99": 6.0}) == LatencyFigures(p99=5.0)
     assert step_event({"event": "paused", "at": 1.0}) is None
     assert step_event({"event": "done", "reason": None, "at": 2}) == SearchEnded(None, 2)

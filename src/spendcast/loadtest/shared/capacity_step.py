@@ -16,46 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
-from spendcast.loadtest.shared.latency import LatencyStats
+from spendcast.loadtest.shared.latency import LatencyFigures
 from spendcast.loadtest.shared.slo import SloResult
 
 _EVENT = "event"
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 3)
-
-
-@dataclass(frozen=True)
-class StepLatency:
-    """A step's latency in ms, to the microsecond; ``None`` when nothing was recorded."""
-
-    p50: float | None = None
-    p90: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    p99_9: float | None = None
-    max: float | None = None
-    mean: float | None = None
-
-    @classmethod
-    def of(cls, stats: LatencyStats) -> StepLatency:
-        return cls(_rounded(stats.p50), _rounded(stats.p90), _rounded(stats.p95),
-                   _rounded(stats.p99), _rounded(stats.p99_9), _rounded(stats.max),
-                   _rounded(stats.mean))  # fmt: skip
-
-    def percentile_ms(self, percentile: float) -> float | None:
-        """One of the percentiles kept (50, 90, 95, 99, 99.9); ``None`` for any other."""
-        kept = {50.0: self.p50, 90.0: self.p90, 95.0: self.p95, 99.0: self.p99,
-                99.9: self.p99_9}  # fmt: skip
-        return kept.get(float(percentile))
-
-    def to_json(self) -> dict[str, float | None]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StepLatency:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass(frozen=True)
@@ -68,7 +32,7 @@ class WindowFigures:
     seconds: float
     rps: float
     error_rate: float
-    latency_ms: StepLatency
+    latency_ms: LatencyFigures
     slos: tuple[SloResult, ...] = ()
 
     @property
@@ -94,7 +58,7 @@ class WindowFigures:
             seconds=data["seconds"],
             rps=data["rps"],
             error_rate=data["error_rate"],
-            latency_ms=StepLatency.from_json(data.get("latency_ms", {})),
+            latency_ms=LatencyFigures.from_json(data.get("latency_ms", {})),
             slos=tuple(SloResult.from_dict(result) for result in data.get("slos", ())),
         )
 

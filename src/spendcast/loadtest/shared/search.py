@@ -22,9 +22,9 @@ from typing import Any, Literal
 from spendcast.loadtest.shared.capacity_step import (
     GeneratorFigures,
     StepEnded,
-    StepLatency,
     WindowFigures,
 )
+from spendcast.loadtest.shared.latency import LatencyFigures
 from spendcast.loadtest.shared.recording import Tally
 from spendcast.loadtest.shared.slo import Observation, Slo, evaluate, parse_slo
 
@@ -165,7 +165,7 @@ def figures(tally: Tally, seconds: float, slos: tuple[Slo, ...]) -> WindowFigure
         seconds=seconds,
         rps=round(observation.rps, 3),
         error_rate=tally.failures / tally.requests if tally.requests else 0.0,
-        latency_ms=StepLatency.of(histogram.stats()),
+        latency_ms=LatencyFigures.of(histogram.stats()),
         slos=tuple(evaluate(slo, {None: observation}) for slo in slos),
     )
 
