@@ -14,7 +14,7 @@ from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.shared.search import MODES, SearchPlan, parse_growth
-from spendcast.loadtest.shared.slo import Slo, SloResult, parse_slo
+from spendcast.loadtest.shared.slo import Slo, SloResult
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 option = Options("capacity")
@@ -37,8 +37,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     step = result.best or (result.steps[0] if result.steps else None)
     if step is None:
         return ()
-    return tuple(SloResult(parse_slo(s["expression"]), s["observed"], s["passed"])
-                 for s in step["figures"]["slos"])  # fmt: skip
+    return step.figures.slos
 
 
 @click.command()

@@ -61,7 +61,7 @@ def test_users_grow_until_throughput_stops_growing() -> None:
     search = simulate(SearchPlan(mode="users", start=1, slos=("p99<100ms",)), closed_server)
     assert [(s.load, s.verdict) for s in search.steps] == [(1, "holds"), (2, "flat")]
     assert all(s.stable for s in search.steps)
-    assert search.steps[0].figures["rps"] == pytest.approx(100)
+    assert search.steps[0].rps == pytest.approx(100)
     assert "stopped growing at 2 users" in (search.stop_reason or "")
 
 

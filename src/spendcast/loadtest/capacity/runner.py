@@ -91,7 +91,6 @@ def run_capacity(
 def write_capacity(result: CapacityResult) -> None:
     from spendcast.loadtest.capacity.plots import write_capacity_plots  # matplotlib
 
-    data = result.to_json()
-    data["files"] = {"plots": [p.name for p in write_capacity_plots(result)]}
-    text = json.dumps(data, indent=2) + "\n"
+    document = result.document(plots=[path.name for path in write_capacity_plots(result)])
+    text = json.dumps(document.to_json(), indent=2) + "\n"
     (result.out_dir / CAPACITY_FILE).write_text(text, encoding="utf-8")

@@ -31,6 +31,14 @@ from locust import LoadTestShape
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
 from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.shared.capacity_step import (
+    GeneratorFigures,
+    KneeHeld,
+    SearchEnded,
+    StepEvent,
+    StepStarted,
+    TimetableCounts,
+)
 from spendcast.loadtest.shared.contract import (
     LOAD_PLAN_OPTION,
     OUT_OPTION,
@@ -182,12 +190,12 @@ class CapacityShape(LoadTestShape):
                 return None
             # The search is over: hold the knee's load while the diagnosis samples the server.
             self.knee_load, self.knee_until = knee, now + self.plan.knee_s
-            self._write({"event": "knee", "load": knee, "at": now, "seconds": self.plan.knee_s})
+            self._write(KneeHeld(knee, now, self.plan.knee_s))
             load = knee
         return self._apply(load)
 
     def _done(self, now: float) -> None:
-        self._write({"event": "done", "reason": self.search.stop_reason, "at": now})
+        self._write(SearchEnded(self.search.stop_reason, now))
 
     def _apply(self, load: float) -> tuple[int, float]:
         if self.plan.mode == "users":
@@ -216,33 +224,28 @@ class CapacityShape(LoadTestShape):
     def _started(self, step: Step) -> None:
         TIMETABLE.reset_counters()
         self.max_cpu = 0.0
-        self._write({"event": "start", "index": step.index, "load": step.load,
-                     "phase": step.phase, "at": step.started_at})  # fmt: skip
+        self._write(StepStarted(step.index, step.load, step.phase, step.started_at))
 
     def _ended(self, step: Step) -> None:
         users = self.users if self.plan.mode == "rate" else int(step.load)
-        generator: dict[str, Any] = {"users": users, "cpu_percent": round(self.max_cpu, 1)}
+        counts = None
         if self.plan.mode == "rate":
-            generator.update(TIMETABLE.counters())
+            counts = TimetableCounts(TIMETABLE.sent, TIMETABLE.late, TIMETABLE.dropped,
+                                     TIMETABLE.max_in_flight)  # fmt: skip
         notes = []
-        generator["limited"] = self.max_cpu >= CPU_BUSY_PERCENT
-        if generator["limited"]:
+        limited = self.max_cpu >= CPU_BUSY_PERCENT
+        if limited:
             notes.append(f"load generator CPU at {self.max_cpu:.0f} %: it may be the limit")
-        if self.plan.mode == "rate" and generator["max_in_flight"] >= users:
+        if counts is not None and counts.max_in_flight >= users:
             # Latency still counts from each intended start: the measure stays honest.
             notes.append(f"all {users} users busy: requests queued in the generator")
-        generator["notes"] = notes
-        self._write({
-            "event": "end", "index": step.index, "load": step.load, "phase": step.phase,
-            "started_at": step.started_at, "ended_at": time.time(), "verdict": step.verdict,
-            "reason": step.reason, "stable": step.stable, "figures": step.figures,
-            "generator": generator,
-        })  # fmt: skip
+        generator = GeneratorFigures(users, round(self.max_cpu, 1), limited, tuple(notes), counts)
+        self._write(step.ended(time.time(), generator))
 
-    def _write(self, event: dict[str, Any]) -> None:
+    def _write(self, event: StepEvent) -> None:
         if self._log_path is None:
             options = self.runner.environment.parsed_options if self.runner else None
             out = getattr(options, option_dest(OUT_OPTION), "") or "."
             self._log_path = Path(out) / STEPS_FILE
         with self._log_path.open("a", encoding="utf-8") as log:
-            log.write(json.dumps(event) + "\n")
+            log.write(json.dumps(event.to_json()) + "\n")

@@ -30,7 +30,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from spendcast.errors import SloSyntaxError
 
@@ -117,6 +117,13 @@ class SloResult:
             "observed": self.observed,
             "passed": self.passed,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SloResult:
+        """A result ``as_dict`` wrote, read back as it was judged (not judged again)."""
+        slo = Slo(data["expression"], data["metric"], data["op"], data["threshold"],
+                  data.get("endpoint"), data.get("method"))  # fmt: skip
+        return cls(slo, data.get("observed"), data["passed"])
 
 
 def parse_slo(expression: str) -> Slo:
