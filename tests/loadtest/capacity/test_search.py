@@ -24,9 +24,19 @@ def open_server(rate: float, second: int) -> tuple[int, float]:
     return 100, 10.0 + 1000.0 * (rate - 100) / 100 * (second % 100 + 1)
 
 
-def simulate(plan: SearchPlan, server: Server, limit_s: int = 600) -> CapacitySearch:
+def simulate(
+    plan: SearchPlan,
+    server: Server,
+    limit_s: int = 600,
+    report_every: int = 1,
+    report_phase: int = 0,
+    settled_s: int = 1,
+) -> CapacitySearch:
+    """The search fed ``server``'s seconds; ``report_every`` > 1: as a Locust master hears of
+    them, every second recorded since the last report arriving at once every few seconds."""
     search = CapacitySearch(plan)
     seconds: dict[int, Tally] = {}
+    unreported: dict[int, Tally] = {}
     now = 1000.0
     load: float | None = search.start(now)
     while load is not None and now < 1000 + limit_s:
@@ -35,8 +45,11 @@ def simulate(plan: SearchPlan, server: Server, limit_s: int = 600) -> CapacitySe
         requests, latency = server(load, int(now) - 1)
         for _ in range(requests):
             tally.add(latency, failed=False)
-        seconds[int(now) - 1] = tally
-        load = search.update(now, seconds.get)
+        unreported[int(now) - 1] = tally
+        if int(now) % report_every == report_phase:
+            seconds.update(unreported)
+            unreported.clear()
+        load = search.update(now, seconds.get, settled_s)
     assert load is None, "the search did not end"
     return search
 
@@ -63,6 +76,19 @@ def test_users_grow_until_throughput_stops_growing() -> None:
     assert all(s.stable for s in search.steps)
     assert search.steps[0].figures["rps"] == pytest.approx(100)
     assert "stopped growing at 2 users" in (search.stop_reason or "")
+
+
+def test_seconds_reported_every_few_seconds_are_read_once_settled() -> None:
+    """A master hears from its workers every 3 s (Locust's report interval), at any phase:
+    read 4 s after they end, the seconds are complete and the search decides as on one
+    process, on the same figures."""
+    plan = SearchPlan(mode="users", start=1, slos=("p99<100ms",))
+    local = [(s.load, s.verdict, s.figures) for s in simulate(plan, closed_server).steps]
+    for phase in range(3):
+        on_master = simulate(
+            plan, closed_server, report_every=3, report_phase=phase, settled_s=4
+        ).steps
+        assert [(s.load, s.verdict, s.figures) for s in on_master] == local
 
 
 def test_users_stop_at_the_first_step_breaking_the_slo_then_bisect() -> None:

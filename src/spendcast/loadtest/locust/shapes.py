@@ -8,8 +8,10 @@ each second sizes the pool from the rate ahead, the longest answer of the last
 test at the plan's end, to the moment, so the stages' windows are the ones asked.
 
 Locust calls ``tick()`` once a second. The shape hands the search the seconds this process
-recorded so far (``hooks.current_recording``), applies the load it answers (users, or an
-arrival rate on the ``arrival`` timetable with enough users to keep it), and appends each step's
+recorded so far (``hooks.current_recording``; on a master, what its workers reported, a second
+counted as complete only once every report that may hold it has come), applies the load it
+answers (users, or an arrival rate on the ``arrival`` timetable with enough users to keep it;
+users only on a master, which spreads them over its workers), and appends each step's
 start and end to ``capacity_steps.jsonl`` in the run directory, where ``capacity`` and the
 live display read them. The plan comes from ``SPENDCAST_CAPACITY_PLAN`` (JSON).
 
@@ -27,6 +29,7 @@ from typing import Any, Final
 
 import gevent
 from locust import LoadTestShape
+from locust.runners import MasterRunner, Runner
 
 from spendcast.loadtest.capacity.search import CapacitySearch, SearchPlan, Step
 from spendcast.loadtest.contract import (
@@ -38,7 +41,7 @@ from spendcast.loadtest.contract import (
 )
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
-from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.locust.hooks import complete_after_s, current_recording
 from spendcast.loadtest.run.load_plan import ArrivalSchedule, LoadPlan
 from spendcast.loadtest.run.recording import Tally
 
@@ -146,7 +149,7 @@ class CapacityShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         now = time.time()
         if self.runner is not None:
-            self.max_cpu = max(self.max_cpu, float(self.runner.current_cpu_usage))
+            self.max_cpu = max(self.max_cpu, generator_cpu(self.runner))
         if self.knee_until is not None:  # holding the knee while the server is sampled
             if now < self.knee_until:
                 return self._apply(self.knee_load)
@@ -164,7 +167,8 @@ class CapacityShape(LoadTestShape):
             self._started(self.search.current)
         else:
             step = self.search.current
-            load = self.search.update(now, self._second)
+            settled = complete_after_s(self.runner) if self.runner is not None else 1
+            load = self.search.update(now, self._second, settled)
             if step.verdict is not None:
                 self._ended(step)
                 if load is not None and self.plan.mode == "rate" and step.verdict == "breaks":
@@ -246,3 +250,10 @@ class CapacityShape(LoadTestShape):
             self._log_path = Path(out) / STEPS_FILE
         with self._log_path.open("a", encoding="utf-8") as log:
             log.write(json.dumps(event) + "\n")
+
+
+def generator_cpu(runner: Runner) -> float:
+    """The CPU (%) of the process sending requests: on a master, its busiest worker's."""
+    if isinstance(runner, MasterRunner):
+        return max((float(worker.cpu_usage) for worker in runner.clients.all), default=0.0)
+    return float(runner.current_cpu_usage)
