@@ -24,6 +24,8 @@ BASE = "localhost/spendcast-base:bookworm"
 MIRROR = "http://deb.debian.org/debian"
 EXTRA_CAS = Path("/usr/local/share/ca-certificates")
 TOOLS = ("podman", "runc", "debootstrap")
+# deploy/Containerfile.<name>: the compose file's services from Debian's packages.
+SERVICES = ("postgres", "haproxy", "prometheus")
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,18 @@ def build_images(context: Path) -> Images:
             str(context),
         )  # fmt: skip
     return images
+
+
+def build_service_images(workdir: Path) -> dict[str, str]:
+    """deploy/Containerfile.{postgres,haproxy,prometheus} built from the base (apt-get from
+    Debian's mirror): each service's image tag."""
+    _require_tools()
+    ensure_base(workdir)
+    tags = {}
+    for name in SERVICES:
+        tags[name] = f"localhost/spendcast-{name}:test"
+        podman(
+            "build", "--format", "docker", "-f", f"Containerfile.{name}", "-t", tags[name],
+            "--build-arg", f"BASE={BASE}", str(ROOT / "deploy"),
+        )  # fmt: skip
+    return tags
