@@ -7,8 +7,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     : "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
     password_file=$(mktemp)
     printf '%s' "$POSTGRES_PASSWORD" > "$password_file"
-    initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$password_file" \
-        --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    # UTF8: a base image without locales would make initdb pick SQL_ASCII, whose text
+    # psycopg hands back as bytes.
+    initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$password_file" --encoding=UTF8 \
+        --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >/dev/null
     rm -f "$password_file"
     echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
     echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
