@@ -1,4 +1,5 @@
-"""The images of deploy/, built once per test session and shared by every container test."""
+"""The images of deploy/, shared by every container test: built once for the files they are
+built from (base_image.py), found by every later session and xdist worker."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ from tests.distributed.support import endpoint, summary
 from tests.reliability.support import wait_until
 from tests.support.server import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.xdist_group("containers")]
+# A test may wait for the images (conftest.py), built by another xdist worker meanwhile.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 COMPOSE_FILE = ROOT / "deploy" / "compose.yaml"
 STARTED = ("postgres", "api1", "api2", "haproxy", "prometheus")
