@@ -22,7 +22,8 @@ from tests.distributed.support import (
     summary,
     union,
 )
-from tests.multihost.cluster import MASTER_PORT, REPLICAS, TOKEN, Cluster, cluster, elapsed_until
+from tests.multihost.balancer import MASTER_PORT, REPLICAS
+from tests.multihost.cluster import TOKEN, Cluster, cluster, elapsed_until
 from tests.reliability.support import Load, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

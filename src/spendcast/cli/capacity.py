@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
-from spendcast.cli.options import Options, user_locustfile, user_options
+from spendcast.cli.options import (
+    Options,
+    master_of,
+    master_options,
+    user_locustfile,
+    user_options,
+)
 from spendcast.cli.run_display import ci_reports
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
@@ -152,6 +158,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
 @option.quiet("No live view and no table: the answer and the run directory only.")
 @option.junit()
 @option.no_history()
+@master_options("capacity")
 @click.pass_context
 def capacity(
     ctx: click.Context,
@@ -178,6 +185,11 @@ def capacity(
     quiet: bool,
     junit_path: Path | None,
     no_history: bool,
+    master: bool,
+    master_bind_host: str,
+    master_bind_port: int,
+    expect_workers: int,
+    expect_workers_max_wait: int,
     locustfile: str | None,
     tags: tuple[str, ...],
     exclude_tags: tuple[str, ...],
@@ -189,7 +201,8 @@ def capacity(
     breaks an SLO or where throughput stops growing, then bisects. Prints the answer ("holds N
     req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
     self-contained index.html in the run directory. With -f, your own locustfile's users
-    are stepped (in either mode). See docs/capacity.md.
+    are stepped (in either mode). With --master, the users run on `spendcast loadtest
+    --worker` processes on other machines (users mode). See docs/capacity.md.
 
     Every search ends with a diagnosis: the bottleneck (server-cpu, server-waiting,
     load-generator, errors or none), the evidence and what to try, from the server's processes
@@ -228,8 +241,13 @@ def capacity(
             bisect=bisect,
             max_users=max_users,
         )
-        base = RunConfig(host=host or "http://127.0.0.1", scenario=scenario, out_dir=out_dir,
-                         tags=tags, exclude_tags=exclude_tags)  # fmt: skip
+        base = RunConfig(
+            host=host or "http://127.0.0.1", scenario=scenario, out_dir=out_dir, tags=tags,
+            exclude_tags=exclude_tags, master=master_of(
+                master, master_bind_host, master_bind_port, expect_workers,
+                expect_workers_max_wait,
+            ),
+        )  # fmt: skip
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     base = replace(base, user_file=user_locustfile(ctx, locustfile, user_classes))

@@ -24,13 +24,14 @@ from spendcast.cli.options import (
     distributed_options,
     duration_seconds,
     locust_config,
+    master_of,
     optional_seconds,
     user_locustfile,
     user_options,
 )
 from spendcast.cli.run_display import LocustExit, ci_reports, execute
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
+from spendcast.loadtest.run.distributed import WorkerConfig
 from spendcast.loadtest.shared.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.shared.arrival_pattern import ArrivalPattern
 from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, Stage
@@ -292,11 +293,9 @@ def loadtest(
             slos=slos,
             out_dir=out_dir,
             think_time=think_time,
-            master=MasterOptions(
-                expect_workers, master_bind_host, master_bind_port, expect_workers_max_wait
-            )
-            if master
-            else None,
+            master=master_of(
+                master, master_bind_host, master_bind_port, expect_workers, expect_workers_max_wait
+            ),
             abort_on_fail=abort_on_fail,
             abort_grace_s=abort_grace,
             rate=rate,

@@ -33,6 +33,9 @@ from spendcast.loadtest.shared.search import SearchPlan
 
 def refusal(base: RunConfig, plan: SearchPlan) -> str | None:
     """Why ``base``'s users cannot be searched, or ``None``."""
+    if base.master is not None and plan.mode == "rate":
+        return ("--mode rate keeps its timetable in one process: a --master's workers step "
+                "users (--mode users)")  # fmt: skip
     user_file = base.user_file
     if user_file is None:
         return None

@@ -92,7 +92,7 @@ class ProgressWriter:
         if final:  # the run's mean (workers' final reports arrive all at once)
             rps = requests / max(now - recording.started_at, 1e-6)
         else:  # the requests of the last second whose every request is known here
-            rps = recording.requests_in(int(now) - _complete_after_s(runner))
+            rps = recording.requests_in(int(now) - complete_after_s(runner))
         total, routes = (None, {}) if self.slo_percentiles is None else self.slo_figures()
         line = Progress(
             elapsed=round(now - recording.started_at, 3),
@@ -120,7 +120,7 @@ class ProgressWriter:
             self.file = None
 
 
-def _complete_after_s(runner: Any) -> int:
+def complete_after_s(runner: Any) -> int:
     """How many seconds back a second is complete: the last one here; on a master, the one
     before the workers' latest reports (they report every ``WORKER_REPORT_INTERVAL``: a
     one-second window would read 0 between reports and three times the rate on each)."""

@@ -8,8 +8,10 @@ each second sizes the pool from the rate ahead, the longest answer of the last
 test at the plan's end, to the moment, so the stages' windows are the ones asked.
 
 Locust calls ``tick()`` once a second. The shape hands the search the seconds this process
-recorded so far (``hooks.current_recording``), applies the load it answers (users, or an
-arrival rate on the ``arrival`` timetable with enough users to keep it), and appends each step's
+recorded so far (``hooks.current_recording``; on a master, what its workers reported, a second
+counted as complete only once every report that may hold it has come), applies the load it
+answers (users, or an arrival rate on the ``arrival`` timetable with enough users to keep it;
+users only on a master, which spreads them over its workers), and appends each step's
 start and end to ``capacity_steps.jsonl`` in the run directory, where ``capacity`` and the
 live display read them. The plan comes from ``SPENDCAST_CAPACITY_PLAN`` (JSON).
 
@@ -27,10 +29,12 @@ from typing import Any, Final
 
 import gevent
 from locust import LoadTestShape
+from locust.runners import MasterRunner, Runner
 
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
 from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.locust.progress_writer import complete_after_s
 from spendcast.loadtest.shared.capacity_step import (
     GeneratorFigures,
     KneeHeld,
@@ -154,7 +158,7 @@ class CapacityShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         now = time.time()
         if self.runner is not None:
-            self.max_cpu = max(self.max_cpu, float(self.runner.current_cpu_usage))
+            self.max_cpu = max(self.max_cpu, generator_cpu(self.runner))
         if self.knee_until is not None:  # holding the knee while the server is sampled
             if now < self.knee_until:
                 return self._apply(self.knee_load)
@@ -172,7 +176,8 @@ class CapacityShape(LoadTestShape):
             self._started(self.search.current)
         else:
             step = self.search.current
-            load = self.search.update(now, self._second)
+            settled = complete_after_s(self.runner) if self.runner is not None else 1
+            load = self.search.update(now, self._second, settled)
             if step.verdict is not None:
                 self._ended(step)
                 if load is not None and self.plan.mode == "rate" and step.verdict == "breaks":
@@ -249,3 +254,10 @@ class CapacityShape(LoadTestShape):
             self._log_path = Path(out) / STEPS_FILE
         with self._log_path.open("a", encoding="utf-8") as log:
             log.write(json.dumps(event.to_json()) + "\n")
+
+
+def generator_cpu(runner: Runner) -> float:
+    """The CPU (%) of the process sending requests: on a master, its busiest worker's."""
+    if isinstance(runner, MasterRunner):
+        return max((float(worker.cpu_usage) for worker in runner.clients.all), default=0.0)
+    return float(runner.current_cpu_usage)

@@ -189,10 +189,15 @@ class CapacitySearch:
     def start(self, now: float) -> float:
         return self._begin(self.plan.start, "grow", now).load
 
-    def update(self, now: float, second: Callable[[int], Tally | None]) -> float | None:
-        """The load to apply at ``now``; ``second(s)`` is what epoch second ``s`` recorded."""
+    def update(
+        self, now: float, second: Callable[[int], Tally | None], settled_s: int = 1
+    ) -> float | None:
+        """The load to apply at ``now``; ``second(s)`` is what epoch second ``s`` recorded.
+        ``settled_s``: a second is complete that many seconds after it (1 where the requests
+        are counted; more on a Locust master, which hears from its workers every few seconds).
+        """
         step = self.current
-        windows = self._windows(step, now, second)
+        windows = self._windows(step, now, second, settled_s)
         if not self._decide(step, windows, now):
             return step.load
         load = self._next(step)
@@ -205,10 +210,10 @@ class CapacitySearch:
         return self.current
 
     def _windows(
-        self, step: Step, now: float, second: Callable[[int], Tally | None]
+        self, step: Step, now: float, second: Callable[[int], Tally | None], settled_s: int
     ) -> list[Tally]:
         first = math.floor(step.started_at) + 1 + self.plan.warmup_s
-        complete = math.floor(now) - 1  # the seconds before this one can get no more answers
+        complete = math.floor(now) - settled_s  # the seconds before can get no more answers
         width = self.plan.window_s
         count = max(0, (complete - first) // width)
         return [
