@@ -35,7 +35,10 @@ import click
 from spendcast.loadtest.diagnosis.sampling import sample
 from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.output import Output
 from spendcast.loadtest.run.runner import run_load
+from spendcast.loadtest.run.target import Target
 from tests.support.bottleneck import bottleneck_server
 from tests.support.fixed_service import fixed_service
 
@@ -76,11 +79,11 @@ def cost(seconds: int, rounds: int) -> None:
     """Throughput of a CPU-bound server alone, watched, and watched + sampled."""
     results: dict[str, list[float]] = {"alone": [], "watched": [], "sampled": []}
     with bottleneck_server("cpu", ms=5) as server, tempfile.TemporaryDirectory() as out:
-        config = RunConfig(host=server.url, users=4, duration_s=seconds, plots=False)
+        config = RunConfig(Target(server.url), load=ClosedLoad(4, duration_s=seconds))
         target = ServerTarget((server.process.pid,), None, True)
         for index in range(rounds):
             for condition in results:
-                config_n = replace(config, out_dir=Path(out, f"{condition}-{index}"))
+                config_n = replace(config, output=Output(Path(out, f"{condition}-{index}"), False))
                 if condition == "alone":
                     run = run_load(config_n)
                 else:
