@@ -10,11 +10,11 @@ from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.generators import LocalProcesses
 from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.locust_command import locust_command
 from spendcast.loadtest.run.output import Output
+from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.run.target import Target
 from spendcast.loadtest.run.users import Users
-from spendcast.loadtest.run.locust_command import locust_command
-from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.shared.contract import RECORDING_LOCUSTFILE, SCENARIOS_LOCUSTFILE
 from tests.support.server import free_port
 
