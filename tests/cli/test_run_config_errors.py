@@ -19,9 +19,7 @@ def test_every_rule_has_its_flag_words() -> None:
 
 
 @pytest.mark.parametrize(("build", "rule", "message"), REFUSED, ids=[r.name for _, r, _ in REFUSED])
-def test_each_refusal_reads_in_flags(
-    build: Callable[[], object], rule: Rule, message: str
-) -> None:
+def test_each_refusal_reads_in_flags(build: Callable[[], object], rule: Rule, message: str) -> None:
     with pytest.raises(RunConfigError) as raised:
         build()
     said = in_flags(raised.value)
