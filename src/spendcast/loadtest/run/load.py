@@ -73,7 +73,7 @@ class PlannedLoad:
             refuse(Rule.STAGES_AND_DURATION)
         if not self.stages and self.duration_s is None:
             refuse(Rule.CONSTANT_RATE_WITHOUT_DURATION)
-        self.plan  # noqa: B018  (the plan's own checks, now rather than at the run)
+        _ = self.plan  # the plan's own checks (load_plan.py), now rather than at the run
 
     @property
     def plan(self) -> LoadPlan:
