@@ -37,7 +37,10 @@ from bench.results import Ratio, Results, command_line
 from spendcast.loadtest.diagnosis.sampling import sample
 from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.output import Output
 from spendcast.loadtest.run.runner import run_load
+from spendcast.loadtest.run.target import Target
 from tests.support.bottleneck import bottleneck_server
 from tests.support.fixed_service import fixed_service
 
@@ -98,11 +101,11 @@ def cost(quick: bool, rounds: int, pin: bool, out: Path, seconds: int | None) ->
     seconds = seconds or (3 if quick else 10)
     results: dict[str, list[float]] = {"alone": [], "watched": [], "sampled": []}
     with bottleneck_server("cpu", ms=5) as server, tempfile.TemporaryDirectory() as tmp:
-        config = RunConfig(host=server.url, users=4, duration_s=seconds, plots=False)
+        config = RunConfig(Target(server.url), load=ClosedLoad(4, duration_s=seconds))
         target = ServerTarget((server.process.pid,), None, True)
         for index in range(rounds):
             for condition in results:
-                config_n = replace(config, out_dir=Path(tmp, f"{condition}-{index}"))
+                config_n = replace(config, output=Output(Path(tmp, f"{condition}-{index}"), False))
                 if condition == "alone":
                     run = run_load(config_n)
                 else:

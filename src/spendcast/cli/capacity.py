@@ -19,6 +19,10 @@ from spendcast.cli.run_display import ci_reports
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.generators import generators_of
+from spendcast.loadtest.run.output import Output
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.search import MODES, SearchPlan, parse_growth
 from spendcast.loadtest.shared.slo import Slo, SloResult
 
@@ -241,30 +245,33 @@ def capacity(
             bisect=bisect,
             max_users=max_users,
         )
-        base = RunConfig(
-            host=host or "http://127.0.0.1", scenario=scenario, out_dir=out_dir, tags=tags,
-            exclude_tags=exclude_tags, master=master_of(
-                master, master_bind_host, master_bind_port, expect_workers,
-                expect_workers_max_wait,
+        users = Users(scenario, None, tags, exclude_tags)
+        generators = generators_of(
+            None,
+            master_of(
+                master, master_bind_host, master_bind_port, expect_workers, expect_workers_max_wait
             ),
-        )  # fmt: skip
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    base = replace(base, user_file=user_locustfile(ctx, locustfile, user_classes))
-    reason = refusal(base, plan)
+    users = replace(users, file=user_locustfile(ctx, locustfile, user_classes))
+    reason = refusal(users, plan, generators)
     if reason is not None:
         raise BadInput(reason)
+    base = RunConfig(
+        Target(host or "http://127.0.0.1"), users, generators=generators, output=Output(out_dir)
+    )
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=max(console.width, 140))
-    steps_path = capacity_config(base, plan).out_dir
+    steps_path = capacity_config(base, plan).output.out_dir
     assert steps_path is not None
-    base = replace(base, out_dir=steps_path)
+    base = replace(base, output=Output(steps_path))
 
     def search(base: RunConfig, server: ServerTarget) -> CapacityResult:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"capacity search ({plan.mode}) against {base.host}…")
+                console.print(f"capacity search ({plan.mode}) against {base.target.host}…")
             return run_capacity(base, plan, server=server, sample_s=knee_sample)
         with CapacityLive(console, plan, steps_path.resolve() / STEPS_FILE) as live:
             return run_capacity(base, plan, live.update, server=server, sample_s=knee_sample)
@@ -276,7 +283,7 @@ def capacity(
                 (steps_path / "server.log").open("wb") as log,
                 started_server(server_cmd, ready_path=ready_path, output=log) as started,
             ):
-                base = replace(base, host=started.url)
+                base = replace(base, target=Target(started.url))
                 server = find_server(started.url, started.process.pid, server_metrics)
                 result = search(base, server)
         else:

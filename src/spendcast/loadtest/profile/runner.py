@@ -79,7 +79,7 @@ def profile_load(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ProfileResult:
     """Sample ``pid`` (and its children) with py-spy while ``config``'s load test runs."""
-    out_dir = (config.out_dir or default_out_dir("profile")).resolve()
+    out_dir = (config.output.out_dir or default_out_dir("profile")).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / RAW_FILE
     raw.unlink(missing_ok=True)
@@ -93,7 +93,8 @@ def profile_load(
             if sampler.poll() is not None:
                 raise ProfileError(_failure(out_dir, sampler.returncode))
             started = time.monotonic()
-            run = run_load(replace(config, out_dir=out_dir), on_progress)
+            run = run_load(replace(config, output=replace(config.output, out_dir=out_dir)),
+                           on_progress)  # fmt: skip
             sampled_s = time.monotonic() - started
         finally:
             if sampler.poll() is None:
