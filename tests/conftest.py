@@ -11,9 +11,8 @@ one of ``SHARED_FIXTURES``, form one group run by one worker: otherwise each wor
 own (a virtualenv, container images, a server). The collection is ordered longest first
 (``FIRST_FOLDERS``, then the other slow tests, then the fast ones), which with
 ``--no-loadscope-reorder`` is the order workers take them in: no long test starts last.
-Known gap: pytest-xdist 3.8 puts the group into ``item._nodeid``, which pytest 9.2 no longer
-reads (``nodeid`` comes from ``item._id``), so under pytest 9.2 the groups are ignored and each
-worker still builds its own; the order holds either way.
+pytest stays under 9.2: xdist 3.8 puts the group into ``item._nodeid``, which 9.2 no longer
+reads, and every group is then ignored (tests/dependencies/test_pytest_xdist.py).
 """
 
 from __future__ import annotations
