@@ -48,6 +48,7 @@ class Backlog:
         self.lock = threading.Lock()
         self._queue: SimpleQueue[Entry | None] = SimpleQueue()
         self._batch_full = threading.Event()
+        self._held = 0  # the row the writer took and holds while it waits for the rest of a batch
         self._buffer_rows = buffer_rows
         self._batch_size = batch_size
         self._segment_rows = segment_rows
@@ -128,7 +129,7 @@ class Backlog:
                     segment.spill_from = index
                 self.spilled += 1
                 self.spill_pending += 1
-        if self._queue.qsize() >= self._batch_size:
+        if self._queue.qsize() + self._held >= self._batch_size:
             self._batch_full.set()
 
     def _check_not_lost(self) -> None:
@@ -160,11 +161,13 @@ class Backlog:
             first = self._queue.get_nowait() if final else self._queue.get(timeout=0.5)
         except Empty:
             return []
+        self._held = 0 if first is None else 1  # counted by add() as part of the batch
         self._batch_full.clear()
-        # Re-read ``accepting`` after clear(): a refuse() that set the event just before it
-        # must not leave the writer asleep for flush_seconds (stop() would wait that long).
-        if not final and self.accepting and self._queue.qsize() + 1 < self._batch_size:
+        # Re-read ``accepting`` and the queue after clear(): a refuse() or the batch's last row
+        # that set the event just before it must not leave the writer asleep for flush_seconds.
+        if not final and self.accepting and self._queue.qsize() + self._held < self._batch_size:
             self._batch_full.wait(flush_seconds)
+        self._held = 0
         batch = [] if first is None else [first]
         while len(batch) < self._batch_size:
             try:
