@@ -54,8 +54,8 @@ class CapacityResult:
         return {
             "schema_version": 1,
             "plan": self.plan.to_json(),
-            "host": self.run.summary["config"]["host"],
-            "scenario": self.run.summary["config"]["scenario"],
+            "host": self.run.summary.config.host,
+            "scenario": self.run.summary.config.scenario,
             "answer": self.answer(),
             "found": self.found,
             "best": self.best,

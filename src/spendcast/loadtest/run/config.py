@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.locustfile import UserLocustfile
@@ -22,6 +21,7 @@ from spendcast.loadtest.shared.contract import (
 from spendcast.loadtest.shared.credentials import public_host
 from spendcast.loadtest.shared.duration import parse_think_time
 from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
+from spendcast.loadtest.shared.run_summary import RunSettings
 from spendcast.loadtest.shared.slo import Slo
 from spendcast.loadtest.shared.trace import Trace
 
@@ -155,30 +155,30 @@ class RunConfig:
             return LoadPlan.constant_rate(self.rate, self.duration_s, self.max_users, self.arrival)
         return LoadPlan("rate", self.stages, self.rate, self.max_users, self.arrival)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> RunSettings:
         """The configuration as written in ``summary.json``: no token, no cookie."""
         plan = self.plan
-        return {
-            "host": public_host(self.host),
-            "scenario": self.label,
-            "users": self.users if plan is None and not self.user_shape else None,
-            "spawn_rate": None if self.user_shape else self.effective_spawn_rate,
-            "duration_s": self.time_limit_s,
-            "processes": self.processes,
-            "workers": None if self.master is None else self.master.expect_workers,
-            "think_time": self.think_time,
-            "slos": [slo.expression for slo in self.slos],
-            "abort_on_fail": self.abort_on_fail,
-            "abort_grace_s": self.abort_grace_s if self.abort_on_fail else None,
-            "load_plan": None if plan is None else plan.to_json(),
-            "locustfile": None if self.user_file is None else self.user_file.public(),
-            "user_classes": list(self.user_classes),
-            "tags": list(self.tags),
-            "exclude_tags": list(self.exclude_tags),
-            "warmup_s": self.warmup_s,
-            "slice_s": self.slice_s,
-            "replay": None if self.replay is None else self.replay.public(self.replay_speed),
-        }
+        return RunSettings(
+            host=public_host(self.host),
+            scenario=self.label,
+            users=self.users if plan is None and not self.user_shape else None,
+            spawn_rate=None if self.user_shape else self.effective_spawn_rate,
+            duration_s=self.time_limit_s,
+            processes=self.processes,
+            workers=None if self.master is None else self.master.expect_workers,
+            think_time=self.think_time,
+            slos=tuple(slo.expression for slo in self.slos),
+            abort_on_fail=self.abort_on_fail,
+            abort_grace_s=self.abort_grace_s if self.abort_on_fail else None,
+            load_plan=plan,
+            locustfile=None if self.user_file is None else self.user_file.public(),
+            user_classes=self.user_classes,
+            tags=self.tags,
+            exclude_tags=self.exclude_tags,
+            warmup_s=self.warmup_s,
+            slice_s=self.slice_s,
+            replay=None if self.replay is None else self.replay.public(self.replay_speed),
+        )
 
     @property
     def effective_spawn_rate(self) -> float:

@@ -30,7 +30,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from spendcast.errors import SloSyntaxError
 
@@ -117,6 +117,11 @@ class SloResult:
             "observed": self.observed,
             "passed": self.passed,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SloResult:
+        """A result as ``as_dict`` wrote it (the SLO parsed again from its expression)."""
+        return cls(parse_slo(data["expression"]), data.get("observed"), bool(data["passed"]))
 
 
 def parse_slo(expression: str) -> Slo:
