@@ -18,7 +18,6 @@ from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.load_plan import LoadPlan
 from spendcast.loadtest.shared.slo import SloResult
 
-JsonObject = dict[str, Any]
 _Part = TypeVar("_Part")
 
 
@@ -39,7 +38,7 @@ class Latency:
         value: float | None = self.to_json()[name]
         return value
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"p50": self.p50, "p90": self.p90, "p95": self.p95, "p99": self.p99,
                 "p99_9": self.p99_9, "max": self.max, "mean": self.mean}  # fmt: skip
 
@@ -62,8 +61,8 @@ class Figures:
     latency_ms: Latency = field(default_factory=Latency)
     uncorrected_latency_ms: Latency | None = None
 
-    def to_json(self) -> JsonObject:
-        data: JsonObject = {
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "requests": self.requests,
             "failures": self.failures,
             "error_rate": self.error_rate,
@@ -99,7 +98,7 @@ class EndpointSummary:
     def label(self) -> str:
         return f"{self.method} {self.name}"
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "name": self.name, **self.figures.to_json()}
 
     @classmethod
@@ -120,7 +119,7 @@ class StageSummary:
     late: int = 0
     dropped: int = 0
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "start_s": self.start_s, "end_s": self.end_s,
                 "target": self.target, **self.figures.to_json(), "iterations": self.iterations,
                 "late": self.late, "dropped": self.dropped}  # fmt: skip
@@ -141,7 +140,7 @@ class SliceSummary:
     end_s: float
     figures: Figures
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "start_s": self.start_s, "end_s": self.end_s,
                 **self.figures.to_json()}  # fmt: skip
 
@@ -169,7 +168,7 @@ class Drift:
             f"{self.p_value:.2g} on their per-second {self.metric}s)"
         )
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"metric": self.metric, "first_ms": self.first_ms, "last_ms": self.last_ms,
                 "change": self.change, "p_value": self.p_value,
                 "drifted": self.drifted}  # fmt: skip
@@ -201,7 +200,7 @@ class Second:
     def rps(self) -> int:
         return self.requests
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"time": self.time, "users": self.users, "requests": self.requests,
                 "rps": self.rps, "failures": self.failures, "p50": self.p50, "p95": self.p95,
                 "p99": self.p99, "dropped": self.dropped, "warmup": self.warmup,
@@ -223,7 +222,7 @@ class Window:
     end_s: float
     warmup_requests: int = 0
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"start_s": self.start_s, "end_s": self.end_s,
                 "warmup_requests": self.warmup_requests}  # fmt: skip
 
@@ -242,8 +241,8 @@ class Files:
     log: str | None = None
     plots: tuple[str, ...] | None = None  # None: written without plots
 
-    def to_json(self) -> JsonObject:
-        data: JsonObject = {"recording": self.recording, "html": self.html,
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"recording": self.recording, "html": self.html,
                             "csv": list(self.csv), "log": self.log}  # fmt: skip
         if self.plots is not None:
             data["plots"] = list(self.plots)
@@ -272,7 +271,7 @@ class LocustfileFacts:
     available_user_classes: tuple[str, ...] = ()
     shapes: tuple[str, ...] = ()
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"path": self.path,
                 "files": [{"path": f.path, "sha256": f.sha256} for f in self.files],
                 "available_user_classes": list(self.available_user_classes),
@@ -296,7 +295,7 @@ class ReplayFacts:
     first_at: str
     speed: float | str  # the factor, or "max"
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "kind": self.kind, "requests": self.requests,
                 "span_s": self.span_s, "first_at": self.first_at, "speed": self.speed}  # fmt: skip
 
@@ -338,7 +337,7 @@ class RunSettings:
         """The open model ran: iterations on an arrival timetable (``--rate``/``--stages``)."""
         return self.load_plan is not None and self.load_plan.model == "rate"
 
-    def to_json(self) -> JsonObject:
+    def to_json(self) -> dict[str, Any]:
         plan, locustfile, replay = self.load_plan, self.locustfile, self.replay
         return {
             "host": self.host,
@@ -421,8 +420,8 @@ class Summary:
     locust_exit_code: int | None = None
     diagnosis: Mapping[str, Any] | None = None
 
-    def to_json(self) -> JsonObject:
-        data: JsonObject = {
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "schema_version": self.schema_version,
             "spendcast_version": self.spendcast_version,
             "timestamp": self.timestamp,
