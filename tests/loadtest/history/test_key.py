@@ -14,7 +14,7 @@ from spendcast.loadtest.history.key import (
     run_inputs,
 )
 from spendcast.loadtest.history.metadata import Machine
-from spendcast.loadtest.shared.run_summary import RunSettings
+from spendcast.loadtest.shared.run_settings import RunSettings
 from tests.loadtest.history.support import MACHINE, config
 
 

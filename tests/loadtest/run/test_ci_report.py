@@ -10,7 +10,8 @@ from junitparser import Failure, JUnitXml, TestSuite
 from spendcast.loadtest.run.ci_report import append_step_summary, markdown, write_junit
 from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.recording import Recording, read_recording
-from spendcast.loadtest.shared.run_summary import RunSettings, Summary
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult, parse_slo
 from spendcast.loadtest.shared.summary import build_summary, check_slos
 

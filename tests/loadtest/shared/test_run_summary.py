@@ -13,7 +13,9 @@ import pytest
 
 from spendcast.loadtest.shared.contract import SUMMARY_FILE
 from spendcast.loadtest.shared.run_files import read_summary
-from spendcast.loadtest.shared.run_summary import Latency, RunSettings, Summary, Window
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Summary, Window
+from spendcast.loadtest.shared.summary_figures import Latency
 from tests.support.fixed_service import REPO, fixed_service
 from tests.support.run_dirs import capacity_dir
 from tests.support.ui_session import spendcast_ui

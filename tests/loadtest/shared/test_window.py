@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spendcast.loadtest.shared.recording import LoadedRecording, Tally
-from spendcast.loadtest.shared.run_summary import RunSettings
+from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.summary import build_summary
 from spendcast.loadtest.shared.window import drift, slices, whole_seconds
 

@@ -29,7 +29,8 @@ from typing import Any, Final
 
 from scipy import stats
 
-from spendcast.loadtest.shared.run_summary import Second, Summary
+from spendcast.loadtest.shared.run_summary import Summary
+from spendcast.loadtest.shared.summary_figures import Second
 
 ALPHA: Final = 0.01  # few pairs and five figures: keep false alarms rare
 THRESHOLD: Final = 0.05

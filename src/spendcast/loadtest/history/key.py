@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from spendcast.loadtest.history.metadata import Machine
-from spendcast.loadtest.shared.run_summary import RunSettings
+from spendcast.loadtest.shared.run_settings import RunSettings
 
 SHOWN: Final = 12  # hex digits of the key printed; any unique prefix selects it
 LOAD_FIELDS: Final = ("users", "spawn_rate", "duration_s", "load_plan", "think_time", "processes",

@@ -28,8 +28,9 @@ from spendcast.loadtest.history.key import (
 from spendcast.loadtest.history.metadata import RunMetadata
 from spendcast.loadtest.history.schema import PERCENTILES
 from spendcast.loadtest.shared.contract import CAPACITY_FILE, COMPARISON_FILE, SUMMARY_FILE
-from spendcast.loadtest.shared.run_summary import Figures as RunFigures
-from spendcast.loadtest.shared.run_summary import RunSettings, Summary
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Summary
+from spendcast.loadtest.shared.summary_figures import Figures as RunFigures
 
 TOTAL: Final = "total"
 CAPACITY_ROW: Final = "capacity"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spendcast.loadtest.shared.recording import LoadedRecording, Recording, Tally, total_arrivals
-from spendcast.loadtest.shared.run_summary import EndpointSummary
 from spendcast.loadtest.shared.slo import Slo
 from spendcast.loadtest.shared.summary import check_slos, figures
+from spendcast.loadtest.shared.summary_figures import EndpointSummary
 
 
 def copy_tallies(endpoints: Mapping[str, Tally]) -> dict[str, Tally]:

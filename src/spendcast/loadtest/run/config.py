@@ -21,7 +21,7 @@ from spendcast.loadtest.shared.contract import (
 from spendcast.loadtest.shared.credentials import public_host
 from spendcast.loadtest.shared.duration import parse_think_time
 from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
-from spendcast.loadtest.shared.run_summary import RunSettings
+from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.slo import Slo
 from spendcast.loadtest.shared.trace import Trace
 

@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from spendcast.loadtest.shared.progress import Progress
-from spendcast.loadtest.shared.run_summary import Figures, Summary
+from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult, format_value
+from spendcast.loadtest.shared.summary_figures import Figures
 
 _LATENCY_COLUMNS = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
 _TAIL_COLUMNS = (("p99.9", "p99_9"), ("max", "max"))

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from spendcast.errors import LocustfileError
 from spendcast.loadtest.shared.contract import PROBE_MODULE
-from spendcast.loadtest.shared.run_summary import LocustfileFacts, LocustfileFile
+from spendcast.loadtest.shared.run_settings import LocustfileFacts, LocustfileFile
 
 PROBE_TIMEOUT_S: Final = 60
 

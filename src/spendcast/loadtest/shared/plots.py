@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, NullFormatter
 
 from spendcast.loadtest.shared.latency import LatencyHistogram
-from spendcast.loadtest.shared.run_summary import Second, Summary
+from spendcast.loadtest.shared.run_summary import Summary
+from spendcast.loadtest.shared.summary_figures import Second
 
 THROUGHPUT_PNG: Final = "throughput.png"
 LATENCY_OVER_TIME_PNG: Final = "latency_over_time.png"

@@ -22,7 +22,8 @@ from spendcast.loadtest.shared.contract import (
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
 from spendcast.loadtest.shared.recording import LoadedRecording, read_recording
-from spendcast.loadtest.shared.run_summary import Files, RunSettings, Summary
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Files, Summary
 from spendcast.loadtest.shared.slo import Slo
 from spendcast.loadtest.shared.summary import build_summary, check_slos
 

@@ -12,19 +12,17 @@ from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
 from spendcast.loadtest.shared.recording import Arrivals, LoadedRecording, Tally, total_arrivals
-from spendcast.loadtest.shared.run_summary import (
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Files, Summary, Window
+from spendcast.loadtest.shared.slo import Observation, Slo, SloResult, evaluate
+from spendcast.loadtest.shared.summary_figures import (
     EndpointSummary,
     Figures,
-    Files,
     Latency,
-    RunSettings,
     Second,
     SliceSummary,
     StageSummary,
-    Summary,
-    Window,
 )
-from spendcast.loadtest.shared.slo import Observation, Slo, SloResult, evaluate
 from spendcast.loadtest.shared.window import Slice, drift, is_sample, slices
 
 SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)

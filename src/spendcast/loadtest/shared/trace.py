@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from spendcast.loadtest.shared.load_plan import LoadPlan, Stage
-from spendcast.loadtest.shared.run_summary import ReplayFacts
+from spendcast.loadtest.shared.run_settings import ReplayFacts
 
 # The first request is due this long after the open model's time 0 (itself a second after the
 # start): every process has its users spawned and waiting, even on a busy machine, and none of

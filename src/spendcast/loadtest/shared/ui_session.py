@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from spendcast.loadtest.shared.run_summary import RunSettings
+from spendcast.loadtest.shared.run_settings import RunSettings
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Final
 from scipy.stats import mannwhitneyu
 
 from spendcast.loadtest.shared.recording import LoadedRecording, Tally
-from spendcast.loadtest.shared.run_summary import Drift
+from spendcast.loadtest.shared.summary_figures import Drift
 
 DRIFT_ALPHA: Final = 0.01
 DRIFT_MIN_CHANGE: Final = 0.20
