@@ -37,10 +37,10 @@ typecheck: $(INSTALLED) ## mypy (strict)
 	$(BIN)/mypy
 
 unit: $(INSTALLED) ## pytest only: every test, on $(WORKERS) xdist workers
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 
 check: lint typecheck ## The one-minute tier: lint, types and the fast tests (not `slow`)
-	$(BIN)/pytest -m "not slow" -n 2 --dist loadgroup -q
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadgroup --no-loadscope-reorder -q
 
 test: lint typecheck unit ## Everything CI runs: lint, types, every test
 

@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "recording": ("bench.recording_cost", "What the kit's recording costs Locust per request."),
     "insert": ("bench.insert_cost", "CPU per row of each way of writing the inference log."),
     "micro": ("bench.micro", "Micro-benchmarks on pytest-benchmark: predict, record()."),
+    "diagnosis": ("bench.diagnosis", "capacity's knee accuracy and the cost of its diagnosis."),
 }
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -28,7 +27,15 @@ import click
 
 from bench.counting_asgi import COUNT_PATH
 from bench.cpu import processes_running, snapshot, system_busy_seconds, worker_pids
-from bench.generator_report import RATIO_HEADER, RUN_HEADER, Run, digest, ratio_rows, run_rows
+from bench.generator_report import (
+    RATIO_HEADER,
+    RUN_HEADER,
+    Run,
+    digest,
+    ratio_rows,
+    run_figures,
+    run_rows,
+)
 from bench.generators import (
     GENERATORS,
     LOCUST_MARKER,
@@ -43,7 +50,7 @@ from bench.generators import (
 )
 from bench.options import shared_options
 from bench.report import format_table
-from bench.results import Ratio, Results
+from bench.results import Ratio, Results, command_line
 from bench.servers import RunningServer, ServerSpec, running
 from bench.suites import Pinning, uvicorn_command
 
@@ -116,7 +123,9 @@ def _command(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@shared_options("generator", rounds="5; quick 2", quick="2 rounds of a 3 s window, a smoke run")
+@shared_options(
+    "generator", rounds=5, quick_rounds=2, quick="2 rounds of a 3 s window, a smoke run"
+)
 @click.option("--window", type=float, default=None, help="Measured seconds per run [10; quick 3].")
 @click.option("--warmup", type=float, default=None, help="Seconds before the window [2; quick 1].")
 @click.option("--users", type=int, default=32, show_default=True, help="Locust users.")
@@ -131,13 +140,12 @@ def _command(
     "--only", multiple=True, help="Run only the cases whose name holds this text (repeatable)."
 )
 def main(
-    quick: bool, window: float | None, warmup: float | None, rounds: int | None, users: int,
+    quick: bool, window: float | None, warmup: float | None, rounds: int, users: int,
     rate: float, only: tuple[str, ...], pin: bool, out: Path,
 ) -> None:  # fmt: skip
     """Requests per Locust CPU-second of spendcast loadtest against plain Locust."""
     window = window or (3.0 if quick else 10.0)
     warmup = warmup or (1.0 if quick else 2.0)
-    rounds = rounds or (2 if quick else 5)
     pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
     help_text = spendcast_help()
     chosen: list[Case] = []
@@ -209,13 +217,14 @@ def main(
     ratios = digest(runs)
     results = Results(
         benchmark="generator",
-        command=" ".join(["python", "-m", "bench", "generator", *sys.argv[2:]]),
+        command=command_line(),
         rounds=rounds,
         ratios={
             f"{case}: {figure}": Ratio.from_json(entry[figure])
             for case, entry in ratios.items()
             for figure in ("requests_per_cpu_s", "rps")
         },
+        figures=run_figures(runs),
     )
     details: dict[str, Any] = {
         "settings": {

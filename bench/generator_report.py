@@ -49,6 +49,16 @@ class Run:
         }
 
 
+def run_figures(runs: Sequence[Run]) -> dict[str, tuple[float, ...]]:
+    """Requests per Locust CPU-second of each generator and case, one value per round
+    (results.json's figures: what ``--baseline`` pairs)."""
+    figures: dict[str, list[float]] = {}
+    for run in sorted(runs, key=lambda r: r.round):
+        name = f"{run.generator} {run.case}: requests per cpu-s"
+        figures.setdefault(name, []).append(round(run.per_cpu_s, 1))
+    return {name: tuple(values) for name, values in figures.items()}
+
+
 def paired(runs: Sequence[Run], case: str, figure: str) -> list[float]:
     """``spendcast / plain`` of ``figure`` ("rps" or "per_cpu_s"), one per round run by both."""
     by_round: dict[int, dict[str, float]] = {}

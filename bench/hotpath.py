@@ -2,10 +2,11 @@
 from the load generator): the app is driven through ASGI calls, and each piece of the
 ``/predict`` path is timed on its own.
 
-    python -m bench hotpath [--requests 20000] [--rounds 5]
+    python -m bench hotpath [--requests 20000] [--rounds 5] [--quick]
 
 Prints microseconds per request for the bare ASGI hello, ``/health`` and ``/predict`` (the
-best round), then the cost of each component of ``/predict``. The server's own HTTP work
+best round; results.json keeps every round's, and ``/predict / /health`` paired per round),
+then the cost of each component of ``/predict``. The server's own HTTP work
 (parsing, writing) is not in these numbers: ``throughput.py`` measures it with the hello.
 """
 
@@ -23,7 +24,9 @@ from typing import Any
 
 import click
 
+from bench.options import shared_options
 from bench.report import format_table
+from bench.results import Ratio, Results, command_line
 from bench.suites import spendcast_env, train_model
 
 EDUCATIONS = ("High School", "Bachelor", "Master", "PhD")
@@ -109,7 +112,7 @@ def _micro(stmt: Callable[[], object], number: int = 50_000) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=5)) / number * 1e6
 
 
-async def _measure(requests: int, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+async def _measure(requests: int, rounds: int) -> tuple[dict[str, list[float]], dict[str, float]]:
     from bench.hello_asgi import app as hello
     from spendcast.api.app import create_app
     from spendcast.api.responses import with_model_version
@@ -119,7 +122,7 @@ async def _measure(requests: int, rounds: int) -> tuple[dict[str, float], dict[s
     app = create_app(Settings())
     queries = _queries(requests)
     no_query = [b""] * requests
-    routes: dict[str, float] = {}
+    routes: dict[str, list[float]] = {}
     async with app.router.lifespan_context(app):
         runtime = app.state.runtime
         for _ in range(rounds):
@@ -128,15 +131,14 @@ async def _measure(requests: int, rounds: int) -> tuple[dict[str, float], dict[s
                 ("/health", app, "/health", no_query),
                 ("/predict", app, "/predict", queries),
             ):
-                seconds = await _drive(target, path, query)
-                routes[name] = min(routes.get(name, seconds), seconds)
+                routes.setdefault(name, []).append(await _drive(target, path, query))
         for name, target, path, query in (
             ("/health", app, "/health", no_query),
             ("/predict", app, "/predict", queries),
         ):
-            routes[f"{name} CPU incl. log + recorder threads"] = await _cpu_per_request(
-                runtime, target, path, query
-            )
+            routes[f"{name} CPU incl. log + recorder threads"] = [
+                await _cpu_per_request(runtime, target, path, query)
+            ]
         predictor, recorder = runtime.predictor, runtime.recorder
         inference = Inference("PhD", 42, 50_000.0, 1234.5, predictor.version)
         parts = {
@@ -156,16 +158,17 @@ async def _measure(requests: int, rounds: int) -> tuple[dict[str, float], dict[s
                 lambda: with_model_version(1234.5, predictor.version)
             ),
         }
-    return {k: v * 1e6 for k, v in routes.items()}, parts
+    return {k: [v * 1e6 for v in values] for k, values in routes.items()}, parts
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--requests", type=int, default=20_000, show_default=True, help="Per round.")
-@click.option("--rounds", type=int, default=5, show_default=True, help="Best round is kept.")
+@shared_options("hotpath", rounds=5, quick_rounds=2, quick="2,000 requests a round", pin="process")
+@click.option("--requests", type=int, default=None, help="Per round [20,000; --quick: 2,000].")
 @click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop",
               show_default=True, help="Event loop the app runs on.")  # fmt: skip
-def main(requests: int, rounds: int, loop: str) -> None:
+def main(quick: bool, rounds: int, pin: bool, out: Path, requests: int | None, loop: str) -> None:
     """Microseconds per request in-process, and per component of /predict."""
+    requests = requests or (2_000 if quick else 20_000)
     with tempfile.TemporaryDirectory(prefix="spendcast-hotpath-") as tmp:
         work = Path(tmp)
         train_model(work / "models")
@@ -177,13 +180,28 @@ def main(requests: int, rounds: int, loop: str) -> None:
         else:
             routes, parts = asyncio.run(_measure(requests, rounds))
 
-    predict = routes["/predict"]
-    rows = [[name, f"{us:.1f}", f"{us / predict:.0%}"] for name, us in routes.items()]
+    best = {name: min(values) for name, values in routes.items()}
+    predict = best["/predict"]
+    rows = [[name, f"{us:.1f}", f"{us / predict:.0%}"] for name, us in best.items()]
     click.echo(format_table(["in-process route", "us/request", "of /predict"], rows))
-    click.echo(f"\n/predict - /health = {predict - routes['/health']:.1f} us")
-    click.echo(f"predict/health rps ratio in-process = {routes['/health'] / predict:.2f}\n")
+    click.echo(f"\n/predict - /health = {predict - best['/health']:.1f} us")
+    click.echo(f"predict/health rps ratio in-process = {best['/health'] / predict:.2f}\n")
     rows = [[name, f"{us:.2f}", f"{us / predict:.0%}"] for name, us in parts.items()]
     click.echo(format_table(["component of /predict", "us/call", "of /predict"], rows))
+    pairs = zip(routes["/predict"], routes["/health"], strict=True)
+    results = Results(
+        "hotpath",
+        command_line(),
+        rounds,
+        ratios={"/predict / /health, us per request": Ratio.of([p / h for p, h in pairs])},
+        figures={
+            f"{name}: us/request": tuple(round(v, 3) for v in values)
+            for name, values in routes.items()
+        },
+    )
+    written = results.write(out, {"settings": {"requests": requests, "loop": loop},
+                                  "components_us": parts})  # fmt: skip
+    click.echo(f"\nwrote {written}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """CPU per row of the inference log's batch insert into SQLite, as served and in variants.
 
-    .venv/bin/python -m bench insert [--batch 500] [--batches 40] [--prefill 200000]
+    .venv/bin/python -m bench insert [--batch 500] [--batches 40] [--prefill 200000] [--quick]
 
 ``served`` is ``spendcast.monitoring.Database.insert`` (SQLAlchemy's compiled ``ON CONFLICT (id)
 DO NOTHING`` through the driver's ``executemany``, the 32-hex-digit text id of ``new_id``, the
@@ -10,7 +10,9 @@ runs it); ``before`` is the SQLAlchemy Core ``execute`` with a dict per row it r
 time: ``synchronous=NORMAL``, no ``created_at`` index, a
 16-byte binary id, an integer id that grows with time. Each variant starts from a table of
 ``--prefill`` rows (a server that has run a while), then inserts ``--batches`` batches; the
-figure is the inserting thread's CPU time per row (``time.thread_time``) and the wall time.
+figure is the inserting thread's CPU time per row (``time.thread_time``) and the wall time
+(median over ``--rounds``, each round every variant in turn; each variant's CPU per row over
+the first variant's is paired per round).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from typing import Any
 import click
 from sqlalchemy.dialects import sqlite
 
-from bench.report import format_table
+from bench.options import shared_options
+from bench.report import format_table, spread
+from bench.results import Ratio, Results, command_line
 from spendcast.monitoring import Inference
 from spendcast.monitoring.database import Database
 from spendcast.monitoring.table import inference_log
@@ -176,23 +180,32 @@ def _batches(rows: list[Inference], size: int) -> Iterator[list[Inference]]:
         yield rows[offset : offset + size]
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@shared_options(
+    "insert", rounds=1, quick_rounds=1, quick="5 batches into 5,000 rows", pin="process"
+)
 @click.option("--batch", type=int, default=500, show_default=True, help="Rows per transaction.")
+@click.option("--batches", type=int, default=None, help="Measured batches per variant [40; 5].")
 @click.option(
-    "--batches", type=int, default=40, show_default=True, help="Measured batches per variant."
+    "--prefill", type=int, default=None, help="Rows in the table before [200,000; 5,000]."
 )
-@click.option(
-    "--prefill", type=int, default=200_000, show_default=True, help="Rows in the table before."
-)
-def main(batch: int, batches: int, prefill: int) -> None:
+def main(
+    quick: bool, rounds: int, pin: bool, out: Path, batch: int, batches: int | None,
+    prefill: int | None,
+) -> None:  # fmt: skip
     """CPU per inserted row of each way of writing the inference log."""
+    batches = batches or (5 if quick else 40)
+    prefill = prefill or (5_000 if quick else 200_000)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     prefilled = _inferences(prefill, start)
     measured = _inferences(batch * batches, start + timedelta(days=1))
-    rows: list[list[str]] = []
+    cpu_us: dict[str, list[float]] = {}
+    wall_us: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="spendcast-insert-") as tmp:
-        for number, (label, make) in enumerate(VARIANTS.items()):
-            insert, close = make(Path(tmp) / f"variant-{number}.db")
+        for round_, (number, (label, make)) in itertools.product(
+            range(rounds), enumerate(VARIANTS.items())
+        ):
+            insert, close = make(Path(tmp) / f"variant-{round_}-{number}.db")
             for rows_ in _batches(prefilled, 5000):
                 insert(rows_)
             cpu, wall = time.thread_time(), time.perf_counter()
@@ -200,10 +213,25 @@ def main(batch: int, batches: int, prefill: int) -> None:
                 insert(rows_)
             cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
             close()
-            count = len(measured)
-            rows.append([label, f"{cpu / count * 1e6:.1f}", f"{wall / count * 1e6:.1f}"])
-    print(f"{batches} batches of {batch} rows into a table of {prefill:,} rows\n")
-    print(format_table(["variant", "cpu us/row", "wall us/row"], rows))
+            cpu_us.setdefault(label, []).append(round(cpu / len(measured) * 1e6, 3))
+            wall_us.setdefault(label, []).append(round(wall / len(measured) * 1e6, 3))
+    click.echo(f"{batches} batches of {batch} rows into a table of {prefill:,} rows\n")
+    rows = [[label, spread(cpu_us[label]).label(1), spread(wall_us[label]).label(1)]
+            for label in VARIANTS]  # fmt: skip
+    click.echo(format_table(["variant", "cpu us/row", "wall us/row"], rows))
+    first = next(iter(VARIANTS))
+    ratios = {
+        f"{label} / {first}, cpu per row": Ratio.of(
+            [mine / theirs for mine, theirs in zip(cpu_us[label], cpu_us[first], strict=True)]
+        )
+        for label in list(VARIANTS)[1:]
+    }
+    figures = {f"{label}: cpu us/row": tuple(values) for label, values in cpu_us.items()}
+    settings = {"batch": batch, "batches": batches, "prefill": prefill}
+    written = Results("insert", command_line(), rounds, ratios, figures).write(
+        out, {"settings": settings, "wall_us_per_row": wall_us}
+    )
+    click.echo(f"\nwrote {written}", err=True)
 
 
 if __name__ == "__main__":

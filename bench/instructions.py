@@ -2,8 +2,8 @@
 does not move (the same binary, inputs and environment give the same count), to compare the
 user-space work per request of ``/predict`` and of the bare hello where CPU time is too noisy.
 
-    python -m bench instructions                       # spendcast /predict vs the bare hello
-    python -m bench instructions --source /tmp/before  # also an older tree (git archive ... src)
+    python -m bench instructions                    # spendcast /predict vs the bare hello
+    python -m bench instructions --baseline HEAD~3  # and against an older revision's src
 
 Each server runs under ``valgrind --tool=callgrind`` (one worker; children are not traced,
 so spendcast's throwaway model-loading process runs natively), gets ``--warmup`` requests,
@@ -20,6 +20,7 @@ import http.client
 import random
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,9 +32,12 @@ from pathlib import Path
 
 import click
 
+from bench.options import shared_options
 from bench.report import format_table
+from bench.results import Ratio, Results, command_line
 from bench.servers import PORT, RunningServer, ServerSpec, running
 from bench.suites import HELLO_APP, ROOT, serve_stack_command, spendcast_env, train_model
+from spendcast.cli.errors import BadInput
 
 EDUCATIONS = ("High%20School", "Bachelor", "Master", "PhD")
 STARTUP_TIMEOUT_S = 900.0  # importing FastAPI & co under valgrind takes a minute or more
@@ -119,10 +123,8 @@ def _under_callgrind(command: tuple[str, ...], work: Path) -> tuple[str, ...]:
     )
 
 
-def _spendcast(source: Path | None, work: Path, model_dir: Path, token: str) -> ServerSpec:
+def _spendcast(work: Path, model_dir: Path, token: str) -> ServerSpec:
     env = {**spendcast_env(work, model_dir, token), "PYTHONHASHSEED": "0"}
-    if source is not None:
-        env["PYTHONPATH"] = str(source / "src")
     command = (sys.executable, "-m", "spendcast", "serve", "--host", "127.0.0.1", "--port", PORT)
     return ServerSpec(
         "spendcast",
@@ -144,14 +146,11 @@ def _directory(name: str) -> Iterator[Path]:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--requests", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Requests counted per server.")  # fmt: skip
-@click.option("--warmup", type=click.IntRange(min=0), default=300, show_default=True,
-              help="Requests before the count starts (caches, first calls).")  # fmt: skip
-@click.option("--source", "sources", multiple=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Also measure the spendcast of this tree (a directory holding src/), "
-              "e.g. `git archive <commit> src | tar -x -C DIR`. Repeatable.")  # fmt: skip
+@shared_options("instructions", rounds=1, quick_rounds=1, quick="200 requests after 50", pin="none")
+@click.option("--requests", type=click.IntRange(min=1), default=None,
+              help="Requests counted per server [2000; --quick: 200].")  # fmt: skip
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="Requests before the count starts (caches, first calls) [300; 50].")  # fmt: skip
 @click.option(
     "--model-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -161,50 +160,62 @@ def _directory(name: str) -> Iterator[Path]:
 @click.option("--only", type=click.Choice(["hello", "predict"]), default=None,
               help="Measure only the bare hello or only /predict.")  # fmt: skip
 def main(
-    requests: int, warmup: int, sources: tuple[Path, ...], model_dir: Path, only: str | None
-) -> None:
+    quick: bool, rounds: int, pin: bool, out: Path, requests: int | None, warmup: int | None,
+    model_dir: Path | None, only: str | None,
+) -> None:  # fmt: skip
     """Count the instructions per request of /predict (spendcast serve, 1 worker, its token,
     recorder and log) and of the bare ASGI hello on the same server stack."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        raise click.UsageError("valgrind is not installed (apt-get install valgrind)")
+        raise BadInput("valgrind is not installed (apt-get install valgrind)")
+    requests = requests or (200 if quick else 2000)
+    warmup = warmup if warmup is not None else (50 if quick else 300)
     token = secrets.token_urlsafe(16)
     count = functools.partial(measure, requests=requests, warmup=warmup, token=token)
     counts: list[Count] = []
-    if only != "predict":
-        with _directory("hello") as work:
-            hello = ServerSpec(
-                "hello",
-                _under_callgrind(serve_stack_command(HELLO_APP, 1), work),
-                cwd=ROOT,
-                startup_timeout_s=STARTUP_TIMEOUT_S,
-            )
-            counts.append(count("bare hello", hello, work, predict=False))
-            click.echo(f"bare hello: {counts[-1].per_request:,.0f} instructions/request")
-    if only != "hello":
-        trees: list[tuple[str, Path | None]] = [("spendcast /predict", None)]
-        trees += [(f"spendcast /predict ({source})", source) for source in sources]
-        with _directory("model") as trained:
-            if model_dir is None:
-                model_dir = trained
-                click.echo(f"training a model in {model_dir} ...", err=True)
-                train_model(trained)
-            for name, source in trees:
+    with _directory("model") as trained:
+        if model_dir is None and only != "hello":
+            model_dir = trained
+            click.echo(f"training a model in {model_dir} ...", err=True)
+            train_model(trained)
+        for _ in range(rounds):
+            if only != "predict":
+                with _directory("hello") as work:
+                    hello = ServerSpec(
+                        "hello",
+                        _under_callgrind(serve_stack_command(HELLO_APP, 1), work),
+                        cwd=ROOT,
+                        startup_timeout_s=STARTUP_TIMEOUT_S,
+                    )
+                    counts.append(count("bare hello", hello, work, predict=False))
+            if only != "hello":
+                assert model_dir is not None
                 with _directory("predict") as work:
-                    spec = _spendcast(source, work, model_dir, token)
-                    counts.append(count(name, spec, work, predict=True))
-                click.echo(f"{name}: {counts[-1].per_request:,.0f} instructions/request")
-    hello_count = next((count for count in counts if count.server == "bare hello"), None)
-    rows = [
-        [
-            count.server,
-            f"{count.per_request:,.0f}",
-            f"{count.per_request / hello_count.per_request:.2f}" if hello_count else "",
-        ]
-        for count in counts
-    ]
+                    spec = _spendcast(work, model_dir, token)
+                    counts.append(count("spendcast /predict", spec, work, predict=True))
+            for done in counts[-2 if only is None else -1 :]:
+                click.echo(f"{done.server}: {done.per_request:,.0f} instructions/request")
+    figures: dict[str, list[float]] = {}
+    for done in counts:
+        figures.setdefault(f"{done.server}: instructions/request", []).append(done.per_request)
+    hello_counts = figures.get("bare hello: instructions/request", [])
+    rows = []
+    for name, values in figures.items():
+        per_hello = [v / h for v, h in zip(values, hello_counts, strict=False)]
+        rows.append([name.split(":")[0], f"{statistics.median(values):,.0f}",
+                     f"{statistics.median(per_hello):.2f}" if per_hello else ""])  # fmt: skip
     click.echo()
     click.echo(f"callgrind, {requests} requests per server after {warmup}, user space, all threads")
     click.echo(format_table(["server", "instructions/request", "/ hello"], rows))
+    ratios = {}
+    predict_counts = figures.get("spendcast /predict: instructions/request", [])
+    if hello_counts and predict_counts:
+        pairs = zip(predict_counts, hello_counts, strict=True)
+        ratios["/predict / bare hello, instructions"] = Ratio.of([p / h for p, h in pairs])
+    results = Results("instructions", command_line(), rounds, ratios,
+                      {name: tuple(values) for name, values in figures.items()})  # fmt: skip
+    click.echo(
+        f"\nwrote {results.write(out, {'settings': {'requests': requests, 'warmup': warmup}})}"
+    )
 
 
 if __name__ == "__main__":

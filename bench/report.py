@@ -103,6 +103,16 @@ def by_scenario(measurements: Sequence[Measurement]) -> dict[str, list[Measureme
     return {key: sorted(runs, key=lambda m: m.repetition) for key, runs in grouped.items()}
 
 
+def scenario_figures(measurements: Sequence[Measurement]) -> dict[str, tuple[float, ...]]:
+    """Each scenario's rps and server CPU per request, one value per round (results.json's
+    figures: what ``--baseline`` pairs)."""
+    figures: dict[str, tuple[float, ...]] = {}
+    for scenario, runs in by_scenario(measurements).items():
+        figures[f"{scenario}: rps"] = tuple(round(m.rps, 1) for m in runs)
+        figures[f"{scenario}: cpu us/request"] = tuple(round(m.cpu_us_per_request, 2) for m in runs)
+    return figures
+
+
 def ratio_values(measurements: Sequence[Measurement], ratio: Ratio) -> list[float]:
     """One value per repetition in which both scenarios ran and the denominator served."""
 

@@ -7,10 +7,14 @@ from it could map one of them without the dev rows of the memory table showing w
 of this install can only map what ``spendcast`` itself depends on.
 
     python -m bench memory             # both worker counts, the venv cached in runs/bench
+    python -m bench memory --baseline HEAD~5   # the same against an older revision's install
     python -m bench throughput --quick       # the same rows in the throughput memory table
 
-The virtualenv is reused while the source it was built from is unchanged (a digest of
-``pyproject.toml``, ``README.md`` and ``src/`` kept in the venv), rebuilt otherwise.
+The install is built from the tree spendcast is imported from (this one, or ``--baseline``'s
+``src`` with its ``pyproject.toml`` and ``README.md``), into ``runs/bench/serving-only-venv``
+for this tree and ``runs/bench/serving-only-venv-baseline`` for another. Each is reused while
+the source it was built from is unchanged (a digest of ``pyproject.toml``, ``README.md`` and
+``src/`` kept in the venv), rebuilt otherwise.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ import click
 
 from bench.cpu import worker_pids
 from bench.memory import MEMORY_HEADER, memory_rows, resident_kib, worker_memory
+from bench.options import shared_options
 from bench.report import format_table
+from bench.results import Ratio, Results, command_line, spendcast_source
 from bench.servers import PORT, RunningServer, ServerSpec, running
 from bench.suites import Pinning
 from bench.wrk import WrkError, run_wrk, wrk_command
@@ -40,6 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ("pyproject.toml", "README.md", "src")
 STAMP = "spendcast-source.sha256"
 DEFAULT_VENV = Path("runs/bench/serving-only-venv")
+OTHER_TREE_VENV = Path("runs/bench/serving-only-venv-baseline")
 WORKER_COUNTS = (1, 2)
 _IGNORED = ("__pycache__", "*.egg-info", "*.pyc")
 
@@ -98,6 +105,11 @@ def build_venv(venv: Path, repo: Path = REPO_ROOT) -> Path:
         raise RuntimeError(f"pip install into {venv} failed:\n{install.stdout}{install.stderr}")
     stamp.write_text(digest + "\n")
     return venv
+
+
+def default_venv(repo: Path) -> Path:
+    """Where the install of ``repo`` is cached: one place for this tree, one for another."""
+    return DEFAULT_VENV if repo == REPO_ROOT else OTHER_TREE_VENV
 
 
 def serving_env(model_dir: Path, workdir: Path, token: str) -> dict[str, str]:
@@ -171,12 +183,13 @@ def measure(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@shared_options("memory", rounds=1, quick_rounds=1, quick="1 s of wrk after the warm-up")
 @click.option(
     "--venv",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_VENV,
-    show_default=True,
-    help="The serving-only virtualenv: built there, or reused when built from this source.",
+    default=None,
+    help="The serving-only virtualenv: built there, or reused when built from the same source "
+    f"[{DEFAULT_VENV}; for another tree's src: {OTHER_TREE_VENV}].",
 )
 @click.option(
     "--model-dir",
@@ -184,15 +197,20 @@ def measure(
     default=None,
     help="A directory with a trained model [default: the venv's `spendcast train` in a temp dir].",
 )
-@click.option("--duration", type=float, default=3.0, show_default=True, help="Seconds of wrk.")
-@click.option("--pin/--no-pin", default=True, show_default=True, help="taskset server and wrk.")
+@click.option("--duration", type=float, default=None, help="Seconds of wrk [3; --quick: 1].")
 @click.option("--wrk", "wrk_path", default="wrk", show_default=True, help="wrk executable.")
-def main(venv: Path, model_dir: Path | None, duration: float, pin: bool, wrk_path: str) -> None:
+def main(
+    quick: bool, rounds: int, pin: bool, out: Path, venv: Path | None, model_dir: Path | None,
+    duration: float | None, wrk_path: str,
+) -> None:  # fmt: skip
     """Build (or reuse) the serving-only install and print its workers' memory."""
     if shutil.which(wrk_path) is None:
         raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
-    venv = build_venv(venv.resolve())
+    duration = duration or (1.0 if quick else 3.0)
+    repo = spendcast_source().parent
+    venv = build_venv((venv or default_venv(repo)).resolve(), repo)
     pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
+    rounds_memory: list[dict[str, list[dict[str, Any]]]] = []
     with tempfile.TemporaryDirectory(prefix="spendcast-bench-") as tmp:
         workdir = Path(tmp)
         if model_dir is None:
@@ -202,11 +220,41 @@ def main(venv: Path, model_dir: Path | None, duration: float, pin: bool, wrk_pat
                 check=True,
                 capture_output=True,
             )
-        memory = measure(
-            venv, model_dir, workdir, token=secrets.token_urlsafe(16), pin=pinning,
-            duration_s=duration, wrk=wrk_path,
-        )  # fmt: skip
-    click.echo(format_table(MEMORY_HEADER, memory_rows(memory)))
+        token = secrets.token_urlsafe(16)
+        for _ in range(rounds):
+            measured = measure(
+                venv, model_dir, workdir, token=token, pin=pinning, duration_s=duration,
+                wrk=wrk_path,
+            )  # fmt: skip
+            rounds_memory.append(measured)
+    for memory in rounds_memory:
+        click.echo(format_table(MEMORY_HEADER, memory_rows(memory)))
+    ratios, figures = memory_figures(rounds_memory)
+    written = Results("memory", command_line(), rounds, ratios, figures).write(
+        out, {"tree": str(repo), "venv": str(venv), "memory": rounds_memory}
+    )
+    click.echo(f"\nwrote {written}", err=True)
+
+
+def memory_figures(
+    rounds: list[dict[str, list[dict[str, Any]]]],
+) -> tuple[dict[str, Ratio], dict[str, tuple[float, ...]]]:
+    """Each worker's RSS after the runs (MiB), and after the runs / after the warm-up, one
+    value per round."""
+    after: dict[str, list[float]] = {}
+    growth: dict[str, list[float]] = {}
+    for memory in rounds:
+        for server, workers in memory.items():
+            for number, worker in enumerate(workers, start=1):
+                name = f"{server} worker {number}"
+                after.setdefault(f"{name}: rss MiB after the runs", []).append(
+                    round(worker["rss_kib_after_runs"] / 1024, 1)
+                )
+                growth.setdefault(f"{name}: rss after the runs / warm", []).append(
+                    worker["rss_kib_after_runs"] / worker["rss_kib_after_warmup"]
+                )
+    ratios = {name: Ratio.of(values) for name, values in growth.items()}
+    return ratios, {name: tuple(values) for name, values in after.items()}
 
 
 if __name__ == "__main__":

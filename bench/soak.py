@@ -1,8 +1,8 @@
 """Soak: a steady load on the real ``spendcast serve`` for a long time, then the bill.
 
     .venv/bin/python -m bench soak                  # 30 minutes, 2 workers, fresh PostgreSQL db
-    .venv/bin/python -m bench soak --duration 2m --rps 1000 --json soak.json
-    .venv/bin/python -m bench soak --database-url sqlite:///soak.db
+    .venv/bin/python -m bench soak --duration 2m --rps 1000 --out runs/soak
+    .venv/bin/python -m bench soak --quick --database-url sqlite:///soak.db
 
 It trains a model in a temp directory, creates a fresh PostgreSQL database (dropped after; or
 uses ``--database-url``), starts ``spendcast serve`` there, sends ``GET /predict`` at a fixed
@@ -12,7 +12,8 @@ server with SIGTERM, and reports: requests, 200s, errors, achieved rate, latency
 rows the run added against 200s answered (``rows lost``, must be 0), rows sharing a request's
 income (``duplicates``: a request recorded twice, must be 0), and each worker's RSS growth
 after the warm-up (median of the first three samples after it against the last three: must stay
-under 5 %). Exit code 1 when one of these fails, a worker was replaced or the stop was unclean.
+under 5 %), into ``--out``'s results.json with every RSS sample. Exit code 1 when one of these
+fails, a worker was replaced or the stop was unclean.
 A benchmark, not a test: nothing here is timed.
 """
 
@@ -30,9 +31,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
@@ -40,41 +41,21 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.cpu import worker_pids
+from bench.options import shared_options
+from bench.results import Ratio, Results, command_line
 from bench.servers import free_port
+from bench.soak_load import steady_load
 from bench.suites import train_model
 from spendcast.loadtest.shared.duration import format_duration, parse_duration
 from spendcast.monitoring.database import Database
 from spendcast.monitoring.table import inference_log
 
-EDUCATIONS = ("High School", "Bachelor", "Master", "PhD")
 # About half of what bench/throughput.py measured for /predict on the 2-vCPU VM (6.6-7.2k rps),
 # leaving room for this generator, which shares the machine.
 DEFAULT_RPS = 3000
-CONNECTIONS = 32
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 RSS_GROWTH_LIMIT_PCT = 5.0
 RSS_WINDOW = 3  # samples whose median is the RSS at the end of the warm-up and at the end
-
-
-@dataclass
-class Tally:
-    sent: int = 0
-    ok: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-    transport_errors: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-
-    @property
-    def errors(self) -> int:
-        return self.sent - self.ok
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` (VmRSS), MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def rss_growth(
@@ -99,111 +80,6 @@ def rss_growth(
             "growth_pct": round((end - settled) / settled * 100, 2),
         }
     return result
-
-
-def _income(number: int) -> str:
-    """A distinct income per request (0.0, 0.1, ... 9999999.9: 100 million of them)."""
-    return f"{number // 10}.{number % 10}"
-
-
-def _request(number: int, host: str, token: str | None) -> bytes:
-    query = f"education={EDUCATIONS[number % 4]}&age={18 + number % 60}&income={_income(number)}"
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return (
-        f"GET /predict?{query.replace(' ', '%20')} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode()
-    )
-
-
-async def _connection(
-    host: str, port: int, token: str | None, schedule: _Schedule, tally: Tally
-) -> None:
-    """One keep-alive connection taking the next slot of the schedule until it ends."""
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    while (slot := await schedule.next()) is not None:
-        number, due = slot
-        tally.sent += 1
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection(host, port)
-            assert reader is not None
-            writer.write(_request(number, f"{host}:{port}", token))
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            tally.transport_errors += 1
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            continue
-        tally.latencies_ms.append((time.monotonic() - due) * 1000)
-        tally.statuses[status] = tally.statuses.get(status, 0) + 1
-        if status == 200:
-            tally.ok += 1
-    if writer is not None:
-        writer.close()
-
-
-class _Schedule:
-    """Slot ``n`` is due at ``start + n / rps``; ends after ``seconds``."""
-
-    def __init__(self, rps: float, seconds: float) -> None:
-        self.rps = rps
-        self.start = time.monotonic()
-        self.end = self.start + seconds
-        self.number = 0
-
-    async def next(self) -> tuple[int, float] | None:
-        number = self.number
-        self.number += 1
-        due = self.start + number / self.rps
-        if due >= self.end:
-            return None
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        return number, due
-
-
-async def _load(
-    url: str,
-    token: str | None,
-    rps: float,
-    seconds: float,
-    pids: list[int],
-    sample_seconds: float,
-    samples: list[tuple[float, dict[int, float]]],
-) -> Tally:
-    host, port = url.removeprefix("http://").split(":")
-    tally = Tally()
-    schedule = _Schedule(rps, seconds)
-    sampler = asyncio.create_task(_sample_rss(pids, sample_seconds, schedule, samples))
-    await asyncio.gather(
-        *(_connection(host, int(port), token, schedule, tally) for _ in range(CONNECTIONS))
-    )
-    sampler.cancel()
-    samples.append((time.monotonic() - schedule.start, _rss_now(pids)))
-    return tally
-
-
-def _rss_now(pids: list[int]) -> dict[int, float]:
-    return {pid: rss_mib(pid) for pid in pids if Path(f"/proc/{pid}").exists()}
-
-
-async def _sample_rss(
-    pids: list[int],
-    every: float,
-    schedule: _Schedule,
-    samples: list[tuple[float, dict[int, float]]],
-) -> None:
-    while True:
-        samples.append((time.monotonic() - schedule.start, _rss_now(pids)))
-        await asyncio.sleep(every)
 
 
 @contextmanager
@@ -258,24 +134,20 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     raise click.ClickException("spendcast serve was not ready within 120 s")
 
 
-@click.command()
-@click.option("--duration", default="30m", show_default=True, help="How long: 90, 30s, 2m, 1h.")
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@shared_options(
+    "soak", rounds=1, quick_rounds=1, quick="10 s at 300 rps, RSS every second", pin="none"
+)
+@click.option("--duration", help="How long: 90, 30s, 2m, 1h [30m; --quick: 10s].")
 @click.option(
     "--warmup",
     help="RSS growth is measured from the end of this [default: a sixth of the duration].",
 )
-@click.option(
-    "--sample-every",
-    default="10s",
-    show_default=True,
-    help="How often the RSS of each worker is sampled.",
-)
+@click.option("--sample-every", help="How often the RSS of each worker is sampled [10s; 1s].")
 @click.option(
     "--rps",
-    default=DEFAULT_RPS,
-    show_default=True,
     type=click.FloatRange(min=1),
-    help="Requests per second, steady (about half of the measured capacity).",
+    help=f"Requests per second, steady (about half of the measured capacity) [{DEFAULT_RPS}; 300].",
 )
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option(
@@ -290,36 +162,52 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     show_default=True,
     help="The PostgreSQL server (any database on it) where the fresh database is created.",
 )
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the report.")
 def main(
-    duration: str,
-    warmup: str | None,
-    sample_every: str,
-    rps: float,
-    workers: int,
-    database_url: str | None,
+    quick: bool, rounds: int, pin: bool, out: Path, duration: str | None, warmup: str | None,
+    sample_every: str | None, rps: float | None, workers: int, database_url: str | None,
     postgres_server: str,
-    json_path: Path | None,
-) -> None:
+) -> None:  # fmt: skip
     """Run a steady /predict load on spendcast serve; report errors, lost rows and RSS growth."""
-    seconds = _seconds(duration, "--duration")
+    seconds = _seconds(duration or ("10s" if quick else "30m"), "--duration")
     warmup_seconds = _seconds(warmup, "--warmup") if warmup else seconds / 6
-    every = _seconds(sample_every, "--sample-every")
-    with tempfile.TemporaryDirectory(prefix="spendcast-soak-") as temp:
-        workdir = Path(temp)
-        if database_url is not None:
-            report = _soak(workdir, database_url, workers, rps, seconds, warmup_seconds, every)
-        else:
-            with fresh_postgres(postgres_server) as url:
-                report = _soak(workdir, url, workers, rps, seconds, warmup_seconds, every)
-    click.echo(json.dumps({k: v for k, v in report.items() if k != "rss_samples"}, indent=2))
-    if json_path is not None:  # with every RSS sample
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
-    failed = [name for name, bad in _verdicts(report).items() if bad]
+    every = _seconds(sample_every or ("1s" if quick else "10s"), "--sample-every")
+    rps = rps or (300 if quick else DEFAULT_RPS)
+    reports: list[dict[str, object]] = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="spendcast-soak-") as temp:
+            workdir = Path(temp)
+            if database_url is not None:
+                report = _soak(workdir, database_url, workers, rps, seconds, warmup_seconds, every)
+            else:
+                with fresh_postgres(postgres_server) as url:
+                    report = _soak(workdir, url, workers, rps, seconds, warmup_seconds, every)
+        click.echo(json.dumps({k: v for k, v in report.items() if k != "rss_samples"}, indent=2))
+        reports.append(report)
+    failed = sorted({name for r in reports for name, bad in _verdicts(r).items() if bad})
+    written = Results("soak", command_line(), rounds, *_figures(reports)).write(
+        out, {"reports": reports, "failed": failed}
+    )  # every RSS sample
+    click.echo(f"wrote {written}", err=True)
     click.echo(f"soak: {'FAILED: ' + ', '.join(failed) if failed else 'passed'}", err=True)
     if failed:
         raise SystemExit(1)
+
+
+def _figures(
+    reports: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, Ratio], dict[str, tuple[float, ...]]]:
+    """Per round: achieved / target rate (a ratio), rate, latency, RSS growth, rows lost."""
+    ratios = {
+        "achieved / target rps": Ratio.of([r["achieved_rps"] / r["target_rps"] for r in reports])
+    }
+    figures = {
+        "achieved rps": tuple(r["achieved_rps"] for r in reports),
+        "p50 ms": tuple(r["latency_ms"]["p50"] for r in reports),
+        "p99 ms": tuple(r["latency_ms"]["p99"] for r in reports),
+        "max rss growth %": tuple(r["max_rss_growth_pct"] for r in reports),
+        "rows lost": tuple(r["rows_lost"] for r in reports),
+    }
+    return ratios, figures
 
 
 def _seconds(value: str, hint: str) -> int:
@@ -379,7 +267,7 @@ def _soak(
         )
         since = datetime.now(UTC) - timedelta(seconds=1)
         started = time.monotonic()
-        tally = asyncio.run(_load(url, token, rps, seconds, pids, sample_seconds, samples))
+        tally = asyncio.run(steady_load(url, token, rps, seconds, pids, sample_seconds, samples))
         elapsed = time.monotonic() - started
         replaced = sorted(set(worker_pids(process.pid)) - set(pids))
         process.send_signal(signal.SIGTERM)

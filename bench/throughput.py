@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -38,10 +37,11 @@ from bench.report import (
     Measurement,
     format_table,
     ratio_rows,
+    scenario_figures,
     scenario_rows,
     summary,
 )
-from bench.results import Ratio, Results
+from bench.results import Ratio, Results, command_line, spendcast_source
 from bench.results import machine as results_machine
 from bench.servers import RunningServer, running
 from bench.suites import (
@@ -89,7 +89,7 @@ def _measure(
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @shared_options(
-    "throughput", rounds="3; quick 2", quick="3 s runs, 2 rounds, the CI regression guard"
+    "throughput", rounds=3, quick_rounds=2, quick="3 s runs, 2 rounds, the CI regression guard"
 )
 @click.option(
     "--suite",
@@ -155,10 +155,10 @@ def _measure(
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="That install's virtualenv, reused while the source is unchanged "
-    "[default: runs/bench/serving-only-venv].",
+    "[default: runs/bench/serving-only-venv; for another tree's src: ...-venv-baseline].",
 )
 def main(
-    suite: str, quick: bool, duration: float | None, rounds: int | None, connections: int,
+    suite: str, quick: bool, duration: float | None, rounds: int, connections: int,
     lab_connections: int, lab_duration: float | None, threads: int, stack: str, pin: bool,
     model_dir: Path | None, out: Path, only: tuple[str, ...], wrk_path: str,
     with_serving_only: bool, serving_only_venv: Path | None,
@@ -167,7 +167,6 @@ def main(
     if shutil.which(wrk_path) is None:
         raise click.ClickException(f"{wrk_path} not found (apt-get install wrk)")
     duration = duration or (3.0 if quick else 10.0)
-    rounds = rounds or (2 if quick else 3)
     lab_duration = lab_duration or max(2.0, duration / 2)
     pinning = Pinning.for_cpus(sorted(os.sched_getaffinity(0)), enabled=pin)
     cores = len(os.sched_getaffinity(0))  # what the servers and wrk share
@@ -227,7 +226,7 @@ def main(
                 worker["rss_kib_after_runs"] = rss
         if with_serving_only and suite != "stacks":
             memory |= _serving_only(
-                serving_only_venv or serving_only.DEFAULT_VENV, model_dir or workdir / "models",
+                serving_only_venv, model_dir or workdir / "models",
                 workdir, token, pinning, duration, wrk_path,
             )  # fmt: skip
 
@@ -250,9 +249,10 @@ def main(
     digest = summary(measurements, chosen.ratios)
     results = Results(
         benchmark="throughput",
-        command=" ".join(["python", "-m", "bench", "throughput", *sys.argv[2:]]),
+        command=command_line(),
         rounds=rounds,
         ratios={label: Ratio.from_json(entry) for label, entry in digest["ratios"].items()},
+        figures=scenario_figures(measurements),
         machine=machine,
     )
     details = {
@@ -288,15 +288,18 @@ def _memory(server: RunningServer) -> list[dict[str, Any]]:
 
 
 def _serving_only(
-    venv: Path, model_dir: Path, workdir: Path, token: str, pin: Pinning, duration: float,
+    venv: Path | None, model_dir: Path, workdir: Path, token: str, pin: Pinning, duration: float,
     wrk: str,
 ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-    """The memory rows of a ``pip install <repo>`` without extras (bench/serving_only.py)."""
+    """The memory rows of a ``pip install <repo>`` without extras (bench/serving_only.py), the
+    repository being the tree spendcast is imported from (this one, or ``--baseline``'s)."""
+    repo = spendcast_source().parent
+    venv = venv or serving_only.default_venv(repo)
     click.echo(
         f"serving-only install in {venv} (built unless its source is unchanged) ...", err=True
     )
     return serving_only.measure(
-        serving_only.build_venv(venv.resolve()), model_dir, workdir,
+        serving_only.build_venv(venv.resolve(), repo), model_dir, workdir,
         token=token, pin=pin, duration_s=duration, wrk=wrk,
     )  # fmt: skip
 

@@ -1,6 +1,6 @@
 """CPU per slot of the open model's timetable (``locust/arrival.py``), in-process, old and new.
 
-    .venv/bin/python -m bench timetable [--baseline REV] [--rounds 5]
+    .venv/bin/python -m bench timetable [--baseline REV] [--rounds 5] [--quick]
 
 Two workloads, each run in a gevent process of its own (the timetable imports Locust, which
 monkey-patches the process that imports it), no server, no network:
@@ -24,10 +24,10 @@ monkey-patches the process that imports it), no server, no network:
 Each run also says how many of its slots a user took without queueing on the timetable's lock
 (``unqueued``, the candidate only), and checks that the recording counted every slot.
 
-``candidate`` imports ``src`` of the working tree; ``baseline`` imports ``src`` at ``--baseline``
-(``git archive`` into a temp dir). The rounds interleave them so a slow moment of the machine
-hits both; the figures are median [min-max] over rounds, and ``candidate / baseline`` pairs the
-runs of each round (CPU per slot: below 1 is cheaper).
+Each child imports the spendcast this process imports (``--baseline REV``: that revision's, in
+the rounds of the other tree, ``bench/baseline.py``; CPU per slot: below 1 is cheaper). The
+workloads of a round run one after the other; the figures are median [min-max] over rounds,
+and ``paced / realistic`` pairs the runs of each round.
 """
 
 from __future__ import annotations
@@ -36,16 +36,15 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from bench.options import shared_options
 from bench.report import format_table, spread
+from bench.results import Ratio, Results, command_line, spendcast_source
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("bare", "saturated", "realistic", "paced")
 
 # Runs in the child process: ``argv[1]`` is a JSON of the workload's parameters.
@@ -110,18 +109,6 @@ print(json.dumps({
 """
 
 
-def _baseline_src(revision: str, into: Path) -> Path:
-    """``src`` of the repository at ``revision``, extracted under ``into``."""
-    archive = into / "src.tar"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--output", str(archive), revision, "src"],
-        check=True,
-    )
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
-
-
 def _run(src: Path, params: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(
@@ -138,13 +125,10 @@ def _run(src: Path, params: dict[str, Any]) -> dict[str, Any]:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--baseline",
-    default="HEAD",
-    show_default=True,
-    help="Git revision whose src is the baseline (the working tree is the candidate).",
-)
-@click.option("--rounds", type=int, default=5, show_default=True, help="Interleaved rounds.")
+@shared_options(
+    "timetable", rounds=5, quick_rounds=2, quick="0.5 s bare/saturated, 1 s realistic/paced",
+    pin="process",
+)  # fmt: skip
 @click.option("--users", type=int, default=32, show_default=True, help="User greenlets.")
 @click.option(
     "--fast-rate",
@@ -156,9 +140,8 @@ def _run(src: Path, params: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--fast-seconds",
     type=float,
-    default=2.0,
-    show_default=True,
-    help="Measured seconds of the bare and saturated workloads.",
+    default=None,
+    help="Measured seconds of the bare and saturated workloads [2; --quick: 0.5].",
 )
 @click.option(
     "--rate", type=float, default=2000, show_default=True, help="Slots/s of the realistic workload."
@@ -166,9 +149,8 @@ def _run(src: Path, params: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--seconds",
     type=float,
-    default=3.0,
-    show_default=True,
-    help="Measured seconds of the realistic workload.",
+    default=None,
+    help="Measured seconds of the realistic and paced workloads [3; --quick: 1].",
 )
 @click.option(
     "--request-ms",
@@ -179,10 +161,13 @@ def _run(src: Path, params: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option("--only", type=click.Choice(WORKLOADS), default=None, help="Run one workload.")
 def main(
-    baseline: str, rounds: int, users: int, fast_rate: float, fast_seconds: float,
-    rate: float, seconds: float, request_ms: float, only: str | None,
+    quick: bool, rounds: int, pin: bool, out: Path, users: int, fast_rate: float,
+    fast_seconds: float | None, rate: float, seconds: float | None, request_ms: float,
+    only: str | None,
 ) -> None:  # fmt: skip
-    """CPU per slot of the timetable, baseline revision against the working tree."""
+    """CPU per slot of the open model's timetable, in gevent processes of its own."""
+    fast_seconds = fast_seconds or (0.5 if quick else 2.0)
+    seconds = seconds or (1.0 if quick else 3.0)
     workloads = {
         "bare": {"rate": fast_rate, "seconds": fast_seconds},
         "saturated": {"rate": fast_rate, "seconds": fast_seconds},
@@ -191,51 +176,48 @@ def main(
     }
     if only is not None:
         workloads = {only: workloads[only]}
-    with tempfile.TemporaryDirectory(prefix="spendcast-timetable-") as tmp:
-        sources = {"baseline": _baseline_src(baseline, Path(tmp)), "candidate": ROOT / "src"}
-        results: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for round_ in range(rounds):
-            for workload, params in workloads.items():
-                order = list(sources) if round_ % 2 == 0 else list(reversed(sources))
-                if workload == "paced":  # no timetable: one run, plain gevent and Locust
-                    order = ["candidate"]
-                for variant in order:
-                    run = _run(sources[variant], {"workload": workload, "users": users, **params})
-                    results.setdefault((workload, variant), []).append(run)
-                    click.echo(
-                        f"round {round_ + 1} {workload:<9} {variant:<9} "
-                        f"{run['cpu_s'] / max(run['slots'], 1) * 1e6:6.2f} us/slot  "
-                        f"{run['slots']} slots, late {run['late']}, dropped {run['dropped']}, "
-                        f"unqueued {run['unqueued']}",
-                        err=True,
-                    )
+    src = spendcast_source()
+    results: dict[str, list[dict[str, Any]]] = {}
+    for round_ in range(rounds):
+        for workload, params in workloads.items():
+            run = _run(src, {"workload": workload, "users": users, **params})
+            results.setdefault(workload, []).append(run)
+            click.echo(
+                f"round {round_ + 1} {workload:<9} {_per_slot(run) * 1e6:6.2f} us/slot  "
+                f"{run['slots']} slots, late {run['late']}, dropped {run['dropped']}, "
+                f"unqueued {run['unqueued']}",
+                err=True,
+            )
     rows = []
-    for (workload, variant), runs in results.items():
-        cpu = spread([r["cpu_s"] / r["slots"] * 1e6 for r in runs])
+    for workload, runs in results.items():
+        cpu = spread([_per_slot(r) * 1e6 for r in runs])
         loops = spread([r["iterations"] / r["slots"] for r in runs])
         late = sum(r["late"] for r in runs)
         dropped = sum(r["dropped"] for r in runs)
         unqueued = sum(r["unqueued"] for r in runs) / max(sum(r["sent"] for r in runs), 1)
-        label = "plain" if workload == "paced" else variant  # paced runs no timetable
-        rows.append([f"{workload} {label}", cpu.label(), loops.label(3), str(late),
-                     str(dropped), f"{unqueued:.0%}"])  # fmt: skip
+        rows.append([workload, cpu.label(), loops.label(3), str(late), str(dropped),
+                     f"{unqueued:.0%}"])  # fmt: skip
     header = ["workload", "cpu us/slot", "loop it/slot", "late", "dropped", "unqueued"]
     click.echo(format_table(header, rows))
-    ratio_rows = []
-    for workload in workloads:
-        if workload == "paced":
-            continue
-        pairs = zip(results[(workload, "candidate")], results[(workload, "baseline")], strict=True)
-        ratios = [_per_slot(c) / _per_slot(b) for c, b in pairs]
-        ratio_rows.append([f"{workload}: candidate / baseline", spread(ratios).label(3)])
-    if "realistic" in workloads and "paced" in workloads:
-        for variant in ("baseline", "candidate"):
-            pairs = zip(
-                results[("paced", "candidate")], results[("realistic", variant)], strict=True
-            )
-            ratios = [_per_slot(plain) / _per_slot(kit) for plain, kit in pairs]
-            ratio_rows.append([f"paced / realistic {variant}", spread(ratios).label(3)])
-    click.echo("\n" + format_table(["ratio of cpu per slot", "median [min-max]"], ratio_rows))
+    ratios: dict[str, Ratio] = {}
+    if "realistic" in results and "paced" in results:
+        pairs = zip(results["paced"], results["realistic"], strict=True)
+        ratios["paced / realistic, cpu per slot"] = Ratio.of(
+            [_per_slot(plain) / _per_slot(kit) for plain, kit in pairs]
+        )
+        ratio = ratios["paced / realistic, cpu per slot"]
+        click.echo(f"\npaced / realistic, cpu per slot: {ratio.median:.3f} "
+                   f"[{ratio.low:.3f}-{ratio.high:.3f}]")  # fmt: skip
+    figures = {
+        f"{workload}: cpu us/slot": tuple(round(_per_slot(r) * 1e6, 3) for r in runs)
+        for workload, runs in results.items()
+    }
+    settings = {"users": users, "fast_rate": fast_rate, "fast_seconds": fast_seconds,
+                "rate": rate, "seconds": seconds, "request_ms": request_ms}  # fmt: skip
+    written = Results("timetable", command_line(), rounds, ratios, figures).write(
+        out, {"settings": settings, "runs": results}
+    )
+    click.echo(f"\nwrote {written}")
 
 
 def _per_slot(run: dict[str, Any]) -> float:

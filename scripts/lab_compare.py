@@ -36,7 +36,11 @@ from spendcast.loadtest.diagnosis.display import diagnosis_view
 from spendcast.loadtest.diagnosis.watcher import find_server
 from spendcast.loadtest.report.html import write_report
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.output import Output
 from spendcast.loadtest.run.server_process import started_server
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.duration import parse_duration
 from spendcast.loadtest.shared.search import SearchPlan
 
@@ -73,8 +77,8 @@ def main() -> int:
             "SPENDCAST_JOURNAL_DIR": str(work / "journal"),
         },
     )
-    config = RunConfig(host="http://127.0.0.1", scenario="predict", users=users,
-                       duration_s=duration, token=token)  # fmt: skip
+    config = RunConfig(Target("http://127.0.0.1", token=token), Users("predict"),
+                       ClosedLoad(users, duration_s=duration))  # fmt: skip
     print(f"lab baseline vs spendcast: {pairs} pairs of {duration}s runs, {users} users each; "
           f"report in {out.relative_to(REPO)}", flush=True)  # fmt: skip
 
@@ -120,7 +124,8 @@ def diagnose(side: Side, config: RunConfig, out: Path) -> CapacityResult:
         (out / "server.log").open("wb") as log,
         started_server(side.command, cwd=REPO, env=side.env, output=log) as server,
     ):
-        base = replace(config, host=server.url, out_dir=out)
+        base = replace(config, target=replace(config.target, host=server.url),
+                       output=Output(out))  # fmt: skip
         target = find_server(server.url, server.process.pid)
         result = run_capacity(base, plan, server=target, sample_s=5)
     print(f"{side.label}: {result.answer()}")

@@ -25,7 +25,11 @@ import click
 from spendcast.cli.run_display import execute
 from spendcast.errors import ServerStartError
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.output import Output
 from spendcast.loadtest.run.server_process import started_server
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.duration import parse_duration
 from spendcast.loadtest.shared.run_files import default_out_dir
 from spendcast.monitoring import count_rows
@@ -62,12 +66,10 @@ def main() -> int:
             ) as server:
                 rows_before = _count(database_url)
                 config = RunConfig(
-                    host=server.url,
-                    scenario="predict",
-                    users=USERS,
-                    duration_s=duration,
-                    out_dir=default_out_dir("quickstart"),
-                    token=token,
+                    Target(server.url, token=token),
+                    Users("predict"),
+                    ClosedLoad(USERS, duration_s=duration),
+                    output=Output(default_out_dir("quickstart")),
                 )
                 print(f"API ready at {server.url}; {USERS} users for {duration}s.", flush=True)
                 result = execute(config)

@@ -3,8 +3,16 @@
 ``slow`` is given here, at collection, to every test that starts a real server, subprocess or
 browser, or runs a property search (hypothesis): its folder, marker, fixture or the modules its
 module imports say so, so a test added to one of those folders or modules is slow without being
-marked by hand; ``SLOW_MODULES`` names the few that no rule sees, each with its reason.
+marked by hand; ``SLOW_TESTS`` names the few that no rule sees, each with its reason.
 ``make check`` runs the rest (``-m "not slow"``), ``make test`` everything.
+
+Under pytest-xdist (``--dist loadgroup``), the tests sharing a fixture built once per module, or
+one of ``SHARED_FIXTURES``, form one group run by one worker: otherwise each worker builds its
+own (a virtualenv, container images, a server). The collection is ordered longest first
+(``FIRST_FOLDERS``, then the other slow tests, then the fast ones), which with
+``--no-loadscope-reorder`` is the order workers take them in: no long test starts last.
+pytest stays under 9.2: xdist 3.8 puts the group into ``item._nodeid``, which 9.2 no longer
+reads, and every group is then ignored (tests/dependencies/test_pytest_xdist.py).
 """
 
 from __future__ import annotations
@@ -27,11 +35,17 @@ SLOW_MARKERS = frozenset({"e2e", "browser", "postgres"})
 SLOW_FIXTURES = frozenset({"live_metrics", "postgres_url"})
 # A test module that imports one of these starts processes, or runs property searches.
 SLOW_IMPORTS = frozenset({"subprocess", "multiprocessing", "concurrent.futures", "hypothesis"})
-# Modules slow for a reason no rule above sees (path under tests/: the reason).
-SLOW_MODULES = {
+# Modules or tests slow for a reason no rule above sees (path under tests/[::test]: the reason).
+SLOW_TESTS = {
     "api/test_faults.py": "an app started (lifespan, model, recorder) per fault point, 44 of them",
     "loadtest/run/test_locustfile.py": "Locust loads each file in a subprocess of its own",
+    "monitoring/test_backpressure.py::test_best_effort_journal_on_a_full_disk_keeps_rows_in_"
+    "memory_and_writes_them": "~8 s: 300 rows drained through journal errors, each batch retried",
 }
+# Session fixtures costly enough to be built once per run, not once per xdist worker.
+SHARED_FIXTURES = frozenset({"live_metrics"})  # a server, its traffic and a load test
+# Folders whose tests take minutes each (images, namespaces, virtualenvs): scheduled first.
+FIRST_FOLDERS = ("containers", "multihost", "packaging")
 POSTGRES_URL = os.environ.get(
     "SPENDCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -44,7 +58,8 @@ def is_slow(item: pytest.Item) -> bool:
     fixtures = set(getattr(item, "fixturenames", ()))
     return (
         path.parts[0] in SLOW_FOLDERS
-        or path.as_posix() in SLOW_MODULES
+        or path.as_posix() in SLOW_TESTS
+        or f"{path.as_posix()}::{item.name}" in SLOW_TESTS
         or bool(markers & SLOW_MARKERS or fixtures & SLOW_FIXTURES)
         or bool(_imports(getattr(item, "module", None)) & SLOW_IMPORTS)
     )
@@ -64,10 +79,34 @@ def _prefixes(name: str) -> list[str]:
     return [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
 
 
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The xdist group of a test using a fixture built once for many tests, if it uses one."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs if info is not None else {}
+    shared = sorted(SHARED_FIXTURES.intersection(definitions))
+    if shared:
+        return shared[0]
+    if any(defs[-1].scope == "module" for defs in definitions.values()):
+        return item.path.relative_to(TESTS).as_posix()
+    return None
+
+
+def schedule_rank(item: pytest.Item) -> int:
+    """0 for the longest tests (``FIRST_FOLDERS``), 1 for the other slow ones, 2 for the rest."""
+    if item.path.relative_to(TESTS).parts[0] in FIRST_FOLDERS:
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+        group = shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=schedule_rank)  # stable: a module's tests keep their order
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ SpendcastError
 ├── ListenError                 the HTTP server cannot listen on its address
 └── LoadTestError               a load test (or a command built on it) could not run
     ├── SloSyntaxError          an SLO expression off the grammar (also a ValueError)
+    ├── RunConfigError          a run configuration that makes no sense (a plan with users...)
     ├── LocustfileError         a -f locustfile missing, failing to import, without the users asked
     ├── ServerStartError        a server command exited or never answered its readiness check
     ├── ProfileError            py-spy is missing, could not attach, or wrote no sample
@@ -79,6 +80,17 @@ class LoadTestError(SpendcastError):
 
 class SloSyntaxError(LoadTestError, ValueError):
     """An SLO expression that does not follow the grammar; the message says what to write."""
+
+
+class RunConfigError(LoadTestError, ValueError):
+    """A run configuration that cannot be built: a replay on a master's workers, a think time
+    under the open model... ``rule`` says which (``loadtest/run/config_rules.Rule``, for the CLI
+    to say it in its flags), ``values`` what was given; the message is in the run's words."""
+
+    def __init__(self, rule: object, message: str, values: dict[str, object]) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.values = values
 
 
 class LocustfileError(LoadTestError, ValueError):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.instructions import summary_instructions
+from bench.results import read
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,20 +23,20 @@ def test_the_summary_line_gives_the_instructions() -> None:
         summary_instructions("events: Ir\ntotals: 12\n")
 
 
-def test_a_real_count_of_the_bare_hello() -> None:
-    """The whole command against the hello under valgrind: two counts of the same requests
-    agree closely (the figure does not depend on the machine's load), and are positive."""
+def test_a_real_count_of_the_bare_hello(tmp_path: Path) -> None:
+    """The whole command against the hello under valgrind, two rounds: the two counts of the
+    same requests agree closely (the figure does not depend on the machine's load), are
+    positive, and land in results.json."""
     require_tool("valgrind")
-    counts = []
-    for _ in range(2):
-        completed = subprocess.run(
-            [sys.executable, "-m", "bench", "instructions", "--only", "hello", "--requests", "200",
-             "--warmup", "50"],
-            cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-        )  # fmt: skip
-        assert completed.returncode == 0, completed.stderr[-3000:]
-        found = re.search(r"^bare hello\s+([\d,]+)\s+1\.00$", completed.stdout, re.MULTILINE)
-        assert found is not None, completed.stdout
-        counts.append(int(found[1].replace(",", "")))
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "instructions", "--quick", "--only", "hello",
+         "--rounds", "2", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    found = re.search(r"^bare hello\s+([\d,]+)\s+1\.00$", completed.stdout, re.MULTILINE)
+    assert found is not None, completed.stdout
+    counts = read(tmp_path).figures["bare hello: instructions/request"]
+    assert len(counts) == 2
     assert min(counts) > 10_000
     assert max(counts) / min(counts) < 1.1, counts

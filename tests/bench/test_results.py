@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bench.__main__ import BENCHMARKS, main
@@ -39,6 +41,26 @@ def test_a_written_file_reads_back_the_same_and_keeps_the_details(tmp_path: Path
     data = json.loads(path.read_text())
     assert data["settings"] == {"duration_s": 3}
     assert data["ratios"]["predict / health"]["values"] == [1.4, 1.6]
+
+
+def test_figures_read_back_and_compare_as_their_medians(tmp_path: Path) -> None:
+    old = replace(_results("hotpath", 1.0), figures={"/predict: us/request": (30.0, 10.0, 20.0)})
+    new = replace(old, figures={"/predict: us/request": (15.0, 5.0)})
+    assert read(old.write(tmp_path, {})) == old
+    rows = comparison_rows(old, new)
+    assert rows[-1] == ["figure: /predict: us/request", "20.000 [10.000-30.000]",
+                        "10.000 [5.000-15.000]", "0.500"]  # fmt: skip
+
+
+def test_a_file_of_before_figures_and_source_reads() -> None:
+    data = _results("generator", 1.0).to_json()
+    del data["figures"], data["source"]
+    assert Results.from_json(data).figures == {}
+
+
+def test_details_cannot_overwrite_the_schema(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="source"):
+        _results("memory", 1.0).write(tmp_path, {"source": "elsewhere"})
 
 
 def test_unknown_keys_are_ignored() -> None:
@@ -91,7 +113,7 @@ def test_the_micro_benchmarks_run_measured_from_the_one_command(tmp_path: Path) 
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    measured = json.loads((tmp_path / "benchmarks.json").read_text())["benchmarks"]
+    measured = json.loads((tmp_path / "benchmarks-1.json").read_text())["benchmarks"]
     assert [b["name"] for b in measured] == ["test_predict_one"]
     assert measured[0]["stats"]["rounds"] > 1
     assert measured[0]["stats"]["min"] > 0

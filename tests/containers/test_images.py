@@ -3,8 +3,9 @@
 No image registry is reachable here: the images are built ``FROM`` a base made locally with
 debootstrap (``base_image.py``, once per machine: it is kept as
 ``localhost/spendcast-base:bookworm``), and pip installs from a wheelhouse made on the host
-(``--no-index``). Needs root, podman, runc and debootstrap (see .ci/run); skips with the reason
-without them, fails under CI=true.
+(``--no-index``); the images are built once per session (``conftest.py``). Needs root,
+podman, runc and debootstrap (see .ci/run); skips with the reason without them, fails under
+CI=true.
 """
 
 from __future__ import annotations
@@ -15,17 +16,13 @@ import httpx
 import pytest
 
 from spendcast.api.responses import MODEL_VERSION_HEADER
-from tests.containers.base_image import Images, build_images, podman
+from tests.containers.base_image import Images, podman
 from tests.reliability.support import wait_until
 from tests.support.server import free_port
 
 # The first test builds the base image (debootstrap, ~1-3 min cold) and both images.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory: pytest.TempPathFactory) -> Images:
-    return build_images(tmp_path_factory.mktemp("context"))
+# A test may wait for the images (conftest.py), built by another xdist worker meanwhile.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture

@@ -61,9 +61,9 @@ USED_BY = {
     "runner.clients": "MasterRunner.clients.all and WorkerNode.id/.state (handoff.py)",
     "register_message(concurrent=)": "register_message(..., concurrent=True) (handoff.py)",
     "send_message(client_id=)": "MasterRunner.send_message(..., client_id=) (handoff.py)",
-    "runners.WORKER_REPORT_INTERVAL": "locust.runners.WORKER_REPORT_INTERVAL (hooks.py: live rps)",
-    "stats.CSV_STATS_INTERVAL_SEC": "locust.stats.CSV_STATS_INTERVAL_SEC (hooks.py)",
-    "add_argument(env_var=)": "the env_var= of a custom option's add_argument (hooks.py)",
+    "runners.WORKER_REPORT_INTERVAL": "locust.runners.WORKER_REPORT_INTERVAL (progress_writer.py)",
+    "stats.CSV_STATS_INTERVAL_SEC": "locust.stats.CSV_STATS_INTERVAL_SEC (stopping.py)",
+    "add_argument(env_var=)": "the env_var= of a custom option's add_argument (options.py)",
     "rpc.Message": "locust.rpc.Message(type, data, node_id) .data/.node_id (handoff.py)",
 }
 

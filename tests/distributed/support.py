@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from spendcast.loadtest.shared.latency import PERCENTILES, LatencyHistogram
-from spendcast.loadtest.shared.recording import LoadedRecording, Tally, read_recording
+from spendcast.loadtest.shared.recording_file import LoadedRecording, read_recording
+from spendcast.loadtest.shared.tally import Tally
 from spendcast.monitoring import count_rows
 from tests.support.server import Server
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from spendcast.loadtest.shared.latency import LatencyHistogram
-from spendcast.loadtest.shared.recording import read_recording
+from spendcast.loadtest.shared.recording_file import read_recording
 from tests.distributed.support import (
     BATCH_SIZE,
     TOKEN,

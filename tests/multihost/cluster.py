@@ -5,8 +5,6 @@ root namespace's address, and hosts for a Locust master and two workers.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import signal
 import subprocess
@@ -20,15 +18,18 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
+from tests.multihost.balancer import (
+    API_PORT,
+    REPLICAS,
+    balancer_url,
+    start_balancer,
+    wait_backends,
+)
 from tests.multihost.topology import Host, Topology, kill_tree, topology
 from tests.reliability.support import wait_until
 from tests.support.postgres import TcpProxy
 
-ROOT = Path(__file__).resolve().parents[2]
-HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 TOKEN = "multihost-e2e-token-51c2"
-API_PORT, LB_PORT, STATS_PORT, MASTER_PORT = 8000, 8080, 8404, 5557
-REPLICAS = ("api1", "api2")
 HOSTS = (*REPLICAS, "lb", "master", "w1", "w2")
 
 
@@ -48,7 +49,7 @@ class Cluster:
 
     @property
     def lb_url(self) -> str:
-        return f"http://{self.host('lb').address}:{LB_PORT}"
+        return balancer_url(self.net)
 
     def replica_dir(self, name: str) -> Path:
         path = self.workdir / name
@@ -98,38 +99,10 @@ class Cluster:
         kill_tree(self.replicas[name])
 
     def start_balancer(self) -> None:
-        lb = self.host("lb")
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin"),
-            "SPENDCAST_LB_BIND": f"{lb.address}:{LB_PORT}",
-            "SPENDCAST_LB_STATS": f"{lb.address}:{STATS_PORT}",
-            **{f"SPENDCAST_API_{n}": f"{self.host(r).address}:{API_PORT}"
-               for n, r in enumerate(REPLICAS, start=1)},
-        }  # fmt: skip
-        lb.start(
-            ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)],
-            env=env, cwd=self.workdir, log=self.workdir / "haproxy.log",
-        )  # fmt: skip
-
-    def backends(self) -> dict[str, str]:
-        """Each replica's state as HAProxy sees it (``UP``, ``DOWN``, ...), from its stats."""
-        url = f"http://{self.host('lb').address}:{STATS_PORT}/stats;csv"
-        try:
-            text = httpx.get(url, timeout=2).text.lstrip("# ")
-        except httpx.TransportError:
-            return {}
-        return {
-            row["svname"]: row["status"]
-            for row in csv.DictReader(io.StringIO(text))
-            if row["pxname"] == "api" and row["svname"] in REPLICAS
-        }
+        start_balancer(self.net, self.workdir)
 
     def wait_backends(self, **expected: str) -> None:
-        def seen() -> bool:
-            states = self.backends()
-            return all(states.get(name, "").startswith(want) for name, want in expected.items())
-
-        wait_until(seen, 60, f"HAProxy sees {expected}")
+        wait_backends(self.net, **expected)
 
     def served(self, name: str) -> int:
         """Predictions answered 200 by one replica, from its API log file."""

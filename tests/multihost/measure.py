@@ -21,7 +21,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL
 from tests.distributed.support import summary
-from tests.multihost.cluster import MASTER_PORT, REPLICAS, TOKEN, Cluster, cluster
+from tests.multihost.balancer import MASTER_PORT, REPLICAS
+from tests.multihost.cluster import TOKEN, Cluster, cluster
 from tests.reliability.support import wait_until
 
 

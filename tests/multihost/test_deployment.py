@@ -22,7 +22,8 @@ from tests.distributed.support import (
     summary,
     union,
 )
-from tests.multihost.cluster import MASTER_PORT, REPLICAS, TOKEN, Cluster, cluster, elapsed_until
+from tests.multihost.balancer import MASTER_PORT, REPLICAS
+from tests.multihost.cluster import TOKEN, Cluster, cluster, elapsed_until
 from tests.reliability.support import Load, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -76,7 +77,7 @@ def test_a_distributed_load_through_the_balancer_is_counted_exactly(
     predictions = recorded[("GET", "/predict")]
     assert predictions.requests == endpoint(result, "GET", "/predict")["requests"] > 0
     assert endpoint(result, "GET", "/predict")["latency_ms"] == rounded_stats(predictions.histogram)
-    from spendcast.loadtest.shared.recording import read_recording
+    from spendcast.loadtest.shared.recording_file import read_recording
 
     master_tally = read_recording(out / "recording.json").endpoints[("GET", "/predict")]
     assert same_percentiles(master_tally.histogram, predictions.histogram)

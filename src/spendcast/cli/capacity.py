@@ -8,13 +8,23 @@ from pathlib import Path
 import click
 
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
-from spendcast.cli.options import Options, user_locustfile, user_options
+from spendcast.cli.options import (
+    Options,
+    master_of,
+    master_options,
+    user_locustfile,
+    user_options,
+)
 from spendcast.cli.run_display import ci_reports
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.generators import generators_of
+from spendcast.loadtest.run.output import Output
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.search import MODES, SearchPlan, parse_growth
-from spendcast.loadtest.shared.slo import Slo, SloResult, parse_slo
+from spendcast.loadtest.shared.slo import Slo, SloResult
 
 DEFAULT_SLOS = ("p99<100ms", "errors<1%")
 option = Options("capacity")
@@ -37,8 +47,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
     step = result.best or (result.steps[0] if result.steps else None)
     if step is None:
         return ()
-    return tuple(SloResult(parse_slo(s["expression"]), s["observed"], s["passed"])
-                 for s in step["figures"]["slos"])  # fmt: skip
+    return step.figures.slos
 
 
 @click.command()
@@ -153,6 +162,7 @@ def _verdicts(result: CapacityResult) -> tuple[SloResult, ...]:
 @option.quiet("No live view and no table: the answer and the run directory only.")
 @option.junit()
 @option.no_history()
+@master_options("capacity")
 @click.pass_context
 def capacity(
     ctx: click.Context,
@@ -179,6 +189,11 @@ def capacity(
     quiet: bool,
     junit_path: Path | None,
     no_history: bool,
+    master: bool,
+    master_bind_host: str,
+    master_bind_port: int,
+    expect_workers: int,
+    expect_workers_max_wait: int,
     locustfile: str | None,
     tags: tuple[str, ...],
     exclude_tags: tuple[str, ...],
@@ -190,7 +205,8 @@ def capacity(
     breaks an SLO or where throughput stops growing, then bisects. Prints the answer ("holds N
     req/s at p99 X ms with Y users; breaks at ...") and writes capacity.json, charts and a
     self-contained index.html in the run directory. With -f, your own locustfile's users
-    are stepped (in either mode). See docs/capacity.md.
+    are stepped (in either mode). With --master, the users run on `spendcast loadtest
+    --worker` processes on other machines (users mode). See docs/capacity.md.
 
     Every search ends with a diagnosis: the bottleneck (server-cpu, server-waiting,
     load-generator, errors or none), the evidence and what to try, from the server's processes
@@ -229,25 +245,33 @@ def capacity(
             bisect=bisect,
             max_users=max_users,
         )
-        base = RunConfig(host=host or "http://127.0.0.1", scenario=scenario, out_dir=out_dir,
-                         tags=tags, exclude_tags=exclude_tags)  # fmt: skip
+        users = Users(scenario, None, tags, exclude_tags)
+        generators = generators_of(
+            None,
+            master_of(
+                master, master_bind_host, master_bind_port, expect_workers, expect_workers_max_wait
+            ),
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    base = replace(base, user_file=user_locustfile(ctx, locustfile, user_classes))
-    reason = refusal(base, plan)
+    users = replace(users, file=user_locustfile(ctx, locustfile, user_classes))
+    reason = refusal(users, plan, generators)
     if reason is not None:
         raise BadInput(reason)
+    base = RunConfig(
+        Target(host or "http://127.0.0.1"), users, generators=generators, output=Output(out_dir)
+    )
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=max(console.width, 140))
-    steps_path = capacity_config(base, plan).out_dir
+    steps_path = capacity_config(base, plan).output.out_dir
     assert steps_path is not None
-    base = replace(base, out_dir=steps_path)
+    base = replace(base, output=Output(steps_path))
 
     def search(base: RunConfig, server: ServerTarget) -> CapacityResult:
         if quiet or not console.is_terminal:
             if not quiet:
-                console.print(f"capacity search ({plan.mode}) against {base.host}…")
+                console.print(f"capacity search ({plan.mode}) against {base.target.host}…")
             return run_capacity(base, plan, server=server, sample_s=knee_sample)
         with CapacityLive(console, plan, steps_path.resolve() / STEPS_FILE) as live:
             return run_capacity(base, plan, live.update, server=server, sample_s=knee_sample)
@@ -259,7 +283,7 @@ def capacity(
                 (steps_path / "server.log").open("wb") as log,
                 started_server(server_cmd, ready_path=ready_path, output=log) as started,
             ):
-                base = replace(base, host=started.url)
+                base = replace(base, target=Target(started.url))
                 server = find_server(started.url, started.process.pid, server_metrics)
                 result = search(base, server)
         else:

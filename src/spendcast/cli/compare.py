@@ -9,8 +9,12 @@ import click
 
 from spendcast.cli.errors import BadInput, SloFailed, exit_codes
 from spendcast.cli.options import Options, user_locustfile, user_options
-from spendcast.errors import LoadTestError
-from spendcast.loadtest.run.config import RunConfig
+from spendcast.cli.run_config_errors import in_flags
+from spendcast.errors import LoadTestError, RunConfigError
+from spendcast.loadtest.run.config import RunConfig, closed_or_file_shape
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 
 MIN_PAIRS = 3  # 2 pairs: one degree of freedom, t > 63.7 at p < 0.01 (compare/stats.py)
 
@@ -154,9 +158,9 @@ def compare(
         if run_dirs:
             comparison = compare_dirs(run_dirs[0], run_dirs[1], threshold=threshold)
         else:
-            base = RunConfig(host="http://127.0.0.1", scenario=scenario, users=users,
-                             duration_s=duration, user_file=user_file, tags=tags,
-                             exclude_tags=exclude_tags)  # fmt: skip
+            run_users = Users(scenario, user_file, tags, exclude_tags)
+            load = closed_or_file_shape(run_users, ClosedLoad(users, duration_s=duration))
+            base = RunConfig(Target("http://127.0.0.1"), run_users, load)
 
             def progress(side: str, pair: int, result: object) -> None:
                 if result is None:
@@ -169,6 +173,8 @@ def compare(
             )  # fmt: skip
     except (LoadTestError, ServerStartError) as error:
         raise click.ClickException(str(error)) from error
+    except RunConfigError as error:
+        raise click.UsageError(in_flags(error)) from error
     except (ValueError, FileNotFoundError) as error:
         raise click.UsageError(str(error)) from error
     show_comparison(comparison, out)

@@ -10,7 +10,9 @@ from click.core import ParameterSource
 
 from spendcast.cli.errors import SloFailed, exit_codes
 from spendcast.cli.loadtest_options import (
+    PlanOptions,
     check_load_plan,
+    load_of,
     moment_option,
     speed_option,
     stages_option,
@@ -24,13 +26,22 @@ from spendcast.cli.options import (
     distributed_options,
     duration_seconds,
     locust_config,
+    master_of,
     optional_seconds,
     user_locustfile,
     user_options,
 )
+from spendcast.cli.run_config_errors import in_flags
 from spendcast.cli.run_display import LocustExit, ci_reports, execute
+from spendcast.errors import RunConfigError
 from spendcast.loadtest.run.config import RunConfig
-from spendcast.loadtest.run.distributed import MasterOptions, WorkerConfig
+from spendcast.loadtest.run.distributed import WorkerConfig
+from spendcast.loadtest.run.gates import Gates
+from spendcast.loadtest.run.generators import generators_of
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.output import Output, Window
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.abort import DEFAULT_GRACE_S
 from spendcast.loadtest.shared.arrival_pattern import ArrivalPattern
 from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, Stage
@@ -282,37 +293,23 @@ def loadtest(
         None, ParameterSource.DEFAULT
     )  # fmt: skip
     try:
-        config = RunConfig(
-            host=host or own_host or "",
-            scenario=scenario,
-            users=users,
-            spawn_rate=spawn_rate,
-            duration_s=duration,
-            processes=processes,
-            slos=slos,
-            out_dir=out_dir,
-            think_time=think_time,
-            master=MasterOptions(
-                expect_workers, master_bind_host, master_bind_port, expect_workers_max_wait
-            )
-            if master
-            else None,
-            abort_on_fail=abort_on_fail,
-            abort_grace_s=abort_grace,
-            rate=rate,
-            stages=stages,
-            max_users=max_users,
-            arrival=arrival,
-            warmup_s=warmup or 0,
-            slice_s=slice_s,
-            user_file=user_file,
-            tags=tags,
-            exclude_tags=exclude_tags,
-            pass_host=own_host is None,
-            bounded=duration_given,
-            replay=trace,
-            replay_speed=speed,
+        users_run = Users(scenario, user_file, tags, exclude_tags, think_time)
+        closed = ClosedLoad(users, spawn_rate, duration)
+        plan = PlanOptions(rate, stages, max_users, arrival)
+        master_options = master_of(
+            master, master_bind_host, master_bind_port, expect_workers, expect_workers_max_wait
         )
+        config = RunConfig(
+            target=Target(host or own_host or "", pass_host=own_host is None),
+            users=users_run,
+            load=load_of(users_run, closed, plan, trace, speed, bounded=duration_given),
+            generators=generators_of(processes, master_options),
+            gates=Gates(slos, abort_on_fail, abort_grace),
+            window=Window(warmup or 0, slice_s),
+            output=Output(out_dir),
+        )
+    except RunConfigError as error:
+        raise click.UsageError(in_flags(error)) from error
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     from spendcast.loadtest.diagnosis.joined import attach_run_diagnosis
@@ -321,7 +318,7 @@ def loadtest(
 
     with (
         LiveExports(config, prometheus_port, prometheus_host, jsonl_path) as exports,
-        Watcher(find_server(config.host)) as watcher,
+        Watcher(find_server(config.target.host)) as watcher,
     ):
         result = execute(config, quiet=quiet, on_progress=exports.update)
     if (diagnosis := attach_run_diagnosis(result, watcher)) is not None:

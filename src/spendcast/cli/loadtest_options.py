@@ -4,13 +4,20 @@ the ``--replay`` trace, a file's load shape (one line and exit 2 when wrong)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from spendcast.cli.errors import BadInput
+from spendcast.cli.run_config_errors import FLAG_WORDS
+from spendcast.loadtest.run.config import closed_or_file_shape
+from spendcast.loadtest.run.config_rules import Rule
+from spendcast.loadtest.run.load import ClosedLoad, Load, PlannedLoad, ReplayLoad
 from spendcast.loadtest.run.replay import ReplayError, load_trace, parse_moment
+from spendcast.loadtest.run.users import Users
+from spendcast.loadtest.shared.arrival_pattern import ArrivalPattern
 from spendcast.loadtest.shared.load_plan import Stage, parse_stages
 from spendcast.loadtest.shared.trace import Trace, parse_speed
 
@@ -78,3 +85,41 @@ def tell_shape_sets_users(ctx: click.Context, given: Mapping[str, Any], shape: s
     if ignored:
         click.echo(f"note: {' and '.join(ignored)} ignored: the file's load shape {shape} "
                    "sets the users, as under plain locust", err=True)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The open model's options as given: ``--rate``, ``--stages``, ``--max-users``,
+    ``--arrival``."""
+
+    rate: float | None
+    stages: tuple[Stage, ...]
+    max_users: int
+    arrival: ArrivalPattern
+
+    @property
+    def given(self) -> bool:
+        return self.rate is not None or bool(self.stages) or not self.arrival.is_constant
+
+
+def load_of(
+    users: Users,
+    closed: ClosedLoad,
+    plan: PlanOptions,
+    trace: Trace | None,
+    speed: float | None,
+    *,
+    bounded: bool,
+) -> Load:
+    """The load the options ask for: a replay, a load plan, the file's shape or ``closed``
+    (``RunConfigError`` when they make no sense; a replay with a plan: one line, exit 2)."""
+    if trace is not None:
+        if plan.rate is not None or plan.stages:
+            raise click.UsageError(FLAG_WORDS[Rule.REPLAY_OF_OTHER_LOAD])
+        if not plan.arrival.is_constant:
+            raise click.UsageError(FLAG_WORDS[Rule.ARRIVAL_WITHOUT_RATE])
+        return ReplayLoad(trace, speed, closed if speed is None else None)
+    if plan.given:
+        duration_s = None if plan.stages else closed.duration_s
+        return PlannedLoad(plan.rate, plan.stages, plan.max_users, plan.arrival, duration_s)
+    return closed_or_file_shape(users, closed, bounded=bounded)

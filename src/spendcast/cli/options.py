@@ -23,7 +23,11 @@ from click.core import ParameterSource
 from spendcast.cli.env_options import EnvOptions, F
 from spendcast.cli.errors import BadInput
 from spendcast.errors import SloSyntaxError
-from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, DEFAULT_WORKERS_WAIT_S
+from spendcast.loadtest.run.distributed import (
+    DEFAULT_MASTER_PORT,
+    DEFAULT_WORKERS_WAIT_S,
+    MasterOptions,
+)
 from spendcast.loadtest.shared.arrival_pattern import DEFAULT_SEED, ArrivalPattern
 from spendcast.loadtest.shared.contract import SCENARIO_USERS
 from spendcast.loadtest.shared.duration import parse_duration
@@ -111,15 +115,16 @@ class Options(EnvOptions):
                     "file.")  # fmt: skip
 
 
-def distributed_options(command: F) -> F:
-    """Locust's own flags of ``spendcast loadtest`` for several load-generating machines."""
-    option = Options("loadtest")
+def master_options(command_name: str) -> Callable[[F], F]:
+    """Locust's master flags (``--master``, where workers connect, how many), for a command
+    that runs its load on ``spendcast loadtest --worker`` processes."""
+    option = Options(command_name)
     port = click.IntRange(1, 65534)
     options = [
         option("--master", is_flag=True,
                help="Distributed run: this process runs no user, waits for --expect-workers "
-               "workers, merges their exact histograms, writes the run directory and checks "
-               "the SLOs."),
+               "workers (spendcast loadtest --worker), merges their exact histograms, writes "
+               "the run directory and checks the SLOs."),
         option("--master-bind-host", default="*", show_default=True,
                help="Master: interface the workers connect to."),
         option("--master-bind-port", type=port, default=DEFAULT_MASTER_PORT, show_default=True,
@@ -130,6 +135,28 @@ def distributed_options(command: F) -> F:
         option("--expect-workers-max-wait", type=click.IntRange(min=1),
                default=DEFAULT_WORKERS_WAIT_S, show_default=True,
                help="Master: seconds to wait for the workers before failing (exit code 1)."),
+    ]  # fmt: skip
+
+    def declare_all(command: F) -> F:
+        for declare in reversed(options):
+            command = declare(command)
+        return command
+
+    return declare_all
+
+
+def master_of(
+    master: bool, bind_host: str, bind_port: int, expect_workers: int, max_wait: int
+) -> MasterOptions | None:
+    """``master_options``' values as a run's ``MasterOptions`` (``None``: no --master)."""
+    return MasterOptions(expect_workers, bind_host, bind_port, max_wait) if master else None
+
+
+def distributed_options(command: F) -> F:
+    """Locust's own flags of ``spendcast loadtest`` for several load-generating machines."""
+    option = Options("loadtest")
+    port = click.IntRange(1, 65534)
+    options = [
         option("--worker", is_flag=True,
                help="Distributed run: only send requests, as the master says; exits with 0 "
                "when the master ends the run."),
@@ -143,7 +170,7 @@ def distributed_options(command: F) -> F:
     ]  # fmt: skip
     for declare in reversed(options):
         command = declare(command)
-    return command
+    return master_options("loadtest")(command)
 
 
 _SEED = "spendcast.arrival_seed"

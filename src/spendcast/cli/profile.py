@@ -9,7 +9,11 @@ import click
 from spendcast.cli.errors import exit_codes
 from spendcast.cli.options import Options, user_locustfile, user_options
 from spendcast.errors import LoadTestError
-from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.config import RunConfig, closed_or_file_shape
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.output import Output
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.run_files import default_out_dir
 
 option = Options("profile")
@@ -93,9 +97,9 @@ def profile(
     console = Console(highlight=False, width=max(Console().width, 120))
 
     def run(target_host: str, target_pid: int, label: str) -> ProfileResult:
-        config = RunConfig(host=target_host, scenario=scenario, users=users, duration_s=duration,
-                           out_dir=out, user_file=user_file, tags=tags,
-                           exclude_tags=exclude_tags)  # fmt: skip
+        run_users = Users(scenario, user_file, tags, exclude_tags)
+        load = closed_or_file_shape(run_users, ClosedLoad(users, duration_s=duration))
+        config = RunConfig(Target(target_host), run_users, load, output=Output(out))
         console.print(f"profiling {label} (pid {target_pid}): {users} users for {duration}s…")
         return profile_load(config, target_pid, target=label, rate=rate, top=top)
 

@@ -10,6 +10,7 @@ import click
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.load import ReplayLoad
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.shared.progress import Progress
 from spendcast.loadtest.shared.run_summary import Summary
@@ -75,7 +76,7 @@ def execute(
         else:
             label, plan = config.label, config.plan
             open_model = plan is not None and plan.model == "rate"  # --rate, or a timed replay
-            with LiveProgress(console, config.duration_s, label, open_model) as live:
+            with LiveProgress(console, config.time_limit_s, label, open_model) as live:
 
                 def show(sample: Progress) -> None:
                     live.update(sample)
@@ -96,10 +97,13 @@ def execute(
 
 
 def _load(config: RunConfig) -> str:
-    plan, trace = config.plan, config.replay
-    if trace is not None:
-        pace = "as fast as answered" if config.replay_speed is None else f"x{config.replay_speed:g}"
-        return f"{len(trace.requests)} recorded requests of {trace.source}, {pace}"
-    if plan is None:
-        return f"{config.users} users for {config.duration_s}s"
-    return plan.describe()
+    plan, load, closed = config.plan, config.load, config.closed_load
+    if isinstance(load, ReplayLoad):
+        pace = "as fast as answered" if load.speed is None else f"x{load.speed:g}"
+        return f"{len(load.trace.requests)} recorded requests of {load.trace.source}, {pace}"
+    if plan is not None:
+        return plan.describe()
+    if closed is not None:
+        return f"{closed.users} users for {closed.duration_s}s"
+    limit = config.time_limit_s
+    return "the file's load shape" + ("" if limit is None else f" for at most {limit}s")

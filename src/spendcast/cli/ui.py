@@ -8,9 +8,15 @@ import click
 
 from spendcast.cli.errors import BadInput, exit_codes
 from spendcast.cli.options import Options, optional_seconds, user_locustfile, user_options
-from spendcast.errors import LoadTestError
-from spendcast.loadtest.run.config import RunConfig
+from spendcast.cli.run_config_errors import in_flags
+from spendcast.errors import LoadTestError, RunConfigError
+from spendcast.loadtest.run.config import RunConfig, closed_or_file_shape
 from spendcast.loadtest.run.distributed import DEFAULT_MASTER_PORT, MasterOptions
+from spendcast.loadtest.run.gates import Gates
+from spendcast.loadtest.run.generators import generators_of
+from spendcast.loadtest.run.load import ClosedLoad
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.slo import Slo
 
 option = Options("ui")
@@ -86,28 +92,26 @@ def ui(
     """
     if host is not None and not host.startswith(("http://", "https://")):
         raise BadInput(f"--host {host!r} must start with http:// or https://")
-    if master and processes is not None:
-        raise BadInput("--master runs no user: --processes belongs to the workers")
     user_file = user_locustfile(ctx, locustfile, user_classes)
     try:
+        run_users = Users(scenario, user_file, tags, exclude_tags)
+        form = ClosedLoad(users, spawn_rate)
+        master_options = MasterOptions(1, master_bind_host, master_bind_port) if master else None
         config = RunConfig(
-            host=host or "",
-            scenario=scenario,
-            users=users,
-            spawn_rate=spawn_rate,
-            processes=processes,
-            slos=slos,
-            master=MasterOptions(1, master_bind_host, master_bind_port) if master else None,
-            user_file=user_file,
-            tags=tags,
-            exclude_tags=exclude_tags,
+            Target(host or ""),
+            run_users,
+            closed_or_file_shape(run_users, form),
+            generators_of(processes, master_options),
+            Gates(slos),
         )
+    except RunConfigError as error:
+        raise BadInput(in_flags(error)) from error
     except ValueError as error:
         raise BadInput(str(error)) from error
     from spendcast.loadtest.ui.launch import run_ui
 
     try:
-        code = run_ui(config, out_dir or Path("runs"), web_host, web_port, rate, warmup or 0)
+        code = run_ui(config, form, out_dir or Path("runs"), web_host, web_port, rate, warmup or 0)
     except LoadTestError as error:
         raise BadInput(str(error)) from error
     if code not in (0, -15):  # -15: stopped by our SIGTERM before it could exit cleanly

@@ -7,6 +7,8 @@ processes import it (tests/architecture proves it). What both sides agree on is 
 - ``contract``: the file, env, option and user-class names shared across the Locust boundary;
 - ``run/``: one headless run as one directory (``run_load(RunConfig) -> RunResult``), exact HDR
   latencies, SLOs, ``summary.json``, plots, the live display, Locust's master/worker mode;
+  ``RunConfig`` is made of value objects (target, users, load, generators, gates, window,
+  output) that refuse what makes no sense (``run/config_rules.py``);
 - ``capacity/``: the highest load an API holds within its SLOs (the step search and its run);
 - ``compare/``: did a change make it faster (interleaved pairs, statistics, the report);
 - ``profile/``: where the server spends its time under load (py-spy stacks, flame graph);

@@ -12,6 +12,7 @@ So ``add`` either keeps every row it was given or none. A journal whose files va
 (``watch``, every half second) is *lost*: ``add`` treats it as a failed write until ``watch``
 has copied every live segment into the recreated directory. Thread-safe: ``add`` runs in
 request threads, ``watch`` in the recorder's watcher thread, everything else in the writer.
+The open segments themselves (the current one, the sealed ones) are kept by ``segments``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from queue import Empty, SimpleQueue
 from spendcast.errors import InferenceNotKept
 from spendcast.monitoring.inference import Inference, to_line
 from spendcast.monitoring.journal import Journal, Segment, parse_lines, read_open
+from spendcast.monitoring.segments import Segments
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +52,7 @@ class Backlog:
         self._batch_size = batch_size
         self._segment_rows = segment_rows
         self._journal_required = journal_required
-        self._segment: Segment | None = None
-        self._sealed: list[Segment] = []
+        self.segments = Segments(journal)
         self._refusal: str | None = "the recorder is not started"
         self.unjournaled: list[Inference] = []  # kept in memory only (best-effort), oldest first
         self.in_memory = 0  # queued rows whose line is in a segment
@@ -71,7 +72,7 @@ class Backlog:
         return self.in_memory + len(self.unjournaled) >= self._buffer_rows
 
     def open(self) -> None:
-        self._segment = self.journal.new_segment()
+        self.segments.open()
         self._refusal = None
 
     def refuse(self, reason: str) -> None:
@@ -92,7 +93,7 @@ class Backlog:
         with self.lock:
             if self._refusal is not None:
                 raise InferenceNotKept(self._refusal)
-            segment = self._segment
+            segment = self.segments.current
             assert segment is not None
             try:
                 self._check_not_lost()
@@ -183,7 +184,7 @@ class Backlog:
     def journal_unjournaled(self) -> bool:
         """Append the rows kept in memory only to the journal; True once none is left."""
         with self.lock:
-            rows, segment = self.unjournaled, self._segment
+            rows, segment = self.unjournaled, self.segments.current
             if not rows:
                 return True
             if segment is None or not self.accepting:
@@ -222,30 +223,26 @@ class Backlog:
                 self._journal_failed(exc)
             return
         with self.lock:
-            if self._segment is not None and self._segment.torn:
+            current = self.segments.current
+            if current is not None and current.torn:
                 return  # still unusable: the writer rotates it first
             self._journal_written()
 
     def watch(self) -> None:
         """Recreate the journal if its files vanished, else retry it if it is degraded."""
         with self.lock:
-            live = self._live_segments()
-            reason = self.lost or self.journal.vanished(live)
+            reason = self.lost or self.journal.vanished(self.segments.live())
             if reason is None:
                 degraded = not self.journal_ok
             else:
-                self._rehome(reason, live)
+                self._rehome(reason)
                 return
         if degraded:
             self.probe()
 
-    def _live_segments(self) -> list[Segment]:
-        current = [] if self._segment is None else [self._segment]
-        return [segment for segment in self._sealed + current if segment.fd is not None]
-
-    def _rehome(self, reason: str, live: list[Segment]) -> None:
-        """Copy every live segment into a new lock and segments in the (recreated) directory;
-        until that succeeds the journal is lost, as a failed write (lock held)."""
+    def _rehome(self, reason: str) -> None:
+        """Copy every live segment into the (recreated) directory; until that succeeds the
+        journal is lost, as a failed write (lock held)."""
         if self.lost is None:
             self.lost = reason
             logger.error(
@@ -254,13 +251,10 @@ class Backlog:
                 reason,
             )
         try:
-            self.journal.reopen()
-            for segment in live:
-                self.journal.adopt(segment)
+            rows = self.segments.rehome()
         except OSError as exc:
             self._journal_failed(exc)
             return
-        rows = sum(segment.written - segment.committed for segment in live)
         self.lost = None
         self._journal_written()
         logger.warning(
@@ -274,7 +268,7 @@ class Backlog:
         """Start a new segment when the current one is full, spilling with room in memory
         again, torn, or idle and fully committed (so that it can be deleted)."""
         with self.lock:
-            current = self._segment
+            current = self.segments.current
             assert current is not None
             due = (
                 self.accepting
@@ -289,18 +283,12 @@ class Backlog:
             if not due:
                 return
             # Under the lock: the watcher may give the journal a new prefix at any time.
-            fresh = self.journal.new_segment()
-            current.seal()
-            self._sealed.append(current)
-            self._segment = fresh
+            self.segments.rotate()
 
     def spilled_segments(self) -> list[Segment]:
         """Segments whose spilled lines are final (sealed, or current once intake stopped)."""
         with self.lock:
-            segments = list(self._sealed)
-            if not self.accepting and self._segment is not None:
-                segments.append(self._segment)
-        return [segment for segment in segments if segment.spill_from is not None]
+            return self.segments.spilled(final=not self.accepting)
 
     def spilled_rows(self, segment: Segment) -> list[Inference]:
         """The rows of ``segment`` from ``spill_from`` on, read from its open file (it may have
@@ -326,14 +314,7 @@ class Backlog:
 
     def delete_done_segments(self) -> None:
         with self.lock:
-            done = [segment for segment in self._sealed if segment.done]
-            self._sealed = [segment for segment in self._sealed if not segment.done]
-            current = self._segment
-            if not self.accepting and current is not None and current.written == current.committed:
-                current.seal()
-                done.append(current)
-            for segment in done:
-                segment.close()
+            done = self.segments.close_done(final=not self.accepting)
         for segment in done:
             segment.path.unlink(missing_ok=True)
 
@@ -344,20 +325,12 @@ class Backlog:
             rows, self.unjournaled = self.unjournaled, []
             if rows:
                 self._save_for_next_start(rows)
-            for segment in self._sealed + ([self._segment] if self._segment else []):
-                segment.close()
+            self.segments.close()
         self.journal.close()
 
     def _save_for_next_start(self, rows: list[Inference]) -> None:
         try:
-            segment = self.journal.new_segment()
-            try:
-                segment.append(b"".join(to_line(row) for row in rows))
-            except OSError:
-                segment.path.unlink(missing_ok=True)
-                raise
-            finally:
-                segment.close()
+            self.segments.write_apart(b"".join(to_line(row) for row in rows))
         except OSError as exc:
             self.dropped += len(rows)
             logger.error(

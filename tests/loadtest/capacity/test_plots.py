@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from spendcast.loadtest.capacity.plots import latency_figure
+from spendcast.loadtest.shared.capacity_step import (
+    GeneratorFigures,
+    StepEnded,
+    WindowFigures,
+)
+from spendcast.loadtest.shared.latency import LatencyFigures
 from spendcast.loadtest.shared.search import SearchPlan
 from tests.support.figures import assert_plain_milliseconds, tick_labels
 
 
-def step(index: int, rps: float, p50: float, verdict: str) -> dict[str, Any]:
-    latency = {"p50": p50, "p95": 1.5 * p50, "p99": 2 * p50}
-    return {"index": index, "load": 2.0**index, "verdict": verdict,
-            "figures": {"rps": rps, "latency_ms": latency}}  # fmt: skip
+def step(index: int, rps: float, p50: float, verdict: str) -> StepEnded:
+    latency = LatencyFigures(p50=p50, p95=1.5 * p50, p99=2 * p50)
+    figures = WindowFigures(int(rps), 0, 1.0, rps, 0.0, latency)
+    return StepEnded(index, 2.0**index, "grow", 0.0, 1.0, verdict, "", True, figures,
+                     GeneratorFigures(users=2**index, cpu_percent=10.0))  # fmt: skip
 
 
 def test_latency_against_throughput_reads_in_milliseconds() -> None:

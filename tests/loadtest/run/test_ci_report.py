@@ -9,7 +9,8 @@ from junitparser import Failure, JUnitXml, TestSuite
 
 from spendcast.loadtest.run.ci_report import append_step_summary, markdown, write_junit
 from spendcast.loadtest.shared.abort import Abort
-from spendcast.loadtest.shared.recording import Recording, read_recording
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.recording_file import read_recording
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult, parse_slo

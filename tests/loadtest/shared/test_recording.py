@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from spendcast.loadtest.shared.recording import Arrivals, Recording, Tally, read_recording
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.recording_file import read_recording
+from spendcast.loadtest.shared.tally import Arrivals, Tally
 
 START = 1_700_000_000.0
 

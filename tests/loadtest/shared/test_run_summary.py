@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from spendcast.loadtest.shared.contract import SUMMARY_FILE
+from spendcast.loadtest.shared.latency import LatencyFigures
 from spendcast.loadtest.shared.run_files import read_summary
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.run_summary import Summary, Window
-from spendcast.loadtest.shared.summary_figures import Latency
 from tests.support.fixed_service import REPO, fixed_service
 from tests.support.run_dirs import capacity_dir
 from tests.support.ui_session import spendcast_ui
@@ -116,7 +116,7 @@ def test_an_older_file_reads_with_defaults_for_what_it_lacks() -> None:
     assert summary.total.latency_ms.p99_9 == 17.727
     assert summary.total.uncorrected_latency_ms is None
     assert summary.endpoints[0].label == "GET /predict"
-    assert summary.endpoints[0].figures.latency_ms == Latency(p50=1.568)
+    assert summary.endpoints[0].figures.latency_ms == LatencyFigures(p50=1.568)
     assert summary.iterations is None
     assert (summary.late, summary.dropped) == (0, 0)
     assert summary.timeseries[0].sample is None  # before the window: no sample flag

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from spendcast.loadtest.shared.recording import Tally
 from spendcast.loadtest.shared.search import CapacitySearch, SearchPlan, parse_growth
+from spendcast.loadtest.shared.tally import Tally
 
 Server = Callable[[float, int], tuple[int, float]]  # (load, second) -> (requests, latency ms)
+REPORT_EVERY = 3  # Locust's WORKER_REPORT_INTERVAL (s)
 
 
 def closed_server(users: float, second: int) -> tuple[int, float]:
@@ -24,19 +25,36 @@ def open_server(rate: float, second: int) -> tuple[int, float]:
     return 100, 10.0 + 1000.0 * (rate - 100) / 100 * (second % 100 + 1)
 
 
-def simulate(plan: SearchPlan, server: Server, limit_s: int = 600) -> CapacitySearch:
+def simulate(
+    plan: SearchPlan,
+    server: Server,
+    limit_s: int = 600,
+    report_phases: tuple[int, ...] = (),
+    settled_s: int = 1,
+) -> CapacitySearch:
+    """The search fed ``server``'s seconds. ``report_phases``: as a Locust master hears of
+    them, from one worker per phase sending an equal share of the requests and reporting every
+    ``REPORT_EVERY`` seconds, when the second's number modulo it is its phase."""
     search = CapacitySearch(plan)
     seconds: dict[int, Tally] = {}
+    workers = len(report_phases) or 1
+    unreported: list[dict[int, Tally]] = [{} for _ in range(workers)]
     now = 1000.0
     load: float | None = search.start(now)
     while load is not None and now < 1000 + limit_s:
         now += 1
-        tally = Tally()
-        requests, latency = server(load, int(now) - 1)
-        for _ in range(requests):
-            tally.add(latency, failed=False)
-        seconds[int(now) - 1] = tally
-        load = search.update(now, seconds.get)
+        second = int(now) - 1
+        requests, latency = server(load, second)
+        for worker in range(workers):
+            tally = unreported[worker][second] = Tally()
+            for _ in range(requests // workers):
+                tally.add(latency, failed=False)
+        for worker in range(workers):
+            if not report_phases or int(now) % REPORT_EVERY == report_phases[worker]:
+                for number, tally in unreported[worker].items():
+                    seconds.setdefault(number, Tally()).merge(tally)
+                unreported[worker].clear()
+        load = search.update(now, seconds.get, settled_s)
     assert load is None, "the search did not end"
     return search
 
@@ -61,8 +79,29 @@ def test_users_grow_until_throughput_stops_growing() -> None:
     search = simulate(SearchPlan(mode="users", start=1, slos=("p99<100ms",)), closed_server)
     assert [(s.load, s.verdict) for s in search.steps] == [(1, "holds"), (2, "flat")]
     assert all(s.stable for s in search.steps)
-    assert search.steps[0].figures["rps"] == pytest.approx(100)
+    assert search.steps[0].rps == pytest.approx(100)
     assert "stopped growing at 2 users" in (search.stop_reason or "")
+
+
+def test_seconds_reported_every_few_seconds_are_read_once_settled() -> None:
+    """Two workers report to their master every 3 s, each at its own phase. A step decided
+    at its time cap (its windows never agreed) is measured on its last windows: read 4 s after
+    they ended, each second holds both workers' requests; read 1 s after, one may be missing a
+    worker's half."""
+
+    def noisy(load: float, second: int) -> tuple[int, float]:
+        return (60 if second % 2 else 140), 10.0
+
+    plan = SearchPlan(start=1, slos=("p99<100ms",), max_steps=1, window_s=1, max_step_s=9)
+    whole = {60 + 140 + 60, 140 + 60 + 140}  # three complete seconds, whichever come last
+    for phases in ((0, 1), (0, 2), (1, 2)):
+        (settled,) = simulate(plan, noisy, report_phases=phases, settled_s=4).steps
+        assert not settled.stable
+        assert settled.figures is not None
+        assert settled.figures.requests in whole
+    (unsettled,) = simulate(plan, noisy, report_phases=(0, 2), settled_s=1).steps
+    assert unsettled.figures is not None
+    assert unsettled.figures.requests not in whole
 
 
 def test_users_stop_at_the_first_step_breaking_the_slo_then_bisect() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from spendcast.errors import SloSyntaxError
 from spendcast.loadtest.shared.load_plan import LoadPlan, parse_stages
-from spendcast.loadtest.shared.recording import Recording, read_recording
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.recording_file import read_recording
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.slo import parse_slo
 from spendcast.loadtest.shared.summary import build_summary, check_slos

@@ -8,7 +8,8 @@ import pytest
 
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.plots import write_plots
-from spendcast.loadtest.shared.recording import LoadedRecording, Recording, read_recording
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.recording_file import LoadedRecording, read_recording
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.slo import parse_slo
 from spendcast.loadtest.shared.summary import SCHEMA_VERSION, build_summary, check_slos

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from spendcast.loadtest.shared.recording import LoadedRecording, Tally
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.summary import build_summary
+from spendcast.loadtest.shared.tally import Tally
 from spendcast.loadtest.shared.window import drift, slices, whole_seconds
 
 T0 = 1_000_000

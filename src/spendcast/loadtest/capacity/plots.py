@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from spendcast.loadtest.capacity.result import CapacityResult
+from spendcast.loadtest.shared.capacity_step import StepEnded
 from spendcast.loadtest.shared.plots import log_latency_axis, save_figure
 from spendcast.loadtest.shared.search import SearchPlan
 
@@ -23,7 +24,7 @@ VERDICT_COLORS: Final = {"holds": "tab:green", "flat": "tab:orange", "breaks": "
 
 
 def write_capacity_plots(result: CapacityResult) -> list[Path]:
-    steps = sorted(result.steps, key=lambda s: s["load"])
+    steps = sorted(result.steps, key=lambda s: s.load)
     if not steps:
         return []
     return [
@@ -37,15 +38,13 @@ def _mark_best(axis: Any, x: float, y: float, text: str) -> None:
     axis.annotate(text, (x, y), xytext=(10, -18), textcoords="offset points", fontsize=9)
 
 
-def _throughput(result: CapacityResult, steps: Sequence[dict[str, Any]], path: Path) -> Path:
+def _throughput(result: CapacityResult, steps: Sequence[StepEnded], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(9, 4.5))
-    loads = [s["load"] for s in steps]
-    rps = [s["figures"]["rps"] for s in steps]
+    loads = [s.load for s in steps]
+    rps = [s.figures.rps for s in steps]
     axis.plot(loads, rps, color="tab:blue", alpha=0.6)
     for verdict, color in VERDICT_COLORS.items():
-        chosen = [
-            (x, y) for s, x, y in zip(steps, loads, rps, strict=True) if s["verdict"] == verdict
-        ]
+        chosen = [(x, y) for s, x, y in zip(steps, loads, rps, strict=True) if s.verdict == verdict]
         if chosen:
             axis.scatter(*zip(*chosen, strict=True), color=color, label=verdict, zorder=4)
     if result.plan.mode == "rate":
@@ -55,9 +54,7 @@ def _throughput(result: CapacityResult, steps: Sequence[dict[str, Any]], path: P
         axis.set_xlabel("concurrent users (closed model)")
     best = result.best
     if best is not None:
-        _mark_best(
-            axis, best["load"], best["figures"]["rps"], f"{best['figures']['rps']:,.0f} req/s"
-        )
+        _mark_best(axis, best.load, best.figures.rps, f"{best.figures.rps:,.0f} req/s")
     axis.set_ylabel("throughput (requests/s answered)")
     axis.set_ylim(bottom=0)
     axis.legend(loc="upper left")
@@ -66,20 +63,18 @@ def _throughput(result: CapacityResult, steps: Sequence[dict[str, Any]], path: P
     return save_figure(figure, path)
 
 
-def _latency(result: CapacityResult, steps: Sequence[dict[str, Any]], path: Path) -> Path:
+def _latency(result: CapacityResult, steps: Sequence[StepEnded], path: Path) -> Path:
     return save_figure(latency_figure(result.plan, steps, result.best), path)
 
 
-def latency_figure(
-    plan: SearchPlan, steps: Sequence[dict[str, Any]], best: dict[str, Any] | None
-) -> Figure:
+def latency_figure(plan: SearchPlan, steps: Sequence[StepEnded], best: StepEnded | None) -> Figure:
     """p50, p95, p99 of each step against its throughput, the SLOs, the capacity circled."""
     figure, axis = plt.subplots(figsize=(9, 4.5))
-    rps = [s["figures"]["rps"] for s in steps]
-    for key, color in (("p50", "tab:green"), ("p95", "tab:orange"), ("p99", "tab:red")):
-        values = [s["figures"]["latency_ms"].get(key) for s in steps]
+    rps = [s.figures.rps for s in steps]
+    for percentile, color in ((50, "tab:green"), (95, "tab:orange"), (99, "tab:red")):
+        values = [s.figures.latency_ms.percentile_ms(percentile) for s in steps]
         axis.plot(rps, [math.nan if v is None else v for v in values], marker="o", color=color,
-                  label=key)  # fmt: skip
+                  label=f"p{percentile}")  # fmt: skip
     for slo in plan.parsed_slos():
         if slo.percentile is not None or slo.metric == "max":
             axis.axhline(slo.threshold, color="black", linestyle="--", linewidth=1)
@@ -92,9 +87,9 @@ def latency_figure(
                 fontsize=8,
             )
     if best is not None:
-        p99 = best["figures"]["latency_ms"].get("p99")
+        p99 = best.figures.latency_ms.p99
         if p99 is not None:
-            _mark_best(axis, best["figures"]["rps"], p99, "capacity")
+            _mark_best(axis, best.figures.rps, p99, "capacity")
     log_latency_axis(axis)
     axis.set_xlabel("throughput (requests/s answered)")
     axis.set_ylabel("latency (ms, log scale)")

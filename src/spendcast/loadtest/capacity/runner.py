@@ -19,7 +19,12 @@ from spendcast.loadtest.diagnosis.joined import capacity_diagnosis
 from spendcast.loadtest.diagnosis.sampling import parked_stacks
 from spendcast.loadtest.diagnosis.watcher import ServerTarget, Watcher
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.distributed import MasterOptions
+from spendcast.loadtest.run.gates import Gates
+from spendcast.loadtest.run.generators import Generators, LocalProcesses
+from spendcast.loadtest.run.load import SteppedLoad
 from spendcast.loadtest.run.runner import run_load
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.contract import (
     CAPACITY_FILE,
     CAPACITY_LOCUSTFILE,
@@ -31,9 +36,12 @@ from spendcast.loadtest.shared.run_files import default_out_dir
 from spendcast.loadtest.shared.search import SearchPlan
 
 
-def refusal(base: RunConfig, plan: SearchPlan) -> str | None:
-    """Why ``base``'s users cannot be searched, or ``None``."""
-    user_file = base.user_file
+def refusal(users: Users, plan: SearchPlan, generators: Generators) -> str | None:
+    """Why ``users`` cannot be searched (by ``generators``), or ``None``."""
+    if isinstance(generators, MasterOptions) and plan.mode == "rate":
+        return ("--mode rate keeps its timetable in one process: a --master's workers step "
+                "users (--mode users)")  # fmt: skip
+    user_file = users.file
     if user_file is None:
         return None
     if user_file.shapes:
@@ -45,18 +53,20 @@ def refusal(base: RunConfig, plan: SearchPlan) -> str | None:
 def capacity_config(base: RunConfig, plan: SearchPlan) -> RunConfig:
     """``base`` (host, scenario or user's locustfile, auth, out_dir) turned into the capacity
     search's run."""
-    reason = refusal(base, plan)
+    reason = refusal(base.users, plan, base.generators)
     if reason is not None:
         raise ValueError(reason)
+    load = SteppedLoad(CAPACITY_LOCUSTFILE, max(int(plan.start), 1), plan.max_duration_s(),
+                       {PLAN_ENV: json.dumps(plan.to_json())})  # fmt: skip
+    out_dir = base.output.out_dir or default_out_dir(f"capacity-{plan.mode}")
     return replace(
         base,
-        users=max(int(plan.start), 1),
-        duration_s=plan.max_duration_s(),
-        processes=None,
-        slos=plan.parsed_slos(),
-        out_dir=base.out_dir or default_out_dir(f"capacity-{plan.mode}"),
-        shape_file=CAPACITY_LOCUSTFILE,
-        extra_env={**base.extra_env, PLAN_ENV: json.dumps(plan.to_json())},
+        load=load,
+        generators=base.generators
+        if isinstance(base.generators, MasterOptions)
+        else LocalProcesses(),
+        gates=Gates(plan.parsed_slos()),
+        output=replace(base.output, out_dir=out_dir),
     )
 
 
@@ -75,8 +85,8 @@ def run_capacity(
     if server.python and sample_s:
         plan = replace(plan, knee_s=sample_s)
     config = capacity_config(base, plan)
-    assert config.out_dir is not None
-    steps_path = config.out_dir.resolve() / STEPS_FILE
+    assert config.output.out_dir is not None
+    steps_path = config.output.out_dir.resolve() / STEPS_FILE
     steps_path.unlink(missing_ok=True)
     parked = parked_stacks(server.pids[0]) if plan.knee_s else frozenset()
     with Watcher(server, steps_path, parked) as watcher:
@@ -91,7 +101,6 @@ def run_capacity(
 def write_capacity(result: CapacityResult) -> None:
     from spendcast.loadtest.capacity.plots import write_capacity_plots  # matplotlib
 
-    data = result.to_json()
-    data["files"] = {"plots": [p.name for p in write_capacity_plots(result)]}
-    text = json.dumps(data, indent=2) + "\n"
+    document = result.document(plots=[path.name for path in write_capacity_plots(result)])
+    text = json.dumps(document.to_json(), indent=2) + "\n"
     (result.out_dir / CAPACITY_FILE).write_text(text, encoding="utf-8")

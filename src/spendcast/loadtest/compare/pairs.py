@@ -27,12 +27,15 @@ from spendcast.loadtest.compare.stats import (
     overall,
 )
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.gates import Gates
+from spendcast.loadtest.run.load import ClosedLoad, FileShapeLoad, Load
+from spendcast.loadtest.run.output import Output
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.run.server_process import started_server
 from spendcast.loadtest.shared.contract import RECORDING_FILE
 from spendcast.loadtest.shared.latency import LatencyHistogram
-from spendcast.loadtest.shared.recording import read_recording
+from spendcast.loadtest.shared.recording_file import read_recording
 from spendcast.loadtest.shared.run_files import read_summary
 from spendcast.loadtest.shared.run_summary import Summary
 
@@ -178,15 +181,17 @@ def compare_servers(
             ))  # fmt: skip
             hosts[name] = server.url
         for name in SIDES if warmup_s > 0 else ():
-            warm = replace(base, host=hosts[name], duration_s=warmup_s, plots=False,
-                           out_dir=out_dir / "warmup" / name, slos=())  # fmt: skip
+            warm = replace(base, target=replace(base.target, host=hosts[name]),
+                           load=warmup_load(base.load, warmup_s), gates=Gates(),
+                           output=Output(out_dir / "warmup" / name, plots=False))  # fmt: skip
             run_load(warm)
         for pair in range(1, pairs + 1):
             for name in SIDES if pair % 2 else SIDES[::-1]:
                 if on_run:
                     on_run(name, pair, None)
-                config = replace(base, host=hosts[name], plots=False, slos=(),
-                                 out_dir=out_dir / f"pair-{pair}-{name}")  # fmt: skip
+                config = replace(base, target=replace(base.target, host=hosts[name]),
+                                 gates=Gates(),
+                                 output=Output(out_dir / f"pair-{pair}-{name}", False))  # fmt: skip
                 results[name].append(run_load(config))
                 if on_run:
                     on_run(name, pair, results[name][-1])
@@ -200,3 +205,10 @@ def compare_servers(
         replace(candidate, run_dirs=tuple(r.out_dir for r in results["candidate"])),
         "pairs", figures, described, alpha, threshold,
     )  # fmt: skip
+
+
+def warmup_load(load: Load, warmup_s: int) -> Load:
+    """``load`` for the warm-up's ``warmup_s`` (a plan or a replay: as it is)."""
+    if isinstance(load, ClosedLoad):
+        return replace(load, duration_s=warmup_s)
+    return FileShapeLoad(warmup_s) if isinstance(load, FileShapeLoad) else load

@@ -11,42 +11,41 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures
 from spendcast.loadtest.diagnosis.verdict import diagnose
 from spendcast.loadtest.diagnosis.watcher import Watcher
 from spendcast.loadtest.run.result import RunResult
+from spendcast.loadtest.shared.capacity_step import StepEnded
 from spendcast.loadtest.shared.run_files import write_summary_file
 
 
-def step_figures(step: dict[str, Any], watcher: Watcher) -> StepFigures:
+def step_figures(step: StepEnded, watcher: Watcher) -> StepFigures:
     """One ended step of ``capacity_steps.jsonl`` with the use measured over its windows."""
-    figures, generator = step["figures"], step["generator"]
-    end = float(step["ended_at"])
-    start = max(float(step["started_at"]), end - float(figures.get("seconds") or 0) - 1.0)
+    figures, counts = step.figures, step.generator.timetable
+    end = float(step.ended_at)
+    start = max(float(step.started_at), end - float(figures.seconds or 0) - 1.0)
     server, locust, machine = watcher.between(start, end)
-    latency = figures.get("latency_ms", {})
     return StepFigures(
-        index=int(step["index"]),
-        load=float(step["load"]),
-        verdict=str(step["verdict"]),
-        rps=float(figures.get("rps", 0.0)),
-        error_rate=float(figures.get("error_rate", 0.0)),
-        p99_ms=latency.get("p99"),
-        mean_ms=latency.get("mean"),
-        users=int(generator.get("users", 0)),
+        index=int(step.index),
+        load=float(step.load),
+        verdict=step.verdict,
+        rps=float(figures.rps),
+        error_rate=float(figures.error_rate),
+        p99_ms=figures.latency_ms.p99,
+        mean_ms=figures.latency_ms.mean,
+        users=int(step.generator.users),
         server=server,
         generator=locust,
         machine_cpu_percent=machine,
-        sent=generator.get("sent"),
-        late=generator.get("late"),
-        dropped=generator.get("dropped"),
-        max_in_flight=generator.get("max_in_flight"),
+        sent=None if counts is None else counts.sent,
+        late=None if counts is None else counts.late,
+        dropped=None if counts is None else counts.dropped,
+        max_in_flight=None if counts is None else counts.max_in_flight,
     )
 
 
-def capacity_diagnosis(steps: Sequence[dict[str, Any]], mode: str, watcher: Watcher) -> Diagnosis:
+def capacity_diagnosis(steps: Sequence[StepEnded], mode: str, watcher: Watcher) -> Diagnosis:
     figures = [step_figures(step, watcher) for step in steps]
     return diagnose(figures, mode=mode, cores=os.cpu_count(), samples=watcher.knee,
                     server_source=watcher.target.source)  # fmt: skip

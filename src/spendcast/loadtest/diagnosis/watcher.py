@@ -21,6 +21,7 @@ from spendcast.loadtest.capacity.result import new_events
 from spendcast.loadtest.diagnosis import metrics, processes
 from spendcast.loadtest.diagnosis.figures import KneeSamples, Use
 from spendcast.loadtest.diagnosis.sampling import sample
+from spendcast.loadtest.shared.capacity_step import KneeHeld
 
 INTERVAL_S: Final = 0.5
 KNEE_WARMUP_S: Final = 1.0
@@ -123,8 +124,8 @@ class Watcher:
             return
         events, self._offset = new_events(self.steps_path, self._offset)
         for event in events:
-            if event["event"] == "knee" and self.target.python and self.target.pids:
-                seconds = max(1.0, float(event["seconds"]) - 2 * KNEE_WARMUP_S)
+            if isinstance(event, KneeHeld) and self.target.python and self.target.pids:
+                seconds = max(1.0, float(event.seconds) - 2 * KNEE_WARMUP_S)
                 self.knee = KneeSamples(seconds=seconds, error="sampling")  # once
                 thread = threading.Thread(target=self._sample, args=(seconds,), daemon=True)
                 self._threads.append(thread)

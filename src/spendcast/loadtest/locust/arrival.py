@@ -79,7 +79,8 @@ def uninstall(user_classes: Iterable[type[User]]) -> None:
         saved = _originals.pop(user_class, None)
         for name, value in zip(("wait_time", "on_start"), saved or (), strict=False):
             if value is _ABSENT:
-                delattr(user_class, name)
+                if name in vars(user_class):  # not when it inherited its parent's wrapper
+                    delattr(user_class, name)
             else:
                 setattr(user_class, name, value)
 

@@ -6,16 +6,15 @@ user's directory, as plain ``locust`` and the run itself do. Its one argument is
 ``{"entries": [absolute paths], "words": [...]}``, ``words`` being what followed ``-f`` on the
 user's command line that spendcast does not know: user class names and Locust's options, the
 file's own ones too (``events.init_command_line_parser``). It answers one JSON line on stdout
-(whatever the file prints goes to stderr):
+(whatever the file prints goes to stderr), declared in ``shared/probe_answer``:
 
-- ``{"files": [...], "available": [...], "classes": [...], "shapes": [...], "args": [...],
-  "settings": {...}, "hosts": {...}}``: the ``.py`` files (a folder expanded), every concrete
-  user class, the ones that will run (those named, else ``LOCUST_USER_CLASSES``, else all, as
-  Locust picks them), the load shape classes, ``words`` without the class names (handed to
-  Locust as they are), what Locust's configuration sets (``locust.conf``, ``pyproject.toml``,
-  ``--config``, ``LOCUST_*``, those words: ``{"num_users": 5, ...}``, by option ``dest``) and
-  each class's own ``host`` attribute;
-- ``{"error": "...", "file": path or null, "line": n or null}``: why Locust could not run it.
+- ``ProbedUsers``: the ``.py`` files (a folder expanded), every concrete user class, the ones
+  that will run (those named, else ``LOCUST_USER_CLASSES``, else all, as Locust picks them),
+  the load shape classes, ``words`` without the class names (handed to Locust as they are),
+  what Locust's configuration sets (``locust.conf``, ``pyproject.toml``, ``--config``,
+  ``LOCUST_*``, those words: ``{"num_users": 5, ...}``, by option ``dest``) and each class's
+  own ``host`` attribute;
+- ``ProbeRefusal``: why Locust could not run it, and where (file and line) when known.
 
 Locust's own loader does the work (``parse_locustfile_paths``, ``merge_locustfiles_content``:
 the same ``sys.path`` rules, abstract classes skipped, duplicates refused).
@@ -33,37 +32,39 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from spendcast.loadtest.shared.probe_answer import ProbeAnswer, ProbedUsers, ProbeRefusal
 
-def probe(entries: list[str], words: list[str]) -> dict[str, Any]:
+
+def probe(entries: list[str], words: list[str]) -> ProbeAnswer:
     from locust.argument_parser import parse_locustfile_paths
     from locust.main import merge_locustfiles_content
 
     files = _quietly(lambda: parse_locustfile_paths(entries))
-    if isinstance(files, dict):
+    if isinstance(files, ProbeRefusal):
         return files
     try:
         loaded = _quietly(lambda: merge_locustfiles_content(files))
     except BaseException as error:
         return _import_error(error, files)
-    if isinstance(loaded, dict):
+    if isinstance(loaded, ProbeRefusal):
         return loaded
     available, shapes = list(loaded[0]), list(loaded[1])
     if not available:
-        return _refusal("no user class (a concrete subclass of locust's User, HttpUser or "
-                        "FastHttpUser; abstract = True ones are skipped)")  # fmt: skip
+        return ProbeRefusal("no user class (a concrete subclass of locust's User, HttpUser or "
+                            "FastHttpUser; abstract = True ones are skipped)")  # fmt: skip
     parsed = _quietly(lambda: _parse(files, words))
-    if isinstance(parsed, dict):
+    if isinstance(parsed, ProbeRefusal):
         return parsed
     classes, args, settings = parsed
     default = [n for n in os.environ.get("LOCUST_USER_CLASSES", "").split() if n]
     chosen = classes or default or available
     unknown = [name for name in chosen if name not in available]
     if unknown:
-        return _refusal(f"unknown user class {', '.join(unknown)}: the file has "
-                        f"{', '.join(available)}")  # fmt: skip
+        return ProbeRefusal(f"unknown user class {', '.join(unknown)}: the file has "
+                            f"{', '.join(available)}")  # fmt: skip
     hosts = {name: getattr(loaded[0][name], "host", None) for name in chosen}
-    return {"files": files, "available": available, "classes": chosen, "shapes": shapes,
-            "args": args, "settings": settings, "hosts": hosts}  # fmt: skip
+    return ProbedUsers(tuple(files), tuple(available), tuple(chosen), tuple(shapes),
+                       tuple(args), settings, hosts)  # fmt: skip
 
 
 def _parse(files: list[str], words: list[str]) -> tuple[list[str], list[str], dict[str, Any]]:
@@ -117,16 +118,12 @@ def _quietly(load: Any) -> Any:
         lines = text.replace(" See --help for available options.", "").splitlines()
         text = " ".join(lines[-2:]) if lines[-1].startswith("Did you mean") else lines[-1]
         text = re.sub(r"^[\w.-]+: error: ", "", text)  # argparse's "probe.py: error: "
-        return _refusal(text)
+        return ProbeRefusal(text)
     finally:
         sys.stderr.write(refusal.getvalue())
 
 
-def _refusal(error: str) -> dict[str, Any]:
-    return {"error": error, "file": None, "line": None}
-
-
-def _import_error(error: BaseException, files: list[str]) -> dict[str, Any]:
+def _import_error(error: BaseException, files: list[str]) -> ProbeRefusal:
     """Where the user's code failed: the deepest frame in the locustfiles' folders."""
     folders = {str(Path(f).parent) for f in files}
     place: tuple[str | None, int | None] = (None, None)
@@ -137,13 +134,13 @@ def _import_error(error: BaseException, files: list[str]) -> dict[str, Any]:
             if str(Path(frame.filename).parent) in folders:
                 place = (frame.filename, frame.lineno)
     message = error.msg if isinstance(error, SyntaxError) else str(error)
-    return {"error": f"{type(error).__name__}: {message}", "file": place[0], "line": place[1]}
+    return ProbeRefusal(f"{type(error).__name__}: {message}", place[0], place[1])
 
 
 def main() -> None:
     request = json.loads(sys.argv[1])
     answer = probe(list(request["entries"]), list(request["words"]))
-    sys.stdout.write(json.dumps(answer) + "\n")
+    sys.stdout.write(json.dumps(answer.to_json()) + "\n")
     sys.stdout.flush()
     os._exit(0)  # the user's greenlets or threads must not keep the probe alive
 

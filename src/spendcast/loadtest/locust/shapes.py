@@ -8,8 +8,10 @@ each second sizes the pool from the rate ahead, the longest answer of the last
 test at the plan's end, to the moment, so the stages' windows are the ones asked.
 
 Locust calls ``tick()`` once a second. The shape hands the search the seconds this process
-recorded so far (``hooks.current_recording``), applies the load it answers (users, or an
-arrival rate on the ``arrival`` timetable with enough users to keep it), and appends each step's
+recorded so far (``hooks.current_recording``; on a master, what its workers reported, a second
+counted as complete only once every report that may hold it has come), applies the load it
+answers (users, or an arrival rate on the ``arrival`` timetable with enough users to keep it;
+users only on a master, which spreads them over its workers), and appends each step's
 start and end to ``capacity_steps.jsonl`` in the run directory, where ``capacity`` and the
 live display read them. The plan comes from ``SPENDCAST_CAPACITY_PLAN`` (JSON).
 
@@ -27,10 +29,20 @@ from typing import Any, Final
 
 import gevent
 from locust import LoadTestShape
+from locust.runners import MasterRunner, Runner
 
 from spendcast.loadtest.locust import arrival
 from spendcast.loadtest.locust.arrival import TIMETABLE
 from spendcast.loadtest.locust.hooks import current_recording
+from spendcast.loadtest.locust.progress_writer import complete_after_s
+from spendcast.loadtest.shared.capacity_step import (
+    GeneratorFigures,
+    KneeHeld,
+    SearchEnded,
+    StepEvent,
+    StepStarted,
+    TimetableCounts,
+)
 from spendcast.loadtest.shared.contract import (
     LOAD_PLAN_OPTION,
     OUT_OPTION,
@@ -39,8 +51,8 @@ from spendcast.loadtest.shared.contract import (
     option_dest,
 )
 from spendcast.loadtest.shared.load_plan import ArrivalSchedule, LoadPlan
-from spendcast.loadtest.shared.recording import Tally
 from spendcast.loadtest.shared.search import CapacitySearch, SearchPlan, Step
+from spendcast.loadtest.shared.tally import Tally
 
 CPU_BUSY_PERCENT: Final = 90.0
 LEAD_S: Final = 1.0
@@ -146,7 +158,7 @@ class CapacityShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         now = time.time()
         if self.runner is not None:
-            self.max_cpu = max(self.max_cpu, float(self.runner.current_cpu_usage))
+            self.max_cpu = max(self.max_cpu, generator_cpu(self.runner))
         if self.knee_until is not None:  # holding the knee while the server is sampled
             if now < self.knee_until:
                 return self._apply(self.knee_load)
@@ -164,7 +176,8 @@ class CapacityShape(LoadTestShape):
             self._started(self.search.current)
         else:
             step = self.search.current
-            load = self.search.update(now, self._second)
+            settled = complete_after_s(self.runner) if self.runner is not None else 1
+            load = self.search.update(now, self._second, settled)
             if step.verdict is not None:
                 self._ended(step)
                 if load is not None and self.plan.mode == "rate" and step.verdict == "breaks":
@@ -182,12 +195,12 @@ class CapacityShape(LoadTestShape):
                 return None
             # The search is over: hold the knee's load while the diagnosis samples the server.
             self.knee_load, self.knee_until = knee, now + self.plan.knee_s
-            self._write({"event": "knee", "load": knee, "at": now, "seconds": self.plan.knee_s})
+            self._write(KneeHeld(knee, now, self.plan.knee_s))
             load = knee
         return self._apply(load)
 
     def _done(self, now: float) -> None:
-        self._write({"event": "done", "reason": self.search.stop_reason, "at": now})
+        self._write(SearchEnded(self.search.stop_reason, now))
 
     def _apply(self, load: float) -> tuple[int, float]:
         if self.plan.mode == "users":
@@ -216,33 +229,35 @@ class CapacityShape(LoadTestShape):
     def _started(self, step: Step) -> None:
         TIMETABLE.reset_counters()
         self.max_cpu = 0.0
-        self._write({"event": "start", "index": step.index, "load": step.load,
-                     "phase": step.phase, "at": step.started_at})  # fmt: skip
+        self._write(StepStarted(step.index, step.load, step.phase, step.started_at))
 
     def _ended(self, step: Step) -> None:
         users = self.users if self.plan.mode == "rate" else int(step.load)
-        generator: dict[str, Any] = {"users": users, "cpu_percent": round(self.max_cpu, 1)}
+        counts = None
         if self.plan.mode == "rate":
-            generator.update(TIMETABLE.counters())
+            counts = TimetableCounts(TIMETABLE.sent, TIMETABLE.late, TIMETABLE.dropped,
+                                     TIMETABLE.max_in_flight)  # fmt: skip
         notes = []
-        generator["limited"] = self.max_cpu >= CPU_BUSY_PERCENT
-        if generator["limited"]:
+        limited = self.max_cpu >= CPU_BUSY_PERCENT
+        if limited:
             notes.append(f"load generator CPU at {self.max_cpu:.0f} %: it may be the limit")
-        if self.plan.mode == "rate" and generator["max_in_flight"] >= users:
+        if counts is not None and counts.max_in_flight >= users:
             # Latency still counts from each intended start: the measure stays honest.
             notes.append(f"all {users} users busy: requests queued in the generator")
-        generator["notes"] = notes
-        self._write({
-            "event": "end", "index": step.index, "load": step.load, "phase": step.phase,
-            "started_at": step.started_at, "ended_at": time.time(), "verdict": step.verdict,
-            "reason": step.reason, "stable": step.stable, "figures": step.figures,
-            "generator": generator,
-        })  # fmt: skip
+        generator = GeneratorFigures(users, round(self.max_cpu, 1), limited, tuple(notes), counts)
+        self._write(step.ended(time.time(), generator))
 
-    def _write(self, event: dict[str, Any]) -> None:
+    def _write(self, event: StepEvent) -> None:
         if self._log_path is None:
             options = self.runner.environment.parsed_options if self.runner else None
             out = getattr(options, option_dest(OUT_OPTION), "") or "."
             self._log_path = Path(out) / STEPS_FILE
         with self._log_path.open("a", encoding="utf-8") as log:
-            log.write(json.dumps(event) + "\n")
+            log.write(json.dumps(event.to_json()) + "\n")
+
+
+def generator_cpu(runner: Runner) -> float:
+    """The CPU (%) of the process sending requests: on a master, its busiest worker's."""
+    if isinstance(runner, MasterRunner):
+        return max((float(worker.cpu_usage) for worker in runner.clients.all), default=0.0)
+    return float(runner.current_cpu_usage)

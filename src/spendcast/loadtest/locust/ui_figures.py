@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spendcast.loadtest.shared.recording import LoadedRecording, Recording, Tally, total_arrivals
+from spendcast.loadtest.shared.recording import Recording
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.slo import Slo
 from spendcast.loadtest.shared.summary import check_slos, figures
 from spendcast.loadtest.shared.summary_figures import EndpointSummary
+from spendcast.loadtest.shared.tally import Tally, total_arrivals
 
 
 def copy_tallies(endpoints: Mapping[str, Tally]) -> dict[str, Tally]:

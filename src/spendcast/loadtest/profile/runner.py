@@ -20,13 +20,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ProfileError
 from spendcast.loadtest.profile.stacks import (
+    FunctionSamples,
+    PackageSamples,
     flamegraph_svg,
     is_application,
     parse_collapsed,
@@ -77,7 +79,7 @@ def profile_load(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ProfileResult:
     """Sample ``pid`` (and its children) with py-spy while ``config``'s load test runs."""
-    out_dir = (config.out_dir or default_out_dir("profile")).resolve()
+    out_dir = (config.output.out_dir or default_out_dir("profile")).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / RAW_FILE
     raw.unlink(missing_ok=True)
@@ -91,7 +93,8 @@ def profile_load(
             if sampler.poll() is not None:
                 raise ProfileError(_failure(out_dir, sampler.returncode))
             started = time.monotonic()
-            run = run_load(replace(config, out_dir=out_dir), on_progress)
+            run = run_load(replace(config, output=replace(config.output, out_dir=out_dir)),
+                           on_progress)  # fmt: skip
             sampled_s = time.monotonic() - started
         finally:
             if sampler.poll() is None:
@@ -117,14 +120,18 @@ def profile_load(
         "rate": rate,
         "duration_s": sampled_s,
         "samples": sum(count for _, count in stacks),
-        "top_own": top_functions(stacks, own=True, limit=top),
-        "top_total": top_functions(stacks, own=False, limit=top),
-        "top_application": top_functions(stacks, own=False, limit=top, keep=is_application),
-        "top_packages": top_packages(stacks),
+        "top_own": _rows(top_functions(stacks, own=True, limit=top)),
+        "top_total": _rows(top_functions(stacks, own=False, limit=top)),
+        "top_application": _rows(top_functions(stacks, own=False, limit=top, keep=is_application)),
+        "top_packages": _rows(top_packages(stacks)),
         "files": {"raw": RAW_FILE, "flamegraph": FLAMEGRAPH_FILE, "speedscope": SPEEDSCOPE_FILE},
     }
     (out_dir / PROFILE_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return ProfileResult(out_dir, data, run)
+
+
+def _rows(rows: Sequence[FunctionSamples | PackageSamples]) -> list[dict[str, str | int | float]]:
+    return [row.to_json() for row in rows]
 
 
 def _failure(out_dir: Path, code: int | None) -> str:

@@ -11,7 +11,7 @@ import sys
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from html import escape
 from importlib.metadata import packages_distributions
@@ -52,13 +52,39 @@ def _is_process(frame: str) -> bool:
     return frame.startswith(PROCESS_PREFIX)
 
 
+@dataclass(frozen=True)
+class FunctionSamples:
+    """A function (``file`` its path as py-spy gives it) in ``samples`` of the stacks, a
+    ``percent`` of them (a row of ``profile.json``'s ``top_own``, ``top_total``...)."""
+
+    function: str
+    file: str
+    samples: int
+    percent: float
+
+    def to_json(self) -> dict[str, str | int | float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PackageSamples:
+    """Own samples of a top-level package (a row of ``profile.json``'s ``top_packages``)."""
+
+    package: str
+    samples: int
+    percent: float
+
+    def to_json(self) -> dict[str, str | int | float]:
+        return asdict(self)
+
+
 def top_functions(
     stacks: Sequence[Stack],
     *,
     own: bool,
     limit: int = 15,
     keep: Callable[[str], bool] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FunctionSamples]:
     """Functions by own samples (they were the leaf) or total samples (anywhere in the stack,
     once per stack). By total, pass-through wrappers are left out: a function that spends
     99 % of its samples in one callee says nothing its callee does not (``Thread._bootstrap``,
@@ -82,8 +108,8 @@ def top_functions(
         if keep is not None and not keep(function.partition(" (")[2].removesuffix(")")):
             continue
         name, _, path = function.partition(" (")
-        rows.append({"function": name, "file": path.removesuffix(")"), "samples": samples,
-                     "percent": 100.0 * samples / total if total else 0.0})  # fmt: skip
+        percent = 100.0 * samples / total if total else 0.0
+        rows.append(FunctionSamples(name, path.removesuffix(")"), samples, percent))
         if len(rows) == limit:
             break
     return rows
@@ -102,7 +128,7 @@ def _installed() -> frozenset[str]:
     return frozenset(packages_distributions())
 
 
-def top_packages(stacks: Sequence[Stack], limit: int = 10) -> list[dict[str, Any]]:
+def top_packages(stacks: Sequence[Stack], limit: int = 10) -> list[PackageSamples]:
     """Own samples by the leaf's top-level package (``pandas``, ``sqlalchemy``, ``joblib``…)."""
     total = sum(count for _, count in stacks)
     counts: Counter[str] = Counter()
@@ -111,7 +137,7 @@ def top_packages(stacks: Sequence[Stack], limit: int = 10) -> list[dict[str, Any
         if real:
             path = split_frame(real[-1])[1]
             counts[path.split("/")[0] if "/" in path else path] += count
-    return [{"package": p, "samples": n, "percent": 100.0 * n / total if total else 0.0}
+    return [PackageSamples(p, n, 100.0 * n / total if total else 0.0)
             for p, n in counts.most_common(limit)]  # fmt: skip
 
 

@@ -43,9 +43,12 @@ def _step_row(step: StepFigures) -> list[str]:
 
 def diagnosis_section(data: Mapping[str, Any] | None) -> str:
     """``<h3>Diagnosis</h3>`` and what it holds; empty without a diagnosis."""
-    if not data:
-        return ""
-    found = Diagnosis.from_json(dict(data))
+    return diagnosis_html(Diagnosis.from_json(dict(data))) if data else ""
+
+
+def diagnosis_html(found: Diagnosis) -> str:
+    """``<h3>Diagnosis</h3>``: the bottleneck, its evidence, what to try, the knee's top
+    functions, each step's figures."""
     style = CLASSES.get(found.bottleneck, "mixed")
     parts = [
         f'<h3>Diagnosis: <span class="{style}">{escape(found.bottleneck)}</span></h3>',

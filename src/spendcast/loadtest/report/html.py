@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from spendcast.errors import ReportError
+from spendcast.loadtest.capacity.result import CapacityDocument
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
-from spendcast.loadtest.report.diagnosis import diagnosis_section
+from spendcast.loadtest.report.diagnosis import diagnosis_html, diagnosis_section
+from spendcast.loadtest.shared.capacity_step import StepEnded
 from spendcast.loadtest.shared.contract import (
     CAPACITY_FILE,
     COMPARISON_FILE,
@@ -212,43 +214,43 @@ def _capacity(directory: Path) -> str:
     The run's own section (its starting users, its SLOs judged over the whole search) would
     read as a failure: the SLO holds or breaks per step, which is what the verdicts say.
     """
-    data = _json(directory / CAPACITY_FILE)
-    plan = data["plan"]
-    unit = "users" if plan["mode"] == "users" else "offered req/s"
+    data = CapacityDocument.read(directory / CAPACITY_FILE)
+    plan = data.plan
+    unit = "users" if plan.mode == "users" else "offered req/s"
     rows = []
-    for step in data["steps"]:
-        figures = step["figures"]
-        latency = figures["latency_ms"]
-        style = STEP_VERDICT_CLASSES.get(step["verdict"], "")
-        verdict = f'<span class="{style}">{escape(step["verdict"])}</span> '
-        verdict += escape(" ".join([step["reason"], *step["generator"].get("notes", [])]))
-        rows.append([step["index"], f"{step['load']:g}",
-                     f"{step['ended_at'] - step['started_at']:.0f}", f"{figures['rps']:,.1f}",
-                     f"{figures['error_rate'] * 100:.2g} %",
-                     *(_ms(latency.get(k)) for k in ("p50", "p95", "p99")),
-                     "yes" if step["stable"] else "time cap", Html(verdict)])  # fmt: skip
+    for step in data.steps:
+        figures = step.figures
+        latency = figures.latency_ms
+        style = STEP_VERDICT_CLASSES.get(step.verdict, "")
+        verdict = f'<span class="{style}">{escape(step.verdict)}</span> '
+        verdict += escape(" ".join([step.reason, *step.generator.notes]))
+        rows.append([step.index, f"{step.load:g}",
+                     f"{step.ended_at - step.started_at:.0f}", f"{figures.rps:,.1f}",
+                     f"{figures.error_rate * 100:.2g} %",
+                     *(_ms(v) for v in (latency.p50, latency.p95, latency.p99)),
+                     "yes" if step.stable else "time cap", Html(verdict)])  # fmt: skip
     headers = ["step", unit, "s", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms", "stable",
                "verdict"]  # fmt: skip
-    answer_class = "" if data["found"] else " verdict-bad"
+    answer_class = "" if data.found else " verdict-bad"
     return (
-        f"<section><h2>Capacity search on {escape(data['host'])} ({escape(plan['mode'])} mode)"
-        f'</h2><p class="answer{answer_class}">{escape(data["answer"])}</p>'
-        f"<p>SLO: <code>{escape(' '.join(plan['slos']))}</code> · growth "
-        f"<code>{escape(plan['growth'])}</code> · windows of {plan['window_s']} s, "
-        f"{plan['stable_windows']} must agree within {plan['tolerance'] * 100:g} % · "
-        f"step cap {plan['max_step_s']} s · bisections {plan['bisect']}</p>"
+        f"<section><h2>Capacity search on {escape(data.host)} ({escape(plan.mode)} mode)"
+        f'</h2><p class="answer{answer_class}">{escape(data.answer)}</p>'
+        f"<p>SLO: <code>{escape(' '.join(plan.slos))}</code> · growth "
+        f"<code>{escape(plan.growth)}</code> · windows of {plan.window_s} s, "
+        f"{plan.stable_windows} must agree within {plan.tolerance * 100:g} % · "
+        f"step cap {plan.max_step_s} s · bisections {plan.bisect}</p>"
         + table(headers, rows)
-        + diagnosis_section(data.get("diagnosis"))
-        + _plots(directory, data)
-        + _search_run(directory, data["steps"], unit)
+        + ("" if data.diagnosis is None else diagnosis_html(data.diagnosis))
+        + _images(directory, data.plots)
+        + _search_run(directory, data.steps, unit)
         + "</section>"
     )
 
 
-def _search_run(directory: Path, steps: Sequence[Mapping[str, Any]], unit: str) -> str:
+def _search_run(directory: Path, steps: Sequence[StepEnded], unit: str) -> str:
     """The search's one Locust run: its steps' loads, and the endpoints over all of them."""
     summary = read_summary(directory)
-    loads = " → ".join(f"{s['load']:g}" for s in steps)
+    loads = " → ".join(f"{s.load:g}" for s in steps)
     return (
         f"<h3>The load run: {len(steps)} steps, every step together</h3>"
         f"<p>{escape(unit)} by step: {escape(loads)} · {summary.duration_s:.1f} s · "

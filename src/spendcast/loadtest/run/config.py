@@ -1,4 +1,6 @@
-"""What one load test runs: host, users, load, generators, gates and output (``RunConfig``)."""
+"""What one load test runs (``RunConfig``): a target, users, a load, generators, gates, a
+window and an output, each a value object that refuses what makes no sense on its own; the
+run configuration refuses what makes no sense between them (``config_rules.Rule``)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spendcast.loadtest.run.config_rules import Rule, refuse
 from spendcast.loadtest.run.distributed import MasterOptions
-from spendcast.loadtest.run.locustfile import UserLocustfile
-from spendcast.loadtest.shared.abort import DEFAULT_GRACE_S
-from spendcast.loadtest.shared.arrival_pattern import CONSTANT, ArrivalPattern
+from spendcast.loadtest.run.gates import Gates
+from spendcast.loadtest.run.generators import Generators, LocalProcesses, generator_count
+from spendcast.loadtest.run.load import (
+    DEFAULT_USERS,
+    ClosedLoad,
+    FileShapeLoad,
+    Load,
+    ReplayLoad,
+    SteppedLoad,
+)
+from spendcast.loadtest.run.output import Output, Window
+from spendcast.loadtest.run.target import Target
+from spendcast.loadtest.run.users import Users
 from spendcast.loadtest.shared.contract import (
     PLAN_LOCUSTFILE,
     RECORDING_LOCUSTFILE,
@@ -19,191 +32,144 @@ from spendcast.loadtest.shared.contract import (
     SCENARIOS_LOCUSTFILE,
 )
 from spendcast.loadtest.shared.credentials import public_host
-from spendcast.loadtest.shared.duration import parse_think_time
-from spendcast.loadtest.shared.load_plan import DEFAULT_MAX_USERS, LoadPlan, Stage
+from spendcast.loadtest.shared.load_plan import LoadPlan
 from spendcast.loadtest.shared.run_settings import RunSettings
-from spendcast.loadtest.shared.slo import Slo
-from spendcast.loadtest.shared.trace import Trace
+
+# What summary.json has said of the spawn rate under a load plan (the closed model's default
+# users): kept, so that the history's comparability keys of earlier runs still match.
+PLAN_SPAWN_RATE = float(DEFAULT_USERS)
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one run needs. Secrets (``token``, ``cookie``) never reach the run directory.
+    """Everything one run needs. ``extra_env``: added to the environment Locust runs with."""
 
-    ``spawn_rate`` ``None`` starts every user within the first second; ``out_dir`` ``None``
-    writes to ``runs/<UTC timestamp>-<scenario>/``; ``token``/``cookie`` ``None`` keep
-    ``SPENDCAST_API_TOKEN``/``SPENDCAST_COOKIE`` from the environment; ``think_time`` is
-    ``SPENDCAST_LOADTEST_THINK_TIME`` (seconds, ``"0.1"`` or ``"0.05-0.2"``). ``master``: run
-    as Locust's master, the users on workers (``spendcast loadtest --worker``, distributed.py).
-    ``abort_on_fail``: stop as soon as an SLO is broken beyond recovery, or still broken
-    ``abort_grace_s`` into the run (abort.py). ``user_file``: the user's own locustfile and
-    classes instead of ``scenario``'s (``tags`` and ``exclude_tags`` select tasks of either, as
-    Locust's ``--tags``/``--exclude-tags``).
-
-    The load plan (``load_plan.py``): ``rate`` alone is a constant arrival rate for
-    ``duration_s``; with ``stages`` it is the starting rate, and without ``rate`` the stages
-    are users (closed); ``stages`` set ``duration_s`` to their total and ``users`` no longer
-    counts. ``max_users`` bounds the open model's pool. It drives any user class: the
-    scenario's or the user's own locustfile's.
-    """
-
-    host: str
-    scenario: str = "predict"
-    users: int = 10
-    spawn_rate: float | None = None
-    duration_s: int = 30
-    processes: int | None = None
-    slos: tuple[Slo, ...] = ()
-    out_dir: Path | None = None
-    think_time: str | None = None
-    token: str | None = None
-    cookie: str | None = None
-    plots: bool = True
-    check_host: bool = True
+    target: Target
+    users: Users = field(default_factory=Users)
+    load: Load = field(default_factory=ClosedLoad)
+    generators: Generators = field(default_factory=LocalProcesses)
+    gates: Gates = field(default_factory=Gates)
+    window: Window = field(default_factory=Window)
+    output: Output = field(default_factory=Output)
     extra_env: Mapping[str, str] = field(default_factory=dict)
-    # A locustfile with a load shape and no user (``capacity``), appended after the users'.
-    shape_file: Path | None = None
-    master: MasterOptions | None = None
-    abort_on_fail: bool = False
-    abort_grace_s: float = DEFAULT_GRACE_S
-    rate: float | None = None
-    stages: tuple[Stage, ...] = ()
-    max_users: int = DEFAULT_MAX_USERS
-    arrival: ArrivalPattern = CONSTANT  # how the open model spaces its iterations
-    user_file: UserLocustfile | None = None
-    tags: tuple[str, ...] = ()
-    exclude_tags: tuple[str, ...] = ()
-    # False: the user classes' own ``host`` attributes (no --host for Locust, as plain locust).
-    pass_host: bool = True
-    # With a load shape of the user's file: ``duration_s`` ends it as -t would (it was given);
-    # False: the shape alone ends the run, as under plain locust.
-    bounded: bool = True
-    # The first seconds, sent but left out of every figure and SLO (window.py); ``slice_s``:
-    # figures per slice of the measured window, and the drift line.
-    warmup_s: int = 0
-    slice_s: int | None = None
-    # --replay: the recorded requests sent again, ``replay_speed`` times as fast on the open
-    # model's timetable (``None``: as fast as answered by ``users``, the closed model).
-    replay: Trace | None = None
-    replay_speed: float | None = 1.0
 
     def __post_init__(self) -> None:
-        if self.scenario not in SCENARIO_USERS:
-            raise ValueError(f"unknown scenario {self.scenario!r}: one of {sorted(SCENARIO_USERS)}")
-        if self.users < 1 or self.duration_s < 1:
-            raise ValueError("users and duration_s must be at least 1")
-        if self.warmup_s < 0 or (self.slice_s is not None and self.slice_s < 1):
-            raise ValueError("--warmup is 0 or more and --slice at least 1s")
-        if self.think_time is not None:
-            parse_think_time(self.think_time)
-        if self.user_file is not None and self.think_time is not None:
-            raise ValueError("--think-time paces the built-in scenarios: a locustfile's users "
-                             "have their own wait_time")  # fmt: skip
-        if self.replay is not None:
-            self._check_replay()
-        if not self.arrival.is_constant and self.rate is None:
-            raise ValueError("--arrival spaces the open model's iterations: give --rate")
+        load, think_time = self.load, self.users.think_time
+        if isinstance(load, ReplayLoad):
+            self._check_replay(load)
+        shapes = self.users.shapes
+        if isinstance(load, FileShapeLoad) and not shapes:
+            refuse(Rule.SHAPE_WITHOUT_FILE_SHAPE)
+        if shapes and isinstance(load, ClosedLoad | SteppedLoad):
+            closed = isinstance(load, ClosedLoad)
+            rule = Rule.CLOSED_LOAD_UNDER_FILE_SHAPE if closed else Rule.TWO_SHAPES
+            assert self.users.file is not None
+            refuse(rule, given=self.users.file.given, shapes=", ".join(shapes))
         plan = self.plan
-        if plan is not None:
-            object.__setattr__(self, "duration_s", plan.duration_s)  # frozen: set once, here
-            if plan.model == "rate" and self.think_time is not None:
-                raise ValueError("--think-time is the closed model's pause: the timetable "
-                                 "sets when each iteration starts")  # fmt: skip
-            generators = self.master.expect_workers if self.master else self.processes or 1
-            if plan.model == "rate" and self.max_users < generators:
-                raise ValueError(f"--max-users {self.max_users} leaves a process without user: "
-                                 f"{generators} processes generate the load")  # fmt: skip
-        if self.warmup_s and self.time_limit_s is not None and self.warmup_s >= self.time_limit_s:
-            raise ValueError(f"--warmup {self.warmup_s}s leaves nothing to measure in a "
-                             f"{self.time_limit_s}s run")  # fmt: skip
+        if plan is not None and plan.model == "rate":
+            if think_time is not None:
+                refuse(Rule.THINK_TIME_ON_TIMETABLE)
+            generators = generator_count(self.generators)
+            if plan.max_users < generators:
+                refuse(Rule.POOL_BELOW_GENERATORS, max_users=plan.max_users, generators=generators)
+        warmup_s, limit_s = self.window.warmup_s, self.time_limit_s
+        if warmup_s and limit_s is not None and warmup_s >= limit_s:
+            refuse(Rule.WARMUP_COVERS_RUN, warmup_s=warmup_s, limit_s=limit_s)
 
-    def _check_replay(self) -> None:
-        if self.user_file is not None or self.rate is not None or self.stages:
-            raise ValueError("--replay sends the recorded requests at their recorded times: "
-                             "no -f, --rate or --stages")  # fmt: skip
-        if self.master is not None:
-            raise ValueError("--replay reads the trace on this machine: split it with "
-                             "--processes, not --master's workers")  # fmt: skip
-        if self.replay_speed is None and self.processes is not None:
-            raise ValueError("--speed max replays the trace in order from one process: "
-                             "no --processes")  # fmt: skip
-        if self.replay_speed is not None and self.think_time is not None:
-            raise ValueError("--think-time is the closed model's pause: give --speed max")
+    def _check_replay(self, replay: ReplayLoad) -> None:
+        if self.users.file is not None:
+            refuse(Rule.REPLAY_OF_OTHER_LOAD)
+        if isinstance(self.generators, MasterOptions):
+            refuse(Rule.REPLAY_ON_MASTER)
+        if replay.speed is None and self.generators.count is not None:
+            refuse(Rule.REPLAY_AS_ANSWERED_IN_PROCESSES)
+        if replay.speed is not None and self.users.think_time is not None:
+            refuse(Rule.THINK_TIME_IN_TIMED_REPLAY)
 
     @property
-    def user_shape(self) -> bool:
-        """The user's file has a load shape and it drives the run (no load plan, no capacity)."""
-        return bool(self.user_file and self.user_file.shapes and not self.plan and
-                    not self.shape_file)  # fmt: skip
+    def plan(self) -> LoadPlan | None:
+        """The run's load plan; ``None``: Locust's own users for a time, or a shape's."""
+        return self.load.plan
 
     @property
     def time_limit_s(self) -> int | None:
         """When the run is ended from outside (``None``: only the user's shape ends it)."""
-        return None if self.user_shape and not self.bounded else self.duration_s
+        return self.load.time_limit_s
 
     @property
-    def plan(self) -> LoadPlan | None:
-        """The run's load plan; ``None``: ``users`` for ``duration_s`` (Locust's own way)."""
-        if self.replay is not None:
-            speed = self.replay_speed
-            return None if speed is None else self.replay.plan(speed, self.max_users)
-        if self.rate is None and not self.stages:
-            return None
-        if self.rate is None:
-            return LoadPlan("users", self.stages)
-        if not self.stages:
-            return LoadPlan.constant_rate(self.rate, self.duration_s, self.max_users, self.arrival)
-        return LoadPlan("rate", self.stages, self.rate, self.max_users, self.arrival)
+    def closed_load(self) -> ClosedLoad | None:
+        """Locust's users for a time, where the run has them (a plan or a shape sets its own)."""
+        load = self.load
+        if isinstance(load, SteppedLoad):
+            return ClosedLoad(load.users, None, load.duration_s)
+        if isinstance(load, ReplayLoad):
+            return load.closed
+        return load if isinstance(load, ClosedLoad) else None
 
     def public(self) -> RunSettings:
         """The configuration as written in ``summary.json``: no token, no cookie."""
-        plan = self.plan
+        plan, closed, generators = self.plan, self.closed_load, self.generators
+        user_shape = isinstance(self.load, FileShapeLoad)
+        spawn_rate = PLAN_SPAWN_RATE if closed is None else closed.effective_spawn_rate
+        replay = self.load if isinstance(self.load, ReplayLoad) else None
         return RunSettings(
-            host=public_host(self.host),
+            host=public_host(self.target.host),
             scenario=self.label,
-            users=self.users if plan is None and not self.user_shape else None,
-            spawn_rate=None if self.user_shape else self.effective_spawn_rate,
+            users=None if closed is None else closed.users,
+            spawn_rate=None if user_shape else spawn_rate,
             duration_s=self.time_limit_s,
-            processes=self.processes,
-            workers=None if self.master is None else self.master.expect_workers,
-            think_time=self.think_time,
-            slos=tuple(slo.expression for slo in self.slos),
-            abort_on_fail=self.abort_on_fail,
-            abort_grace_s=self.abort_grace_s if self.abort_on_fail else None,
+            processes=generators.count if isinstance(generators, LocalProcesses) else None,
+            workers=generators.expect_workers if isinstance(generators, MasterOptions) else None,
+            think_time=self.users.think_time,
+            slos=tuple(slo.expression for slo in self.gates.slos),
+            abort_on_fail=self.gates.abort_on_fail,
+            abort_grace_s=self.gates.abort_grace_s if self.gates.abort_on_fail else None,
             load_plan=plan,
-            locustfile=None if self.user_file is None else self.user_file.public(),
-            user_classes=self.user_classes,
-            tags=self.tags,
-            exclude_tags=self.exclude_tags,
-            warmup_s=self.warmup_s,
-            slice_s=self.slice_s,
-            replay=None if self.replay is None else self.replay.public(self.replay_speed),
+            locustfile=None if self.users.file is None else self.users.file.public(),
+            user_classes=tuple(self.user_classes),
+            tags=self.users.tags,
+            exclude_tags=self.users.exclude_tags,
+            warmup_s=self.window.warmup_s,
+            slice_s=self.window.slice_s,
+            replay=None if replay is None else replay.trace.public(replay.speed),
         )
-
-    @property
-    def effective_spawn_rate(self) -> float:
-        return float(self.users) if self.spawn_rate is None else self.spawn_rate
 
     @property
     def label(self) -> str:
         """The scenario's name, or ``my_test.py: ApiUser`` for a user's locustfile."""
-        if self.replay is not None:
+        if isinstance(self.load, ReplayLoad):
             return "replay"
-        return self.scenario if self.user_file is None else self.user_file.label
+        return self.users.scenario if self.users.file is None else self.users.file.label
 
     @property
     def user_classes(self) -> tuple[str, ...]:
-        if self.user_file is not None:
-            return self.user_file.classes
-        return (REPLAY_USER,) if self.replay else (SCENARIO_USERS[self.scenario],)
+        if self.users.file is not None:
+            return self.users.file.classes
+        if isinstance(self.load, ReplayLoad):
+            return (REPLAY_USER,)
+        return (SCENARIO_USERS[self.users.scenario],)
 
     def locustfiles(self) -> list[Path]:
         """What ``-f`` gets: the load plan's shape first (``--rate``/``--stages``: Locust runs
         the first shape it finds, so it wins over any shape of the users' files), the users'
         files, capacity's load shape if any, and always last the recording hooks."""
         plan = [PLAN_LOCUSTFILE] if self.plan is not None else []
-        users = list(self.user_file.files) if self.user_file else [SCENARIOS_LOCUSTFILE]
-        if self.replay is not None:
+        users = list(self.users.file.files) if self.users.file else [SCENARIOS_LOCUSTFILE]
+        if isinstance(self.load, ReplayLoad):
             users = [REPLAY_LOCUSTFILE]
-        shape = [self.shape_file] if self.shape_file else []
+        shape = [self.load.shape_file] if isinstance(self.load, SteppedLoad) else []
         return [*plan, *users, *shape, RECORDING_LOCUSTFILE]
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What Locust's environment gets besides credentials: ``extra_env``, a shape's."""
+        shape_env = self.load.env if isinstance(self.load, SteppedLoad) else {}
+        return {**self.extra_env, **shape_env}
+
+
+def closed_or_file_shape(users: Users, closed: ClosedLoad, *, bounded: bool = True) -> Load:
+    """``closed``, unless the user's locustfile has a load shape: it drives the users then, as
+    under plain locust, ended by ``closed.duration_s`` if ``bounded`` (a duration was given)."""
+    if not users.shapes:
+        return closed
+    return FileShapeLoad(closed.duration_s if bounded else None)

@@ -43,7 +43,7 @@ class LiveProgress(LiveView):
     """A one-line live view: elapsed/duration, users, rps, failures, current p95."""
 
     def __init__(
-        self, console: Console, duration_s: float, label: str, open_model: bool = False
+        self, console: Console, duration_s: float | None, label: str, open_model: bool = False
     ) -> None:
         self.duration_s = duration_s
         self.label = label
@@ -59,7 +59,8 @@ class LiveProgress(LiveView):
         p95 = "–" if progress.p95_ms is None else f"{progress.p95_ms:g} ms"
         failures_style = "bold red" if progress.failures else "green"
         text = Text(f"{self.label}  ")
-        text.append(f"{progress.elapsed:4.0f}s / {self.duration_s:.0f}s", style="bold")
+        limit = "" if self.duration_s is None else f" / {self.duration_s:.0f}s"
+        text.append(f"{progress.elapsed:4.0f}s{limit}", style="bold")  # None: a shape ends it
         text.append(f"  users {progress.users}  rps {progress.rps:,.0f}  ")
         text.append(f"failures {progress.failures}", style=failures_style)
         if self.open_model:

@@ -159,7 +159,7 @@ class LiveExports:
             PrometheusExport(
                 prometheus_port,
                 prometheus_host,
-                {"scenario": config.scenario, "host": public_host(config.host)},
+                {"scenario": config.users.scenario, "host": public_host(config.target.host)},
             )
             if prometheus_port is not None
             else None

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from spendcast.errors import LocustfileError
 from spendcast.loadtest.shared.contract import PROBE_MODULE
+from spendcast.loadtest.shared.probe_answer import ProbeRefusal, probe_answer
 from spendcast.loadtest.shared.run_settings import LocustfileFacts, LocustfileFile
 
 PROBE_TIMEOUT_S: Final = 60
@@ -129,27 +130,27 @@ def inspect_locustfile(
     if not lines:
         last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         raise LocustfileError(f"{given}: Locust could not load it: {last}")
-    answer = json.loads(lines[-1])
-    if "error" in answer:
-        raise LocustfileError(_where(answer, given, cwd) + answer["error"])
-    files = tuple(dict.fromkeys(Path(f) for f in answer["files"]))  # a.py,a.py or dir,dir/a.py
+    answer = probe_answer(json.loads(lines[-1]))
+    if isinstance(answer, ProbeRefusal):
+        raise LocustfileError(_where(answer, given, cwd) + answer.error)
+    files = tuple(dict.fromkeys(Path(f) for f in answer.files))  # a.py,a.py or dir,dir/a.py
     return UserLocustfile(
         given=given,
         files=files,
-        classes=tuple(answer["classes"]),
-        available=tuple(answer["available"]),
-        shapes=tuple(answer["shapes"]),
+        classes=answer.classes,
+        available=answer.available,
+        shapes=answer.shapes,
         cwd=cwd,
         sha256={str(f): file_sha256(f) for f in files},
-        args=tuple(answer["args"]),
-        settings=answer["settings"],
-        hosts=answer["hosts"],
+        args=answer.args,
+        settings=answer.settings,
+        hosts=answer.hosts,
     )
 
 
-def _where(answer: Mapping[str, Any], given: str, cwd: Path) -> str:
+def _where(refusal: ProbeRefusal, given: str, cwd: Path) -> str:
     """``my_test.py:3: `` (relative to ``cwd`` when inside it), or ``my_test.py: ``."""
-    file, line = answer.get("file"), answer.get("line")
+    file, line = refusal.file, refusal.line
     if file is None:
         return f"{given}: "
     path = Path(file)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.distributed import MasterOptions
 from spendcast.loadtest.run.locust_command import (
     STOP_TIMEOUT_S,
     locust_command,
@@ -27,7 +28,8 @@ def run_locust(
 ) -> tuple[int, Abort | None]:
     """Run Locust to its end (or until an SLO aborts it: SIGTERM, Locust still writes every
     file), feeding ``on_progress``; returns its exit code and the abort if any."""
-    rule = AbortRule(config.slos, config.abort_grace_s) if config.abort_on_fail else None
+    gates = config.gates
+    rule = AbortRule(gates.slos, gates.abort_grace_s) if gates.abort_on_fail else None
     aborts: list[Abort] = []
 
     def sample(progress: Progress) -> None:
@@ -41,7 +43,8 @@ def run_locust(
     progress_path = out_dir / PROGRESS_FILE
     progress_path.unlink(missing_ok=True)
     (out_dir / STOP_FILE).unlink(missing_ok=True)
-    waiting = config.master.workers_wait_s if config.master is not None else 0
+    master = config.generators if isinstance(config.generators, MasterOptions) else None
+    waiting = master.workers_wait_s if master is not None else 0
     limit = config.time_limit_s
     allowed_s = math.inf if limit is None else waiting + limit + STOP_TIMEOUT_S + 120
     deadline = time.monotonic() + allowed_s
@@ -50,7 +53,7 @@ def run_locust(
         # locust.conf, pyproject.toml); the kit's scenarios in the run directory, unaffected.
         process = subprocess.Popen(
             locust_command(config, out_dir),
-            cwd=out_dir if config.user_file is None else config.user_file.cwd,
+            cwd=out_dir if config.users.file is None else config.users.file.cwd,
             env=run_environment(config),
             stdout=log,
             stderr=subprocess.STDOUT,

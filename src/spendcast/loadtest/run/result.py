@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spendcast.loadtest.shared.abort import Abort
-from spendcast.loadtest.shared.recording import LoadedRecording
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult
 

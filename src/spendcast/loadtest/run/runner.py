@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.load import ReplayLoad
 from spendcast.loadtest.run.process import last_log_line, run_locust
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.shared.contract import RECORDING_FILE, REPLAY_FILE
@@ -49,25 +50,27 @@ def check_host(host: str, timeout: float = 5.0) -> None:
 
 def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None = None) -> RunResult:
     """Run one load test; raises ``LoadTestError`` when the run itself fails."""
-    if not config.host.startswith(("http://", "https://")):
-        raise LoadTestError(f"host {config.host!r} must start with http:// or https://")
-    if config.check_host:
-        check_host(config.host)
-    stem = config.scenario if config.user_file is None else config.user_file.stem
-    out_dir = (config.out_dir or default_out_dir(config.label if config.replay else stem)).resolve()
+    host = config.target.host
+    if not host.startswith(("http://", "https://")):
+        raise LoadTestError(f"host {host!r} must start with http:// or https://")
+    if config.target.check_host:
+        check_host(host)
+    replay = config.load if isinstance(config.load, ReplayLoad) else None
+    stem = config.label if replay else config.users.stem
+    out_dir = (config.output.out_dir or default_out_dir(stem)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    if config.replay is not None:
-        config.replay.write(out_dir / REPLAY_FILE)
+    if replay is not None:
+        replay.trace.write(out_dir / REPLAY_FILE)
     code, abort = run_locust(config, out_dir, on_progress)
     recording_path = out_dir / RECORDING_FILE
     if code < 0 or not recording_path.exists():  # killed, or it never ran its test
         raise LoadTestError(f"Locust failed (exit code {code}): {last_log_line(out_dir)}")
     summary, recording = write_summary(
-        out_dir, config.public(), config.plan, config.slos, abort, plots=config.plots,
-        slice_s=config.slice_s, locust_exit_code=code,
+        out_dir, config.public(), config.plan, config.gates.slos, abort,
+        plots=config.output.plots, slice_s=config.window.slice_s, locust_exit_code=code,
     )  # fmt: skip
     if summary.total.requests == 0:
         # Locust's own reason first (a worker with another file, a file's error) when it failed
         reason = f": Locust exited with code {code}: {last_log_line(out_dir)}" if code else ""
-        raise LoadTestError(f"no request completed against {public_host(config.host)}{reason}")
+        raise LoadTestError(f"no request completed against {public_host(host)}{reason}")
     return RunResult(out_dir, summary, recording, abort, code)

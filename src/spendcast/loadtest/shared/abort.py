@@ -52,7 +52,7 @@ class Abort:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Abort:
         """The ``abort`` of a ``summary.json`` (``as_dict``) back as an ``Abort``."""
-        return cls(SloResult.from_json(data), data["elapsed_s"], bool(data["final"]))
+        return cls(SloResult.from_dict(data), data["elapsed_s"], bool(data["final"]))
 
     def describe(self) -> str:
         when = "beyond recovery" if self.final else "after the grace period"

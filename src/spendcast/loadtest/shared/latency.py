@@ -11,9 +11,9 @@ workers (or by several runs) can be sent, stored and merged without losing preci
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Final
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Final
 
 import numpy as np
 from hdrh.histogram import HdrHistogram
@@ -48,6 +48,48 @@ class LatencyStats:
 
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+@dataclass(frozen=True)
+class LatencyFigures:
+    """Latency in ms to the microsecond, as JSON files hold it (``latency_ms`` of a capacity
+    step's figures, and of ``summary.json``'s); ``None`` when nothing was recorded."""
+
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    p99_9: float | None = None
+    max: float | None = None
+    mean: float | None = None
+
+    @classmethod
+    def of(cls, stats: LatencyStats) -> LatencyFigures:
+        return cls(_rounded(stats.p50), _rounded(stats.p90), _rounded(stats.p95),
+                   _rounded(stats.p99), _rounded(stats.p99_9), _rounded(stats.max),
+                   _rounded(stats.mean))  # fmt: skip
+
+    def percentile_ms(self, percentile: float) -> float | None:
+        """One of the percentiles kept (50, 90, 95, 99, 99.9); ``None`` for any other."""
+        kept = {50.0: self.p50, 90.0: self.p90, 95.0: self.p95, 99.0: self.p99,
+                99.9: self.p99_9}  # fmt: skip
+        return kept.get(float(percentile))
+
+    def named(self, name: str) -> float | None:
+        """The figure called ``name`` in the files (``"p99_9"``, ``"max"``); ``KeyError`` for
+        no such figure."""
+        return self.to_json()[name]
+
+    def to_json(self) -> dict[str, float | None]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LatencyFigures:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 class LatencyHistogram:

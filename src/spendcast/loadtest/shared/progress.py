@@ -87,7 +87,7 @@ class Progress:
     percentiles since the start, keyed ``"GET /predict"``; the ``final`` sample is written once
     every request is counted (its ``rps`` is the run's mean). With ``--abort-on-fail`` they
     also hold max/min/mean and every SLO percentile, and ``total`` and ``routes`` (names with
-    several methods) the same figures (``RunConfig.abort_on_fail``, contract.LIVE_SLO_ENV).
+    several methods) the same figures (``Gates.abort_on_fail`` of the run, contract.LIVE_SLO_ENV).
     """
 
     elapsed: float

@@ -12,108 +12,18 @@ same, so the percentiles stay exact; reading ``endpoints`` or ``open_seconds`` (
 draining, writing) first moves what is pending into them, so a reader never sees less than
 every request recorded so far.
 
-``recording.json`` (written by the master when Locust quits; ``contract.RECORDING_FILE``)::
-
-    {"schema_version": 1, "unit": "us", "started_at": <epoch s>, "stopped_at": <epoch s>,
-     "endpoints": {"GET /predict": {"method": "GET", "name": "/predict", "requests": n,
-                                    "failures": n, "histogram": "<HDR base64>"}, ...},
-     "seconds": {"<epoch second>": {"requests": n, "failures": n, "histogram": "<HDR base64>"}},
-     "users": {"<epoch second>": n},
-     "workers": ["<Locust client id>", ...],  # distributed runs: workers that handed over
-     "arrivals": {"<epoch second>": {"started": n, "late": n, "dropped": n}},  # open model
-     "plan_started_at": <epoch s> | null,  # time 0 of the load plan's stages
-     "warmup": {"until": <epoch second>, "endpoints": {...}} | null,  # --warmup
-     "uncorrected": {"GET /predict": {...}, ...}}  # open model: timed from the actual send
-
-Arrivals are keyed by the second an iteration was due (its intended start), requests by the
-second they ended. With ``--warmup`` the requests that ended before ``warmup_until`` (a whole
-epoch second) are tallied apart, in ``warmup_endpoints``: sent, kept in the per-second tallies
-(the plots shade them), left out of every figure.
-
+What is written to ``recording.json`` and how it is read back: ``recording_file``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from spendcast.loadtest.shared.latency import LatencyHistogram
-
-SCHEMA_VERSION: Final = 1
-
-
-@dataclass
-class Tally:
-    """Requests, failures and their latencies (kept as a histogram or as its encoding)."""
-
-    requests: int = 0
-    failures: int = 0
-    histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
-
-    def add(self, response_time_ms: float, failed: bool) -> None:
-        self.requests += 1
-        self.failures += int(failed)
-        self.histogram.record_ms(response_time_ms)
-
-    @classmethod
-    def of(cls, response_times_ms: list[float], failures: int) -> Tally:
-        """A tally of ``response_times_ms``, recorded in bulk."""
-        tally = cls(len(response_times_ms), failures)
-        tally.histogram.record_all_ms(response_times_ms)
-        return tally
-
-    def merge(self, other: Tally) -> None:
-        self.requests += other.requests
-        self.failures += other.failures
-        self.histogram.merge(other.histogram)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "failures": self.failures,
-            "histogram": self.histogram.encode(),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Tally:
-        histogram = LatencyHistogram.decode(str(data["histogram"]))
-        return cls(int(data["requests"]), int(data["failures"]), histogram)
-
-
-@dataclass
-class Arrivals:
-    """Open-model iterations due in a second: ``started`` (``late`` of them started more than
-    ``timetable.LATE_S`` after their slot) and ``dropped`` (never started: no user was free)."""
-
-    started: int = 0
-    late: int = 0
-    dropped: int = 0
-
-    def merge(self, other: Arrivals) -> None:
-        self.started += other.started
-        self.late += other.late
-        self.dropped += other.dropped
-
-    def to_json(self) -> dict[str, int]:
-        return {"started": self.started, "late": self.late, "dropped": self.dropped}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Arrivals:
-        return cls(int(data["started"]), int(data["late"]), int(data["dropped"]))
-
-
-def total_arrivals(arrivals: dict[int, Arrivals]) -> Arrivals:
-    total = Arrivals()
-    for second in arrivals.values():
-        total.merge(second)
-    return total
-
-
-def endpoint_key(method: str, name: str) -> str:
-    return f"{method} {name}"  # as the user gave it: Locust shows "manual", not "MANUAL"
+from spendcast.loadtest.shared.recording_file import SCHEMA_VERSION, encoded_endpoints
+from spendcast.loadtest.shared.tally import Arrivals, Tally, endpoint_key
 
 
 class _Pending:
@@ -335,81 +245,24 @@ class Recording:
         self.close_seconds()
         warmup = None
         if self.warmup_until is not None:
-            warmup = {"until": self.warmup_until, "endpoints": _encoded(self._warmup_endpoints)}
+            warmup = {
+                "until": self.warmup_until,
+                "endpoints": encoded_endpoints(self._warmup_endpoints),
+            }
         return {
             "schema_version": SCHEMA_VERSION,
             "unit": "us",
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
-            "endpoints": _encoded(self._endpoints),
+            "endpoints": encoded_endpoints(self._endpoints),
             "seconds": {str(s): self.closed_seconds[s] for s in sorted(self.closed_seconds)},
             "users": {str(s): n for s, n in sorted(self.users.items())},
             "workers": sorted(self.workers),
             "arrivals": {str(s): self.arrivals[s].to_json() for s in sorted(self.arrivals)},
             "plan_started_at": self.plan_started_at,
             "warmup": warmup,
-            "uncorrected": _encoded(self._uncorrected),
+            "uncorrected": encoded_endpoints(self._uncorrected),
         }
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json()), encoding="utf-8")
-
-
-def _encoded(endpoints: dict[str, Tally]) -> dict[str, Any]:
-    encoded: dict[str, Any] = {}
-    for key, tally in sorted(endpoints.items()):
-        method, _, name = key.partition(" ")
-        encoded[key] = {"method": method, "name": name, **tally.to_json()}
-    return encoded
-
-
-def _decoded(encoded: dict[str, Any]) -> dict[tuple[str, str], Tally]:
-    return {(str(e["method"]), str(e["name"])): Tally.from_json(e) for e in encoded.values()}
-
-
-@dataclass(frozen=True)
-class LoadedRecording:
-    """A ``recording.json`` read back: decoded tallies keyed as written."""
-
-    started_at: float
-    stopped_at: float
-    endpoints: dict[tuple[str, str], Tally]  # (method, name) -> tally
-    seconds: dict[int, Tally]
-    users: dict[int, int]
-    arrivals: dict[int, Arrivals] = field(default_factory=dict)  # open model, by second due
-    plan_started_at: float | None = None
-    warmup_until: float | None = None  # --warmup: the measured window's start (epoch s)
-    warmup_endpoints: dict[tuple[str, str], Tally] = field(default_factory=dict)
-    uncorrected: dict[tuple[str, str], Tally] = field(default_factory=dict)  # open model
-
-    @property
-    def window_start(self) -> float:
-        """Where the figures start: after the warm-up, if any."""
-        if self.warmup_until is None:
-            return self.started_at
-        return min(max(self.started_at, self.warmup_until), self.stopped_at)
-
-
-def read_recording(path: Path) -> LoadedRecording:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: unsupported schema_version {data.get('schema_version')!r}")
-    endpoints = _decoded(data["endpoints"])
-    seconds = {int(s): Tally.from_json(t) for s, t in data["seconds"].items()}
-    users = {int(s): int(n) for s, n in data["users"].items()}
-    started = data["started_at"]
-    stopped = data["stopped_at"]
-    if started is None:
-        started = min([*seconds, *users], default=0)
-    if stopped is None:
-        stopped = max([s + 1 for s in [*seconds, *users]], default=started)
-    arrivals = {int(s): Arrivals.from_json(a) for s, a in data.get("arrivals", {}).items()}
-    plan_start = data.get("plan_started_at")
-    warmup = data.get("warmup") or {}
-    return LoadedRecording(
-        float(started), float(stopped), endpoints, seconds, users, arrivals,
-        None if plan_start is None else float(plan_start),
-        None if "until" not in warmup else float(warmup["until"]),
-        _decoded(warmup.get("endpoints", {})),
-        _decoded(data.get("uncorrected", {})),
-    )  # fmt: skip

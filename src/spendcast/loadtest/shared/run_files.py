@@ -21,7 +21,7 @@ from spendcast.loadtest.shared.contract import (
 )
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
-from spendcast.loadtest.shared.recording import LoadedRecording, read_recording
+from spendcast.loadtest.shared.recording_file import LoadedRecording, read_recording
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.run_summary import Files, Summary
 from spendcast.loadtest.shared.slo import Slo

@@ -157,7 +157,7 @@ class Summary:
             timeseries=_each(Second.from_json, data.get("timeseries")),
             slices=_each(SliceSummary.from_json, data.get("slices")),
             drift=None if drift is None else Drift.from_json(drift),
-            slos=_each(SloResult.from_json, data.get("slos")),
+            slos=_each(SloResult.from_dict, data.get("slos")),
             passed=bool(data.get("passed", True)),
             aborted=bool(data.get("aborted", False)),
             abort=None if abort is None else Abort.from_dict(abort),

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from spendcast.loadtest.shared.recording import Tally
-from spendcast.loadtest.shared.slo import Observation, Slo, evaluate, format_value, parse_slo
+from spendcast.loadtest.shared.capacity_step import (
+    GeneratorFigures,
+    StepEnded,
+    WindowFigures,
+)
+from spendcast.loadtest.shared.latency import LatencyFigures
+from spendcast.loadtest.shared.slo import Observation, Slo, evaluate, parse_slo
+from spendcast.loadtest.shared.tally import Tally
 
 Mode = Literal["users", "rate"]
 MODES: tuple[Mode, ...] = ("users", "rate")
@@ -99,8 +105,10 @@ class SearchPlan:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SearchPlan:
-        return cls(**{**data, "slos": tuple(data["slos"])})
+    def from_json(cls, data: Mapping[str, Any]) -> SearchPlan:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**{**values, "slos": tuple(data["slos"])})
 
 
 @dataclass
@@ -114,7 +122,7 @@ class Step:
     verdict: str | None = None  # "holds", "breaks" or "flat"
     reason: str = ""
     stable: bool = False
-    figures: dict[str, Any] = field(default_factory=dict)
+    figures: WindowFigures | None = None
 
     @property
     def holds(self) -> bool:
@@ -122,7 +130,14 @@ class Step:
 
     @property
     def rps(self) -> float:
-        return float(self.figures.get("rps", 0.0))
+        return 0.0 if self.figures is None else float(self.figures.rps)
+
+    def ended(self, at: float, generator: GeneratorFigures) -> StepEnded:
+        """The line the load shape writes once the step is decided."""
+        assert self.verdict is not None, "an undecided step"
+        assert self.figures is not None, "an undecided step"
+        return StepEnded(self.index, self.load, self.phase, self.started_at, at, self.verdict,
+                         self.reason, self.stable, self.figures, generator)  # fmt: skip
 
 
 def merge(tallies: list[Tally]) -> Tally:
@@ -132,7 +147,7 @@ def merge(tallies: list[Tally]) -> Tally:
     return total
 
 
-def figures(tally: Tally, seconds: float, slos: tuple[Slo, ...]) -> dict[str, Any]:
+def figures(tally: Tally, seconds: float, slos: tuple[Slo, ...]) -> WindowFigures:
     """Requests, rps, errors, latency percentiles (ms) and each SLO's result for a tally."""
     histogram = tally.histogram
     observation = Observation(
@@ -144,20 +159,15 @@ def figures(tally: Tally, seconds: float, slos: tuple[Slo, ...]) -> dict[str, An
         mean_ms=histogram.mean_ms(),
         min_ms=histogram.min_ms(),
     )
-    latency = {k: v for k, v in histogram.stats().as_dict().items() if k != "count"}
-    return {
-        "requests": tally.requests,
-        "failures": tally.failures,
-        "seconds": seconds,
-        "rps": round(observation.rps, 3),
-        "error_rate": tally.failures / tally.requests if tally.requests else 0.0,
-        "latency_ms": {k: None if v is None else round(float(v), 3) for k, v in latency.items()},
-        "slos": [evaluate(slo, {None: observation}).as_dict() for slo in slos],
-    }
-
-
-def _broken(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [result for result in results if not result["passed"]]
+    return WindowFigures(
+        requests=tally.requests,
+        failures=tally.failures,
+        seconds=seconds,
+        rps=round(observation.rps, 3),
+        error_rate=tally.failures / tally.requests if tally.requests else 0.0,
+        latency_ms=LatencyFigures.of(histogram.stats()),
+        slos=tuple(evaluate(slo, {None: observation}) for slo in slos),
+    )
 
 
 class CapacitySearch:
@@ -179,10 +189,15 @@ class CapacitySearch:
     def start(self, now: float) -> float:
         return self._begin(self.plan.start, "grow", now).load
 
-    def update(self, now: float, second: Callable[[int], Tally | None]) -> float | None:
-        """The load to apply at ``now``; ``second(s)`` is what epoch second ``s`` recorded."""
+    def update(
+        self, now: float, second: Callable[[int], Tally | None], settled_s: int = 1
+    ) -> float | None:
+        """The load to apply at ``now``; ``second(s)`` is what epoch second ``s`` recorded.
+        ``settled_s``: a second is complete that many seconds after it (1 where the requests
+        are counted; more on a Locust master, which hears from its workers every few seconds).
+        """
         step = self.current
-        windows = self._windows(step, now, second)
+        windows = self._windows(step, now, second, settled_s)
         if not self._decide(step, windows, now):
             return step.load
         load = self._next(step)
@@ -195,10 +210,10 @@ class CapacitySearch:
         return self.current
 
     def _windows(
-        self, step: Step, now: float, second: Callable[[int], Tally | None]
+        self, step: Step, now: float, second: Callable[[int], Tally | None], settled_s: int
     ) -> list[Tally]:
         first = math.floor(step.started_at) + 1 + self.plan.warmup_s
-        complete = math.floor(now) - 1  # the seconds before this one can get no more answers
+        complete = math.floor(now) - settled_s  # the seconds before can get no more answers
         width = self.plan.window_s
         count = max(0, (complete - first) // width)
         return [
@@ -214,7 +229,7 @@ class CapacitySearch:
         width = float(self.plan.window_s)
         each = [figures(w, width, self.slos) for w in last]
         stable = len(last) == k and self._agree(last, each)
-        broken = len(last) == k and all(_broken(f["slos"]) for f in each)
+        broken = len(last) == k and all(f.broken for f in each)
         capped = now - step.started_at >= self.plan.max_step_s
         if not (stable or broken or capped):
             return False
@@ -223,8 +238,8 @@ class CapacitySearch:
         step.verdict, step.reason = self._verdict(step)
         return True
 
-    def _agree(self, windows: list[Tally], each: list[dict[str, Any]]) -> bool:
-        rps = [f["rps"] for f in each]
+    def _agree(self, windows: list[Tally], each: list[WindowFigures]) -> bool:
+        rps = [f.rps for f in each]
         mean = sum(rps) / len(rps)
         if mean <= 0 or any(abs(r - mean) > self.plan.tolerance * mean for r in rps):
             return False
@@ -234,16 +249,13 @@ class CapacitySearch:
         return all(abs(v - centre) <= spread for v in values)
 
     def _verdict(self, step: Step) -> tuple[str, str]:
-        figures_ = step.figures
-        if figures_["requests"] == 0:
+        assert step.figures is not None
+        if step.figures.requests == 0:
             return "breaks", "no request completed"
-        broken = _broken(figures_["slos"])
-        if broken:
-            first = broken[0]
-            observed = format_value(first["metric"], first["observed"])
-            return "breaks", f"{first['metric']} {observed} (must be {first['op']} " + (
-                f"{format_value(first['metric'], first['threshold'])})"
-            )
+        if step.figures.broken:
+            first = step.figures.broken[0]
+            observed, bound = first.describe_observed(), first.slo.describe_threshold()
+            return "breaks", f"{first.slo.metric} {observed} (must be {bound})"
         if self.plan.mode == "rate" and step.rps < (1 - self.plan.tolerance) * step.load:
             answered = f"{step.rps:.1f} req/s answered"
             return "breaks", f"{answered} of {step.load:.1f} iterations/s offered"

@@ -119,9 +119,14 @@ class SloResult:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SloResult:
-        """A result as ``as_dict`` wrote it (the SLO parsed again from its expression)."""
-        return cls(parse_slo(data["expression"]), data.get("observed"), bool(data["passed"]))
+    def from_dict(cls, data: Mapping[str, Any]) -> SloResult:
+        """A result ``as_dict`` wrote, read back as it was judged (not judged again); one that
+        gives only its expression (a file written by hand) has it parsed."""
+        if "metric" not in data:
+            return cls(parse_slo(data["expression"]), data.get("observed"), data["passed"])
+        slo = Slo(data["expression"], data["metric"], data["op"], data["threshold"],
+                  data.get("endpoint"), data.get("method"))  # fmt: skip
+        return cls(slo, data.get("observed"), data["passed"])
 
 
 def parse_slo(expression: str) -> Slo:

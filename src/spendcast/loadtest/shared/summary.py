@@ -9,20 +9,20 @@ from importlib.metadata import version
 from typing import Final
 
 from spendcast.loadtest.shared.abort import Abort
-from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.latency import LatencyFigures, LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
-from spendcast.loadtest.shared.recording import Arrivals, LoadedRecording, Tally, total_arrivals
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.run_summary import Files, Summary, Window
 from spendcast.loadtest.shared.slo import Observation, Slo, SloResult, evaluate
 from spendcast.loadtest.shared.summary_figures import (
     EndpointSummary,
     Figures,
-    Latency,
     Second,
     SliceSummary,
     StageSummary,
 )
+from spendcast.loadtest.shared.tally import Arrivals, Tally, total_arrivals
 from spendcast.loadtest.shared.window import Slice, drift, is_sample, slices
 
 SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
@@ -86,17 +86,13 @@ def figures(tally: Tally, seconds: float, uncorrected: Tally | None = None) -> F
         failures=tally.failures,
         error_rate=tally.failures / tally.requests if tally.requests else 0.0,
         rps=round(tally.requests / seconds, 3) if seconds > 0 else 0.0,
-        latency_ms=_latency(tally.histogram),
+        latency_ms=LatencyFigures.of(tally.histogram.stats()),
         uncorrected_latency_ms=(
-            _latency(uncorrected.histogram) if uncorrected and uncorrected.requests else None
+            LatencyFigures.of(uncorrected.histogram.stats())
+            if uncorrected and uncorrected.requests
+            else None
         ),
     )
-
-
-def _latency(histogram: LatencyHistogram) -> Latency:
-    stats = histogram.stats()
-    values = [stats.p50, stats.p90, stats.p95, stats.p99, stats.p99_9, stats.max, stats.mean]
-    return Latency(*(None if value is None else round(float(value), 3) for value in values))
 
 
 def measured_arrivals(recording: LoadedRecording) -> Arrivals:

@@ -11,33 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Latency:
-    """``latency_ms``: exact HDR percentiles, max and mean (ms), ``None`` when nothing ran."""
-
-    p50: float | None = None
-    p90: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    p99_9: float | None = None
-    max: float | None = None
-    mean: float | None = None
-
-    def named(self, name: str) -> float | None:
-        """The figure called ``name`` in the file (``"p99_9"``); ``KeyError`` for no figure."""
-        value: float | None = self.to_json()[name]
-        return value
-
-    def to_json(self) -> dict[str, Any]:
-        return {"p50": self.p50, "p90": self.p90, "p95": self.p95, "p99": self.p99,
-                "p99_9": self.p99_9, "max": self.max, "mean": self.mean}  # fmt: skip
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> Latency:
-        data = data or {}
-        return cls(data.get("p50"), data.get("p90"), data.get("p95"), data.get("p99"),
-                   data.get("p99_9"), data.get("max"), data.get("mean"))  # fmt: skip
+from spendcast.loadtest.shared.latency import LatencyFigures
 
 
 @dataclass(frozen=True)
@@ -49,8 +23,8 @@ class Figures:
     failures: int = 0
     error_rate: float = 0.0
     rps: float = 0.0
-    latency_ms: Latency = field(default_factory=Latency)
-    uncorrected_latency_ms: Latency | None = None
+    latency_ms: LatencyFigures = field(default_factory=LatencyFigures)
+    uncorrected_latency_ms: LatencyFigures | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -72,8 +46,10 @@ class Figures:
             failures=data.get("failures", 0),
             error_rate=data.get("error_rate", 0.0),
             rps=data.get("rps", 0.0),
-            latency_ms=Latency.from_json(data.get("latency_ms")),
-            uncorrected_latency_ms=None if uncorrected is None else Latency.from_json(uncorrected),
+            latency_ms=LatencyFigures.from_json(data.get("latency_ms") or {}),
+            uncorrected_latency_ms=None
+            if uncorrected is None
+            else LatencyFigures.from_json(uncorrected),
         )
 
 

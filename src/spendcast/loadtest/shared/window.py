@@ -24,8 +24,9 @@ from typing import Final
 
 from scipy.stats import mannwhitneyu
 
-from spendcast.loadtest.shared.recording import LoadedRecording, Tally
+from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.summary_figures import Drift
+from spendcast.loadtest.shared.tally import Tally
 
 DRIFT_ALPHA: Final = 0.01
 DRIFT_MIN_CHANGE: Final = 0.20

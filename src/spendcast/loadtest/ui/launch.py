@@ -19,6 +19,8 @@ from typing import Final
 
 from spendcast.errors import LoadTestError
 from spendcast.loadtest.run.config import RunConfig
+from spendcast.loadtest.run.distributed import MasterOptions
+from spendcast.loadtest.run.load import ClosedLoad
 from spendcast.loadtest.run.locust_command import STOP_TIMEOUT_S, locust_tags, run_environment
 from spendcast.loadtest.run.server_process import free_port
 from spendcast.loadtest.shared.contract import (
@@ -45,37 +47,45 @@ def check_port(host: str, port: int) -> None:
 
 
 def ui_command(
-    config: RunConfig, web_host: str, web_port: int, rate: float | None, warmup_s: int = 0
+    config: RunConfig,
+    form: ClosedLoad,
+    web_host: str,
+    web_port: int,
+    rate: float | None,
+    warmup_s: int = 0,
 ) -> list[str]:
-    users = list(config.user_file.files) if config.user_file else [SCENARIOS_LOCUSTFILE]
+    """``form``: the page's users and spawn rate (a file's load shape, if any, drives them)."""
+    users, generators = config.users, config.generators
+    files = list(users.file.files) if users.file else [SCENARIOS_LOCUSTFILE]
     command = [
         sys.executable, "-m", "locust",
-        "-f", ",".join(str(p) for p in [*users, RECORDING_LOCUSTFILE, UI_LOCUSTFILE]),
+        "-f", ",".join(str(p) for p in [*files, RECORDING_LOCUSTFILE, UI_LOCUSTFILE]),
         *config.user_classes,
         "--web-host", web_host,
         "--web-port", str(web_port),
-        "--users", str(config.users),
-        "--spawn-rate", f"{config.effective_spawn_rate:g}",
+        "--users", str(form.users),
+        "--spawn-rate", f"{form.effective_spawn_rate:g}",
         "--stop-timeout", str(STOP_TIMEOUT_S),
         "--exit-code-on-error", "0",
     ]  # fmt: skip
-    if config.host:
-        command += ["--host", config.host]
+    if config.target.host:
+        command += ["--host", config.target.host]
     if rate is not None:
         command += [RATE_OPTION, f"{rate:g}"]
     if warmup_s:  # each test's first seconds, left out of its figures
         command += [WARMUP_OPTION, str(warmup_s)]
-    if config.processes is not None:
+    if isinstance(generators, MasterOptions):
+        command += generators.locust_args()
+    elif generators.count is not None:
         port = str(free_port())  # Locust's own master and its forks, on a port of their own
-        command += ["--processes", str(config.processes),
+        command += ["--processes", str(generators.count),
                     "--master-bind-port", port, "--master-port", port]  # fmt: skip
-    if config.master is not None:
-        command += config.master.locust_args()
-    return [*command, *locust_tags(config.tags, config.exclude_tags)]
+    return [*command, *locust_tags(users.tags, users.exclude_tags)]
 
 
 def run_ui(
     config: RunConfig,
+    form: ClosedLoad,
     runs_dir: Path,
     web_host: str,
     web_port: int,
@@ -86,14 +96,12 @@ def run_ui(
     check_port(web_host, web_port)
     runs_dir = runs_dir.resolve()
     runs_dir.mkdir(parents=True, exist_ok=True)
-    stem = config.scenario if config.user_file is None else config.user_file.stem
-    session = UiSession(
-        str(runs_dir), stem, config.public(), tuple(s.expression for s in config.slos)
-    )
+    slos = tuple(slo.expression for slo in config.gates.slos)
+    session = UiSession(str(runs_dir), config.users.stem, config.public(), slos)
     env = {**run_environment(config), UI_SESSION_ENV: session.to_json()}
     # cwd: the runs' folder, so no locust.conf or pyproject.toml around changes the session.
     process = subprocess.Popen(
-        ui_command(config, web_host, web_port, rate, warmup_s),
+        ui_command(config, form, web_host, web_port, rate, warmup_s),
         cwd=runs_dir,
         env=env,
         stdin=subprocess.DEVNULL,
