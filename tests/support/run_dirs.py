@@ -6,11 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from spendcast.loadtest.compare.pairs import Comparison, Side
 from spendcast.loadtest.compare.report import write_comparison
 from spendcast.loadtest.compare.stats import compare_pairs
+from spendcast.loadtest.shared.run_summary import Summary
 from tests.support.fixed_service import REPO, command, environment, fixed_service
 
 SPENDCAST = [sys.executable, "-m", "spendcast"]
@@ -49,10 +49,12 @@ def profile_dir(out: Path) -> Path:
     return out
 
 
-def summaries(p99_ms: float, wobble: tuple[float, ...]) -> list[dict[str, Any]]:
+def summaries(p99_ms: float, wobble: tuple[float, ...]) -> list[Summary]:
     """Runs' summaries as the comparison reads them (latency ``p99_ms`` x each wobble)."""
-    return [{"rps": 1000 / (p99_ms * w), "error_rate": 0.0, "requests": 1000, "failures": 0,
-             "latency_ms": {"p50": p99_ms * w / 4, "p95": p99_ms * w / 2, "p99": p99_ms * w}}
+    return [Summary.from_json(
+                {"timestamp": "2026-12-01T10:00:00.000Z", "duration_s": 5.0,
+                 "rps": 1000 / (p99_ms * w), "error_rate": 0.0, "requests": 1000, "failures": 0,
+                 "latency_ms": {"p50": p99_ms * w / 4, "p95": p99_ms * w / 2, "p99": p99_ms * w}})
             for w in wobble]  # fmt: skip
 
 

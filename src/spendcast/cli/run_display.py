@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -14,6 +13,7 @@ from spendcast.loadtest.run.config import RunConfig
 from spendcast.loadtest.run.load import ReplayLoad
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult
 
 
@@ -29,7 +29,7 @@ class LocustExit(click.ClickException):
 
 
 def ci_reports(
-    summary: Mapping[str, Any],
+    summary: Summary,
     results: Sequence[SloResult],
     junit_path: Path | None,
     title: str,

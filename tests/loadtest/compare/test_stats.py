@@ -27,6 +27,7 @@ from spendcast.loadtest.compare.stats import (
     headline,
     overall,
 )
+from spendcast.loadtest.shared.run_summary import Summary
 
 
 def summary(
@@ -38,16 +39,18 @@ def summary(
     requests: int = 1000,
     failures: int = 0,
     seconds: Sequence[dict[str, float]] = (),
-) -> dict[str, Any]:
+) -> Summary:
     """A run's ``summary.json`` as far as the comparison reads it."""
-    return {
+    return Summary.from_json({
+        "timestamp": "2026-12-01T10:00:00.000Z",
+        "duration_s": 10.0,
         "rps": rps,
         "error_rate": failures / requests if requests else 0.0,
         "latency_ms": {"p50": p50, "p95": p95, "p99": p99},
         "requests": requests,
         "failures": failures,
-        "timeseries": list(seconds),
-    }
+        "timeseries": [{"time": time, **row} for time, row in enumerate(seconds)],
+    })  # fmt: skip
 
 
 def per_second(rps: Sequence[float], latency: Sequence[float]) -> list[dict[str, float]]:
@@ -70,7 +73,7 @@ WOBBLE = (0.99, 1.01, 1.0, 0.995, 1.005)
 
 def pairs_around(
     centre: float, wobble: Sequence[float] = WOBBLE
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[Summary], list[Summary]]:
     base, cand = [], []
     for i, w in enumerate(wobble):
         rps, p50, p95, p99 = 100.0 + i, 10.0 + i, 20.0 + i, 40.0 + i
@@ -216,8 +219,9 @@ def test_seconds_the_partial_first_and_last_seconds_are_left_out() -> None:
 
 
 def test_seconds_too_few_or_identical_seconds_give_no_p_value() -> None:
-    short = summary(seconds=per_second([100, 100, 100, 100], [10, 10, 10, 10]))  # 2 full seconds
-    figures = by_name(compare_seconds(short, summary(p50=20.0, seconds=short["timeseries"])))
+    rows = per_second([100, 100, 100, 100], [10, 10, 10, 10])  # 2 full seconds
+    short = summary(seconds=rows)
+    figures = by_name(compare_seconds(short, summary(p50=20.0, seconds=rows)))
     assert figures["p50"].p_value is None
     assert figures["p50"].verdict == NO_DIFFERENCE
     flat = summary(seconds=per_second([100] * 6, [10] * 6))

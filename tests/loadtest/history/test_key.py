@@ -14,11 +14,16 @@ from spendcast.loadtest.history.key import (
     run_inputs,
 )
 from spendcast.loadtest.history.metadata import Machine
+from spendcast.loadtest.shared.run_settings import RunSettings
 from tests.loadtest.history.support import MACHINE, config
 
 
 def key(machine: Machine = MACHINE, warmup_s: float | None = None, **changes: Any) -> str:
-    return comparability_key(run_inputs(config(**changes), machine, warmup_s))
+    return comparability_key(run_inputs(settings(**changes), machine, warmup_s))
+
+
+def settings(**changes: Any) -> RunSettings:
+    return RunSettings.from_json(config(**changes))
 
 
 def locustfile(sha256: str) -> dict[str, Any]:
@@ -42,7 +47,10 @@ def test_what_does_not_shape_the_load_leaves_the_key_alone() -> None:
         ({"users": 3}, "load.users"),
         ({"duration_s": 60}, "load.duration_s"),
         ({"think_time": "0.1"}, "load.think_time"),
-        ({"load_plan": {"model": "rate", "stages": []}}, "load.load_plan"),
+        (
+            {"load_plan": {"model": "rate", "start": 5, "stages": [[10, 5]], "max_users": 10}},
+            "load.load_plan",
+        ),
         ({"scenario": "mixed", "user_classes": ["MixedUser"]}, "users.scenario"),
         ({"tags": ["fast"]}, "users.tags"),
     ],
@@ -51,8 +59,8 @@ def test_a_different_load_host_or_scenario_is_a_different_key(
     changes: dict[str, Any], named: str
 ) -> None:
     assert key(**changes) != key()
-    base = run_inputs(config(), MACHINE, None)
-    assert named in differences(base, run_inputs(config(**changes), MACHINE, None))
+    base = run_inputs(settings(), MACHINE, None)
+    assert named in differences(base, run_inputs(settings(**changes), MACHINE, None))
 
 
 def test_a_locustfile_counts_by_its_content_not_its_path() -> None:
@@ -68,15 +76,15 @@ def test_the_machine_and_the_warm_up_count() -> None:
     assert key(machine=Machine("Test CPU 3000", 4)) != key()
     assert key(machine=Machine("Other CPU", 2)) != key()
     assert key(warmup_s=5) != key()
-    assert differences(run_inputs(config(), MACHINE, None),
-                       run_inputs(config(), Machine("Other CPU", 2), 5)) == [
+    assert differences(run_inputs(settings(), MACHINE, None),
+                       run_inputs(settings(), Machine("Other CPU", 2), 5)) == [
         "machine.cpu_model", "warmup_s"]  # fmt: skip
 
 
 def test_a_capacity_search_is_never_like_a_load_test() -> None:
     plan = {"mode": "users", "start": 1, "growth": "x2", "slos": ["p99<100ms"]}
-    search = capacity_inputs({"plan": plan, "host": config()["host"]}, config(), MACHINE)
+    search = capacity_inputs({"plan": plan, "host": config()["host"]}, settings(), MACHINE)
     assert comparability_key(search) != key()
     other = capacity_inputs({"plan": {**plan, "growth": "+5"}, "host": config()["host"]},
-                            config(), MACHINE)  # fmt: skip
+                            settings(), MACHINE)  # fmt: skip
     assert differences(search, other) == ["load.growth"]

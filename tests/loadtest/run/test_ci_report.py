@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 from junitparser import Failure, JUnitXml, TestSuite
 
@@ -12,6 +11,8 @@ from spendcast.loadtest.run.ci_report import append_step_summary, markdown, writ
 from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.recording import Recording
 from spendcast.loadtest.shared.recording_file import read_recording
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult, parse_slo
 from spendcast.loadtest.shared.summary import build_summary, check_slos
 
@@ -19,7 +20,7 @@ START = 1_700_000_000.0
 SLOS = ("p(95)<20", "GET /search?q=a|b:rate<0.005", "max<1s", "dropped==0")
 
 
-def _run(tmp_path: Path, abort: bool = False) -> tuple[dict[str, Any], tuple[SloResult, ...]]:
+def _run(tmp_path: Path, abort: bool = False) -> tuple[Summary, tuple[SloResult, ...]]:
     """3 seconds of GET /search?q=a|b: 100 a second at 10 ms, 2 failed at 30 ms."""
     recording = Recording()
     recording.started_at, recording.stopped_at = START, START + 3
@@ -31,8 +32,8 @@ def _run(tmp_path: Path, abort: bool = False) -> tuple[dict[str, Any], tuple[Slo
     recording.write(tmp_path / "recording.json")
     loaded = read_recording(tmp_path / "recording.json")
     results = check_slos(loaded, [parse_slo(s) for s in SLOS])
-    stop = Abort(results[1], 2.0, False).as_dict() if abort else None
-    summary = build_summary(loaded, {"host": "http://h", "scenario": "predict"}, results,
+    stop = Abort(results[1], 2.0, False) if abort else None
+    summary = build_summary(loaded, RunSettings(host="http://h", scenario="predict"), results,
                             abort=stop)  # fmt: skip
     return summary, results
 
@@ -61,7 +62,7 @@ def test_junit_has_one_case_per_slo_and_failures_say_observed_vs_threshold(tmp_p
     root = ET.parse(path).getroot()
     assert root.tag == "testsuite"
     assert {"name", "tests", "failures", "errors", "time", "timestamp"} <= set(root.attrib)
-    assert float(root.attrib["time"]) == summary["duration_s"]
+    assert float(root.attrib["time"]) == summary.duration_s
     for case in root.iter("testcase"):
         assert set(case.attrib) >= {"name", "classname", "time"}
         assert [child.tag for child in case] in ([], ["failure"])
@@ -86,7 +87,7 @@ def test_an_aborted_run_says_so_in_its_failure(tmp_path: Path) -> None:
     failure = root.find("testcase/failure")
     assert failure is not None
     assert "aborted at 2.0 s" in str(failure.text)
-    assert (summary["aborted"], summary["passed"]) == (True, False)
+    assert (summary.aborted, summary.passed) == (True, False)
 
 
 def test_the_step_summary_is_appended_with_table_and_verdicts(tmp_path: Path) -> None:

@@ -127,8 +127,8 @@ def test_every_rule_is_exercised_and_a_refusal_is_a_load_test_value_error() -> N
 def test_a_closed_run_is_locusts_users_for_a_time(tmp_path: Path) -> None:
     config = RunConfig(TARGET, Users("batch"), ClosedLoad(4, 2.0, 12), LocalProcesses(2))
     public = config.public()
-    assert (public["users"], public["spawn_rate"], public["duration_s"]) == (4, 2.0, 12)
-    assert (public["processes"], public["workers"], public["load_plan"]) == (2, None, None)
+    assert (public.users, public.spawn_rate, public.duration_s) == (4, 2.0, 12)
+    assert (public.processes, public.workers, public.load_plan) == (2, None, None)
     command = locust_command(config, tmp_path)
     assert command[command.index("--users") + 1] == "4"
     assert command[command.index("--run-time") + 1] == "12s"
@@ -137,22 +137,27 @@ def test_a_closed_run_is_locusts_users_for_a_time(tmp_path: Path) -> None:
 def test_stages_set_the_duration_and_a_plan_has_no_users() -> None:
     config = RunConfig(TARGET, load=PlannedLoad(0, (Stage(4, 10), Stage(6, 20))))
     public = config.public()
-    assert config.time_limit_s == public["duration_s"] == 10
-    assert public["users"] is None
-    assert public["load_plan"]["model"] == "rate"
+    assert config.time_limit_s == public.duration_s == 10
+    assert public.users is None
+    assert public.load_plan is not None
+    assert public.load_plan.model == "rate"
     assert config.locustfiles()[0] == PLAN_LOCUSTFILE
 
 
 def test_a_replay_is_timed_or_as_fast_as_answered() -> None:
     timed = RunConfig(TARGET, load=timed_replay())
     assert timed.label == "replay"
-    assert timed.public()["replay"]["speed"] == 2.0
+    timed_replay_facts = timed.public().replay
+    assert timed_replay_facts is not None
+    assert timed_replay_facts.speed == 2.0
     assert timed.plan is not None
     assert timed.plan.model == "rate"
     answered = RunConfig(TARGET, load=answered_replay())
     assert answered.plan is None
-    assert answered.public()["users"] == 3
-    assert answered.public()["replay"]["speed"] == "max"
+    assert answered.public().users == 3
+    answered_replay_facts = answered.public().replay
+    assert answered_replay_facts is not None
+    assert answered_replay_facts.speed == "max"
     assert REPLAY_LOCUSTFILE in answered.locustfiles()
 
 
@@ -164,7 +169,7 @@ def test_a_files_shape_drives_its_users_ended_by_a_duration_only_if_given() -> N
         TARGET, users, closed_or_file_shape(users, ClosedLoad(duration_s=20), bounded=False)
     )
     assert (bounded.time_limit_s, unbounded.time_limit_s) == (20, None)
-    assert (bounded.public()["users"], bounded.public()["spawn_rate"]) == (None, None)
+    assert (bounded.public().users, bounded.public().spawn_rate) == (None, None)
 
 
 def test_a_stepped_load_appends_its_shape_and_its_environment() -> None:
@@ -172,7 +177,7 @@ def test_a_stepped_load_appends_its_shape_and_its_environment() -> None:
     config = RunConfig(TARGET, load=load, extra_env={"OTHER": "1"})
     assert config.locustfiles()[-2:] == [CAPACITY_LOCUSTFILE, RECORDING_LOCUSTFILE]
     assert config.environment == {"OTHER": "1", "SHAPE_PLAN": "{}"}
-    assert (config.public()["users"], config.public()["spawn_rate"]) == (5, 5.0)
+    assert (config.public().users, config.public().spawn_rate) == (5, 5.0)
 
 
 def test_a_master_sends_its_workers_the_users_and_never_forks_local_processes(
@@ -182,4 +187,4 @@ def test_a_master_sends_its_workers_the_users_and_never_forks_local_processes(
     command = locust_command(config, tmp_path)
     assert command[command.index("--expect-workers") + 1] == "3"
     assert "--processes" not in command
-    assert config.public()["workers"] == 3
+    assert config.public().workers == 3

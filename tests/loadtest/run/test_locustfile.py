@@ -44,7 +44,8 @@ def test_concrete_users_as_locust_picks_them(tmp_path: Path) -> None:
     digest = hashlib.sha256((tmp_path / "users.py").read_bytes()).hexdigest()
     assert found.sha256 == {str(tmp_path / "users.py"): digest}
     assert found.label == "users.py: Reader, Scripted"
-    assert found.public()["files"] == [{"path": str(tmp_path / "users.py"), "sha256": digest}]
+    assert found.public().to_json()["files"] == [{"path": str(tmp_path / "users.py"),
+                                                  "sha256": digest}]  # fmt: skip
     assert inspect_locustfile("users.py", ["Scripted"], cwd=tmp_path).classes == ("Scripted",)
 
 

@@ -10,6 +10,7 @@ from spendcast.errors import SloSyntaxError
 from spendcast.loadtest.shared.load_plan import LoadPlan, parse_stages
 from spendcast.loadtest.shared.recording import Recording
 from spendcast.loadtest.shared.recording_file import read_recording
+from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.slo import parse_slo
 from spendcast.loadtest.shared.summary import build_summary, check_slos
 
@@ -59,7 +60,7 @@ def test_stage_figures_add_up_to_the_run_and_feed_the_dropped_slo(tmp_path: Path
     results = check_slos(loaded, slos)
     assert [(r.observed, r.passed) for r in results] == [(4.0, False), (4.0, True)]
 
-    summary = build_summary(loaded, {"host": "http://h"}, results, plan=PLAN)
+    summary = build_summary(loaded, RunSettings(host="http://h"), results, plan=PLAN).to_json()
     assert (summary["iterations"], summary["late"], summary["dropped"]) == (40, 12, 4)
     first, second = summary["stages"]
     assert (first["start_s"], first["end_s"], first["target"]) == (0.0, 2.0, 10)
@@ -81,12 +82,12 @@ def test_a_closed_run_has_no_iterations_and_users_stages(tmp_path: Path) -> None
     recording.write(tmp_path / "recording.json")
     plan = LoadPlan("users", parse_stages("1s:1,3s:3"))
     loaded = read_recording(tmp_path / "recording.json")
-    summary = build_summary(loaded, {}, plan=plan)
+    summary = build_summary(loaded, RunSettings(), plan=plan).to_json()
     assert summary["iterations"] is None
     assert summary["dropped"] == 0
     assert [s["requests"] for s in summary["stages"]] == [1, 3]
     assert [s["iterations"] for s in summary["stages"]] == [None, None]
-    assert build_summary(loaded, {})["stages"] == []
+    assert build_summary(loaded, RunSettings()).to_json()["stages"] == []
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.plots import write_plots
 from spendcast.loadtest.shared.recording import Recording
 from spendcast.loadtest.shared.recording_file import LoadedRecording, read_recording
+from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.slo import parse_slo
 from spendcast.loadtest.shared.summary import SCHEMA_VERSION, build_summary, check_slos
 
@@ -37,10 +38,12 @@ def test_summary_figures(tmp_path: Path) -> None:
     recording = _recording(tmp_path)
     slos = [parse_slo(s) for s in ("p95<40ms", "GET /predict:p50<=10.1ms", "errors<0.1%")]
     results = check_slos(recording, slos)
-    summary = build_summary(recording, {"host": "http://h", "scenario": "mixed"}, results)
+    config = RunSettings(host="http://h", scenario="mixed")
+    summary = build_summary(recording, config, results).to_json()
 
     assert summary["schema_version"] == SCHEMA_VERSION
-    assert summary["config"] == {"host": "http://h", "scenario": "mixed"}
+    assert summary["config"] == config.to_json()
+    assert (summary["config"]["host"], summary["config"]["scenario"]) == ("http://h", "mixed")
     assert (summary["requests"], summary["failures"]) == (441, 1)
     assert summary["rps"] == pytest.approx(441 / 4, abs=1e-3)
     assert summary["duration_s"] == 4.0
@@ -74,7 +77,7 @@ def test_summary_figures(tmp_path: Path) -> None:
 
 def test_plots_are_written(tmp_path: Path) -> None:
     recording = _recording(tmp_path)
-    summary = build_summary(recording, {})
+    summary = build_summary(recording, RunSettings())
     histograms = {f"{m} {n}": t.histogram for (m, n), t in recording.endpoints.items()}
     histograms["empty"] = LatencyHistogram()
     paths = write_plots(summary, histograms, tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spendcast.loadtest.shared.recording_file import LoadedRecording
+from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.summary import build_summary
 from spendcast.loadtest.shared.tally import Tally
 from spendcast.loadtest.shared.window import drift, slices, whole_seconds
@@ -31,7 +32,7 @@ def test_the_partial_and_warm_up_seconds_are_no_samples() -> None:
     assert list(whole_seconds(recording)) == [T0 + i for i in range(1, 9)]
     warm = _recording([5.0] * 10, warmup_until=T0 + 4)
     assert list(whole_seconds(warm)) == [T0 + i for i in range(4, 9)]
-    summary = build_summary(warm, {}, slice_s=2)
+    summary = build_summary(warm, RunSettings(), slice_s=2).to_json()
     flags = [(row["warmup"], row["sample"]) for row in summary["timeseries"]]
     assert flags[:4] == [(True, False)] * 4
     assert flags[4:9] == [(False, True)] * 5
@@ -49,16 +50,16 @@ def test_slices_cover_the_window_the_last_maybe_shorter() -> None:
 def test_a_step_in_p99_is_a_drift() -> None:
     found = drift(slices(_recording([5.0] * 7 + [50.0] * 7), 6))
     assert found is not None
-    assert found["drifted"] is True
-    assert found["first_ms"] < 10 < 40 < found["last_ms"]
-    assert found["p_value"] < 0.01
+    assert found.drifted is True
+    assert found.first_ms < 10 < 40 < found.last_ms
+    assert found.p_value < 0.01
 
 
 def test_noise_alone_is_no_drift() -> None:
     wobble = [5.0, 7.0, 5.5, 6.5, 5.2, 6.8, 5.9, 6.1, 5.4, 6.6, 5.8, 6.2, 5.0, 7.0]
     found = drift(slices(_recording(wobble), 6))
     assert found is not None  # judged (two whole slices of six seconds) ...
-    assert found["drifted"] is False  # ... and nothing moved beyond the noise
+    assert found.drifted is False  # ... and nothing moved beyond the noise
 
 
 def test_too_few_seconds_judge_nothing() -> None:

@@ -123,11 +123,11 @@ class CapacityResult:
         return answer(self.plan, self.best, self.breaking, self.stop_reason)
 
     def document(self, plots: Sequence[str] = ()) -> CapacityDocument:
-        config = self.run.summary["config"]
+        config = self.run.summary.config
         return CapacityDocument(
             plan=self.plan,
-            host=config["host"],
-            scenario=config["scenario"],
+            host=config.host,
+            scenario=config.scenario,
             answer=self.answer(),
             found=self.found,
             best=self.best,

@@ -10,7 +10,6 @@ alike. ``compare_dirs`` compares two existing runs. Both write the comparison di
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -34,9 +33,11 @@ from spendcast.loadtest.run.output import Output
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.run.runner import run_load
 from spendcast.loadtest.run.server_process import started_server
-from spendcast.loadtest.shared.contract import RECORDING_FILE, SUMMARY_FILE
+from spendcast.loadtest.shared.contract import RECORDING_FILE
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.recording_file import read_recording
+from spendcast.loadtest.shared.run_files import read_summary
+from spendcast.loadtest.shared.run_summary import Summary
 
 SIDES = ("baseline", "candidate")
 
@@ -114,11 +115,6 @@ class Comparison:
         }
 
 
-def load_summary(run_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    return data
-
-
 def merged_histogram(run_dirs: Sequence[Path]) -> LatencyHistogram:
     """Every request of these runs in one histogram (for the latency distribution chart)."""
     histograms = []
@@ -133,15 +129,15 @@ def compare_dirs(
     baseline: Path, candidate: Path, *, alpha: float = ALPHA, threshold: float = THRESHOLD
 ) -> Comparison:
     return compare_summaries(
-        load_summary(baseline), load_summary(candidate),
+        read_summary(baseline), read_summary(candidate),
         Side(baseline.name, run_dirs=(baseline,)), Side(candidate.name, run_dirs=(candidate,)),
         alpha=alpha, threshold=threshold,
     )  # fmt: skip
 
 
 def compare_summaries(
-    base: Mapping[str, Any],
-    cand: Mapping[str, Any],
+    base: Summary,
+    cand: Summary,
     baseline: Side,
     candidate: Side,
     *,
@@ -150,7 +146,7 @@ def compare_summaries(
 ) -> Comparison:
     """Two single runs' summaries, second by second (``compare_dirs``, a stored baseline)."""
     figures = compare_seconds(base, cand, alpha=alpha, threshold=threshold)
-    config = {"baseline": base["config"], "candidate": cand["config"]}
+    config = {"baseline": base.config.to_json(), "candidate": cand.config.to_json()}
     return Comparison(baseline, candidate, "seconds", figures, config, alpha, threshold)
 
 
@@ -203,7 +199,7 @@ def compare_servers(
         [r.summary for r in results["baseline"]], [r.summary for r in results["candidate"]],
         alpha=alpha, threshold=threshold,
     )  # fmt: skip
-    described = {**base.public(), "host": None, "pairs": pairs, "warmup_s": warmup_s}
+    described = {**base.public().to_json(), "host": None, "pairs": pairs, "warmup_s": warmup_s}
     return Comparison(
         replace(baseline, run_dirs=tuple(r.out_dir for r in results["baseline"])),
         replace(candidate, run_dirs=tuple(r.out_dir for r in results["candidate"])),

@@ -23,11 +23,14 @@ The error rate is compared by difference (percentage points, at least 0.1 pp), n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from scipy import stats
+
+from spendcast.loadtest.shared.run_summary import Summary
+from spendcast.loadtest.shared.summary_figures import Second
 
 ALPHA: Final = 0.01  # few pairs and five figures: keep false alarms rare
 THRESHOLD: Final = 0.05
@@ -44,12 +47,12 @@ FIGURES: Final = {
 }
 
 
-def figure_value(summary: Mapping[str, Any], name: str) -> float:
+def figure_value(summary: Summary, name: str) -> float:
     if name == "rps":
-        return float(summary["rps"])
+        return float(summary.total.rps)
     if name == "errors":
-        return float(summary["error_rate"])
-    value = summary["latency_ms"][name]
+        return float(summary.total.error_rate)
+    value = summary.total.latency_ms.named(name)
     return math.nan if value is None else float(value)
 
 
@@ -101,8 +104,8 @@ def _verdict(name: str, significant: bool, effect: float, real: bool = False) ->
 
 
 def compare_pairs(
-    baseline: Sequence[Mapping[str, Any]],
-    candidate: Sequence[Mapping[str, Any]],
+    baseline: Sequence[Summary],
+    candidate: Sequence[Summary],
     *,
     alpha: float = ALPHA,
     threshold: float = THRESHOLD,
@@ -136,8 +139,8 @@ def compare_pairs(
 
 
 def compare_seconds(
-    baseline: Mapping[str, Any],
-    candidate: Mapping[str, Any],
+    baseline: Summary,
+    candidate: Summary,
     *,
     alpha: float = ALPHA,
     threshold: float = THRESHOLD,
@@ -228,12 +231,18 @@ def _below(p_value: float | None, alpha: float, values: Sequence[float]) -> bool
     return p_value is not None and p_value < alpha and len(values) >= 2
 
 
-def _per_second(summary: Mapping[str, Any], name: str) -> list[float]:
-    rows = summary.get("timeseries", [])
+def _per_second(summary: Summary, name: str) -> list[float]:
+    rows = summary.timeseries
     # the measured window's whole seconds (run.window); written before: cut the partial ends
-    windowed = bool(rows) and "sample" in rows[0]
-    rows = [row for row in rows if row["sample"]] if windowed else rows[1:-1]
-    return [float(row[name]) for row in rows if row.get(name) is not None]
+    windowed = bool(rows) and rows[0].sample is not None
+    rows = tuple(row for row in rows if row.sample) if windowed else rows[1:-1]
+    values = [_second_value(row, name) for row in rows]
+    return [value for value in values if value is not None]
+
+
+def _second_value(row: Second, name: str) -> float | None:
+    value = {"rps": row.rps, "p50": row.p50, "p95": row.p95, "p99": row.p99}[name]
+    return None if value is None else float(value)
 
 
 def _quartile_ratio(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
@@ -246,11 +255,9 @@ def _quartile_ratio(a: Sequence[float], b: Sequence[float]) -> tuple[float, floa
     return (min(ratios), max(ratios)) if ratios else (math.nan, math.nan)
 
 
-def _fisher(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> float | None:
-    table = [
-        [int(baseline["failures"]), int(baseline["requests"]) - int(baseline["failures"])],
-        [int(candidate["failures"]), int(candidate["requests"]) - int(candidate["failures"])],
-    ]
+def _fisher(baseline: Summary, candidate: Summary) -> float | None:
+    table = [[run.total.failures, run.total.requests - run.total.failures]
+             for run in (baseline, candidate)]  # fmt: skip
     if table[0][0] + table[1][0] == 0:
         return 1.0
     return float(stats.fisher_exact(table).pvalue)

@@ -8,16 +8,16 @@ taken as a single step (the step broke when an SLO did or the open model dropped
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from spendcast.loadtest.diagnosis.figures import Diagnosis, StepFigures
 from spendcast.loadtest.diagnosis.verdict import diagnose
 from spendcast.loadtest.diagnosis.watcher import Watcher
 from spendcast.loadtest.run.result import RunResult
 from spendcast.loadtest.shared.capacity_step import StepEnded
-from spendcast.loadtest.shared.contract import SUMMARY_FILE
+from spendcast.loadtest.shared.run_files import write_summary_file
 
 
 def step_figures(step: StepEnded, watcher: Watcher) -> StepFigures:
@@ -54,30 +54,31 @@ def capacity_diagnosis(steps: Sequence[StepEnded], mode: str, watcher: Watcher) 
 def run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
     """A load test's diagnosis when it broke an SLO or dropped iterations, else ``None``."""
     summary = run.summary
-    dropped = int(summary.get("dropped") or 0)
+    dropped = summary.dropped
     if run.passed and not dropped:
         return None
     recording = run.recording
     server, locust, machine = watcher.between(recording.started_at, recording.stopped_at)
     if server is None and watcher.readings:  # a load too short for two readings: the whole run
         server, locust, machine = watcher.between(watcher.readings[0].at, watcher.readings[-1].at)
-    latency = summary.get("latency_ms", {})
-    config = summary.get("config", {})
+    config, total = summary.config, summary.total
+    plan = config.load_plan if config.rate_model else None
+    rate = None if plan is None else max(stage.target for stage in plan.stages)
     figures = StepFigures(
         index=1,
-        load=float(config.get("rate") or config.get("users") or 0),
+        load=float(rate or config.users or 0),
         verdict="breaks",
-        rps=float(summary.get("rps", 0.0)),
-        error_rate=float(summary.get("error_rate", 0.0)),
-        p99_ms=latency.get("p99"),
-        mean_ms=latency.get("mean"),
-        users=int(config.get("users") or 0),
+        rps=float(total.rps),
+        error_rate=float(total.error_rate),
+        p99_ms=total.latency_ms.p99,
+        mean_ms=total.latency_ms.mean,
+        users=config.users or 0,
         server=server,
         generator=locust,
         machine_cpu_percent=machine,
-        dropped=dropped if config.get("rate") else None,
+        dropped=dropped if rate else None,
     )
-    mode = "rate" if config.get("rate") else "users"
+    mode = "rate" if rate else "users"
     return diagnose([figures], mode=mode, cores=os.cpu_count(),
                     server_source=watcher.target.source)  # fmt: skip
 
@@ -86,7 +87,5 @@ def attach_run_diagnosis(run: RunResult, watcher: Watcher) -> Diagnosis | None:
     """``run_diagnosis``, also written into the run's ``summary.json`` (``diagnosis``)."""
     diagnosis = run_diagnosis(run, watcher)
     if diagnosis is not None:
-        run.summary["diagnosis"] = diagnosis.to_json()
-        text = json.dumps(run.summary, indent=2) + "\n"
-        (run.out_dir / SUMMARY_FILE).write_text(text, encoding="utf-8")
+        write_summary_file(run.out_dir, replace(run.summary, diagnosis=diagnosis.to_json()))
     return diagnosis

@@ -15,6 +15,7 @@ from spendcast.loadtest.compare.stats import THRESHOLD
 from spendcast.loadtest.history.append import directory_record
 from spendcast.loadtest.history.record import RunRecord, document_uid
 from spendcast.loadtest.history.store import HistoryStore
+from spendcast.loadtest.shared.run_summary import Summary
 
 
 class NoBaseline(LookupError):
@@ -36,7 +37,7 @@ def against_baseline(
                          f"{run.host}): bless one with spendcast history bless RUN")  # fmt: skip
     base_dir = Path(base.run_dir)
     comparison = compare_summaries(
-        base.summary, run.summary,
+        Summary.from_json(base.summary), Summary.from_json(run.summary),
         Side(f"baseline #{base.id}",
              run_dirs=(base_dir,) if document_uid(base_dir) == base.uid else ()),
         Side(run_dir.resolve().name, run_dirs=(run_dir,)),

@@ -47,11 +47,11 @@ def runs_table(runs: Sequence[RunRecord]) -> str:
 
 
 def _locustfile(run: RunRecord) -> str | None:
-    locustfile = run.summary.get("config", {}).get("locustfile")
+    locustfile = run.config.locustfile
     if not locustfile:
         return None
-    hashes = ", ".join(f"sha256 {f['sha256'][:12]}" for f in locustfile["files"])
-    return f"{locustfile['path']} ({hashes})"
+    hashes = ", ".join(f"sha256 {(f.sha256 or '')[:12]}" for f in locustfile.files)
+    return f"{locustfile.path} ({hashes})"
 
 
 def _load(load: Any) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from spendcast.loadtest.history.metadata import Machine
+from spendcast.loadtest.shared.run_settings import RunSettings
 
 SHOWN: Final = 12  # hex digits of the key printed; any unique prefix selects it
 LOAD_FIELDS: Final = ("users", "spawn_rate", "duration_s", "load_plan", "think_time", "processes",
@@ -26,34 +27,33 @@ def comparability_key(inputs: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def users_of(config: Mapping[str, Any]) -> dict[str, Any]:
+def users_of(config: RunSettings) -> dict[str, Any]:
     """What runs: the scenario's name, or the locustfiles' content (sha256), never a path."""
-    locustfile = config.get("locustfile")
+    locustfile = config.locustfile
     return {
-        "scenario": None if locustfile else config.get("scenario"),
-        "files": [f["sha256"] for f in locustfile["files"]] if locustfile else [],
-        "user_classes": list(config.get("user_classes", [])),
-        "tags": sorted(config.get("tags", [])),
-        "exclude_tags": sorted(config.get("exclude_tags", [])),
+        "scenario": None if locustfile else config.scenario or None,
+        "files": [f.sha256 for f in locustfile.files] if locustfile else [],
+        "user_classes": list(config.user_classes),
+        "tags": sorted(config.tags),
+        "exclude_tags": sorted(config.exclude_tags),
     }
 
 
-def run_inputs(
-    config: Mapping[str, Any], machine: Machine, warmup_s: float | None
-) -> dict[str, Any]:
+def run_inputs(config: RunSettings, machine: Machine, warmup_s: float | None) -> dict[str, Any]:
     """The key's inputs of a load test (``summary.json``'s ``config``)."""
+    settings = config.to_json()
     return {
         "document": "run",
         "users": users_of(config),
-        "load": {name: config.get(name) for name in LOAD_FIELDS},
+        "load": {name: settings[name] for name in LOAD_FIELDS},
         "warmup_s": warmup_s,
-        "host": config.get("host"),
+        "host": config.host or None,
         "machine": _machine(machine),
     }
 
 
 def capacity_inputs(
-    capacity: Mapping[str, Any], config: Mapping[str, Any], machine: Machine
+    capacity: Mapping[str, Any], config: RunSettings, machine: Machine
 ) -> dict[str, Any]:
     """A capacity search: its users, its plan (the load it steps through) and host."""
     return {

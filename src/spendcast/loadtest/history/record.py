@@ -28,6 +28,9 @@ from spendcast.loadtest.history.key import (
 from spendcast.loadtest.history.metadata import RunMetadata
 from spendcast.loadtest.history.schema import PERCENTILES
 from spendcast.loadtest.shared.contract import CAPACITY_FILE, COMPARISON_FILE, SUMMARY_FILE
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Summary
+from spendcast.loadtest.shared.summary_figures import Figures as RunFigures
 
 TOTAL: Final = "total"
 CAPACITY_ROW: Final = "capacity"
@@ -61,6 +64,11 @@ class Figures:
                    finite(figures.get("error_rate")), finite(figures.get("rps")),
                    *(finite(latency.get(name)) for name in PERCENTILES))  # fmt: skip
 
+    @classmethod
+    def of_run(cls, endpoint: str, figures: RunFigures) -> Figures:
+        """From a ``summary.json``'s figures (the total's or an endpoint's)."""
+        return cls.of(endpoint, figures.to_json())
+
     def value(self, metric: str) -> float | None:
         found = getattr(self, METRICS[metric])
         return None if found is None else float(found)
@@ -93,6 +101,11 @@ class RunRecord:
     @property
     def short_key(self) -> str:
         return self.key[:SHOWN]
+
+    @property
+    def config(self) -> RunSettings:
+        """What was asked: the run's ``config`` (a comparison's: its runs' shared settings)."""
+        return RunSettings.from_json(self.summary.get("config") or {})
 
     def figure(self, endpoint: str = TOTAL) -> Figures | None:
         return next((f for f in self.figures if f.endpoint == endpoint), None)
@@ -165,50 +178,52 @@ def read_record(run_dir: Path, meta: RunMetadata) -> RunRecord:
     raise ValueError(f"{run_dir}: no summary.json, capacity.json or comparison.json: not a run")
 
 
-def _endpoint_figures(summary: Mapping[str, Any]) -> list[Figures]:
-    rows = [Figures.of(TOTAL, summary)]
-    rows += [Figures.of(f"{e['method']} {e['name']}", e) for e in summary.get("endpoints", [])]
+def _endpoint_figures(summary: Summary) -> list[Figures]:
+    rows = [Figures.of_run(TOTAL, summary.total)]
+    rows += [Figures.of_run(e.label, e.figures) for e in summary.endpoints]
     return rows
 
 
-def _verdict(summary: Mapping[str, Any]) -> str:
-    slos = summary.get("slos", [])
-    if summary.get("aborted"):
+def _verdict(summary: Summary) -> str:
+    slos = summary.slos
+    if summary.aborted:
         return "aborted (--abort-on-fail)"
     if not slos:
         return "no SLO"
-    failed = [s["expression"] for s in slos if not s["passed"]]
+    failed = [s.slo.expression for s in slos if not s.passed]
     if failed:
         return f"{len(failed)} of {len(slos)} SLOs failed: {', '.join(failed)}"
     return f"every SLO held ({len(slos)})"
 
 
 def _run(run_dir: Path, meta: RunMetadata) -> RunRecord:
-    summary = _json(run_dir / SUMMARY_FILE)
-    config = summary["config"]
+    data = _json(run_dir / SUMMARY_FILE)
+    summary = Summary.from_json(data)
+    config = summary.config
     inputs = run_inputs(config, meta.machine, meta.warmup_s)
     return RunRecord(
         uid=_uid(run_dir / SUMMARY_FILE), kind=meta.kind, document="run",
-        key=comparability_key(inputs), key_inputs=inputs, started_at=summary["timestamp"],
-        run_dir=str(run_dir), scenario=config.get("scenario"), host=config.get("host"),
-        passed=bool(summary.get("passed", True)), verdict=_verdict(summary), meta=meta,
-        summary=summary, figures=tuple(_endpoint_figures(summary)),
+        key=comparability_key(inputs), key_inputs=inputs, started_at=summary.timestamp,
+        run_dir=str(run_dir), scenario=config.scenario, host=config.host,
+        passed=summary.passed, verdict=_verdict(summary), meta=meta,
+        summary=data, figures=tuple(_endpoint_figures(summary)),
     )  # fmt: skip
 
 
 def _capacity(run_dir: Path, meta: RunMetadata) -> RunRecord:
     capacity = _json(run_dir / CAPACITY_FILE)
-    summary = _json(run_dir / SUMMARY_FILE)
-    inputs = capacity_inputs(capacity, summary["config"], meta.machine)
+    data = _json(run_dir / SUMMARY_FILE)
+    summary = Summary.from_json(data)
+    inputs = capacity_inputs(capacity, summary.config, meta.machine)
     rows = _endpoint_figures(summary)
     if capacity.get("best"):
         rows.append(Figures.of(CAPACITY_ROW, capacity["best"]["figures"]))
     return RunRecord(
         uid=_uid(run_dir / CAPACITY_FILE), kind=meta.kind, document="capacity",
-        key=comparability_key(inputs), key_inputs=inputs, started_at=summary["timestamp"],
+        key=comparability_key(inputs), key_inputs=inputs, started_at=summary.timestamp,
         run_dir=str(run_dir), scenario=capacity.get("scenario"), host=capacity.get("host"),
         passed=bool(capacity["found"]), verdict=capacity["answer"], meta=meta,
-        summary={**summary, "capacity": capacity}, figures=tuple(rows),
+        summary={**data, "capacity": capacity}, figures=tuple(rows),
     )  # fmt: skip
 
 

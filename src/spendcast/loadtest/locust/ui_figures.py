@@ -17,6 +17,7 @@ from spendcast.loadtest.shared.recording import Recording
 from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.slo import Slo
 from spendcast.loadtest.shared.summary import check_slos, figures
+from spendcast.loadtest.shared.summary_figures import EndpointSummary
 from spendcast.loadtest.shared.tally import Tally, total_arrivals
 
 
@@ -52,8 +53,9 @@ def scope(endpoints: Mapping[str, Tally], seconds: float) -> dict[str, Any]:
     rows = []
     for key in sorted(endpoints, key=lambda k: k.partition(" ")[::-1]):
         method, _, name = key.partition(" ")
-        rows.append({"method": method, "name": name, **figures(endpoints[key], seconds)})
-    return {"seconds": round(seconds, 3), "total": figures(total, seconds), "endpoints": rows}
+        rows.append(EndpointSummary(method, name, figures(endpoints[key], seconds)).to_json())
+    return {"seconds": round(seconds, 3), "total": figures(total, seconds).to_json(),
+            "endpoints": rows}  # fmt: skip
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 from locust.env import Environment
@@ -56,17 +57,17 @@ def save(
     plan = log.plan(recording.plan_started_at or started, stopped)
     users = log.changes[-1][1] if log.changes else 0
     options = environment.parsed_options
-    public = {
-        **session.config,
-        "host": public_host(environment.host or ""),
-        "users": users if plan is None else None,
-        "spawn_rate": float(getattr(options, "spawn_rate", 0) or 0),
-        "duration_s": max(round(stopped - started), 1),
-        "load_plan": None if plan is None else plan.to_json(),
-        "warmup_s": int(getattr(options, option_dest(WARMUP_OPTION), 0) or 0),
-    }
-    if public.get("workers") is not None:  # --master: the workers that took part
-        public["workers"] = len(recording.workers)
+    public = replace(
+        session.config,
+        host=public_host(environment.host or ""),
+        users=users if plan is None else None,
+        spawn_rate=float(getattr(options, "spawn_rate", 0) or 0),
+        duration_s=max(round(stopped - started), 1),
+        load_plan=plan,
+        warmup_s=int(getattr(options, option_dest(WARMUP_OPTION), 0) or 0),
+    )
+    if public.workers is not None:  # --master: the workers that took part
+        public = replace(public, workers=len(recording.workers))
     write_summary(out_dir, public, plan, slos)
     return out_dir
 

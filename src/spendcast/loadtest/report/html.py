@@ -17,7 +17,6 @@ from spendcast.errors import ReportError
 from spendcast.loadtest.capacity.result import CapacityDocument
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.report.diagnosis import diagnosis_html, diagnosis_section
-from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.capacity_step import StepEnded
 from spendcast.loadtest.shared.contract import (
     CAPACITY_FILE,
@@ -26,7 +25,8 @@ from spendcast.loadtest.shared.contract import (
     SUMMARY_FILE,
     TREND_FILE,
 )
-from spendcast.loadtest.shared.load_plan import LoadPlan
+from spendcast.loadtest.shared.run_files import read_summary
+from spendcast.loadtest.shared.run_summary import Summary
 
 KINDS: Final = (
     (COMPARISON_FILE, "comparison"),
@@ -132,6 +132,10 @@ def _plots(directory: Path, data: Mapping[str, Any]) -> str:
     return _images(directory, data.get("files", {}).get("plots", []))
 
 
+def _run_plots(directory: Path, summary: Summary) -> str:
+    return _images(directory, () if summary.files is None else summary.files.plots or ())
+
+
 def _images(directory: Path, names: Iterable[str]) -> str:
     return "".join(
         image(directory / name, name.removesuffix(".png").replace("_", " ")) for name in names
@@ -149,56 +153,56 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}"
 
 
-def _figures_rows(items: Iterable[tuple[str, Mapping[str, Any]]]) -> list[list[str]]:
+def _figures_rows(summary: Summary) -> list[list[str]]:
+    """Each endpoint's figures, then the total's."""
     rows = []
+    items = [*((e.label, e.figures) for e in summary.endpoints), ("total", summary.total)]
     for label, figures in items:
-        latency = figures["latency_ms"]
-        percentiles = [_ms(latency.get(k)) for k in ("p50", "p95", "p99", "p99_9", "max")]
-        counts = [f"{figures['requests']:,}", f"{figures['failures']:,}", f"{figures['rps']:,.1f}"]
-        rows.append([label, *counts, *percentiles])
+        latency = figures.latency_ms
+        found = (latency.p50, latency.p95, latency.p99, latency.p99_9, latency.max)
+        counts = [f"{figures.requests:,}", f"{figures.failures:,}", f"{figures.rps:,.1f}"]
+        rows.append([label, *counts, *(_ms(value) for value in found)])
     return rows
 
 
 def _run(directory: Path, heading: str | None = None) -> str:
-    summary = _json(directory / SUMMARY_FILE)
-    config = summary["config"]
-    title = heading or f"Load test: {config.get('scenario', '')} on {config.get('host', '')}"
-    items = [(f"{e['method']} {e['name']}", e) for e in summary["endpoints"]]
-    items.append(("total", summary))
+    summary = read_summary(directory)
+    config = summary.config
+    title = heading or f"Load test: {config.scenario} on {config.host}"
     slo_rows = [
-        [s["expression"], "–" if s["observed"] is None else f"{s['observed']:.4g}",
-         Html('<span class="good">✓ holds</span>' if s["passed"]
+        [s.slo.expression, "–" if s.observed is None else f"{s.observed:.4g}",
+         Html('<span class="good">✓ holds</span>' if s.passed
               else '<span class="bad">✗ fails</span>')]
-        for s in summary.get("slos", [])
+        for s in summary.slos
     ]  # fmt: skip
-    plan = config.get("load_plan")
-    load = LoadPlan.from_json(plan).describe() if plan else f"{config.get('users')} users"
+    plan = config.load_plan
+    load = plan.describe() if plan else f"{config.users} users"
     return (
         f"<section><h2>{escape(title)}</h2>"
         + _run_verdict(summary)
-        + f"<p>{escape(load)} · {summary['duration_s']:.1f} s · "
-        f"started {escape(summary['timestamp'])}</p>"
-        + table(RUN_HEADERS, _figures_rows(items))
+        + f"<p>{escape(load)} · {summary.duration_s:.1f} s · "
+        f"started {escape(summary.timestamp)}</p>"
+        + table(RUN_HEADERS, _figures_rows(summary))
         + (table(["SLO", "observed", "verdict"], slo_rows) if slo_rows else "")
-        + diagnosis_section(summary.get("diagnosis"))
-        + _plots(directory, summary)
+        + diagnosis_section(summary.diagnosis)
+        + _run_plots(directory, summary)
         + "</section>"
     )
 
 
-def _run_verdict(summary: Mapping[str, Any]) -> str:
+def _run_verdict(summary: Summary) -> str:
     """The run's verdict box: aborted (and why), SLOs failed, or every SLO held; none without
     an SLO."""
-    slos = summary.get("slos", [])
-    if summary.get("aborted"):
-        described = Abort.from_dict(summary["abort"]).describe()
-        planned = summary["config"].get("duration_s")
+    slos = summary.slos
+    if summary.abort is not None:
+        described = summary.abort.describe()
+        planned = summary.config.duration_s
         text = f"{described[:1].upper()}{described[1:]} (--abort-on-fail"
         text += f", {planned} s planned)" if planned else ")"
         return f'<p class="answer verdict-bad">{escape(text)}</p>'
     if not slos:
         return ""
-    failed = sum(not s["passed"] for s in slos)
+    failed = sum(not s.passed for s in slos)
     if failed:
         return f'<p class="answer verdict-bad">{failed} of {len(slos)} SLOs failed</p>'
     return f'<p class="answer">Every SLO held ({len(slos)})</p>'
@@ -245,17 +249,15 @@ def _capacity(directory: Path) -> str:
 
 def _search_run(directory: Path, steps: Sequence[StepEnded], unit: str) -> str:
     """The search's one Locust run: its steps' loads, and the endpoints over all of them."""
-    summary = _json(directory / SUMMARY_FILE)
-    items = [(f"{e['method']} {e['name']}", e) for e in summary["endpoints"]]
-    items.append(("total", summary))
+    summary = read_summary(directory)
     loads = " → ".join(f"{s.load:g}" for s in steps)
     return (
         f"<h3>The load run: {len(steps)} steps, every step together</h3>"
-        f"<p>{escape(unit)} by step: {escape(loads)} · {summary['duration_s']:.1f} s · "
-        f"started {escape(summary['timestamp'])}. The SLO is judged per step (the verdicts "
+        f"<p>{escape(unit)} by step: {escape(loads)} · {summary.duration_s:.1f} s · "
+        f"started {escape(summary.timestamp)}. The SLO is judged per step (the verdicts "
         "above), not over the whole run.</p>"
-        + table(RUN_HEADERS, _figures_rows(items))
-        + _plots(directory, summary)
+        + table(RUN_HEADERS, _figures_rows(summary))
+        + _run_plots(directory, summary)
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from spendcast.loadtest.run.config_rules import Rule, refuse
 from spendcast.loadtest.run.distributed import MasterOptions
@@ -34,6 +33,7 @@ from spendcast.loadtest.shared.contract import (
 )
 from spendcast.loadtest.shared.credentials import public_host
 from spendcast.loadtest.shared.load_plan import LoadPlan
+from spendcast.loadtest.shared.run_settings import RunSettings
 
 # What summary.json has said of the spawn rate under a load plan (the closed model's default
 # users): kept, so that the history's comparability keys of earlier runs still match.
@@ -106,33 +106,33 @@ class RunConfig:
             return load.closed
         return load if isinstance(load, ClosedLoad) else None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> RunSettings:
         """The configuration as written in ``summary.json``: no token, no cookie."""
         plan, closed, generators = self.plan, self.closed_load, self.generators
         user_shape = isinstance(self.load, FileShapeLoad)
         spawn_rate = PLAN_SPAWN_RATE if closed is None else closed.effective_spawn_rate
         replay = self.load if isinstance(self.load, ReplayLoad) else None
-        return {
-            "host": public_host(self.target.host),
-            "scenario": self.label,
-            "users": None if closed is None else closed.users,
-            "spawn_rate": None if user_shape else spawn_rate,
-            "duration_s": self.time_limit_s,
-            "processes": generators.count if isinstance(generators, LocalProcesses) else None,
-            "workers": generators.expect_workers if isinstance(generators, MasterOptions) else None,
-            "think_time": self.users.think_time,
-            "slos": [slo.expression for slo in self.gates.slos],
-            "abort_on_fail": self.gates.abort_on_fail,
-            "abort_grace_s": self.gates.abort_grace_s if self.gates.abort_on_fail else None,
-            "load_plan": None if plan is None else plan.to_json(),
-            "locustfile": None if self.users.file is None else self.users.file.public(),
-            "user_classes": list(self.user_classes),
-            "tags": list(self.users.tags),
-            "exclude_tags": list(self.users.exclude_tags),
-            "warmup_s": self.window.warmup_s,
-            "slice_s": self.window.slice_s,
-            "replay": None if replay is None else replay.trace.public(replay.speed),
-        }
+        return RunSettings(
+            host=public_host(self.target.host),
+            scenario=self.label,
+            users=None if closed is None else closed.users,
+            spawn_rate=None if user_shape else spawn_rate,
+            duration_s=self.time_limit_s,
+            processes=generators.count if isinstance(generators, LocalProcesses) else None,
+            workers=generators.expect_workers if isinstance(generators, MasterOptions) else None,
+            think_time=self.users.think_time,
+            slos=tuple(slo.expression for slo in self.gates.slos),
+            abort_on_fail=self.gates.abort_on_fail,
+            abort_grace_s=self.gates.abort_grace_s if self.gates.abort_on_fail else None,
+            load_plan=plan,
+            locustfile=None if self.users.file is None else self.users.file.public(),
+            user_classes=tuple(self.user_classes),
+            tags=self.users.tags,
+            exclude_tags=self.users.exclude_tags,
+            warmup_s=self.window.warmup_s,
+            slice_s=self.window.slice_s,
+            replay=None if replay is None else replay.trace.public(replay.speed),
+        )
 
     @property
     def label(self) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from spendcast.loadtest.shared.progress import Progress
+from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult, format_value
-from spendcast.loadtest.shared.window import describe_drift
+from spendcast.loadtest.shared.summary_figures import Figures
 
 _LATENCY_COLUMNS = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
 _TAIL_COLUMNS = (("p99.9", "p99_9"), ("max", "max"))
@@ -74,13 +75,13 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}"
 
 
-def results_table(summary: Mapping[str, Any]) -> Table:
+def results_table(summary: Summary) -> Table:
     """Per endpoint and total: requests, failures, rps and latency percentiles in ms; the title
     says when ``--abort-on-fail`` ended the run early."""
-    title = Text(f"{summary['config'].get('scenario', '')} · {summary['duration_s']:.1f} s")
-    if summary.get("aborted"):
-        title.append(f" · aborted at {summary['abort']['elapsed_s']:.1f} s", style="bold red")
-        if planned := summary["config"].get("duration_s"):
+    title = Text(f"{summary.config.scenario} · {summary.duration_s:.1f} s")
+    if summary.abort is not None:
+        title.append(f" · aborted at {summary.abort.elapsed_s:.1f} s", style="bold red")
+        if planned := summary.config.duration_s:
             title.append(f" of {planned} s", style="bold red")
     table = Table(title=title)
     table.add_column("endpoint", no_wrap=True)
@@ -89,19 +90,19 @@ def results_table(summary: Mapping[str, Any]) -> Table:
     for header, _ in (*_LATENCY_COLUMNS, *_TAIL_COLUMNS):
         table.add_column(f"{header} ms", justify="right")
     # Text, not str: a name is shown as written, "[random customer]" is not rich markup.
-    rows: list[tuple[Text, Mapping[str, Any], str]] = [
-        (Text(f"{e['method']} {e['name']}"), e, "") for e in summary["endpoints"]
+    rows: list[tuple[Text, Figures, str]] = [
+        (Text(e.label), e.figures, "") for e in summary.endpoints
     ]
-    rows.append((Text("total"), summary, "bold"))
+    rows.append((Text("total"), summary.total, "bold"))
     for label, figures, style in rows:
-        latency = figures["latency_ms"]
-        failures = figures["failures"]
+        latency = figures.latency_ms
+        failures = figures.failures
         table.add_row(
             label,
-            f"{figures['requests']:,}",
+            f"{figures.requests:,}",
             Text(f"{failures:,}", style="red" if failures else ""),
-            f"{figures['rps']:,.1f}",
-            *(_ms(latency[key]) for _, key in (*_LATENCY_COLUMNS, *_TAIL_COLUMNS)),
+            f"{figures.rps:,.1f}",
+            *(_ms(latency.named(key)) for _, key in (*_LATENCY_COLUMNS, *_TAIL_COLUMNS)),
             style=style,
         )
     return table
@@ -119,87 +120,86 @@ def _window_table(title: str, headers: Sequence[str], dropped: bool) -> Table:
     return table
 
 
-def _window_figures(window: Mapping[str, Any]) -> list[RenderableType]:
-    latency = window["latency_ms"]
+def _window_figures(figures: Figures) -> list[RenderableType]:
     return [
-        f"{window['requests']:,}",
-        Text(f"{window['failures']:,}", style="red" if window["failures"] else ""),
-        f"{window['rps']:,.1f}",
-        *(_ms(latency[key]) for _, key in _LATENCY_COLUMNS),
+        f"{figures.requests:,}",
+        Text(f"{figures.failures:,}", style="red" if figures.failures else ""),
+        f"{figures.rps:,.1f}",
+        *(_ms(figures.latency_ms.named(key)) for _, key in _LATENCY_COLUMNS),
     ]
 
 
-def stages_table(summary: Mapping[str, Any]) -> Table:
+def stages_table(summary: Summary) -> Table:
     """Per stage of the load plan: its window, target and figures."""
-    rate = (summary["config"].get("load_plan") or {}).get("model") == "rate"
+    rate = summary.config.rate_model
     table = _window_table(
         "stages", ("stage", "window s", "iterations/s" if rate else "users"), dropped=True
     )
-    for stage in summary["stages"]:
+    for stage in summary.stages:
         table.add_row(
-            str(stage["index"] + 1),
-            f"{stage['start_s']:g}-{stage['end_s']:g}",
-            f"{stage['target']:g}",
-            *_window_figures(stage),
-            Text(f"{stage['dropped']:,}", style="red" if stage["dropped"] else ""),
+            str(stage.index + 1),
+            f"{stage.start_s:g}-{stage.end_s:g}",
+            f"{stage.target:g}",
+            *_window_figures(stage.figures),
+            Text(f"{stage.dropped:,}", style="red" if stage.dropped else ""),
         )
     return table
 
 
-def slices_table(summary: Mapping[str, Any]) -> Table:
+def slices_table(summary: Summary) -> Table:
     """Per time slice of the measured window (``--slice``)."""
     table = _window_table("slices", ("slice", "window s"), dropped=False)
-    for part in summary["slices"]:
+    for part in summary.slices:
         table.add_row(
-            str(part["index"] + 1), f"{part['start_s']:g}-{part['end_s']:g}", *_window_figures(part)
+            str(part.index + 1), f"{part.start_s:g}-{part.end_s:g}", *_window_figures(part.figures)
         )
     return table
 
 
-def uncorrected_table(summary: Mapping[str, Any]) -> Table:
+def uncorrected_table(summary: Summary) -> Table:
     """Open model: each endpoint's latency from the intended start (what a user waits) beside
     the one from the actual send (the server's share): the gap is queueing in the generator."""
     table = Table(title="open model: latency from the intended start | from the actual send")
     table.add_column("endpoint", no_wrap=True)
-    keys = (("p50", "p50"), ("p99", "p99"), ("max", "max"))
-    for header, _ in keys:
+    keys = ("p50", "p99", "max")
+    for header in keys:
         table.add_column(f"{header} ms", justify="right")
-    for header, _ in keys:
+    for header in keys:
         table.add_column(f"sent {header} ms", justify="right")
-    rows = [(Text(f"{e['method']} {e['name']}"), e) for e in summary["endpoints"]]
-    for label, figures in [*rows, (Text("total"), summary)]:
-        if "uncorrected_latency_ms" not in figures:
+    rows = [(Text(e.label), e.figures) for e in summary.endpoints]
+    for label, figures in [*rows, (Text("total"), summary.total)]:
+        corrected, sent = figures.latency_ms, figures.uncorrected_latency_ms
+        if sent is None:
             continue
-        corrected, sent = figures["latency_ms"], figures["uncorrected_latency_ms"]
         table.add_row(
-            label, *(_ms(corrected[k]) for _, k in keys), *(_ms(sent[k]) for _, k in keys)
+            label, *(_ms(corrected.named(k)) for k in keys), *(_ms(sent.named(k)) for k in keys)
         )
     return table
 
 
-def window_line(summary: Mapping[str, Any]) -> Text | None:
+def window_line(summary: Summary) -> Text | None:
     """What the figures cover, when the warm-up left seconds out."""
-    window = summary.get("window") or {}
-    if not window.get("start_s"):
+    window = summary.window
+    if not window.start_s:
         return None
     return Text(
-        f"figures from {window['start_s']:g} s to {window['end_s']:g} s: the warm-up's "
-        f"{window['warmup_requests']:,} requests left out",
+        f"figures from {window.start_s:g} s to {window.end_s:g} s: the warm-up's "
+        f"{window.warmup_requests:,} requests left out",
         style="dim",
     )
 
 
-def drift_line(summary: Mapping[str, Any]) -> Text | None:
-    found = summary.get("drift")
-    if not found or not found["drifted"]:
+def drift_line(summary: Summary) -> Text | None:
+    found = summary.drift
+    if found is None or not found.drifted:
         return None
-    return Text(describe_drift(found), style="bold yellow")
+    return Text(found.describe(), style="bold yellow")
 
 
-def arrivals_line(summary: Mapping[str, Any]) -> Text:
+def arrivals_line(summary: Summary) -> Text:
     """The open model's iterations: started, late, dropped."""
-    dropped = summary["dropped"]
-    text = Text(f"iterations: {summary['iterations']:,} started ({summary['late']:,} late), ")
+    dropped = summary.dropped
+    text = Text(f"iterations: {summary.iterations or 0:,} started ({summary.late:,} late), ")
     text.append(f"{dropped:,} dropped", style="bold red" if dropped else "green")
     if dropped:
         text.append(" (no free user: raise --max-users, or the server is too slow)")
@@ -222,19 +222,17 @@ def slo_lines(results: Sequence[SloResult]) -> list[Text]:
     return lines
 
 
-def print_results(
-    console: Console, summary: Mapping[str, Any], results: Sequence[SloResult]
-) -> None:
+def print_results(console: Console, summary: Summary, results: Sequence[SloResult]) -> None:
     console.print(results_table(summary))
-    if len(summary.get("stages", ())) > 1:
+    if len(summary.stages) > 1:
         console.print(stages_table(summary))
-    if summary.get("slices"):
+    if summary.slices:
         console.print(slices_table(summary))
     for line in (window_line(summary), drift_line(summary)):
         if line is not None:
             console.print(line)
-    if summary.get("iterations") is not None:
-        if "uncorrected_latency_ms" in summary:
+    if summary.iterations is not None:
+        if summary.total.uncorrected_latency_ms is not None:
             console.print(uncorrected_table(summary))
         console.print(arrivals_line(summary))
     for line in slo_lines(results):

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from spendcast.errors import LocustfileError
 from spendcast.loadtest.shared.contract import PROBE_MODULE
 from spendcast.loadtest.shared.probe_answer import ProbeRefusal, probe_answer
+from spendcast.loadtest.shared.run_settings import LocustfileFacts, LocustfileFile
 
 PROBE_TIMEOUT_S: Final = 60
 
@@ -70,14 +71,10 @@ class UserLocustfile:
     def stem(self) -> str:
         return self.files[0].stem
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> LocustfileFacts:
         """Paths, hashes and class names only: never a value the file holds."""
-        return {
-            "path": self.given,
-            "files": [{"path": str(f), "sha256": self.sha256.get(str(f))} for f in self.files],
-            "available_user_classes": list(self.available),
-            "shapes": list(self.shapes),
-        }
+        files = tuple(LocustfileFile(str(f), self.sha256.get(str(f))) for f in self.files)
+        return LocustfileFacts(self.given, files, tuple(self.available), tuple(self.shapes))
 
     def python_path(self, environ: Mapping[str, str]) -> str:
         """``PYTHONPATH`` for Locust: the user's directory first, as plain ``locust`` has it."""

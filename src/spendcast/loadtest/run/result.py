@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.recording_file import LoadedRecording
+from spendcast.loadtest.shared.run_summary import Summary
 from spendcast.loadtest.shared.slo import SloResult
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """A finished run: its directory, ``summary.json`` as a dict and the decoded recording."""
+    """A finished run: its directory, ``summary.json`` and the decoded recording."""
 
     out_dir: Path
-    summary: dict[str, Any]
-    slo_results: tuple[SloResult, ...]
+    summary: Summary
     recording: LoadedRecording
     abort: Abort | None = None  # --abort-on-fail ended the run early (exit code 3)
     # Locust's exit code: the locustfile's ``environment.process_exit_code`` if it set one
@@ -29,16 +28,20 @@ class RunResult:
         return self.abort is None and all(result.passed for result in self.slo_results)
 
     @property
+    def slo_results(self) -> tuple[SloResult, ...]:
+        return self.summary.slos
+
+    @property
     def requests(self) -> int:
-        return int(self.summary["requests"])
+        return self.summary.total.requests
 
     @property
     def failures(self) -> int:
-        return int(self.summary["failures"])
+        return self.summary.total.failures
 
     @property
     def rps(self) -> float:
-        return float(self.summary["rps"])
+        return self.summary.total.rps
 
     def count(self, method: str | None = None, name: str | None = None) -> tuple[int, int]:
         """``(requests, failures)`` of every request, a route, or a method and route."""

@@ -65,12 +65,12 @@ def run_load(config: RunConfig, on_progress: Callable[[Progress], None] | None =
     recording_path = out_dir / RECORDING_FILE
     if code < 0 or not recording_path.exists():  # killed, or it never ran its test
         raise LoadTestError(f"Locust failed (exit code {code}): {last_log_line(out_dir)}")
-    summary, slo_results, recording = write_summary(
+    summary, recording = write_summary(
         out_dir, config.public(), config.plan, config.gates.slos, abort,
         plots=config.output.plots, slice_s=config.window.slice_s, locust_exit_code=code,
     )  # fmt: skip
-    if summary["requests"] == 0:
+    if summary.total.requests == 0:
         # Locust's own reason first (a worker with another file, a file's error) when it failed
         reason = f": Locust exited with code {code}: {last_log_line(out_dir)}" if code else ""
         raise LoadTestError(f"no request completed against {public_host(host)}{reason}")
-    return RunResult(out_dir, summary, slo_results, recording, abort, code)
+    return RunResult(out_dir, summary, recording, abort, code)

@@ -30,7 +30,6 @@ from spendcast.loadtest.shared.slo import (
     Slo,
     SloResult,
     evaluate,
-    parse_slo,
 )
 
 DEFAULT_GRACE_S: Final = 10
@@ -53,8 +52,7 @@ class Abort:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Abort:
         """The ``abort`` of a ``summary.json`` (``as_dict``) back as an ``Abort``."""
-        result = SloResult(parse_slo(data["expression"]), data["observed"], bool(data["passed"]))
-        return cls(result, float(data["elapsed_s"]), bool(data["final"]))
+        return cls(SloResult.from_dict(data), data["elapsed_s"], bool(data["final"]))
 
     def describe(self) -> str:
         when = "beyond recovery" if self.final else "after the grace period"

@@ -79,6 +79,11 @@ class LatencyFigures:
                 99.9: self.p99_9}  # fmt: skip
         return kept.get(float(percentile))
 
+    def named(self, name: str) -> float | None:
+        """The figure called ``name`` in the files (``"p99_9"``, ``"max"``); ``KeyError`` for
+        no such figure."""
+        return self.to_json()[name]
+
     def to_json(self) -> dict[str, float | None]:
         return asdict(self)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import matplotlib
 
@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, NullFormatter
 
 from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.run_summary import Summary
+from spendcast.loadtest.shared.summary_figures import Second
 
 THROUGHPUT_PNG: Final = "throughput.png"
 LATENCY_OVER_TIME_PNG: Final = "latency_over_time.png"
@@ -27,10 +29,10 @@ NINES: Final = (0.0, 90.0, 99.0, 99.9, 99.99, 99.999)
 
 
 def write_plots(
-    summary: Mapping[str, Any], histograms: Mapping[str, LatencyHistogram], out_dir: Path
+    summary: Summary, histograms: Mapping[str, LatencyHistogram], out_dir: Path
 ) -> list[Path]:
     """Write the three charts into ``out_dir``; ``histograms`` maps a label to its latencies."""
-    series = summary.get("timeseries", [])
+    series = summary.timeseries
     return [
         _throughput(series, out_dir / THROUGHPUT_PNG),
         _latency_over_time(series, out_dir / LATENCY_OVER_TIME_PNG),
@@ -71,15 +73,15 @@ def nines_axis(axis: Axes, nines: Sequence[float]) -> None:
     axis.set_xlabel("percentile")
 
 
-def _throughput(series: Sequence[Mapping[str, Any]], path: Path) -> Path:
+def _throughput(series: Sequence[Second], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(9, 4.5))
-    times = [row["time"] for row in series]
-    axis.plot(times, [row["rps"] for row in series], label="requests/s", color="tab:blue")
-    axis.plot(times, [row["failures"] for row in series], label="failures/s", color="tab:red")
+    times = [row.time for row in series]
+    axis.plot(times, [row.rps for row in series], label="requests/s", color="tab:blue")
+    axis.plot(times, [row.failures for row in series], label="failures/s", color="tab:red")
     axis.set_xlabel("time (s)")
     axis.set_ylabel("per second")
     users_axis = axis.twinx()
-    users = [row["users"] if row["users"] is not None else math.nan for row in series]
+    users = [row.users if row.users is not None else math.nan for row in series]
     users_axis.step(times, users, where="post", label="users", color="tab:gray", linestyle="--")
     users_axis.set_ylabel("users")
     users_axis.set_ylim(bottom=0)
@@ -93,12 +95,15 @@ def _throughput(series: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return save_figure(figure, path)
 
 
-def _latency_over_time(series: Sequence[Mapping[str, Any]], path: Path) -> Path:
+def _latency_over_time(series: Sequence[Second], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(9, 4.5))
-    times = [row["time"] for row in series]
-    for key, color in (("p50", "tab:green"), ("p95", "tab:orange"), ("p99", "tab:red")):
-        values = [row[key] if row[key] is not None else math.nan for row in series]
-        axis.plot(times, values, label=key, color=color, marker=".")
+    times = [row.time for row in series]
+    lines = (("p50", "tab:green", [row.p50 for row in series]),
+             ("p95", "tab:orange", [row.p95 for row in series]),
+             ("p99", "tab:red", [row.p99 for row in series]))  # fmt: skip
+    for label, color, found in lines:
+        values = [math.nan if value is None else value for value in found]
+        axis.plot(times, values, label=label, color=color, marker=".")
     axis.set_xlabel("time (s)")
     axis.set_ylabel("latency (ms)")
     axis.set_ylim(bottom=0)
@@ -109,9 +114,9 @@ def _latency_over_time(series: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return save_figure(figure, path)
 
 
-def shade_warmup(axis: Axes, series: Sequence[Mapping[str, Any]]) -> None:
+def shade_warmup(axis: Axes, series: Sequence[Second]) -> None:
     """Shade the warm-up's seconds (sent, shown, left out of every figure)."""
-    warm = [row["time"] for row in series if row.get("warmup")]
+    warm = [row.time for row in series if row.warmup]
     if warm:
         axis.axvspan(min(warm), max(warm) + 1, color="tab:gray", alpha=0.15)
         axis.annotate("warm-up", (min(warm), 1), xycoords=("data", "axes fraction"),

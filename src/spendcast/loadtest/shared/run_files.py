@@ -7,10 +7,9 @@ of ``spendcast ui``; one ``write_summary`` makes them alike for ``compare`` and 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from spendcast.loadtest.shared.abort import Abort
 from spendcast.loadtest.shared.contract import (
@@ -23,8 +22,10 @@ from spendcast.loadtest.shared.contract import (
 from spendcast.loadtest.shared.latency import LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
 from spendcast.loadtest.shared.recording_file import LoadedRecording, read_recording
-from spendcast.loadtest.shared.slo import Slo, SloResult
-from spendcast.loadtest.shared.summary import build_summary, check_slos, slo_fields
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Files, Summary
+from spendcast.loadtest.shared.slo import Slo
+from spendcast.loadtest.shared.summary import build_summary, check_slos
 
 
 def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
@@ -35,7 +36,7 @@ def default_out_dir(scenario: str, root: Path = Path("runs")) -> Path:
 
 def write_summary(
     out_dir: Path,
-    public: Mapping[str, Any],
+    public: RunSettings,
     plan: LoadPlan | None,
     slos: tuple[Slo, ...],
     abort: Abort | None = None,
@@ -43,28 +44,39 @@ def write_summary(
     plots: bool = True,
     slice_s: int | None = None,
     locust_exit_code: int = 0,
-) -> tuple[dict[str, Any], tuple[SloResult, ...], LoadedRecording]:
+) -> tuple[Summary, LoadedRecording]:
     """``summary.json`` and the plots of a run directory whose ``recording.json`` (and
     Locust's files) are written; ``public``: the configuration, without secret."""
     recording = read_recording(out_dir / RECORDING_FILE)
-    files: dict[str, Any] = {
-        "recording": RECORDING_FILE,
-        "html": HTML_REPORT,
-        "csv": sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv")),
-        "log": LOCUST_LOG if (out_dir / LOCUST_LOG).exists() else None,  # spendcast ui: none
-    }
-    summary = build_summary(recording, public, files=files, plan=plan, slice_s=slice_s)
-    summary["locust_exit_code"] = locust_exit_code
+    files = Files(
+        recording=RECORDING_FILE,
+        html=HTML_REPORT,
+        csv=tuple(sorted(p.name for p in out_dir.glob(f"{CSV_PREFIX}_*.csv"))),
+        log=LOCUST_LOG if (out_dir / LOCUST_LOG).exists() else None,  # spendcast ui: none
+    )
     slo_results = check_slos(recording, slos)
     if abort is not None:  # the SLO that ended the run, as it was seen breaking
         slo_results = tuple(abort.result if r.slo == abort.result.slo else r for r in slo_results)
-    summary |= slo_fields(slo_results, None if abort is None else abort.as_dict())
+    summary = build_summary(recording, public, slo_results, files, abort, plan, slice_s)
+    summary = replace(summary, locust_exit_code=locust_exit_code)
     if plots:
         from spendcast.loadtest.shared.plots import write_plots  # matplotlib: only when plotting
 
         labels = {f"{m} {n}": t.histogram for (m, n), t in sorted(recording.endpoints.items())}
         if len(labels) > 1:
             labels["total"] = LatencyHistogram.merged(labels.values())
-        summary["files"]["plots"] = [p.name for p in write_plots(summary, labels, out_dir)]
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary, slo_results, recording
+        written = write_plots(summary, labels, out_dir)
+        summary = replace(summary, files=replace(files, plots=tuple(p.name for p in written)))
+    write_summary_file(out_dir, summary)
+    return summary, recording
+
+
+def write_summary_file(out_dir: Path, summary: Summary) -> None:
+    text = json.dumps(summary.to_json(), indent=2) + "\n"
+    (out_dir / SUMMARY_FILE).write_text(text, encoding="utf-8")
+
+
+def read_summary(out_dir: Path) -> Summary:
+    """The ``summary.json`` of a run directory (``OSError``, ``ValueError``, ``KeyError``,
+    ``TypeError`` when it is missing or not a summary)."""
+    return Summary.from_json(json.loads((out_dir / SUMMARY_FILE).read_text(encoding="utf-8")))

@@ -120,7 +120,10 @@ class SloResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SloResult:
-        """A result ``as_dict`` wrote, read back as it was judged (not judged again)."""
+        """A result ``as_dict`` wrote, read back as it was judged (not judged again); one that
+        gives only its expression (a file written by hand) has it parsed."""
+        if "metric" not in data:
+            return cls(parse_slo(data["expression"]), data.get("observed"), data["passed"])
         slo = Slo(data["expression"], data["metric"], data["op"], data["threshold"],
                   data.get("endpoint"), data.get("method"))  # fmt: skip
         return cls(slo, data.get("observed"), data["passed"])

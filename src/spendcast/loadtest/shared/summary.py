@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import Any, Final
+from typing import Final
 
-from spendcast.loadtest.shared.latency import LatencyHistogram
+from spendcast.loadtest.shared.abort import Abort
+from spendcast.loadtest.shared.latency import LatencyFigures, LatencyHistogram
 from spendcast.loadtest.shared.load_plan import LoadPlan
 from spendcast.loadtest.shared.recording_file import LoadedRecording
+from spendcast.loadtest.shared.run_settings import RunSettings
+from spendcast.loadtest.shared.run_summary import Files, Summary, Window
 from spendcast.loadtest.shared.slo import Observation, Slo, SloResult, evaluate
+from spendcast.loadtest.shared.summary_figures import (
+    EndpointSummary,
+    Figures,
+    Second,
+    SliceSummary,
+    StageSummary,
+)
 from spendcast.loadtest.shared.tally import Arrivals, Tally, total_arrivals
-from spendcast.loadtest.shared.window import drift, is_sample, slices
+from spendcast.loadtest.shared.window import Slice, drift, is_sample, slices
 
 SCHEMA_VERSION: Final = 2  # 2: -f, the open model, --abort-on-fail (docs/summary-format.md)
 SERIES_PERCENTILES: Final = (50.0, 95.0, 99.0)
@@ -67,21 +77,22 @@ def check_slos(recording: LoadedRecording, slos: Sequence[Slo]) -> tuple[SloResu
     return tuple(evaluate(slo, measured) for slo in slos)
 
 
-def figures(tally: Tally, seconds: float) -> dict[str, Any]:
-    """An endpoint's (or the total's) figures as ``summary.json`` writes them."""
-    return {
-        "requests": tally.requests,
-        "failures": tally.failures,
-        "error_rate": tally.failures / tally.requests if tally.requests else 0.0,
-        "rps": round(tally.requests / seconds, 3) if seconds > 0 else 0.0,
-        "latency_ms": _latency(tally.histogram),
-    }
-
-
-def _latency(histogram: LatencyHistogram) -> dict[str, float | None]:
-    stats = histogram.stats().as_dict()
-    stats.pop("count")
-    return {key: None if value is None else round(float(value), 3) for key, value in stats.items()}
+def figures(tally: Tally, seconds: float, uncorrected: Tally | None = None) -> Figures:
+    """An endpoint's (or the total's) figures as ``summary.json`` writes them; ``uncorrected``:
+    the open model's same requests timed from their actual send, so the queueing before the
+    send shows apart from the server's time."""
+    return Figures(
+        requests=tally.requests,
+        failures=tally.failures,
+        error_rate=tally.failures / tally.requests if tally.requests else 0.0,
+        rps=round(tally.requests / seconds, 3) if seconds > 0 else 0.0,
+        latency_ms=LatencyFigures.of(tally.histogram.stats()),
+        uncorrected_latency_ms=(
+            LatencyFigures.of(uncorrected.histogram.stats())
+            if uncorrected and uncorrected.requests
+            else None
+        ),
+    )
 
 
 def measured_arrivals(recording: LoadedRecording) -> Arrivals:
@@ -92,7 +103,7 @@ def measured_arrivals(recording: LoadedRecording) -> Arrivals:
     )
 
 
-def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
+def timeseries(recording: LoadedRecording) -> list[Second]:
     """One row per second from the first to the last second anything happened; ``sample``
     false for the warm-up's seconds and the partial ones (``window``)."""
     known = [*recording.seconds, *recording.users]
@@ -107,24 +118,23 @@ def timeseries(recording: LoadedRecording) -> list[dict[str, Any]]:
         arrivals = recording.arrivals.get(second, Arrivals())
         values = tally.histogram.percentiles_ms(SERIES_PERCENTILES)
         rows.append(
-            {
-                "time": second - origin,
-                "users": users,
-                "requests": tally.requests,
-                "rps": tally.requests,
-                "failures": tally.failures,
-                "p50": _rounded(values[50.0]),
-                "p95": _rounded(values[95.0]),
-                "p99": _rounded(values[99.0]),
-                "dropped": arrivals.dropped,
-                "warmup": recording.warmup_until is not None and second < recording.warmup_until,
-                "sample": is_sample(recording, second),
-            }
+            Second(
+                time=second - origin,
+                users=users,
+                requests=tally.requests,
+                failures=tally.failures,
+                p50=_rounded(values[50.0]),
+                p95=_rounded(values[95.0]),
+                p99=_rounded(values[99.0]),
+                dropped=arrivals.dropped,
+                warmup=recording.warmup_until is not None and second < recording.warmup_until,
+                sample=is_sample(recording, second),
+            )
         )
     return rows
 
 
-def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
+def stages(recording: LoadedRecording, plan: LoadPlan) -> list[StageSummary]:
     """The figures of each stage of ``plan``: the seconds (requests by the second they ended,
     iterations by the second they were due) split at the stages' bounds; before the first
     stage counts in the first, after the last in the last, so the stages add up to the run."""
@@ -141,47 +151,33 @@ def stages(recording: LoadedRecording, plan: LoadPlan) -> list[dict[str, Any]]:
             arrivals[plan.stage_at(second + 0.5 - origin)].merge(counts)
     shift = origin - recording.started_at
     return [
-        {
-            "index": index,
-            "start_s": round(start + shift, 3),
-            "end_s": round(end + shift, 3),
-            "target": target,
-            **figures(tally, end - start),
-            "iterations": counts.started if plan.model == "rate" else None,
-            "late": counts.late,
-            "dropped": counts.dropped,
-        }
+        StageSummary(
+            index=index,
+            start_s=round(start + shift, 3),
+            end_s=round(end + shift, 3),
+            target=target,
+            figures=figures(tally, end - start),
+            iterations=counts.started if plan.model == "rate" else None,
+            late=counts.late,
+            dropped=counts.dropped,
+        )
         for index, ((start, end, target), tally, counts) in enumerate(
             zip(windows, tallies, arrivals, strict=True)
         )
     ]
 
 
-def _uncorrected(tally: Tally | None) -> dict[str, Any]:
-    """Open model: the latency from the actual send beside ``latency_ms`` (from the intended
-    start), so the queueing before the send shows apart from the server's time."""
-    if tally is None or not tally.requests:
-        return {}
-    return {"uncorrected_latency_ms": _latency(tally.histogram)}
-
-
-def _sliced(recording: LoadedRecording, slice_s: int | None) -> dict[str, Any]:
-    """``slices`` (``--slice``: the figures of each) and ``drift`` (first vs last, ``window``)."""
-    if not slice_s:
-        return {"slices": [], "drift": None}
-    parts = slices(recording, slice_s)
-    return {
-        "slices": [
-            {
-                "index": part.index,
-                "start_s": round(part.start - recording.started_at, 3),
-                "end_s": round(part.end - recording.started_at, 3),
-                **figures(part.tally, part.end - part.start),
-            }
-            for part in parts
-        ],
-        "drift": drift(parts),
-    }
+def _slices(recording: LoadedRecording, parts: Sequence[Slice]) -> tuple[SliceSummary, ...]:
+    """``--slice``: the figures of each slice of the measured window."""
+    return tuple(
+        SliceSummary(
+            index=part.index,
+            start_s=round(part.start - recording.started_at, 3),
+            end_s=round(part.end - recording.started_at, 3),
+            figures=figures(part.tally, part.end - part.start),
+        )
+        for part in parts
+    )
 
 
 def _rounded(value: float | None) -> float | None:
@@ -196,58 +192,53 @@ def open_model(recording: LoadedRecording, plan: LoadPlan | None) -> bool:
 
 def build_summary(
     recording: LoadedRecording,
-    config: Mapping[str, Any],
+    config: RunSettings,
     slo_results: Sequence[SloResult] = (),
-    files: Mapping[str, Any] | None = None,
-    abort: Mapping[str, Any] | None = None,
+    files: Files | None = None,
+    abort: Abort | None = None,
     plan: LoadPlan | None = None,
     slice_s: int | None = None,
-) -> dict[str, Any]:
-    """The whole ``summary.json`` document; ``config`` must hold no secret."""
+) -> Summary:
+    """The whole ``summary.json`` document; ``config`` holds no secret."""
     seconds = recording.stopped_at - recording.window_start
-    total = _merge(list(recording.endpoints.values()))
     arrivals = measured_arrivals(recording)
-    endpoints = [
-        {"method": method, "name": name, **figures(tally, seconds),
-         **_uncorrected(recording.uncorrected.get((method, name)))}
+    uncorrected = recording.uncorrected
+    endpoints = tuple(
+        EndpointSummary(method, name, figures(tally, seconds, uncorrected.get((method, name))))
         for (method, name), tally in sorted(recording.endpoints.items(), key=lambda i: i[0][::-1])
-    ]  # fmt: skip
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "spendcast_version": version("spendcast"),
-        "timestamp": _iso(recording.started_at),
-        "finished": _iso(recording.stopped_at),
-        "duration_s": round(recording.stopped_at - recording.started_at, 3),
-        "window": {
-            "start_s": round(recording.window_start - recording.started_at, 3),
-            "end_s": round(recording.stopped_at - recording.started_at, 3),
-            "warmup_requests": sum(t.requests for t in recording.warmup_endpoints.values()),
-        },
-        "config": dict(config),
-        **figures(total, seconds),
-        **_uncorrected(_merge(list(recording.uncorrected.values()))),
-        "iterations": arrivals.started if open_model(recording, plan) else None,
-        "late": arrivals.late,
-        "dropped": arrivals.dropped,
-        "endpoints": endpoints,
-        "stages": [] if plan is None else stages(recording, plan),
-        "timeseries": timeseries(recording),
-        **_sliced(recording, slice_s),
-        **slo_fields(slo_results, abort),
-        "files": dict(files or {}),
-    }
-
-
-def slo_fields(
-    slo_results: Sequence[SloResult], abort: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """``slos``, ``passed`` and ``aborted``/``abort`` (what ``--abort-on-fail`` stopped on)."""
-    return {
-        "slos": [result.as_dict() for result in slo_results],
-        "passed": abort is None and all(result.passed for result in slo_results),
-        "aborted": abort is not None,
-        "abort": None if abort is None else dict(abort),
-    }
+    )
+    parts = slices(recording, slice_s) if slice_s else []
+    return Summary(
+        schema_version=SCHEMA_VERSION,
+        spendcast_version=version("spendcast"),
+        timestamp=_iso(recording.started_at),
+        finished=_iso(recording.stopped_at),
+        duration_s=round(recording.stopped_at - recording.started_at, 3),
+        window=Window(
+            start_s=round(recording.window_start - recording.started_at, 3),
+            end_s=round(recording.stopped_at - recording.started_at, 3),
+            warmup_requests=sum(t.requests for t in recording.warmup_endpoints.values()),
+        ),
+        config=config,
+        total=figures(
+            _merge(list(recording.endpoints.values())),
+            seconds,
+            _merge(list(uncorrected.values())),
+        ),
+        iterations=arrivals.started if open_model(recording, plan) else None,
+        late=arrivals.late,
+        dropped=arrivals.dropped,
+        endpoints=endpoints,
+        stages=() if plan is None else tuple(stages(recording, plan)),
+        timeseries=tuple(timeseries(recording)),
+        slices=_slices(recording, parts),
+        drift=drift(parts) if slice_s else None,
+        slos=tuple(slo_results),
+        passed=abort is None and all(result.passed for result in slo_results),
+        aborted=abort is not None,
+        abort=abort,
+        files=files,
+    )
 
 
 def _iso(epoch: float) -> str:

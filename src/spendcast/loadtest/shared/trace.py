@@ -16,9 +16,10 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from spendcast.loadtest.shared.load_plan import LoadPlan, Stage
+from spendcast.loadtest.shared.run_settings import ReplayFacts
 
 # The first request is due this long after the open model's time 0 (itself a second after the
 # start): every process has its users spawned and waiting, even on a busy machine, and none of
@@ -62,15 +63,15 @@ class Trace:
         duration = math.ceil(offsets[-1] + 0.5)
         return LoadPlan("rate", (Stage(duration, float(peak)),), float(peak), max_users)
 
-    def public(self, speed: float | None) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "kind": self.kind,
-            "requests": len(self.requests),
-            "span_s": round(self.span_s, 3),
-            "first_at": datetime.fromtimestamp(self.first_at, UTC).isoformat(),
-            "speed": MAX_SPEED if speed is None else speed,
-        }
+    def public(self, speed: float | None) -> ReplayFacts:
+        return ReplayFacts(
+            source=self.source,
+            kind=self.kind,
+            requests=len(self.requests),
+            span_s=round(self.span_s, 3),
+            first_at=datetime.fromtimestamp(self.first_at, UTC).isoformat(),
+            speed=MAX_SPEED if speed is None else speed,
+        )
 
     def write(self, path: Path) -> None:
         rows = [[r.offset_s, r.method, r.path, r.query] for r in self.requests]

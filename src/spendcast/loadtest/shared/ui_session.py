@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+
+from spendcast.loadtest.shared.run_settings import RunSettings
 
 
 @dataclass(frozen=True)
@@ -18,17 +19,17 @@ class UiSession:
 
     runs_dir: str
     stem: str
-    config: dict[str, Any] = field(default_factory=dict)
+    config: RunSettings = field(default_factory=RunSettings)
     slos: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
-            {"runs_dir": self.runs_dir, "stem": self.stem, "config": self.config,
+            {"runs_dir": self.runs_dir, "stem": self.stem, "config": self.config.to_json(),
              "slos": list(self.slos)}
         )  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> UiSession:
         data = json.loads(text)
-        return cls(str(data["runs_dir"]), str(data["stem"]), dict(data["config"]),
+        return cls(str(data["runs_dir"]), str(data["stem"]), RunSettings.from_json(data["config"]),
                    tuple(str(s) for s in data["slos"]))  # fmt: skip

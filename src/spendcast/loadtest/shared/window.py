@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from scipy.stats import mannwhitneyu
 
 from spendcast.loadtest.shared.recording_file import LoadedRecording
+from spendcast.loadtest.shared.summary_figures import Drift
 from spendcast.loadtest.shared.tally import Tally
 
 DRIFT_ALPHA: Final = 0.01
@@ -71,7 +72,7 @@ def slices(recording: LoadedRecording, slice_s: int) -> list[Slice]:
     return result
 
 
-def drift(parts: list[Slice]) -> dict[str, Any] | None:
+def drift(parts: list[Slice]) -> Drift | None:
     """The p99 drift between the first and the last whole slice, or ``None`` when it cannot be
     judged (fewer than two whole slices, too few seconds with requests in either)."""
     length = max((part.end - part.start for part in parts), default=0)
@@ -89,20 +90,10 @@ def drift(parts: list[Slice]) -> dict[str, Any] | None:
         mannwhitneyu(first.p99_per_second, last.p99_per_second, alternative="two-sided").pvalue
     )
     change = after / before - 1
-    return {
-        "metric": "p99",
-        "first_ms": round(before, 3),
-        "last_ms": round(after, 3),
-        "change": round(change, 4),
-        "p_value": round(p_value, 6),
-        "drifted": p_value < DRIFT_ALPHA and abs(change) > DRIFT_MIN_CHANGE,
-    }
-
-
-def describe_drift(found: dict[str, Any]) -> str:
-    direction = "up" if found["change"] > 0 else "down"
-    return (
-        f"drift: p99 {direction} from {found['first_ms']:g} ms in the first slice to "
-        f"{found['last_ms']:g} ms in the last ({found['change']:+.0%}, Mann-Whitney p = "
-        f"{found['p_value']:.2g} on their per-second p99s)"
+    return Drift(
+        first_ms=round(before, 3),
+        last_ms=round(after, 3),
+        change=round(change, 4),
+        p_value=round(p_value, 6),
+        drifted=p_value < DRIFT_ALPHA and abs(change) > DRIFT_MIN_CHANGE,
     )
