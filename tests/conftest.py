@@ -104,7 +104,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
         group = shared_fixture_group(item)
-        if group is not None:
+        # Not under ``-p no:xdist`` (``bench micro``): the marker is xdist's, unknown there.
+        if group is not None and item.config.pluginmanager.hasplugin("xdist"):
             item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=schedule_rank)  # stable: a module's tests keep their order
 
