@@ -29,21 +29,15 @@ from spendcast.loadtest.shared.trace import Trace
 DEFAULT_USERS = 10
 
 
-@dataclass(frozen=True)
-class ClosedLoad:
-    """``spawn_rate`` ``None`` starts every user within the first second."""
+class _UsersForATime:
+    """Users for a time, no plan: what ``ClosedLoad`` and ``SteppedLoad`` share."""
 
-    users: int = DEFAULT_USERS
-    spawn_rate: float | None = None
-    duration_s: int = 30
+    users: int
+    duration_s: int
 
     def __post_init__(self) -> None:
         if self.users < 1 or self.duration_s < 1:
             refuse(Rule.CLOSED_LOAD_BELOW_ONE)
-
-    @property
-    def effective_spawn_rate(self) -> float:
-        return float(self.users) if self.spawn_rate is None else self.spawn_rate
 
     @property
     def plan(self) -> None:
@@ -52,6 +46,19 @@ class ClosedLoad:
     @property
     def time_limit_s(self) -> int:
         return self.duration_s
+
+
+@dataclass(frozen=True)
+class ClosedLoad(_UsersForATime):
+    """``spawn_rate`` ``None`` starts every user within the first second."""
+
+    users: int = DEFAULT_USERS
+    spawn_rate: float | None = None
+    duration_s: int = 30
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        return float(self.users) if self.spawn_rate is None else self.spawn_rate
 
 
 @dataclass(frozen=True)
@@ -132,23 +139,11 @@ class FileShapeLoad:
 
 
 @dataclass(frozen=True)
-class SteppedLoad:
+class SteppedLoad(_UsersForATime):
     shape_file: Path
     users: int
     duration_s: int
     env: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.users < 1 or self.duration_s < 1:
-            refuse(Rule.CLOSED_LOAD_BELOW_ONE)
-
-    @property
-    def plan(self) -> None:
-        return None
-
-    @property
-    def time_limit_s(self) -> int:
-        return self.duration_s
 
 
 Load = ClosedLoad | PlannedLoad | ReplayLoad | FileShapeLoad | SteppedLoad
