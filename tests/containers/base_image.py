@@ -73,15 +73,17 @@ def ensure_base(workdir: Path) -> None:
     )  # fmt: skip
     for certificate in EXTRA_CAS.glob("*.crt"):  # an intercepting proxy's, if any
         shutil.copy(certificate, rootfs / "usr/local/share/ca-certificates")
-    subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], check=True)
+    subprocess.run(
+        ["chroot", str(rootfs), "update-ca-certificates"], check=True, capture_output=True
+    )
     for trimmed in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc"):
         shutil.rmtree(rootfs / trimmed, ignore_errors=True)
-    archive = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    subprocess.run(
-        ["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", BASE],
-        stdin=archive.stdout, check=True, capture_output=True,
-    )  # fmt: skip
-    archive.wait()
+    # The context manager closes the pipe and waits: an open pipe is a ResourceWarning (an error).
+    with subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE) as archive:
+        subprocess.run(
+            ["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", BASE],
+            stdin=archive.stdout, check=True, capture_output=True,
+        )  # fmt: skip
     shutil.rmtree(rootfs, ignore_errors=True)
 
 
