@@ -1,20 +1,24 @@
 """The open model's timetable: this process's slots, handed out to whichever user is free
 first (``arrival`` puts user classes on it and gives each process its share).
 
-The free users wait in a queue (oldest first) and one timer of gevent's hub, set for the next
-slot due, hands out the slots: when it fires, the hub gives each waiting user, in turn, one of
-the slots due within ``TICK_S`` (it runs until it blocks, as its request does, and the hub goes
-on to the next). So the iterations start in small bursts, one per tick, at most ``TICK_S``
-early, as plain Locust's paced users do, and a tick costs one wake-up of the event loop,
-however many users it starts: no lock passed from user to user, no timeout per wait, nothing
-polled while the schedule does not change (``set_rate``, ``pause`` and ``configure`` set the
-timer again). The slots of a tick are computed together when it starts
+The free users wait in a queue (oldest first) and one alarm (``alarm``: a ``timerfd`` the event
+loop watches, to the microsecond, where a libev timer would ring up to a millisecond late and
+send the slots of that millisecond together), set a tick before the next slot is due, hands out
+the slots: when it rings, the hub gives each waiting user, in turn, one of the slots due within
+the tick (it runs until it blocks, as its request does, and the hub goes on to the next). The
+tick is ``TICK_S``, or a quarter of the interval between slots when that is shorter (never a
+whole interval early), so each slot leaves on its own, evenly spaced as the server sees them,
+at most a tick early: a ring per slot, the price of an even stream (plain Locust's paced users
+leave in bursts, several per wake-up of the loop). No lock passed from user to user, no timeout
+per wait, nothing polled while the schedule does not change (``set_rate``, ``pause`` and
+``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed together
 (``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever the rate
-changes; a user free again while they last, with nobody waiting before it, takes one at once,
-unless it came due more than ``LATE_S`` ago: that one is dropped. A slot started early counts
-its latency from its actual start (it was not held back, nothing to correct). A slot is
+changes; a user free again when the next is due within a tick, with nobody waiting before it,
+takes it at once, unless it came due more than ``LATE_S`` ago: that one is dropped. A slot
+started early counts its latency from its actual start (it was not held back, nothing to
+correct). A slot is
 
-- **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
+- **on time**: started at most a tick before and ``LATE_S`` after its due time;
 - **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
   generator's own CPU or event loop was behind);
 - **dropped**: no user was free when it came due, nor within ``LATE_S`` (every user of the pool
