@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "wrk: spendcast, its /health, the lab, a bare hello.",
     ),
     "generator": ("bench.generator", "Plain Locust against spendcast loadtest, same server."),
+    "arrivals": ("bench.arrivals", "How evenly the open model's requests reach the server."),
     "memory": ("bench.serving_only", "Worker memory of a serving-only install (no extras)."),
     "soak": ("bench.soak", "Hours of steady load: memory growth, rows recorded, latency drift."),
     "instructions": ("bench.instructions", "Instructions per request, counted by callgrind."),

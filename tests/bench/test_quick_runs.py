@@ -43,6 +43,11 @@ RUNS = [
         "1 process: requests_per_cpu_s",
     ),
     (
+        ("arrivals", "--quick", "--rates", "200"),
+        "arrivals",
+        "200/s: spendcast / plain, requests per cpu-s",
+    ),
+    (
         (
             "throughput",
             "--quick",

@@ -1,20 +1,24 @@
 """The open model's timetable: this process's slots, handed out to whichever user is free
 first (``arrival`` puts user classes on it and gives each process its share).
 
-The free users wait in a queue (oldest first) and one timer of gevent's hub, set for the next
-slot due, hands out the slots: when it fires, the hub gives each waiting user, in turn, one of
-the slots due within ``TICK_S`` (it runs until it blocks, as its request does, and the hub goes
-on to the next). So the iterations start in small bursts, one per tick, at most ``TICK_S``
-early, as plain Locust's paced users do, and a tick costs one wake-up of the event loop,
-however many users it starts: no lock passed from user to user, no timeout per wait, nothing
-polled while the schedule does not change (``set_rate``, ``pause`` and ``configure`` set the
-timer again). The slots of a tick are computed together when it starts
+The free users wait in a queue (oldest first) and one alarm (``alarm``: a ``timerfd`` the event
+loop watches, to the microsecond, where a libev timer would ring up to a millisecond late and
+send the slots of that millisecond together), set a tick before the next slot is due, hands out
+the slots: when it rings, the hub gives each waiting user, in turn, one of the slots due within
+the tick (it runs until it blocks, as its request does, and the hub goes on to the next). The
+tick is ``TICK_S``, or a quarter of the interval between slots when that is shorter (never a
+whole interval early), so each slot leaves on its own, evenly spaced as the server sees them,
+at most a tick early: a ring per slot, the price of an even stream (plain Locust's paced users
+leave in bursts, several per wake-up of the loop). No lock passed from user to user, no timeout
+per wait, nothing polled while the schedule does not change (``set_rate``, ``pause`` and
+``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed together
 (``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever the rate
-changes; a user free again while they last, with nobody waiting before it, takes one at once,
-unless it came due more than ``LATE_S`` ago: that one is dropped. A slot started early counts
-its latency from its actual start (it was not held back, nothing to correct). A slot is
+changes; a user free again when the next is due within a tick, with nobody waiting before it,
+takes it at once, unless it came due more than ``LATE_S`` ago: that one is dropped. A slot
+started early counts its latency from its actual start (it was not held back, nothing to
+correct). A slot is
 
-- **on time**: started at most ``TICK_S`` before and ``LATE_S`` after its due time;
+- **on time**: started at most a tick before and ``LATE_S`` after its due time;
 - **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
   generator's own CPU or event loop was behind);
 - **dropped**: no user was free when it came due, nor within ``LATE_S`` (every user of the pool
@@ -35,11 +39,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import time
-from typing import Any, Final
+from typing import Final
 
 import gevent
 from gevent.hub import Waiter
 
+from spendcast.loadtest.locust.alarm import Alarm
 from spendcast.loadtest.shared.load_plan import ArrivalSchedule
 from spendcast.loadtest.shared.recording import Recording
 from spendcast.loadtest.shared.trace import OffsetSchedule
@@ -47,7 +52,8 @@ from spendcast.loadtest.shared.trace import OffsetSchedule
 LATE_S: Final = 0.010
 TICK_S: Final = 0.005  # slots due this soon start now, without a sleep (and a wake-up) each
 TICK_SHARE: Final = 0.25  # ... and no sooner than this share of the interval between slots
-FILL_SLOTS: Final = 256  # at most this many of a tick's slots are computed at once
+FILL_SLOTS: Final = 256  # at most this many slots are computed at once...
+AHEAD_S: Final = 0.020  # ... those due within this time (computed once, handed out one by one)
 # On a user's greenlet: how late its current iteration started (s), None between iterations.
 _LATENESS: Final = "spendcast_lateness"
 _STARTED: Final = "spendcast_started"  # on a user's greenlet: when its iteration started (s)
@@ -65,15 +71,16 @@ class Timetable:
         self.origin = 0.0
         self.index, self.count = 0, 1
         self.next_j = 0  # this process's next iteration: k = index + next_j * count
-        # The due times (epoch s) of iterations next_j, next_j + 1... within a tick of when they
-        # were computed, the next last; emptied whenever the schedule changes.
+        # The due times (epoch s) of iterations next_j, next_j + 1... within ``AHEAD_S`` of when
+        # they were computed, the next last; emptied whenever the schedule changes.
         self._ready: list[float] = []
+        self._tick = TICK_S  # slots due this soon start now: the rate's when _ready was filled
         self.recording: Recording | None = None
         # The users waiting for a slot, the oldest first, each with since when it waits; while
-        # any waits, ``_ready`` is empty (outside a hand-out) and ``_timer`` is armed for the
-        # next slot due (``None``: no slot is due until the schedule changes).
+        # any waits, the next slot is not due within a tick (outside a hand-out) and ``_alarm``
+        # is set a tick before it (cancelled: no slot is due until the schedule changes).
         self._parked: collections.deque[tuple[Waiter, float]] = collections.deque()
-        self._timer: Any = None
+        self._alarm: Alarm | None = None  # made by the first user that waits, in its process
         self._handing_out = False
         self.sent = self.late = self.dropped = 0
         self.in_flight = self.max_in_flight = 0
@@ -189,30 +196,35 @@ class Timetable:
         return due
 
     def _arm(self, now: float) -> None:
-        """Set the timer for the next hand-out: when the next slot is due (none while nobody
-        waits, or no slot is due until the schedule changes)."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        """Set the alarm for the next hand-out, a tick before the next slot is due (cancel it
+        while nobody waits, or no slot is due until the schedule changes)."""
+        alarm = self._alarm
         if not self._parked or self.schedule is None:
+            if alarm is not None:
+                alarm.cancel()
             return
-        offset = self.schedule.slot(self.index, self.count, self.next_j)
-        if offset is None:
-            return
-        self._timer = gevent.get_hub().loop.timer(max(0.0, self.origin + offset - now))
-        self._timer.start(self._hand_out)
+        if self._ready:
+            due = self._ready[-1]
+        else:
+            offset = self.schedule.slot(self.index, self.count, self.next_j)
+            if offset is None:
+                if alarm is not None:
+                    alarm.cancel()
+                return
+            due = self.origin + offset
+        if alarm is None or alarm.inherited:  # the first, or this forked worker's first
+            alarm = self._alarm = Alarm(self._hand_out)
+        alarm.set(due - self._tick)
 
     def _hand_out(self) -> None:
         """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
-        the slots due within ``TICK_S`` (each runs until it blocks, as its request does),
-        then set the timer for the next slot if some still wait."""
-        self._timer = None
+        the slots due within a tick (each runs until it blocks, as its request does), then
+        set the alarm for the next slot if some still wait."""
         self._handing_out = True
         try:
             parked = self._parked
             while parked:
-                now = time.time()
-                due = self._next_slot(now, parked[0][1])
+                due = self._next_slot(time.time(), parked[0][1])
                 if due is None:
                     break
                 parked.popleft()[0].switch(due)
@@ -221,14 +233,17 @@ class Timetable:
         self._arm(time.time())
 
     def _next_slot(self, now: float, since: float) -> float | None:
-        """The next slot due by ``now + TICK_S`` for a user free since ``since`` (``None``:
-        none is): the first of ``_ready``, or of a tick's slots computed when it is empty;
-        the ones that came due ``LATE_S`` before anybody was free are dropped and skipped."""
+        """The next slot due by ``now`` + a tick for a user free since ``since`` (``None``:
+        none is): the first of ``_ready``, computed ahead when it is empty; the ones that came
+        due ``LATE_S`` before anybody was free are dropped and skipped."""
         ready = self._ready
         while True:
             if not ready and not self._fill(now):
                 return None
-            due = ready.pop()
+            due = ready[-1]
+            if due > now + self._tick:
+                return None
+            ready.pop()
             self._taken_j = self.next_j
             self.next_j += 1
             if due + LATE_S < now and due + LATE_S < since:  # nobody was free when it came due
@@ -237,18 +252,19 @@ class Timetable:
             return due
 
     def _fill(self, now: float) -> bool:
-        """Put the slots due within ``TICK_S`` of ``now`` in ``_ready``, the next last; say
-        whether any is."""
+        """Put the slots due within ``AHEAD_S`` of ``now`` in ``_ready``, the next last, and the
+        tick of the rate they come at in ``_tick``; say whether any is."""
         schedule = self.schedule
         if schedule is None:
             return False
-        # Never a whole interval early: at 200/s a 5 ms tick would send the slots in pairs.
-        rate = schedule.rate_at(now - self.origin) / self.count
-        tick = TICK_S if rate * TICK_S <= TICK_SHARE else TICK_SHARE / rate
+        origin = self.origin
         offsets = schedule.slots_by(
-            self.index, self.count, self.next_j, now + tick - self.origin, FILL_SLOTS
+            self.index, self.count, self.next_j, now + AHEAD_S - origin, FILL_SLOTS
         )
-        self._ready[:] = [self.origin + offset for offset in reversed(offsets)]
+        # Never a whole interval early: at 200/s a 5 ms tick would send the slots in pairs.
+        rate = schedule.rate_at(offsets[0] if offsets else now - origin) / self.count
+        self._tick = TICK_S if rate * TICK_S <= TICK_SHARE else TICK_SHARE / rate
+        self._ready[:] = [origin + offset for offset in reversed(offsets)]
         return bool(offsets)
 
     def settle(self, now: float | None = None) -> None:
