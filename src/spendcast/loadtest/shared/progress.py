@@ -1,7 +1,8 @@
 """The live progress line (``progress.jsonl``), declared once for both sides of the boundary.
 
-The Locust side (``locust/progress_writer``) writes one ``Progress`` a second and a last, exact one; the
-CLI side (``run/process``, ``run/abort``, ``run/live_export``, the displays) reads them back.
+The Locust side (``locust/progress_writer``) writes one ``Progress`` a second and a last, exact
+one; the CLI side (``run/process``, ``run/abort``, ``run/live_export``, the displays) reads
+them back.
 ``to_json``/``from_json`` are the only places a key is spelled; readers ignore unknown keys.
 Values are kept as JSON gave them (an int stays an int), so a line read and written again is
 the same bytes. Like ``contract``, this module imports nothing of Locust or the kit.
