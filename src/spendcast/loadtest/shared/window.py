@@ -22,8 +22,6 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from scipy.stats import mannwhitneyu
-
 from spendcast.loadtest.shared.recording_file import LoadedRecording
 from spendcast.loadtest.shared.summary_figures import Drift
 from spendcast.loadtest.shared.tally import Tally
@@ -86,6 +84,10 @@ def drift(parts: list[Slice]) -> Drift | None:
     after = last.tally.histogram.percentile_ms(99.0)
     if before is None or after is None or before <= 0:
         return None
+    # Imported here: scipy.stats costs a second of CPU at every start of the CLI, and only a
+    # run with slices ever reaches this line.
+    from scipy.stats import mannwhitneyu
+
     p_value = float(
         mannwhitneyu(first.p99_per_second, last.p99_per_second, alternative="two-sided").pvalue
     )
