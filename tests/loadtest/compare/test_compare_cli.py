@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixed_service import REPO, command, environment
+from tests.support.in_process import spendcast
 
 pytestmark = pytest.mark.e2e
 
@@ -67,11 +68,8 @@ def test_identical_servers_show_no_significant_difference(tmp_path: Path) -> Non
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    base = [sys.executable, "-m", "spendcast", "compare"]
     for arguments in ([], ["--baseline-cmd", "x"], [str(tmp_path), "--baseline-cmd", "x"]):
-        done = subprocess.run([*base, *arguments], capture_output=True, text=True, timeout=60,
-                              check=False)  # fmt: skip
-        assert done.returncode == 2, arguments
+        assert spendcast("compare", *arguments).returncode == 2, arguments
 
 
 def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
@@ -101,10 +99,7 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
 
 
 def test_two_pairs_are_refused_they_can_almost_never_differ() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(10),
-         "--candidate-cmd", server(20), "--pairs", "2"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
-    )  # fmt: skip
+    done = spendcast("compare", "--baseline-cmd", server(10), "--candidate-cmd", server(20),
+                     "--pairs", "2", cwd=REPO)  # fmt: skip
     assert done.returncode == 2
     assert "Invalid value for '--pairs': 2 is not in the range x>=3." in done.stderr
