@@ -119,7 +119,10 @@ def test_usage_errors_exit_2() -> None:
 
 
 def test_unreachable_host_exits_1(tmp_path: Path) -> None:
-    done = run_capacity("http://127.0.0.1:9", tmp_path / "run")
+    # Refused before any load: the CLI runs in the test's process.
+    done = spendcast("capacity", "--host", "http://127.0.0.1:9", "--out", str(tmp_path / "run"),
+                     "--window", "1s", "--stable-windows", "3", "--max-step-time", "8s",
+                     "--knee-sample", "0")  # fmt: skip
     assert done.returncode == 1
     assert "does not answer" in done.stderr
 
