@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixed_service import fixed_service
+from tests.support.in_process import spendcast
 from tests.support.user_locustfiles import FIXED_SERVICE, WITH_A_SHAPE
 
 pytestmark = pytest.mark.e2e
@@ -112,15 +113,16 @@ def test_no_step_holding_exits_3_with_junit_and_job_summary(
 
 
 def test_usage_errors_exit_2() -> None:
-    command = [sys.executable, "-m", "spendcast", "capacity", "--host", "http://127.0.0.1:9",
-               "--growth", "x1"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    done = spendcast("capacity", "--host", "http://127.0.0.1:9", "--growth", "x1")
     assert done.returncode == 2
     assert "growth" in done.stderr
 
 
 def test_unreachable_host_exits_1(tmp_path: Path) -> None:
-    done = run_capacity("http://127.0.0.1:9", tmp_path / "run")
+    # Refused before any load: the CLI runs in the test's process.
+    done = spendcast("capacity", "--host", "http://127.0.0.1:9", "--out", str(tmp_path / "run"),
+                     "--window", "1s", "--stable-windows", "3", "--max-step-time", "8s",
+                     "--knee-sample", "0")  # fmt: skip
     assert done.returncode == 1
     assert "does not answer" in done.stderr
 
@@ -160,11 +162,8 @@ def test_a_users_own_locustfile_is_searched_in_rate_mode(tmp_path: Path) -> None
 def test_what_capacity_cannot_step_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "shaped.py").write_text(WITH_A_SHAPE)
     for mode in ("users", "rate"):
-        done = subprocess.run(
-            [sys.executable, "-m", "spendcast", "capacity", "--host", "http://127.0.0.1:9",
-             "-f", "shaped.py", "--mode", mode],
-            capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
-        )  # fmt: skip
+        done = spendcast("capacity", "--host", "http://127.0.0.1:9", "-f", "shaped.py",
+                         "--mode", mode, cwd=tmp_path)  # fmt: skip
         assert done.returncode == 2, mode
         assert "shaped.py defines a load shape (Ramp)" in done.stderr, done.stderr
         assert done.stderr.strip().count("\n") == 0, done.stderr

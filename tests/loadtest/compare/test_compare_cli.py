@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixed_service import REPO, command, environment
+from tests.support.in_process import spendcast
 
 pytestmark = pytest.mark.e2e
 
@@ -66,62 +67,9 @@ def test_identical_servers_show_no_significant_difference(tmp_path: Path) -> Non
     assert 0.9 <= rps["ratio"] <= 1.1
 
 
-def test_two_run_directories_are_compared_second_by_second(tmp_path: Path) -> None:
-    runs = {}
-    for name, service_ms in (("fast", 10), ("slow", 20)):
-        from tests.support.fixed_service import fixed_service
-
-        with fixed_service(service_ms) as target:
-            runs[name] = tmp_path / name
-            subprocess.run(
-                [sys.executable, "-m", "spendcast", "loadtest", "--host", target.url,
-                 "--users", "2", "--duration", "8s", "--out", str(runs[name]), "--quiet"],
-                check=True, timeout=60, capture_output=True,
-            )  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "spendcast", "compare", str(runs["fast"]), str(runs["slow"]),
-         "--out", str(tmp_path / "cmp")],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
-    assert data["method"] == "seconds"
-    assert verdicts(data)["rps"] == "slower"
-    assert verdicts(data)["p50"] == "slower"
-
-
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    base = [sys.executable, "-m", "spendcast", "compare"]
     for arguments in ([], ["--baseline-cmd", "x"], [str(tmp_path), "--baseline-cmd", "x"]):
-        done = subprocess.run([*base, *arguments], capture_output=True, text=True, timeout=60,
-                              check=False)  # fmt: skip
-        assert done.returncode == 2, arguments
-
-
-def test_fail_if_slower_gates_a_candidate_on_a_stored_baseline(tmp_path: Path) -> None:
-    from tests.support.run_dirs import loadtest_dir
-
-    fast = loadtest_dir(tmp_path / "fast", service_ms=5, seconds=8)
-    slow = loadtest_dir(tmp_path / "slow", service_ms=20, seconds=8)
-
-    def gate(base: Path, cand: Path, fail_if: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "spendcast", "compare", str(base), str(cand),
-             "--fail-if", fail_if, "--out", str(tmp_path / f"cmp-{base.name}-{cand.name}")],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-
-    regression = gate(fast, slow, "slower")
-    assert regression.returncode == 3, regression.stdout + regression.stderr
-    assert "verdict: slower" in regression.stdout
-    assert "(--fail-if slower)" in regression.stderr
-    improvement = gate(slow, fast, "slower")
-    assert improvement.returncode == 0, improvement.stdout + improvement.stderr
-    assert "verdict: faster" in improvement.stdout
-    assert gate(slow, fast, "different").returncode == 3
-    same = gate(fast, fast, "different")
-    assert same.returncode == 0, same.stdout + same.stderr
-    assert "verdict: no significant difference" in same.stdout
+        assert spendcast("compare", *arguments).returncode == 2, arguments
 
 
 def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
@@ -151,10 +99,7 @@ def test_two_servers_loaded_by_a_users_own_locustfile(tmp_path: Path) -> None:
 
 
 def test_two_pairs_are_refused_they_can_almost_never_differ() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "spendcast", "compare", "--baseline-cmd", server(10),
-         "--candidate-cmd", server(20), "--pairs", "2"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
-    )  # fmt: skip
+    done = spendcast("compare", "--baseline-cmd", server(10), "--candidate-cmd", server(20),
+                     "--pairs", "2", cwd=REPO)  # fmt: skip
     assert done.returncode == 2
     assert "Invalid value for '--pairs': 2 is not in the range x>=3." in done.stderr

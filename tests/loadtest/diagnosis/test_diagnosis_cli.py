@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.bottleneck import REPO, bottleneck_server, command, environment
+from tests.support.in_process import spendcast
 
 pytestmark = pytest.mark.e2e
 
@@ -109,10 +110,6 @@ def test_a_load_test_that_breaks_its_slo_is_diagnosed_too(tmp_path: Path) -> Non
 
 
 def test_a_server_pid_that_does_not_exist_is_refused_in_one_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "spendcast", "capacity", "--host", "http://127.0.0.1:9",
-         "--server-pid", "999999999"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = spendcast("capacity", "--host", "http://127.0.0.1:9", "--server-pid", "999999999")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == "Error: --server-pid 999999999: no such process on this machine"

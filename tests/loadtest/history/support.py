@@ -12,6 +12,11 @@ from typing import Any
 
 from spendcast.loadtest.history.metadata import Machine, RunMetadata
 from spendcast.loadtest.history.store import HISTORY_URL_ENV
+from tests.support import in_process
+from tests.support.in_process import Done
+
+# Commands that start Locust: their own process (no test here gives compare server commands).
+LOAD_COMMANDS = frozenset({"loadtest", "capacity", "profile", "ui"})
 
 MACHINE = Machine("Test CPU 3000", 2)
 
@@ -66,18 +71,26 @@ def metadata(kind: str = "loadtest", commit: str | None = "a" * 40) -> RunMetada
 
 def spendcast(
     *args: str, cwd: Path, url: str, code: int = 0, timeout: float = 90
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPENDCAST_")}
-    done = subprocess.run([sys.executable, "-m", "spendcast", *args], cwd=cwd,
-                          env={**env, HISTORY_URL_ENV: url}, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+) -> subprocess.CompletedProcess[str] | Done:
+    """``spendcast ARGS`` with the store ``url`` and no other ``SPENDCAST_*`` setting: a
+    subprocess for the commands that send load, in the test's process for the others."""
+    if args[0] not in LOAD_COMMANDS:
+        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SPENDCAST_")}
+        done: subprocess.CompletedProcess[str] | Done = in_process.spendcast(
+            *args, cwd=cwd, env={**unset, HISTORY_URL_ENV: url}
+        )
+    else:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPENDCAST_")}
+        done = subprocess.run([sys.executable, "-m", "spendcast", *args], cwd=cwd,
+                              env={**env, HISTORY_URL_ENV: url}, capture_output=True,
+                              text=True, timeout=timeout, check=False)  # fmt: skip
     assert done.returncode == code, done.stdout + done.stderr
     return done
 
 
 def loadtest(
     host: str, out: Path, *options: str, cwd: Path, url: str, code: int = 0, seconds: int = 2
-) -> subprocess.CompletedProcess[str]:
+) -> subprocess.CompletedProcess[str] | Done:
     return spendcast("loadtest", "--host", host, "--duration", f"{seconds}s", "--out", str(out),
                      "--quiet", *options, cwd=cwd, url=url, code=code)  # fmt: skip
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixed_service import REPO, command, environment
+from tests.support.in_process import spendcast
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +47,7 @@ def test_profile_names_the_slow_function(tmp_path: Path) -> None:
 
 
 def test_profile_needs_one_target() -> None:
-    done = subprocess.run([sys.executable, "-m", "spendcast", "profile"], capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    done = spendcast("profile")
     assert done.returncode == 2
     assert "--pid" in done.stderr
     assert "--server-cmd" in done.stderr

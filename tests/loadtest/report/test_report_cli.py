@@ -1,10 +1,14 @@
-"""``spendcast report``: one self-contained page per set of run directories."""
+"""``spendcast report``: one self-contained page per set of run directories.
+
+One fast (10 ms) and one slow (20 ms) load test, run once for the module: the tests only read
+them, and write their pages elsewhere (or into a copy), through the CLI run in the test's
+process (``tests/support/in_process.py``).
+"""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,19 +16,27 @@ import pytest
 from spendcast.loadtest.compare.pairs import compare_dirs
 from spendcast.loadtest.compare.report import write_comparison
 from spendcast.loadtest.report.html import kinds
+from tests.support.in_process import Done, spendcast
 from tests.support.run_dirs import loadtest_dir
 
 pytestmark = pytest.mark.e2e
 
 
-def report(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendcast", "report", *arguments],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("runs")
+    return {name: loadtest_dir(root / name, service_ms=service_ms)
+            for name, service_ms in (("fast", 10), ("slow", 20))}  # fmt: skip
 
 
-def test_a_run_and_a_comparison_on_one_self_contained_page(tmp_path: Path) -> None:
-    fast = loadtest_dir(tmp_path / "fast", service_ms=10)
-    slow = loadtest_dir(tmp_path / "slow", service_ms=20)
+def report(*arguments: str) -> Done:
+    return spendcast("report", *arguments)
+
+
+def test_a_run_and_a_comparison_on_one_self_contained_page(
+    tmp_path: Path, runs: dict[str, Path]
+) -> None:
+    fast, slow = runs["fast"], runs["slow"]
     write_comparison(compare_dirs(fast, slow), tmp_path / "cmp")
     assert kinds(tmp_path / "cmp") == ["comparison"]
     page = tmp_path / "page.html"
@@ -40,8 +52,9 @@ def test_a_run_and_a_comparison_on_one_self_contained_page(tmp_path: Path) -> No
     assert not re.search(r'(href|src)="https?:', html)  # nothing to fetch: it opens offline
 
 
-def test_one_directory_gets_its_index_html(tmp_path: Path) -> None:
-    run = loadtest_dir(tmp_path / "run")
+def test_one_directory_gets_its_index_html(tmp_path: Path, runs: dict[str, Path]) -> None:
+    run = shutil.copytree(runs["fast"], tmp_path / "run")
+    assert not (run / "index.html").exists()
     done = report(str(run))
     assert done.returncode == 0, done.stderr
     assert (run / "index.html").read_text().startswith("<!DOCTYPE html>")

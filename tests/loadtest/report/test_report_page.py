@@ -14,7 +14,7 @@ import pytest
 
 from spendcast.loadtest.compare.stats import NO_DIFFERENCE
 from spendcast.loadtest.report.html import build_page
-from tests.support.run_dirs import capacity_dir, comparison_dir, loadtest_output
+from tests.support.run_dirs import comparison_dir, loadtest_output
 
 
 class Page(HTMLParser):
@@ -94,8 +94,8 @@ def test_a_mixed_comparison_gets_its_own_colour(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_a_capacity_directory_shows_its_run_as_the_steps_it_was(tmp_path: Path) -> None:
-    directory = capacity_dir(tmp_path / "capacity")
+def test_a_capacity_directory_shows_its_run_as_the_steps_it_was(capacity_run: Path) -> None:
+    directory = capacity_run
     capacity = json.loads((directory / "capacity.json").read_text())
     steps = capacity["steps"]
     assert len(steps) >= 2

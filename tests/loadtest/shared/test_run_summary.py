@@ -17,7 +17,6 @@ from spendcast.loadtest.shared.run_files import read_summary
 from spendcast.loadtest.shared.run_settings import RunSettings
 from spendcast.loadtest.shared.run_summary import Summary, Window
 from tests.support.fixed_service import REPO, fixed_service
-from tests.support.run_dirs import capacity_dir
 from tests.support.ui_session import spendcast_ui
 
 # A schema 1 file as the kit wrote it before the window, the open model and the slices.
@@ -180,8 +179,8 @@ def test_a_real_load_tests_summary_round_trips_byte_for_byte(
 
 
 @pytest.mark.e2e
-def test_a_capacity_searchs_step_run_round_trips_byte_for_byte(tmp_path: Path) -> None:
-    summary = _round_trips(capacity_dir(tmp_path / "capacity"))
+def test_a_capacity_searchs_step_run_round_trips_byte_for_byte(capacity_run: Path) -> None:
+    summary = _round_trips(capacity_run)
     assert summary.total.requests > 0
     assert summary.timeseries
 
