@@ -1,5 +1,5 @@
 """What a running ``spendcast serve`` logged and recorded during a block, read while it keeps
-serving: the tests of a module then share one server (a start costs ~5 CPU-seconds).
+serving: the tests of a module then share one server (a start costs ~5 CPU-seconds here).
 
 The API log and the inference log are each written by one thread, in the order the requests
 were answered, a fraction of a second later. ``settle`` sends a marker to each and waits until
