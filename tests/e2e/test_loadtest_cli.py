@@ -1,8 +1,9 @@
 """The performance kit against the real API: ``spendcast loadtest``, plain ``locust`` in the
 repository root, a lab-style locustfile, a proxy with a path prefix, and the quick start.
 
-Every run is checked against the server's own accounts: rows in its inference log (after a
-SIGTERM flushed the recorder) and lines in its API log file.
+Every run that counts is checked against the server's own accounts: rows in its inference log
+and lines in its API log file. One server serves the module's runs, each run counted in its own
+window of its logs (tests/support/server_ledger.py); the quick start starts its own.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from spendcast.monitoring import count_rows
-from tests.support.server import Server, free_port, running_server
+from tests.support.fixed_service import fixed_service
+from tests.support.server import free_port
+from tests.support.server_ledger import Ledger, shared_server
 
 pytestmark = pytest.mark.e2e
 
@@ -68,13 +70,10 @@ def _endpoint(summary: dict[str, Any], method: str, name: str) -> dict[str, Any]
     return found[0] if found else {"requests": 0, "failures": 0}
 
 
-def _log_count(server: Server, method: str, route: str, status: int = 200) -> int:
-    lines = server.log_path.read_text().splitlines()
-    return sum(f" {method} {route} {status} " in line for line in lines)
-
-
-def _rows(server: Server) -> int:
-    return count_rows(f"sqlite:///{server.database_path}")
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path) -> Iterator[Ledger]:
+    with shared_server(tmp_path_factory.mktemp("api"), trained_model_dir, TOKEN) as ledger:
+        yield ledger
 
 
 def _locust_csv_total(path: Path) -> tuple[int, int]:
@@ -90,26 +89,25 @@ def _locust_json_total(path: Path) -> tuple[int, int]:
     return sum(e["num_requests"] for e in entries), sum(e["num_failures"] for e in entries)
 
 
-def test_met_slos_exit_0_and_counts_match_the_server(workdir: Path) -> None:
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+def test_met_slos_exit_0_and_counts_match_the_server(tmp_path: Path, api: Ledger) -> None:
+    out = tmp_path / "run"
+    with api.window() as served:
         result = _loadtest(
-            "--host", server.url, "--users", "4", "--duration", "3s", "--out", str(out),
+            "--host", api.server.url, "--users", "4", "--duration", "3s", "--out", str(out),
             "--slo", "p99<30s", "--slo", "errors<=0%", "--slo", "predict:rps>=1",
         )  # fmt: skip
-        assert server.stop() in (0, -15)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = _summary(out)
     predict = _endpoint(summary, "GET", "/predict")
     assert summary["failures"] == 0
     assert predict["requests"] > 0
     assert summary["requests"] == predict["requests"]
-    assert _rows(server) == predict["requests"]
-    assert _log_count(server, "GET", "/predict") == predict["requests"]
+    assert served.rows == predict["requests"]
+    assert served.logged("GET", "/predict") == predict["requests"]
     assert _locust_csv_total(out / "locust_stats.csv") == (summary["requests"], 0)
     assert summary["passed"] is True
     assert [s["passed"] for s in summary["slos"]] == [True, True, True]
-    assert summary["config"]["host"] == server.url
+    assert summary["config"]["host"] == api.server.url
     assert TOKEN not in (out / "summary.json").read_text()
     assert sum(row["requests"] for row in summary["timeseries"]) == summary["requests"]
     for name in ("report.html", "recording.json", *summary["files"]["plots"]):
@@ -117,14 +115,13 @@ def test_met_slos_exit_0_and_counts_match_the_server(workdir: Path) -> None:
     assert "✓ p99<30s" in result.stdout
 
 
-def test_mixed_scenario_on_two_locust_processes(workdir: Path) -> None:
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+def test_mixed_scenario_on_two_locust_processes(tmp_path: Path, api: Ledger) -> None:
+    out = tmp_path / "run"
+    with api.window() as served:
         result = _loadtest(
-            "--host", server.url, "--scenario", "mixed", "--users", "4", "--duration", "3s",
+            "--host", api.server.url, "--scenario", "mixed", "--users", "4", "--duration", "3s",
             "--processes", "2", "--out", str(out),
         )  # fmt: skip
-        server.stop()
     assert result.returncode == 0, result.stdout + result.stderr
     summary = _summary(out)
     single = _endpoint(summary, "GET", "/predict")["requests"]
@@ -132,16 +129,17 @@ def test_mixed_scenario_on_two_locust_processes(workdir: Path) -> None:
     health = _endpoint(summary, "GET", "/health")["requests"]
     assert summary["failures"] == 0
     assert single > 0
-    assert _rows(server) == single + BATCH_SIZE * batches
-    assert _log_count(server, "GET", "/predict") == single
-    assert _log_count(server, "POST", "/predict") == batches
-    assert _log_count(server, "GET", "/health") == health + 1  # + the host check
+    assert served.rows == single + BATCH_SIZE * batches
+    assert served.logged("GET", "/predict") == single
+    assert served.logged("POST", "/predict") == batches
+    assert served.logged("GET", "/health") == health + 1  # + the host check
     assert _locust_csv_total(out / "locust_stats.csv") == (summary["requests"], 0)
 
 
-def test_impossible_slo_exits_3(workdir: Path) -> None:
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+def test_impossible_slo_exits_3(tmp_path: Path) -> None:
+    # Only the kit's verdict is checked: the fixed service (far cheaper to start) will do.
+    out = tmp_path / "run"
+    with fixed_service(service_ms=1) as server:
         result = _loadtest(
             "--host", server.url, "--users", "2", "--duration", "2s", "--out", str(out),
             "--slo", "p50<0.001ms", "--slo", "errors<1%",
@@ -167,20 +165,19 @@ def test_unreachable_host_exits_1_with_one_line() -> None:
     assert "does not answer" in result.stderr
 
 
-def test_plain_locust_in_the_repository_root(workdir: Path) -> None:
-    with running_server(workdir, token=TOKEN) as server:
+def test_plain_locust_in_the_repository_root(tmp_path: Path, api: Ledger) -> None:
+    with api.window() as served:
         result = _plain_locust(
-            "locustfile.py", server.url, workdir / "plain", "-u", "5", "-r", "5", "-t", "3s",
+            "locustfile.py", api.server.url, tmp_path / "plain", "-u", "5", "-r", "5", "-t", "3s",
             cwd=REPO_ROOT, env={**os.environ, "SPENDCAST_API_TOKEN": TOKEN},
         )  # fmt: skip
-        server.stop()
     assert result.returncode == 0, result.stderr
-    requests, failures = _locust_json_total(workdir / "plain.json")
+    requests, failures = _locust_json_total(tmp_path / "plain.json")
     assert requests > 0
     assert failures == 0
     # Plain locust runs PredictUser; users stopped mid-request may leave answers uncounted.
-    assert _rows(server) >= requests
-    assert _log_count(server, "GET", "/predict") >= requests
+    assert served.rows >= requests
+    assert served.logged("GET", "/predict") >= requests
 
 
 LAB_LOCUSTFILE = """
@@ -198,20 +195,19 @@ class ApiUser(FastHttpUser):
 """
 
 
-def test_a_lab_style_locustfile(workdir: Path) -> None:
-    locustfile = workdir / "lab_locustfile.py"
+def test_a_lab_style_locustfile(tmp_path: Path, api: Ledger) -> None:
+    locustfile = tmp_path / "lab_locustfile.py"
     locustfile.write_text(LAB_LOCUSTFILE.format(token=TOKEN))
-    with running_server(workdir, token=TOKEN) as server:
+    with api.window() as served:
         result = _plain_locust(
-            str(locustfile), server.url, workdir / "lab", "-u", "3", "-r", "3", "-t", "2s",
-            "--stop-timeout", "5", cwd=workdir,
+            str(locustfile), api.server.url, tmp_path / "lab", "-u", "3", "-r", "3", "-t", "2s",
+            "--stop-timeout", "5", cwd=tmp_path,
         )  # fmt: skip
-        server.stop()
     assert result.returncode == 0, result.stderr
-    requests, failures = _locust_json_total(workdir / "lab.json")
+    requests, failures = _locust_json_total(tmp_path / "lab.json")
     assert requests > 0
     assert failures == 0
-    assert _rows(server) == requests
+    assert served.rows == requests
 
 
 @contextmanager
@@ -260,19 +256,18 @@ def _prefix_proxy(upstream: str, prefix: str, session: str) -> Iterator[tuple[st
         proxy.server_close()
 
 
-def test_behind_a_proxy_with_a_path_prefix_and_a_raw_cookie(workdir: Path) -> None:
-    out = workdir / "run"
+def test_behind_a_proxy_with_a_path_prefix_and_a_raw_cookie(tmp_path: Path, api: Ledger) -> None:
+    out = tmp_path / "run"
     cookie = f"lab_session=abc123; spendcast_token={TOKEN}"
     with (
-        running_server(workdir, token=TOKEN) as server,
-        _prefix_proxy(server.url, "/jupyter/user/admin/swagger", "abc123") as (host, seen),
+        api.window() as served,
+        _prefix_proxy(api.server.url, "/jupyter/user/admin/swagger", "abc123") as (host, seen),
     ):
         result = _loadtest(
             "--host", host, "--scenario", "mixed", "--users", "2", "--duration", "2s",
             "--think-time", "0.01", "--out", str(out),
             env={"SPENDCAST_API_TOKEN": "", "SPENDCAST_COOKIE": cookie},
         )  # fmt: skip
-        server.stop()
     assert result.returncode == 0, result.stdout + result.stderr
     summary = _summary(out)
     assert summary["failures"] == 0
@@ -280,7 +275,7 @@ def test_behind_a_proxy_with_a_path_prefix_and_a_raw_cookie(workdir: Path) -> No
     assert all(path.startswith("/jupyter/user/admin/swagger/") for path in seen)
     single = _endpoint(summary, "GET", "/predict")["requests"]
     batches = _endpoint(summary, "POST", "/predict")["requests"]
-    assert _rows(server) == single + BATCH_SIZE * batches
+    assert served.rows == single + BATCH_SIZE * batches
 
 
 def test_quickstart_script(workdir: Path) -> None:

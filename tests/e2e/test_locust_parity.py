@@ -4,8 +4,8 @@ Each file is written here in the style of a case that used to break (a load shap
 file's own options, a data file and ``locust.conf`` in the current directory, HTTPS with a
 self-signed certificate, the host as a class attribute, the file's own exit code, tasks that
 sleep between requests, users waiting on ``spawning_complete``, a pytest-style file, names
-the kit used to show otherwise), run on both sides against one real server, and the two
-compared: exit code, request names, counts where they are deterministic (``--iterations``),
+the kit used to show otherwise), run on both sides at once against one real server, and the
+two compared: exit code, request names, counts where they are deterministic (``--iterations``),
 how long the test ran.
 
 Plain Locust 2.47's ``-t`` timer fires early by as long as its imports took (gevent's cached
@@ -18,6 +18,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ import pytest
 from spendcast.loadtest.run.server_process import ServerProcess, started_server
 from tests.conftest import require_tool
 from tests.support.fixed_service import fixed_service
-from tests.support.locust_parity import kit, plain, write
+from tests.support.locust_parity import at_once, kit, plain, write
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def plain_run_time(seconds: int) -> str:
     return f"{seconds + 4}s"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: its tests spread over the xdist workers
 def server() -> Iterator[ServerProcess]:
     with fixed_service(service_ms=1) as running:
         yield running
@@ -79,7 +80,9 @@ class TwoSteps(LoadTestShape):
 
 def test_a_load_shape_ends_the_run_itself(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "shape.py", SHAPE, first=1, end=3)
-    theirs, ours = plain(locustfile, "-H", server.url), kit(locustfile, "--host", server.url)
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", server.url), partial(kit, locustfile, "--host", server.url)
+    )
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {HEALTH}
     assert 2.5 <= ours.summary["duration_s"] <= 4.5
@@ -135,21 +138,25 @@ class Api(HttpUser):
 def test_the_files_own_options_pass_through(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "options.py", OPTIONS)
     # Each user sends --each requests, stops (StopUser) and the last one quits: exact counts.
-    theirs = plain(locustfile, "-H", server.url, "-u", "2", "-r", "2", "-t", "30s",
-                   "--customer", "ada", "--each", "4")  # fmt: skip
-    by_name = kit(locustfile, "--host", server.url, "--users", "2", "--duration", "30s",
-                  "--customer", "ada", "--each", "4")  # fmt: skip
-    after = kit(locustfile, "Api", "--host", server.url, "--users", "2", "--duration", "30s",
-                "--", "--customer=ada", "--each", "4")  # fmt: skip
+    theirs, by_name, after = at_once(
+        partial(plain, locustfile, "-H", server.url, "-u", "2", "-r", "2", "-t", "30s",
+                "--customer", "ada", "--each", "4"),
+        partial(kit, locustfile, "--host", server.url, "--users", "2", "--duration", "30s",
+                "--customer", "ada", "--each", "4"),
+        partial(kit, locustfile, "Api", "--host", server.url, "--users", "2", "--duration",
+                "30s", "--", "--customer=ada", "--each", "4"),
+    )  # fmt: skip
     assert (theirs.code, by_name.code, after.code) == (0, 0, 0), by_name.output + after.output
     assert theirs.requests == by_name.requests == after.requests == {("GET", "predict for ada"): 8}
     assert by_name.summary["duration_s"] < 20  # the file ended it, not --duration
-    refused = kit(locustfile, "--host", server.url, "--custmer", "ada")
+    refused, owned = at_once(
+        partial(kit, locustfile, "--host", server.url, "--custmer", "ada"),
+        partial(kit, locustfile, "--host", server.url, "--", "--csv=mine"),
+    )
     assert refused.code == 2
     assert refused.output.strip().splitlines() == [
         "Error: options.py: unrecognized arguments: --custmer Did you mean '--customer'?"
     ]
-    owned = kit(locustfile, "--host", server.url, "--", "--csv=mine")
     assert owned.code == 2
     assert owned.output.strip().startswith("Error: --csv is spendcast's own")
 
@@ -180,6 +187,8 @@ def test_data_files_and_locust_conf_of_the_current_directory(
     write(tmp_path, "customers.csv", "name\nada\ngrace\n")
     write(tmp_path, "locust.conf", f"host = {server.url}\nusers = 3\nspawn-rate = 3\n"
           "run-time = 3s\n")  # fmt: skip
+    # One after the other: locust.conf's run-time has no room for plain locust's late timer
+    # (module docstring) when both sides start at once on a busy machine.
     theirs, ours = plain(locustfile), kit(locustfile)
     assert (theirs.code, ours.code) == (0, 0), ours.output
     names = {("GET", "/predict [ada]"), ("GET", "/predict [grace]")}
@@ -195,8 +204,10 @@ CLASS_HOST = health_user(first='    host = "{url}"\n')
 
 def test_the_host_as_a_class_attribute(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "class_host.py", CLASS_HOST, url=server.url)
-    theirs = plain(locustfile, "-u", "1", "-t", plain_run_time(2))
-    ours = kit(locustfile, "--users", "1", "--duration", "2s")
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-u", "1", "-t", plain_run_time(2)),
+        partial(kit, locustfile, "--users", "1", "--duration", "2s"),
+    )
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {HEALTH}
     assert ours.summary["config"]["host"] == server.url
@@ -224,8 +235,10 @@ def tls_server(tmp_path: Path) -> Iterator[ServerProcess]:
 def test_https_with_a_self_signed_certificate(tmp_path: Path, tls_server: ServerProcess) -> None:
     locustfile = write(tmp_path / "tls", "https.py", HTTPS)
     host = tls_server.url
-    theirs = plain(locustfile, "-H", host, "-u", "1", "-t", plain_run_time(2))
-    ours = kit(locustfile, "--host", host, "--users", "1", "--duration", "2s")
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", host, "-u", "1", "-t", plain_run_time(2)),
+        partial(kit, locustfile, "--host", host, "--users", "1", "--duration", "2s"),
+    )
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {HEALTH}
     assert ours.summary["failures"] == 0
@@ -247,8 +260,10 @@ def _(environment, **kwargs):
 
 def test_the_files_exit_code_is_the_runs(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "gate.py", EXIT_CODE)
-    theirs = plain(locustfile, "-H", server.url, "-u", "1", "-t", plain_run_time(2))
-    ours = kit(locustfile, "--host", server.url, "--users", "1", "--duration", "2s")
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", server.url, "-u", "1", "-t", plain_run_time(2)),
+        partial(kit, locustfile, "--host", server.url, "--users", "1", "--duration", "2s"),
+    )
     assert (theirs.code, ours.code) == (1, 1), ours.output
     assert theirs.names == ours.names == {HEALTH}
     assert ours.summary["locust_exit_code"] == 1  # the run directory is written all the same
@@ -278,8 +293,11 @@ class Shopper(HttpUser):
 def test_users_in_a_long_task_stop_at_the_end(tmp_path: Path, server: ServerProcess) -> None:
     # Each task lasts 10 s: the kit's --stop-timeout let users send for 10 s past the end.
     locustfile = write(tmp_path, "long_task.py", LONG_TASK)
-    theirs = plain(locustfile, "-H", server.url, "-u", "3", "-r", "3", "-t", plain_run_time(3))
-    ours = kit(locustfile, "--host", server.url, "--users", "3", "--duration", "3s")
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", server.url, "-u", "3", "-r", "3", "-t",
+                plain_run_time(3)),
+        partial(kit, locustfile, "--host", server.url, "--users", "3", "--duration", "3s"),
+    )  # fmt: skip
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert theirs.names == ours.names == {("GET", "login"), ("GET", "/item")}
     # The request in flight ends, the one after the user's sleep is the last: not 10 s more.
@@ -312,9 +330,11 @@ def _(user_count, **kwargs):
 
 def test_users_waiting_for_spawning_complete(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "semaphore_wait.py", SEMAPHORE)
-    theirs = plain(locustfile, "-H", server.url, "-u", "4", "-r", "2", "-t", "4s")
-    ours = kit(locustfile, "--host", server.url, "--users", "4", "--spawn-rate", "2",
-               "--duration", "4s")  # fmt: skip
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", server.url, "-u", "4", "-r", "2", "-t", "4s"),
+        partial(kit, locustfile, "--host", server.url, "--users", "4", "--spawn-rate", "2",
+                "--duration", "4s"),
+    )  # fmt: skip
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert ours.names == {HEALTH}
     assert theirs.names <= ours.names  # plain locust's -t may end it before the ramp-up does
@@ -338,8 +358,10 @@ def test_predict(session):
 
 def test_a_pytest_style_locustfile(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "test_api.py", PYTEST_STYLE)
-    theirs = plain(locustfile, "-H", server.url, "-u", "2", "-r", "2", "-t", "3s")
-    ours = kit(locustfile, "--host", server.url, "--users", "2", "--duration", "3s")
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", server.url, "-u", "2", "-r", "2", "-t", "3s"),
+        partial(kit, locustfile, "--host", server.url, "--users", "2", "--duration", "3s"),
+    )
     assert (theirs.code, ours.code) == (0, 0), ours.output
     assert ours.names == {HEALTH, ("GET", "predict")}
     assert theirs.names <= ours.names
@@ -368,8 +390,11 @@ class Api(HttpUser):
 
 def test_names_and_types_are_shown_as_written(tmp_path: Path, server: ServerProcess) -> None:
     locustfile = write(tmp_path, "as_written.py", AS_WRITTEN)
-    theirs = plain(locustfile, "-H", server.url, "-u", "1", "-t", plain_run_time(2))
-    ours = kit(locustfile, "--host", server.url, "--users", "1", "--duration", "2s", quiet=False)
+    theirs, ours = at_once(
+        partial(plain, locustfile, "-H", server.url, "-u", "1", "-t", plain_run_time(2)),
+        partial(kit, locustfile, "--host", server.url, "--users", "1", "--duration", "2s",
+                quiet=False),
+    )  # fmt: skip
     assert (theirs.code, ours.code) == (0, 0), ours.output
     names = {("GET", "/predict?[random customer]"), ("manual", "a step")}
     assert theirs.names == ours.names == names

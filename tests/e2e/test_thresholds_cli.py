@@ -1,6 +1,10 @@
-"""Thresholds as a CI engineer uses them, against the real API: k6's syntax and the kit's,
-the SLO env var with spaced names, ``--junit`` read by a JUnit parser, the GitHub job summary,
-and ``--abort-on-fail`` ending a run whose requests all fail (a path prefix that 404s)."""
+"""Thresholds as a CI engineer uses them: k6's syntax and the kit's, the SLO env var with spaced
+names, ``--junit`` read by a JUnit parser, the GitHub job summary, and ``--abort-on-fail``
+ending a run whose requests all fail (a path prefix that 404s).
+
+The mixed scenario's run is against the real API (its batches must be answered in full); the
+runs that check only the kit's verdicts, against the fixed service (far cheaper to start:
+tests/support/fixed_service.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import pytest
 from junitparser import JUnitXml
 
 from spendcast.loadtest.shared.contract import PROGRESS_FILE, RECORDING_FILE
+from tests.support.fixed_service import fixed_service
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.e2e
@@ -91,9 +96,9 @@ def test_k6_thresholds_from_the_env_var_hold_with_junit_and_job_summary(workdir:
     assert "| `GET /predict:p(95)<5000` |" in text
 
 
-def test_a_broken_k6_threshold_exits_3_with_its_junit_failure(workdir: Path) -> None:
-    out, junit = workdir / "run", workdir / "junit.xml"
-    with running_server(workdir, token=TOKEN) as server:
+def test_a_broken_k6_threshold_exits_3_with_its_junit_failure(tmp_path: Path) -> None:
+    out, junit = tmp_path / "run", tmp_path / "junit.xml"
+    with fixed_service(service_ms=1) as server:
         result = _loadtest(
             "--host", server.url, "--duration", "2s", "--out", str(out), "--junit", str(junit),
             "--slo", "p(50)<0.001", "--slo", "rate<0.01",
@@ -121,10 +126,10 @@ def test_a_bad_threshold_is_one_line_and_exit_2() -> None:
     [("failures==0", "30s", True), ("errors<1%", "2s", False)],
 )
 def test_abort_on_fail_ends_a_failing_run_early_and_still_writes_it(
-    workdir: Path, slo: str, grace: str, final: bool
+    tmp_path: Path, slo: str, grace: str, final: bool
 ) -> None:
-    out, junit = workdir / "run", workdir / "junit.xml"
-    with running_server(workdir, token=TOKEN) as server:
+    out, junit = tmp_path / "run", tmp_path / "junit.xml"
+    with fixed_service(service_ms=1) as server:
         result = _loadtest(
             "--host", f"{server.url}/no/such/prefix", "--scenario", "health",
             "--duration", f"{LONG_RUN_S}s", "--out", str(out), "--junit", str(junit),

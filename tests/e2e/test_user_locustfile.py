@@ -4,7 +4,8 @@ Each locustfile is written here, in the lab's style (a ``Cookie`` header written
 ``/health`` then ``/predict`` with random parameters, some requests named with ``name=``,
 a neighbour module imported), knowing nothing of spendcast. Every count in ``summary.json``,
 per request name, must equal the server's own: inference rows in its SQLite file for
-``/predict``, lines of its API log per path.
+``/predict``, lines of its API log per path. One server serves the module's runs, each run
+counted in its own window of its logs (tests/support/server_ledger.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from spendcast.monitoring import count_rows
-from tests.support.server import Server, running_server
+from tests.support.server_ledger import Ledger, Window, shared_server
 from tests.support.user_locustfiles import (
     CUSTOM_CLIENT,
     FIXED_URL,
@@ -51,17 +53,13 @@ def counts(data: dict[str, Any]) -> dict[tuple[str, str], tuple[int, int]]:
     return {(e["method"], e["name"]): (e["requests"], e["failures"]) for e in data["endpoints"]}
 
 
-def logged(server: Server, method: str, path: str) -> int:
-    return sum(
-        f" {method} {path} 200 " in line for line in server.log_path.read_text().splitlines()
-    )
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path) -> Iterator[Ledger]:
+    with shared_server(tmp_path_factory.mktemp("api"), trained_model_dir, TOKEN) as ledger:
+        yield ledger
 
 
-def rows(server: Server) -> int:
-    return count_rows(f"sqlite:///{server.database_path}")
-
-
-def check_lab_run(server: Server, data: dict[str, Any]) -> None:
+def check_lab_run(served: Window, data: dict[str, Any]) -> None:
     """Each name's count equals what the server logged and recorded; nothing failed."""
     measured = counts(data)
     assert set(measured) == {("GET", "/health"), ("GET", RANDOM_NAME), ("GET", FIXED_URL)}
@@ -69,25 +67,26 @@ def check_lab_run(server: Server, data: dict[str, Any]) -> None:
     assert data["failures"] == 0
     assert random > 0
     assert fixed > 0
-    assert logged(server, "GET", "/predict") == random + fixed == rows(server)
-    assert logged(server, "GET", "/health") == measured[("GET", "/health")][0] + 1  # host check
+    assert served.logged("GET", "/predict") == random + fixed == served.rows
+    assert served.logged("GET", "/health") == measured[("GET", "/health")][0] + 1  # host check
 
 
 @pytest.mark.parametrize("base", ["FastHttpUser", "HttpUser"])
-def test_a_lab_style_locustfile_counts_like_the_server(workdir: Path, base: str) -> None:
-    tests = workdir / "perf"
+def test_a_lab_style_locustfile_counts_like_the_server(
+    tmp_path: Path, api: Ledger, base: str
+) -> None:
+    tests = tmp_path / "perf"
     locustfile = write_locustfile(tests, LAB_STYLE, "locustfile.py", base=base, token=TOKEN)
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+    out = tmp_path / "run"
+    with api.window() as served:
         done = spendcast(
-            "loadtest", "--host", server.url, "-f", "locustfile.py", "--users", "3",
+            "loadtest", "--host", api.server.url, "-f", "locustfile.py", "--users", "3",
             "--duration", "3s", "--out", str(out), "--slo", f"{RANDOM_NAME}:p99<30s",
             "--slo", "/health:errors<=0%", cwd=tests,
         )  # fmt: skip
-        assert server.stop() in (0, -15)
     assert done.returncode == 0, done.stdout + done.stderr
     data = summary(out)
-    check_lab_run(server, data)
+    check_lab_run(served, data)
     assert [(s["expression"], s["passed"], s["observed"] is not None) for s in data["slos"]] == [
         (f"{RANDOM_NAME}:p99<30s", True, True), ("/health:errors<=0%", True, True),
     ]  # fmt: skip
@@ -104,21 +103,20 @@ def test_a_lab_style_locustfile_counts_like_the_server(workdir: Path, base: str)
     assert RANDOM_NAME in done.stdout
 
 
-def test_a_lab_style_locustfile_at_a_fixed_arrival_rate(workdir: Path) -> None:
+def test_a_lab_style_locustfile_at_a_fixed_arrival_rate(tmp_path: Path, api: Ledger) -> None:
     # --rate puts the file's own ApiUser on the timetable: its wait_time no longer counts.
-    tests = workdir / "perf"
+    tests = tmp_path / "perf"
     write_locustfile(tests, LAB_STYLE, "lab_style.py", base="FastHttpUser", token=TOKEN)
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+    out = tmp_path / "run"
+    with api.window() as served:
         done = spendcast(
-            "loadtest", "--host", server.url, "-f", "lab_style.py", "--rate", "20",
+            "loadtest", "--host", api.server.url, "-f", "lab_style.py", "--rate", "20",
             "--duration", "4s", "--out", str(out), "--quiet", "--slo", "dropped<1",
             "--slo", f"{RANDOM_NAME}:p99<30s", cwd=tests,
         )  # fmt: skip
-        assert server.stop() in (0, -15)
     assert done.returncode == 0, done.stdout + done.stderr
     data = summary(out)
-    check_lab_run(server, data)
+    check_lab_run(served, data)
     assert data["config"]["load_plan"]["model"] == "rate"
     assert data["config"]["user_classes"] == ["ApiUser"]
     assert data["config"]["locustfile"]["path"] == "lab_style.py"
@@ -132,91 +130,90 @@ def test_a_lab_style_locustfile_at_a_fixed_arrival_rate(workdir: Path) -> None:
     assert [s["passed"] for s in data["slos"]] == [True, True]
 
 
-def test_an_slo_on_a_name_the_file_gave_fails_with_exit_3(workdir: Path) -> None:
+def test_an_slo_on_a_name_the_file_gave_fails_with_exit_3(tmp_path: Path, api: Ledger) -> None:
     locustfile = write_locustfile(
-        workdir / "perf", LAB_STYLE, "my_test.py", base="HttpUser", token=TOKEN
+        tmp_path / "perf", LAB_STYLE, "my_test.py", base="HttpUser", token=TOKEN
     )
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+    out = tmp_path / "run"
+    with api.window() as served:
         done = spendcast(
-            "loadtest", "--host", server.url, "-f", str(locustfile), "--users", "2",
+            "loadtest", "--host", api.server.url, "-f", str(locustfile), "--users", "2",
             "--duration", "2s", "--out", str(out), "--quiet",
             "--slo", f"{RANDOM_NAME}:p50<0.001ms", "--slo", f"{FIXED_URL}:errors<1%",
-            cwd=workdir,
+            cwd=tmp_path,
         )  # fmt: skip
-        server.stop()
     assert done.returncode == 3, done.stdout + done.stderr
     data = summary(out)
-    check_lab_run(server, data)
+    check_lab_run(served, data)
     assert [s["passed"] for s in data["slos"]] == [False, True]
     assert all(s["observed"] is not None for s in data["slos"])
     assert "1 of 2 SLOs failed" in done.stderr
 
 
-def test_a_custom_client_firing_the_request_event_is_measured(workdir: Path) -> None:
-    write_locustfile(workdir / "perf", CUSTOM_CLIENT, "script_test.py", token=TOKEN)
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+def test_a_custom_client_firing_the_request_event_is_measured(tmp_path: Path, api: Ledger) -> None:
+    write_locustfile(tmp_path / "perf", CUSTOM_CLIENT, "script_test.py", token=TOKEN)
+    out = tmp_path / "run"
+    with api.window() as served:
         done = spendcast(
-            "loadtest", "--host", server.url, "-f", "perf/script_test.py", "--users", "2",
+            "loadtest", "--host", api.server.url, "-f", "perf/script_test.py", "--users", "2",
             "--duration", "2s", "--out", str(out), "--slo", "health check: urllib:p99<30s",
-            cwd=workdir,
+            cwd=tmp_path,
         )  # fmt: skip
-        server.stop()
     assert done.returncode == 0, done.stdout + done.stderr
     data = summary(out)
     requests, failures = counts(data)[("SCRIPT", "health check: urllib")]
     assert failures == 0
     assert requests > 0
-    assert logged(server, "GET", "/health") == requests + 1
+    assert served.logged("GET", "/health") == requests + 1
     assert data["slos"][0]["passed"] is True
     assert data["slos"][0]["observed"] is not None
 
 
-def test_a_user_file_on_two_locust_processes(workdir: Path) -> None:
-    write_locustfile(workdir / "perf", LAB_STYLE, "locustfile.py", base="FastHttpUser", token=TOKEN)
-    out = workdir / "run"
-    with running_server(workdir, token=TOKEN) as server:
+def test_a_user_file_on_two_locust_processes(tmp_path: Path, api: Ledger) -> None:
+    write_locustfile(
+        tmp_path / "perf", LAB_STYLE, "locustfile.py", base="FastHttpUser", token=TOKEN
+    )
+    out = tmp_path / "run"
+    with api.window() as served:
         done = spendcast(
-            "loadtest", "--host", server.url, "-f", "perf/locustfile.py", "--users", "4",
-            "--duration", "3s", "--processes", "2", "--out", str(out), "--quiet", cwd=workdir,
+            "loadtest", "--host", api.server.url, "-f", "perf/locustfile.py", "--users", "4",
+            "--duration", "3s", "--processes", "2", "--out", str(out), "--quiet", cwd=tmp_path,
         )  # fmt: skip
-        server.stop()
     assert done.returncode == 0, done.stdout + done.stderr
     data = summary(out)
-    check_lab_run(server, data)
+    check_lab_run(served, data)
     assert data["config"]["processes"] == 2
 
 
-def test_user_classes_and_tags_choose_what_runs(workdir: Path) -> None:
-    write_locustfile(workdir, TWO_USERS, "two_users.py", token=TOKEN)
+def test_user_classes_and_tags_choose_what_runs(tmp_path: Path, api: Ledger) -> None:
+    write_locustfile(tmp_path, TWO_USERS, "two_users.py", token=TOKEN)
     runs = {
         "writer": ("Writer",),
         "reader-without-health": ("Reader", "--exclude-tags", "health"),
         "health-only": ("--tags", "health"),
     }
-    with running_server(workdir, token=TOKEN) as server:
-        results = {}
-        for name, args in runs.items():
-            results[name] = spendcast(
-                "loadtest", "--host", server.url, "-f", "two_users.py", *args, "--users", "2",
-                "--duration", "2s", "--out", str(workdir / name), "--quiet", cwd=workdir,
-            )  # fmt: skip
-        server.stop()
+    with api.window() as served, ThreadPoolExecutor(len(runs)) as pool:  # the runs at once
+        started = {
+            name: pool.submit(spendcast, "loadtest", "--host", api.server.url, "-f",
+                              "two_users.py", *args, "--users", "2", "--duration", "2s",
+                              "--out", str(tmp_path / name), "--quiet", cwd=tmp_path)
+            for name, args in runs.items()
+        }  # fmt: skip
+    results = {name: future.result() for name, future in started.items()}
     for name, done in results.items():
         assert done.returncode == 0, name + done.stdout + done.stderr
-    names = {name: {n for _, n in counts(summary(workdir / name))} for name in runs}
+    names = {name: {n for _, n in counts(summary(tmp_path / name))} for name in runs}
     assert names == {
         "writer": {"writer predict"},
         "reader-without-health": {"reader predict"},
         "health-only": {"reader health"},
     }
-    assert summary(workdir / "writer")["config"]["user_classes"] == ["Writer"]
-    assert summary(workdir / "health-only")["config"]["user_classes"] == ["Reader", "Writer"]
-    assert summary(workdir / "health-only")["config"]["tags"] == ["health"]
-    everything = sum(summary(workdir / name)["requests"] for name in runs)
-    assert rows(server) == logged(server, "GET", "/predict")
-    assert logged(server, "GET", "/predict") + logged(server, "GET", "/health") == everything + 3
+    assert summary(tmp_path / "writer")["config"]["user_classes"] == ["Writer"]
+    assert summary(tmp_path / "health-only")["config"]["user_classes"] == ["Reader", "Writer"]
+    assert summary(tmp_path / "health-only")["config"]["tags"] == ["health"]
+    everything = sum(summary(tmp_path / name)["requests"] for name in runs)
+    assert served.rows == served.logged("GET", "/predict")
+    assert served.logged("GET", "/predict") + served.logged("GET", "/health") == everything + 3
 
 
 BAD_FILES = {
@@ -251,38 +248,40 @@ def test_a_bad_locustfile_is_one_line_and_exit_2(tmp_path: Path, name: str) -> N
         assert expected in done.stderr, done.stderr
 
 
-def test_a_folder_and_a_comma_separated_list_run_like_plain_locust(workdir: Path) -> None:
+def test_a_folder_and_a_comma_separated_list_run_like_plain_locust(
+    tmp_path: Path, api: Ledger
+) -> None:
     # -f perf: every .py of the folder (its neighbour module customers.py holds no user);
     # -f a.py,b.py: both files' users; a file given twice (folder and file) loads once.
-    perf = workdir / "perf"
+    perf = tmp_path / "perf"
     write_locustfile(perf, LAB_STYLE, "lab_style.py", base="FastHttpUser", token=TOKEN)
-    write_locustfile(workdir, TWO_USERS, "two_users.py", token=TOKEN)
+    write_locustfile(tmp_path, TWO_USERS, "two_users.py", token=TOKEN)
     runs = {"folder": "perf", "list": "perf/lab_style.py, two_users.py,perf"}
-    with running_server(workdir, token=TOKEN) as server:
-        results = {
-            name: spendcast("loadtest", "--host", server.url, "-f", given, "--users", "3",
-                            "--duration", "2s", "--out", str(workdir / name), "--quiet",
-                            cwd=workdir)
+    with api.window() as served, ThreadPoolExecutor(len(runs)) as pool:  # the runs at once
+        started = {
+            name: pool.submit(spendcast, "loadtest", "--host", api.server.url, "-f", given,
+                              "--users", "3", "--duration", "2s", "--out", str(tmp_path / name),
+                              "--quiet", cwd=tmp_path)
             for name, given in runs.items()
         }  # fmt: skip
-        server.stop()
+    results = {name: future.result() for name, future in started.items()}
     for name, done in results.items():
         assert done.returncode == 0, name + done.stdout + done.stderr
-    folder, listed = summary(workdir / "folder"), summary(workdir / "list")
+    folder, listed = summary(tmp_path / "folder"), summary(tmp_path / "list")
     assert folder["config"]["user_classes"] == ["ApiUser"]
     assert {f["path"] for f in folder["config"]["locustfile"]["files"]} == {
         str(perf / "customers.py"), str(perf / "lab_style.py")}  # fmt: skip
     assert listed["config"]["user_classes"] == ["ApiUser", "Reader", "Writer"]
     assert [f["path"] for f in listed["config"]["locustfile"]["files"]] == [
         str(perf / "lab_style.py"),
-        str(workdir / "two_users.py"),
+        str(tmp_path / "two_users.py"),
         str(perf / "customers.py"),
     ]
     assert {n for _, n in counts(folder)} == {"/health", RANDOM_NAME, FIXED_URL}
     assert {n for _, n in counts(listed)} >= {RANDOM_NAME, "reader predict", "writer predict"}
     assert folder["failures"] == listed["failures"] == 0
     everything = folder["requests"] + listed["requests"]
-    assert logged(server, "GET", "/predict") + logged(server, "GET", "/health") == everything + 2
+    assert served.logged("GET", "/predict") + served.logged("GET", "/health") == everything + 2
 
 
 @pytest.mark.parametrize(

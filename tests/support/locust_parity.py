@@ -5,7 +5,8 @@ is given (plain Locust's ``-u/-r/-t``, the kit's ``--users/--spawn-rate/--durati
 words for the file itself that both take the same way), and come back as a ``Side``: exit
 code, requests per ``(type, name)`` (Locust's ``--json-file``, written when it quits, the
 kit's ``summary.json``), the process's wall time (the kit's test time is its ``duration_s``),
-and the output.
+and the output. ``at_once`` runs the sides side by side: each waits on its server and its
+clock most of the time.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 from typing import Any
 
 Names = dict[tuple[str, str], int]
+_RUNS = count()  # each side's own files, also when sides run at once
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ def _run(command: list[str], cwd: Path, timeout: float) -> tuple[int, str, float
 
 def plain(locustfile: Path, *args: str, timeout: float = 120) -> Side:
     """``locust -f FILE --headless --only-summary --json-file ... ARGS`` in the file's folder."""
-    prefix = locustfile.parent / f"plain-{time.monotonic_ns()}"
+    prefix = locustfile.parent / f"plain-{next(_RUNS)}"
     command = [sys.executable, "-m", "locust", "-f", locustfile.name, "--headless",
                "--only-summary", "--json-file", str(prefix), *args]  # fmt: skip
     code, output, wall = _run(command, locustfile.parent, timeout)
@@ -62,7 +67,7 @@ def plain(locustfile: Path, *args: str, timeout: float = 120) -> Side:
 
 def kit(locustfile: Path, *args: str, quiet: bool = True, timeout: float = 120) -> Side:
     """``spendcast loadtest -f FILE --out ... ARGS`` in the file's folder."""
-    out = locustfile.parent / f"run-{time.monotonic_ns()}"
+    out = locustfile.parent / f"run-{next(_RUNS)}"
     command = [sys.executable, "-m", "spendcast", "loadtest", "-f", locustfile.name,
                "--out", str(out), *(["--quiet"] if quiet else []), *args]  # fmt: skip
     code, output, wall = _run(command, locustfile.parent, timeout)
@@ -79,3 +84,9 @@ def write(folder: Path, name: str, text: str, **values: Any) -> Path:
     path = folder / name
     path.write_text(text.format(**values) if values else text, encoding="utf-8")
     return path
+
+
+def at_once(*runs: Callable[[], Side]) -> list[Side]:
+    """Each of ``runs`` (``plain``/``kit`` calls, in their own run files) at the same time."""
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return [future.result() for future in [pool.submit(run) for run in runs]]
