@@ -49,6 +49,7 @@ SLOW_TESTS = {
 SHARED_FIXTURES = frozenset({
     "live_metrics",  # a server, its traffic and a load test
     "images",  # the container images: one worker builds them while the others run other tests
+    "serving_only_venv",  # a pip install of the package
 })  # fmt: skip
 # Each test's seconds (setup to teardown) in a whole run, by node id: the scheduling's input.
 DURATIONS = TESTS / "durations.json"
@@ -168,6 +169,15 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def serving_only_venv() -> Path:
+    """``pip install <repo>``, no extras: the memory benchmark's own install
+    (``bench/serving_only.py``, in ``runs/bench/``), built unless built from the same source."""
+    from bench.serving_only import DEFAULT_VENV, build_venv
+
+    return build_venv(TESTS.parent / DEFAULT_VENV)
 
 
 @pytest.fixture
