@@ -6,8 +6,9 @@ INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install model serve loadtest check test lint typecheck unit compare bench clean
-# pytest-xdist workers for the test targets: the slow tests mostly wait on servers and load.
-WORKERS ?= 3
+# pytest-xdist workers for `make unit`: a running test keeps about half a core busy (the rest
+# waits on servers, sleeps and the network), so 3 workers left a third of 2 cores idle.
+WORKERS ?= 4
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'

@@ -6,8 +6,8 @@
 ``knee``: ``tests/support/fixed_service_app`` serving one request at a time in 5 ms (200 req/s
 exactly) searched by the real ``spendcast capacity`` CLI with its defaults but a looser SLO
 (``p99<1s``: the knee is where throughput stops, whatever else loads the machine) and no knee
-sample, in users mode and in rate mode (``--quick``: users mode only); prints the capacity found,
-its error and the search's time; ``knee / true capacity`` is the ratio.
+sample, in users mode and in rate mode (``--quick``: users mode only, 1 s windows); prints the
+capacity found, its error and the search's time; ``knee / true capacity`` is the ratio.
 
 ``cost``: ``tests/support/bottleneck_app`` burning 5 ms of CPU per request (one core, full)
 under 4 users for ``--seconds``, in interleaved rounds of three conditions: alone; watched by
@@ -53,12 +53,14 @@ def main() -> None:
 
 
 @main.command(context_settings={"help_option_names": ["-h", "--help"]})
-@shared_options("diagnosis/knee", rounds=1, quick_rounds=1, quick="users mode only", pin="none")
+@shared_options(
+    "diagnosis/knee", rounds=1, quick_rounds=1, quick="users mode only, 1 s windows", pin="none"
+)
 def knee(quick: bool, rounds: int, pin: bool, out: Path) -> None:
     """The knee against a server of exactly 200 req/s, in both load models."""
     modes = {"users": [], "rate": ["--start", "50"]}
     if quick:
-        del modes["rate"]
+        modes = {"users": ["--window", "1s"]}
     found: dict[str, list[float]] = {}
     seconds: dict[str, list[float]] = {}
     for _ in range(rounds):

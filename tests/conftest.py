@@ -8,15 +8,18 @@ marked by hand; ``SLOW_TESTS`` names the few that no rule sees, each with its re
 
 Under pytest-xdist (``--dist loadgroup``), the tests sharing a fixture built once per module, or
 one of ``SHARED_FIXTURES``, form one group run by one worker: otherwise each worker builds its
-own (a virtualenv, container images, a server). The collection is ordered longest first
-(``FIRST_FOLDERS``, then the other slow tests, then the fast ones), which with
-``--no-loadscope-reorder`` is the order workers take them in: no long test starts last.
+own (a virtualenv, container images, a server). The collection is ordered longest first, by
+each group's (or lone test's) seconds in ``durations.json`` (a test not in it yet counts
+``NEW_SLOW_TEST_S`` if slow, 0 if not), which with ``--no-loadscope-reorder`` is the order
+workers take them in: no long test starts last, and the short ones fill the gaps at the end.
+``pytest --write-durations tests/durations.json`` (a whole run) refreshes that file.
 pytest stays under 9.2: xdist 3.8 puts the group into ``item._nodeid``, which 9.2 no longer
 reads, and every group is then ignored (tests/dependencies/test_pytest_xdist.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,9 +46,14 @@ SLOW_TESTS = {
     "memory_and_writes_them": "~8 s: 300 rows drained through journal errors, each batch retried",
 }
 # Session fixtures costly enough to be built once per run, not once per xdist worker.
-SHARED_FIXTURES = frozenset({"live_metrics"})  # a server, its traffic and a load test
-# Folders whose tests take minutes each (images, namespaces, virtualenvs): scheduled first.
-FIRST_FOLDERS = ("containers", "multihost", "packaging")
+SHARED_FIXTURES = frozenset({
+    "live_metrics",  # a server, its traffic and a load test
+    "images",  # the container images: one worker builds them while the others run other tests
+    "serving_only_venv",  # a pip install of the package
+})  # fmt: skip
+# Each test's seconds (setup to teardown) in a whole run, by node id: the scheduling's input.
+DURATIONS = TESTS / "durations.json"
+NEW_SLOW_TEST_S = 10.0  # a slow test not in DURATIONS yet: among the long ones, not last
 POSTGRES_URL = os.environ.get(
     "SPENDCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -91,23 +99,64 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
     return None
 
 
-def schedule_rank(item: pytest.Item) -> int:
-    """0 for the longest tests (``FIRST_FOLDERS``), 1 for the other slow ones, 2 for the rest."""
-    if item.path.relative_to(TESTS).parts[0] in FIRST_FOLDERS:
-        return 0
-    return 1 if item.get_closest_marker("slow") else 2
+def expected_seconds(item: pytest.Item, durations: dict[str, float]) -> float:
+    default = NEW_SLOW_TEST_S if item.get_closest_marker("slow") else 0.0
+    return durations.get(item.nodeid, default)
+
+
+def longest_first(items: list[pytest.Item], groups: dict[str, str]) -> list[pytest.Item]:
+    """``items`` ordered by the seconds of the unit a worker takes them in (their group, or
+    the test alone), longest first; a group's tests keep their order."""
+    durations: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    unit_seconds: dict[str, float] = {}
+    for item in items:
+        unit = groups.get(item.nodeid, item.nodeid)
+        unit_seconds[unit] = unit_seconds.get(unit, 0.0) + expected_seconds(item, durations)
+    return sorted(items, key=lambda item: -unit_seconds[groups.get(item.nodeid, item.nodeid)])
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    groups: dict[str, str] = {}
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
         group = shared_fixture_group(item)
+        if group is None:
+            continue
+        groups[item.nodeid] = group
         # Not under ``-p no:xdist`` (``bench micro``): the marker is xdist's, unknown there.
-        if group is not None and item.config.pluginmanager.hasplugin("xdist"):
+        if item.config.pluginmanager.hasplugin("xdist"):
             item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=schedule_rank)  # stable: a module's tests keep their order
+    items[:] = longest_first(items, groups)  # stable: ties keep the collection's order
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-durations", metavar="PATH", type=Path, default=None,
+        help="Write each slow test's seconds (and any other's over 0.5 s) to PATH as JSON: "
+        "tests/durations.json, from a whole run.",
+    )  # fmt: skip
+
+
+_measured: dict[str, float] = {}  # node id -> seconds, for --write-durations
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Setup, call and teardown of each test, added up (in xdist's controller too)."""
+    nodeid = report.nodeid
+    if nodeid.rfind("@") > nodeid.rfind("]"):  # xdist's group, written into the id
+        nodeid = nodeid.rpartition("@")[0]
+    if "slow" in report.keywords or report.duration >= 0.5 or nodeid in _measured:
+        _measured[nodeid] = _measured.get(nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--write-durations")
+    if path is None or hasattr(session.config, "workerinput"):  # the controller writes it
+        return
+    rounded = {nodeid: round(seconds, 1) for nodeid, seconds in sorted(_measured.items())}
+    path.write_text(json.dumps(rounded, indent=0) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +169,15 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def serving_only_venv() -> Path:
+    """``pip install <repo>``, no extras: the memory benchmark's own install
+    (``bench/serving_only.py``, in ``runs/bench/``), built unless built from the same source."""
+    from bench.serving_only import DEFAULT_VENV, build_venv
+
+    return build_venv(TESTS.parent / DEFAULT_VENV)
 
 
 @pytest.fixture

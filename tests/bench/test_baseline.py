@@ -15,6 +15,7 @@ from bench.__main__ import main
 from bench.baseline import merged, pair, replayed_arguments
 from bench.options import shared_options
 from bench.results import Ratio, Results, read
+from tests.bench.test_quick_runs import SHORT_WINDOW
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,7 +118,7 @@ def test_a_micro_benchmark_against_head(tmp_path: Path) -> None:
 
 
 def test_a_macro_benchmark_against_head(tmp_path: Path) -> None:
-    results = _paired_run(tmp_path, "generator", "--quick", "--only", "1 process")
+    results = _paired_run(tmp_path, "generator", "--quick", "--only", "1 process", *SHORT_WINDOW)
     for generator in ("plain", "spendcast"):
         ratio = results.ratios[f"{generator} 1 process: requests per cpu-s: candidate / baseline"]
         assert len(ratio.values) == 1

@@ -3,7 +3,8 @@
 The base, ``localhost/spendcast-base:bookworm``, is Debian bookworm made by debootstrap
 (python3, venv, pip, CA certificates and the machine's own extra ones), imported into podman
 once and then found there: CI builds it once per run. The images of deploy/ are tagged with a
-digest of the files they are built from, and built only when podman has no image of that tag
+digest of the files they are built from (the services', of deploy/ alone: a change to src/
+builds only the API's and the kit's), and built only when podman has no image of that tag
 (one process at a time: xdist workers wait for each other, then find them). The build context
 is a copy of the package (``src``, ``pyproject.toml``, ``README.md``, ``deploy``) with a
 wheelhouse made on the host, so that pip in the image installs with ``--no-index``.
@@ -87,11 +88,11 @@ def ensure_base(workdir: Path) -> None:
     shutil.rmtree(rootfs, ignore_errors=True)
 
 
-def inputs_digest() -> str:
+def inputs_digest(inputs: tuple[str, ...] = INPUTS) -> str:
     """12 hex digits of the sha256 of every file the images are built from (paths and bytes):
     their tag, so that images built from the same files are found instead of built again."""
     digest = hashlib.sha256()
-    for name in INPUTS:
+    for name in inputs:
         path = ROOT / name
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
         for file in files:
@@ -161,7 +162,7 @@ def build_service_images(workdir: Path) -> dict[str, str]:
     """deploy/Containerfile.{postgres,haproxy,prometheus} built from the base (apt-get from
     Debian's mirror, unless built from the same files already): each service's image tag."""
     _require_tools()
-    version = inputs_digest()
+    version = inputs_digest(("deploy",))  # their build context
     tags = {name: f"localhost/spendcast-{name}:{version}" for name in SERVICES}
     with _one_build_at_a_time():
         ensure_base(workdir)

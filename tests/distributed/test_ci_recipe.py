@@ -83,11 +83,23 @@ def test_met_slos_pass_the_job(tmp_path: Path) -> None:
     assert "load test passed" in result.stdout
 
 
-def test_an_impossible_slo_fails_the_job_with_exit_code_3(tmp_path: Path) -> None:
-    result = _run_load_test_step(tmp_path, "p50<0.001ms")
+@pytest.fixture(scope="module")
+def impossible_slo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One job with an SLO no server meets (its folder and the step's outcome), read by the
+    tests below."""
+    ci_dir = tmp_path_factory.mktemp("impossible-slo")
+    return ci_dir, _run_load_test_step(ci_dir, "p50<0.001ms")
+
+
+def test_an_impossible_slo_fails_the_job_with_exit_code_3(
+    impossible_slo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    ci_dir, result = impossible_slo
     assert result.returncode == 3, result.stdout + result.stderr
-    assert _summary(tmp_path)["passed"] is False
-    assert (tmp_path / "run" / "report.html").stat().st_size > 0
+    assert _summary(ci_dir)["passed"] is False
+    assert (ci_dir / "run" / "report.html").stat().st_size > 0
     assert "::error title=SLO failed::p50<0.001ms" in result.stdout
 
 
@@ -134,13 +146,15 @@ def test_an_api_that_exits_at_start_fails_the_job_with_its_own_log(tmp_path: Pat
     assert all(Path(path).is_file() for path in pointed)
 
 
-def test_every_file_a_failure_message_points_at_exists(tmp_path: Path) -> None:
-    result = _run_load_test_step(tmp_path, "p50<0.001ms")
+def test_every_file_a_failure_message_points_at_exists(
+    impossible_slo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    ci_dir, result = impossible_slo
     assert result.returncode == 3
     pointed = _pointed_at(result.stdout)
     assert pointed == [
-        str(tmp_path / "run" / "report.html"),
-        str(tmp_path / "run" / "summary.json"),
+        str(ci_dir / "run" / "report.html"),
+        str(ci_dir / "run" / "summary.json"),
     ]
     assert all(Path(path).is_file() for path in pointed)
 

@@ -2,7 +2,8 @@
 the kit's commands and a PostgreSQL URL say in one line which extra to install.
 
 The package is built from a copy of the source tree (so the build leaves nothing in the
-repository) and installed with pip's cache, as an operator would install it.
+repository) and installed with pip's cache, as an operator would install it: the memory
+benchmark's install (``serving_only_venv``, tests/conftest.py), which its quick run reads too.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ KIT_ONLY = ("locust", "gevent", "hdrh", "matplotlib", "psycopg")
 
 
 @pytest.fixture(scope="module")
-def plain_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def plain_venv(serving_only_venv: Path) -> Path:
     """A virtualenv holding ``pip install <repo>``, nothing more (the benchmark's own)."""
-    return serving_only.build_venv(tmp_path_factory.mktemp("plain") / "venv")
+    return serving_only_venv
 
 
 def _env(workdir: Path) -> dict[str, str]:
