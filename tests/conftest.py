@@ -50,6 +50,7 @@ SHARED_FIXTURES = frozenset({
     "live_metrics",  # a server, its traffic and a load test
     "images",  # the container images: one worker builds them while the others run other tests
     "serving_only_venv",  # a pip install of the package
+    "capacity_run",  # a capacity search read by the report page's and the summary's tests
 })  # fmt: skip
 # Each test's seconds (setup to teardown) in a whole run, by node id: the scheduling's input.
 DURATIONS = TESTS / "durations.json"
