@@ -1,7 +1,9 @@
-"""An app per test, on its own SQLite file, log file and copy of the trained model."""
+"""An app per test, on its own SQLite file, log file and copy of the trained model; or one app
+per module (``shared_client``, ``shared_token_client``) for tests that only read its answers."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,3 +50,45 @@ def token_client(token_settings: Settings) -> Iterator[TestClient]:
     """A client of an app that requires ``TOKEN``."""
     with TestClient(create_app(token_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def shared_workdir(
+    tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path
+) -> Iterator[Path]:
+    """``workdir`` for a whole module: one copy of the model, no ``SPENDCAST_*`` but its own."""
+    workdir = tmp_path_factory.mktemp("shared-app")
+    model_dir = workdir / "models"
+    model_dir.mkdir()
+    for artifact in trained_model_dir.iterdir():
+        (model_dir / artifact.name).write_bytes(artifact.read_bytes())
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name in [n for n in os.environ if n.startswith("SPENDCAST_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("SPENDCAST_MODEL_DIR", str(model_dir))
+        yield workdir
+
+
+@pytest.fixture(scope="module")
+def shared_settings(shared_workdir: Path) -> Settings:
+    return make_settings(_fresh_dir(shared_workdir / "open"))
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_settings: Settings) -> Iterator[TestClient]:
+    """``client``, started once per module: for tests that assert only on answers."""
+    with TestClient(create_app(shared_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def shared_token_client(shared_workdir: Path) -> Iterator[TestClient]:
+    """``token_client``, started once per module: for tests that assert only on answers."""
+    settings = make_settings(_fresh_dir(shared_workdir / "token"), api_token=SecretStr(TOKEN))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _fresh_dir(path: Path) -> Path:
+    path.mkdir()
+    return path

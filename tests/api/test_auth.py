@@ -35,12 +35,12 @@ ROW = [{"education": "PhD", "age": 12, "income": 1000}]
     ],
 )
 def test_predict_without_the_right_token_is_401(
-    token_client: TestClient, headers: dict[str, str]
+    shared_token_client: TestClient, headers: dict[str, str]
 ) -> None:
     for response in (
-        token_client.get(LAB_URL, headers=headers),
-        token_client.post("/predict", json=ROW, headers=headers),
-        token_client.post("/train", headers=headers),
+        shared_token_client.get(LAB_URL, headers=headers),
+        shared_token_client.post("/predict", json=ROW, headers=headers),
+        shared_token_client.post("/train", headers=headers),
     ):
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
@@ -48,33 +48,33 @@ def test_predict_without_the_right_token_is_401(
         assert TOKEN not in response.text
 
 
-def test_the_cookie_opens_predict(token_client: TestClient) -> None:
+def test_the_cookie_opens_predict(shared_token_client: TestClient) -> None:
     headers = {"Cookie": f"spendcast_token={TOKEN}"}
-    assert token_client.get(LAB_URL, headers=headers).status_code == 200
-    assert token_client.post("/predict", json=ROW, headers=headers).status_code == 200
+    assert shared_token_client.get(LAB_URL, headers=headers).status_code == 200
+    assert shared_token_client.post("/predict", json=ROW, headers=headers).status_code == 200
 
 
-def test_the_bearer_opens_predict(token_client: TestClient) -> None:
+def test_the_bearer_opens_predict(shared_token_client: TestClient) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    assert token_client.get(LAB_URL, headers=headers).status_code == 200
-    assert token_client.post("/predict", json=ROW, headers=headers).status_code == 200
+    assert shared_token_client.get(LAB_URL, headers=headers).status_code == 200
+    assert shared_token_client.post("/predict", json=ROW, headers=headers).status_code == 200
 
 
-def test_auth_is_checked_before_the_query(token_client: TestClient) -> None:
-    assert token_client.get("/predict?age=oops").status_code == 401
+def test_auth_is_checked_before_the_query(shared_token_client: TestClient) -> None:
+    assert shared_token_client.get("/predict?age=oops").status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/", "/health", "/ready", "/docs", "/openapi.json", "/metrics"])
-def test_open_routes_need_no_token(token_client: TestClient, path: str) -> None:
-    assert token_client.get(path).status_code == 200
+def test_open_routes_need_no_token(shared_token_client: TestClient, path: str) -> None:
+    assert shared_token_client.get(path).status_code == 200
 
 
-def test_without_a_configured_token_predict_is_open(client: TestClient) -> None:
-    assert client.get(LAB_URL).status_code == 200
+def test_without_a_configured_token_predict_is_open(shared_client: TestClient) -> None:
+    assert shared_client.get(LAB_URL).status_code == 200
 
 
-def test_without_a_configured_token_train_is_403(client: TestClient) -> None:
-    response = client.post("/train", headers={"Authorization": "Bearer anything"})
+def test_without_a_configured_token_train_is_403(shared_client: TestClient) -> None:
+    response = shared_client.post("/train", headers={"Authorization": "Bearer anything"})
     assert response.status_code == 403
     error = response.json()["error"]
     assert error["code"] == "forbidden"
@@ -129,21 +129,21 @@ def test_anything_else_is_refused(headers: list[tuple[bytes, bytes]], reason: st
     assert token_refusal(headers, T) == reason
 
 
-def test_several_cookie_headers_are_refused_on_every_path(token_client: TestClient) -> None:
+def test_several_cookie_headers_are_refused_on_every_path(shared_token_client: TestClient) -> None:
     """The audit's case: a good token in the first Cookie header, another in a later one."""
     headers = [("cookie", f"spendcast_token={TOKEN}"), ("cookie", "spendcast_token=other")]
     for response in (
-        token_client.get(LAB_URL, headers=headers),  # the fast path's query
-        token_client.get("/predict?education=PhD&age=%2B12&income=1e3", headers=headers),
-        token_client.post("/predict", json=ROW, headers=headers),
-        token_client.post("/train", headers=headers),
+        shared_token_client.get(LAB_URL, headers=headers),  # the fast path's query
+        shared_token_client.get("/predict?education=PhD&age=%2B12&income=1e3", headers=headers),
+        shared_token_client.post("/predict", json=ROW, headers=headers),
+        shared_token_client.post("/train", headers=headers),
     ):
         assert response.status_code == 401
         assert response.json()["error"]["message"] == SEVERAL_COOKIES
 
 
-def test_auth_is_checked_before_the_body(token_client: TestClient) -> None:
-    response = token_client.post(
+def test_auth_is_checked_before_the_body(shared_token_client: TestClient) -> None:
+    response = shared_token_client.post(
         "/predict", content=b"[", headers={"content-type": "application/json"}
     )
     assert response.status_code == 401

@@ -8,21 +8,21 @@ from spendcast.api.app import create_app
 from spendcast.settings import Settings
 
 
-def test_root_points_to_the_docs(client: TestClient) -> None:
-    response = client.get("/")
+def test_root_points_to_the_docs(shared_client: TestClient) -> None:
+    response = shared_client.get("/")
     assert response.status_code == 200
     assert response.json()["docs"] == "/docs"
     assert "/docs" in response.json()["message"]
 
 
-def test_health_is_ok(client: TestClient) -> None:
-    response = client.get("/health")
+def test_health_is_ok(shared_client: TestClient) -> None:
+    response = shared_client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_ready_shows_the_model_and_the_recorder(client: TestClient) -> None:
-    response = client.get("/ready")
+def test_ready_shows_the_model_and_the_recorder(shared_client: TestClient) -> None:
+    response = shared_client.get("/ready")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
@@ -38,16 +38,16 @@ def test_ready_shows_the_model_and_the_recorder(client: TestClient) -> None:
     assert (recorder["journal_errors"], recorder["unjournaled"]) == (0, 0)
 
 
-def test_docs_and_openapi(client: TestClient) -> None:
-    docs = client.get("/docs")
+def test_docs_and_openapi(shared_client: TestClient) -> None:
+    docs = shared_client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
     assert "/openapi.json" in docs.text
     # Served from the package, not a CDN: /docs works on a machine without internet access.
     assert "cdn" not in docs.text
-    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
-    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
-    spec = client.get("/openapi.json").json()
+    assert shared_client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert shared_client.get("/docs/assets/swagger-ui.css").status_code == 200
+    spec = shared_client.get("/openapi.json").json()
     assert {"/", "/health", "/ready", "/predict", "/train", "/metrics"} <= set(spec["paths"])
     parameters = {p["name"]: p for p in spec["paths"]["/predict"]["get"]["parameters"]}
     assert set(parameters) == {"education", "age", "income"}
@@ -56,8 +56,8 @@ def test_docs_and_openapi(client: TestClient) -> None:
     assert education["enum"] == ["High School", "Bachelor", "Master", "PhD"]
 
 
-def test_openapi_declares_cookie_and_bearer_auth(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
+def test_openapi_declares_cookie_and_bearer_auth(shared_client: TestClient) -> None:
+    spec = shared_client.get("/openapi.json").json()
     schemes = spec["components"]["securitySchemes"]
     assert schemes["APIKeyCookie"] == {
         "type": "apiKey",

@@ -15,32 +15,38 @@ from spendcast.settings import Settings
 LAB_URL = "/predict?education=PhD&age=12&income=1000"
 
 
-def test_the_labs_url_answers_a_bare_number(client: TestClient, settings: Settings) -> None:
-    response = client.get(LAB_URL)
+def test_the_labs_url_answers_a_bare_number(
+    shared_client: TestClient, shared_settings: Settings
+) -> None:
+    response = shared_client.get(LAB_URL)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     value = response.json()
     assert isinstance(value, float)
-    predictor = load_predictor(settings.model_dir)
+    predictor = load_predictor(shared_settings.model_dir)
     assert value == predictor.predict_one("PhD", 12, 1000.0)
     assert response.headers["x-model-version"] == predictor.version
 
 
 @pytest.mark.parametrize("education", ["High School", "Bachelor", "Master", "PhD"])
-def test_every_education_level_is_accepted(client: TestClient, education: str) -> None:
-    response = client.get("/predict", params={"education": education, "age": 42, "income": 5e4})
+def test_every_education_level_is_accepted(shared_client: TestClient, education: str) -> None:
+    response = shared_client.get(
+        "/predict", params={"education": education, "age": 42, "income": 5e4}
+    )
     assert response.status_code == 200
     assert math.isfinite(response.json())
 
 
-def test_bounds_are_inclusive(client: TestClient) -> None:
+def test_bounds_are_inclusive(shared_client: TestClient) -> None:
     for age, income in [(0, 0), (120, 10_000_000)]:
-        response = client.get("/predict", params={"education": "PhD", "age": age, "income": income})
+        response = shared_client.get(
+            "/predict", params={"education": "PhD", "age": age, "income": income}
+        )
         assert response.status_code == 200, response.text
 
 
-def test_unknown_query_parameters_are_ignored(client: TestClient) -> None:
-    response = client.get(LAB_URL + "&cache_buster=123")
+def test_unknown_query_parameters_are_ignored(shared_client: TestClient) -> None:
+    response = shared_client.get(LAB_URL + "&cache_buster=123")
     assert response.status_code == 200
 
 
@@ -66,8 +72,10 @@ def test_unknown_query_parameters_are_ignored(client: TestClient) -> None:
         ("education=PhD&age=42", "income"),
     ],
 )
-def test_bad_queries_are_422_with_the_field(client: TestClient, query: str, field: str) -> None:
-    response = client.get(f"/predict?{query}")
+def test_bad_queries_are_422_with_the_field(
+    shared_client: TestClient, query: str, field: str
+) -> None:
+    response = shared_client.get(f"/predict?{query}")
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "validation_error"
@@ -75,22 +83,24 @@ def test_bad_queries_are_422_with_the_field(client: TestClient, query: str, fiel
     assert field in error["message"]
 
 
-def test_missing_everything_lists_every_field(client: TestClient) -> None:
-    details = client.get("/predict").json()["error"]["details"]
+def test_missing_everything_lists_every_field(shared_client: TestClient) -> None:
+    details = shared_client.get("/predict").json()["error"]["details"]
     assert sorted(d["field"] for d in details) == ["age", "education", "income"]
 
 
-def test_post_predicts_each_row_in_order(client: TestClient, settings: Settings) -> None:
+def test_post_predicts_each_row_in_order(
+    shared_client: TestClient, shared_settings: Settings
+) -> None:
     customers = [("PhD", 12, 1000.0), ("High School", 70, 25000.5), ("Master", 33, 0.0)]
     rows = [{"education": e, "age": a, "income": i} for e, a, i in customers]
-    response = client.post("/predict", json=rows)
+    response = shared_client.post("/predict", json=rows)
     assert response.status_code == 200
-    predictor = load_predictor(settings.model_dir)
+    predictor = load_predictor(shared_settings.model_dir)
     assert response.json() == [predictor.predict_one(*customer) for customer in customers]
     assert response.headers["x-model-version"] == predictor.version
-    assert client.post("/predict", json=[]).json() == []
+    assert shared_client.post("/predict", json=[]).json() == []
     extra = [{**rows[0], "unknown": "ignored"}]
-    assert client.post("/predict", json=extra).json() == response.json()[:1]
+    assert shared_client.post("/predict", json=extra).json() == response.json()[:1]
 
 
 def test_post_over_the_batch_limit_is_413(settings: Settings) -> None:
@@ -118,19 +128,21 @@ def test_post_over_the_batch_limit_is_413(settings: Settings) -> None:
     ],
 )
 def test_post_bad_bodies(
-    client: TestClient, content: bytes, content_type: str, status: int
+    shared_client: TestClient, content: bytes, content_type: str, status: int
 ) -> None:
-    response = client.post("/predict", content=content, headers={"content-type": content_type})
+    response = shared_client.post(
+        "/predict", content=content, headers={"content-type": content_type}
+    )
     assert response.status_code == status, response.text
     assert response.json()["error"]["status"] == status
 
 
-def test_post_names_the_bad_row_and_field(client: TestClient) -> None:
+def test_post_names_the_bad_row_and_field(shared_client: TestClient) -> None:
     rows = [
         {"education": "PhD", "age": 12, "income": 1000},
         {"education": "PhD", "age": 500, "income": 1},
     ]
-    details = client.post("/predict", json=rows).json()["error"]["details"]
+    details = shared_client.post("/predict", json=rows).json()["error"]["details"]
     assert details[0]["field"] == "1.age"
 
 
