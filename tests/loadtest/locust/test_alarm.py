@@ -53,6 +53,38 @@ def test_it_rings_once_never_before_the_time_last_set() -> None:
         alarm.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="no timerfd here")
+def test_on_a_beat_it_rings_on_and_set_on_the_beat_again_it_programs_nothing() -> None:
+    rings: list[float] = []
+    alarm = Alarm(lambda: rings.append(time.time()))
+    try:
+        first, every = time.time() + 0.02, 0.005
+        alarm.set(first, every)
+        _until_rung(rings, 5)
+        alarm.cancel()
+        assert len(rings) >= 5
+        assert rings == sorted(rings)
+        assert rings[0] >= first  # never early
+        assert alarm.programmed == 1  # five rings (or more), programmed once
+        beat = first + every * (int((time.time() - first) / every) + 4)  # 4 beats to come
+        alarm.set(beat, every)  # on the beat: heard again, nothing programmed
+        assert alarm.programmed == 1
+        _until_rung(rings, len(rings) + 1)
+        alarm.set(time.time() + 0.0123)  # off the beat, once: programmed
+        assert alarm.programmed == 2
+        count = len(rings)
+        _until_rung(rings, count + 1)
+        gevent.sleep(0.05)
+        assert len(rings) == count + 1  # once: no beat any more
+        alarm.set(time.time() + 0.01, every)
+        alarm.disarm()  # the beat stops: programmed to ring at no time
+        assert alarm.programmed == 4
+        gevent.sleep(0.05)
+        assert len(rings) == count + 1
+    finally:
+        alarm.close()
+
+
 def test_without_a_timerfd_a_libev_timer_stands_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(alarm_module, "_libc", lambda: None)
     alarm, rings = _ringing()

@@ -9,7 +9,8 @@ the tick (it runs until it blocks, as its request does, and the hub goes on to t
 tick is ``TICK_S``, or a quarter of the interval between slots when that is shorter (never a
 whole interval early), so each slot leaves on its own, evenly spaced as the server sees them,
 at most a tick early: a ring per slot, the price of an even stream (plain Locust's paced users
-leave in bursts, several per wake-up of the loop). No lock passed from user to user, no timeout
+leave in bursts, several per wake-up of the loop); at a constant rate the alarm rings on the
+slots' beat, programmed once, not once a slot. No lock passed from user to user, no timeout
 per wait, nothing polled while the schedule does not change (``set_rate``, ``pause`` and
 ``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed together
 (``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever the rate
@@ -75,6 +76,7 @@ class Timetable:
         # they were computed, the next last; emptied whenever the schedule changes.
         self._ready: list[float] = []
         self._tick = TICK_S  # slots due this soon start now: the rate's when _ready was filled
+        self._beat = 0.0  # the interval between the slots of _ready (0: they come on no beat)
         self.recording: Recording | None = None
         # The users waiting for a slot, the oldest first, each with since when it waits; while
         # any waits, the next slot is not due within a tick (outside a hand-out) and ``_alarm``
@@ -201,7 +203,7 @@ class Timetable:
         alarm = self._alarm
         if not self._parked or self.schedule is None:
             if alarm is not None:
-                alarm.cancel()
+                alarm.cancel()  # a user may wait again soon: the alarm keeps its beat
             return
         if self._ready:
             due = self._ready[-1]
@@ -209,12 +211,12 @@ class Timetable:
             offset = self.schedule.slot(self.index, self.count, self.next_j)
             if offset is None:
                 if alarm is not None:
-                    alarm.cancel()
+                    alarm.disarm()  # no slot until the schedule changes
                 return
             due = self.origin + offset
         if alarm is None or alarm.inherited:  # the first, or this forked worker's first
             alarm = self._alarm = Alarm(self._hand_out)
-        alarm.set(due - self._tick)
+        alarm.set(due - self._tick, self._beat)
 
     def _hand_out(self) -> None:
         """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
@@ -264,6 +266,9 @@ class Timetable:
         # Never a whole interval early: at 200/s a 5 ms tick would send the slots in pairs.
         rate = schedule.rate_at(offsets[0] if offsets else now - origin) / self.count
         self._tick = TICK_S if rate * TICK_S <= TICK_SHARE else TICK_SHARE / rate
+        # Evenly spaced at a constant rate: the alarm rings on their beat without being set again
+        even = isinstance(schedule, ArrivalSchedule) and schedule.pattern.is_constant
+        self._beat = 1.0 / rate if even and rate > 0 else 0.0
         self._ready[:] = [origin + offset for offset in reversed(offsets)]
         return bool(offsets)
 
