@@ -11,8 +11,9 @@ in, as precise as the loop allows.
 
 Programming the timer (``timerfd_settime``) costs 7-9 us on this VM (a hypervisor exit), a
 quarter of a blocking wake-up: a constant rate's slots come on a beat, so the alarm can be set
-with one (``every``) and the kernel rings on it. Set again on the beat it keeps, it programs
-nothing, and a ring costs a ``read`` of the expirations instead.
+with one (``every``) and the kernel rings on it. Set again with that beat, at a time on it, it
+programs nothing: a ring then costs a ``read`` of the expirations only. Cancelled, a beat is
+stopped (it would wake the loop for nobody).
 
 One alarm per process: one made before a fork is the parent's (``Locust --processes`` forks
 its workers; setting it would move the parent's timer), so a child makes its own
@@ -63,7 +64,7 @@ def _libc() -> Any:
 
 class Alarm:
     """Calls ``ring`` in gevent's hub at the time last ``set`` (once, or on a beat; ``cancel``
-    forgets it). ``ring`` must expect to find nothing to do: a beat rings on while set."""
+    forgets it). On a beat, ``ring`` must expect to find nothing to do: it rings on while set."""
 
     def __init__(self, ring: Callable[[], None]) -> None:
         self._made_after = _forks[0]
@@ -96,40 +97,36 @@ class Alarm:
 
     def set(self, at: float, every: float = 0.0) -> None:
         """Ring at ``at`` (epoch s; at once if past), instead of any time set before, and then
-        every ``every`` s (0: once; the libev stand-in rings once). A time to come on the beat
-        set before (within a microsecond) keeps it: nothing is programmed."""
+        every ``every`` s (0: once; the libev stand-in rings once). Set again with the beat it
+        rings on, at a time to come on it (within a microsecond), nothing is programmed."""
         if self._fd < 0:
             self._set_timer(at)
             return
-        at_ns = int(at * 1e9)
-        if not self._on_beat(at_ns):
-            every_ns = round(every * 1e9)
+        at_ns, every_ns = int(at * 1e9), round(every * 1e9)
+        if not self._on_beat(at_ns, every_ns):
             self._program(at_ns, every_ns)
             self._beat = (at_ns, every_ns) if every_ns > 0 else None
         if not self._watcher.active:
             self._watcher.start(self._rang)
 
-    def _on_beat(self, at_ns: int) -> bool:
-        """The timer will ring at ``at_ns`` (to come) anyway: a ring of its beat."""
+    def _on_beat(self, at_ns: int, every_ns: int) -> bool:
+        """The timer rings on this beat already, and at ``at_ns`` (to come)."""
         if self._beat is None or at_ns <= time.time_ns():
             return False
         first, period = self._beat
+        if abs(every_ns - period) > 1:
+            return False
         rings = max(0, round((at_ns - first) / period))
         return abs(first + rings * period - at_ns) <= _ON_BEAT_NS
 
     def cancel(self) -> None:
-        """Ring at no time (until ``set`` again). A beat goes on, unheard, for a ``set`` on it
-        again to program nothing; ``disarm`` stops it."""
+        """Ring at no time (until ``set`` again)."""
         if self._fd < 0:
             if self._timer is not None:
                 self._timer.stop()
             return
         self._watcher.stop()  # what it holds may still ring: the next ``set`` replaces it
-
-    def disarm(self) -> None:
-        """``cancel``, and stop the timer itself (no ring is wanted for a while)."""
-        self.cancel()
-        if self._fd >= 0 and self._beat is not None:
+        if self._beat is not None:  # a beat would: stopped
             self._program(0, 0)
             self._beat = None
 

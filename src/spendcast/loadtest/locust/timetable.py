@@ -9,15 +9,15 @@ the tick (it runs until it blocks, as its request does, and the hub goes on to t
 tick is ``TICK_S``, or a quarter of the interval between slots when that is shorter (never a
 whole interval early), so each slot leaves on its own, evenly spaced as the server sees them,
 at most a tick early: a ring per slot, the price of an even stream (plain Locust's paced users
-leave in bursts, several per wake-up of the loop); at a constant rate the alarm rings on the
-slots' beat, programmed once, not once a slot. No lock passed from user to user, no timeout
-per wait, nothing polled while the schedule does not change (``set_rate``, ``pause`` and
-``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed together
-(``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever the rate
-changes; a user free again when the next is due within a tick, with nobody waiting before it,
-takes it at once, unless it came due more than ``LATE_S`` ago: that one is dropped. A slot
-started early counts its latency from its actual start (it was not held back, nothing to
-correct). A slot is
+leave in bursts, several per wake-up of the loop); at a constant rate, with users to spare, the
+alarm rings on the slots' beat, programmed once, not once a slot. No lock passed from user to
+user, no timeout per wait, nothing polled while the schedule does not change (``set_rate``,
+``pause`` and ``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed
+together (``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever
+the rate changes; a user free again when the next is due within a tick, with nobody waiting
+before it, takes it at once, unless it came due more than ``LATE_S`` ago: that one is dropped.
+A slot started early counts its latency from its actual start (it was not held back, nothing
+to correct). A slot is
 
 - **on time**: started at most a tick before and ``LATE_S`` after its due time;
 - **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
@@ -203,7 +203,7 @@ class Timetable:
         alarm = self._alarm
         if not self._parked or self.schedule is None:
             if alarm is not None:
-                alarm.cancel()  # a user may wait again soon: the alarm keeps its beat
+                alarm.cancel()
             return
         if self._ready:
             due = self._ready[-1]
@@ -211,12 +211,14 @@ class Timetable:
             offset = self.schedule.slot(self.index, self.count, self.next_j)
             if offset is None:
                 if alarm is not None:
-                    alarm.disarm()  # no slot until the schedule changes
+                    alarm.cancel()
                 return
             due = self.origin + offset
         if alarm is None or alarm.inherited:  # the first, or this forked worker's first
             alarm = self._alarm = Alarm(self._hand_out)
-        alarm.set(due - self._tick, self._beat)
+        # With another user waiting after the next, the alarm is set again right after its ring:
+        # on the slots' beat it costs nothing (with one, it is likely cancelled then: once).
+        alarm.set(due - self._tick, self._beat if len(self._parked) > 1 else 0.0)
 
     def _hand_out(self) -> None:
         """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
