@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -80,6 +81,26 @@ def worker_pids(root: int) -> list[int]:
 def processes_running(root: int, marker: str) -> list[int]:
     """``root`` and its descendants whose command line holds ``marker`` (forks share it)."""
     return sorted(pid for pid in [root, *descendants(root)] if marker in _command_line(pid))
+
+
+def parse_voluntary_switches(status: str) -> int:
+    """``voluntary_ctxt_switches`` from the text of a ``/proc/<pid>/task/<tid>/status``."""
+    for line in status.splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
+def voluntary_switches(pids: list[int]) -> int:
+    """Times the threads of ``pids`` gave up their CPU to wait so far (blocking waits: an event
+    loop's wake-ups from ``epoll_wait``); a vanished pid or thread counts as 0."""
+    total = 0
+    for pid in pids:
+        with suppress(FileNotFoundError, ProcessLookupError):
+            for task in (PROC / str(pid) / "task").iterdir():
+                with suppress(FileNotFoundError, ProcessLookupError):
+                    total += parse_voluntary_switches((task / "status").read_text())
+    return total
 
 
 def snapshot(pids: list[int]) -> dict[int, float]:

@@ -26,7 +26,13 @@ from typing import Any
 import click
 
 from bench.counting_asgi import COUNT_PATH
-from bench.cpu import processes_running, snapshot, system_busy_seconds, worker_pids
+from bench.cpu import (
+    processes_running,
+    snapshot,
+    system_busy_seconds,
+    voluntary_switches,
+    worker_pids,
+)
 from bench.generator_report import (
     RATIO_HEADER,
     RUN_HEADER,
@@ -91,11 +97,15 @@ def measure(
         locust = processes_running(process.pid, LOCUST_MARKER)
         parent = [pid for pid in [process.pid] if pid not in locust]
         server_pids = worker_pids(server.process.pid)
-        before = (time.monotonic(), served(server), _tree_cpu(locust), _tree_cpu(parent),
-                  _tree_cpu(server_pids), system_busy_seconds())  # fmt: skip
+
+        def readings() -> tuple[float, ...]:
+            cpu = [_tree_cpu(pids) for pids in (locust, parent, server_pids)]
+            return (time.monotonic(), served(server), *cpu, system_busy_seconds(),
+                    voluntary_switches(locust))  # fmt: skip
+
+        before = readings()
         time.sleep(window_s)
-        after = (time.monotonic(), served(server), _tree_cpu(locust), _tree_cpu(parent),
-                 _tree_cpu(server_pids), system_busy_seconds())  # fmt: skip
+        after = readings()
         if process.poll() is not None:
             raise RuntimeError(f"{generator} {case}: ended inside the window; see {log}")
         code = process.wait(timeout=120)
@@ -106,12 +116,13 @@ def measure(
         process.wait()
     if code != 0:
         raise RuntimeError(f"{generator} {case}: exit code {code}; see {log}")
-    elapsed, requests, locust_cpu, parent_cpu, server_cpu, busy = (
+    elapsed, requests, locust_cpu, parent_cpu, server_cpu, busy, waits = (
         b - a for a, b in zip(before, after, strict=True)
     )
     other = busy - locust_cpu - parent_cpu - server_cpu
     return Run(generator, case, round_, int(requests), round(elapsed, 3), round(locust_cpu, 3),
-               round(parent_cpu, 3), round(server_cpu, 3), round(max(0.0, other), 2))  # fmt: skip
+               round(parent_cpu, 3), round(server_cpu, 3), round(max(0.0, other), 2),
+               int(waits))  # fmt: skip
 
 
 def _command(
@@ -198,7 +209,8 @@ def main(
                     click.echo(
                         f"round {round_ + 1}/{rounds} {generator:<9} {case.name:<14}"
                         f" {run.rps:>8,.0f} req/s {run.per_cpu_s:>8,.0f} req/cpu-s"
-                        f"  locust cpu {run.locust_cpu_s:.2f} s  other {run.other_cpu_s} s",
+                        f"  locust cpu {run.locust_cpu_s:.2f} s"
+                        f" {run.waits_per_request:.2f} waits/req  other {run.other_cpu_s} s",
                         err=True,
                     )
         elapsed = time.monotonic() - started

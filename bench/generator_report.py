@@ -31,6 +31,9 @@ class Run:
     parent_cpu_s: float  # the `spendcast loadtest` process around Locust (0 for plain)
     server_cpu_s: float
     other_cpu_s: float  # the rest of the machine meanwhile: noise
+    # Voluntary context switches of the Locust processes in the window: the blocking waits of
+    # their event loops (what an even open-model stream pays per request, ~25-30 us each here)
+    locust_waits: int = 0
 
     @property
     def rps(self) -> float:
@@ -41,11 +44,16 @@ class Run:
         """Requests per Locust CPU-second."""
         return self.requests / self.locust_cpu_s if self.locust_cpu_s > 0 else 0.0
 
+    @property
+    def waits_per_request(self) -> float:
+        return self.locust_waits / self.requests if self.requests > 0 else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
             "rps": round(self.rps, 1),
             "requests_per_cpu_s": round(self.per_cpu_s, 1),
+            "waits_per_request": round(self.waits_per_request, 3),
         }
 
 
@@ -56,6 +64,8 @@ def run_figures(runs: Sequence[Run]) -> dict[str, tuple[float, ...]]:
     for run in sorted(runs, key=lambda r: r.round):
         name = f"{run.generator} {run.case}: requests per cpu-s"
         figures.setdefault(name, []).append(round(run.per_cpu_s, 1))
+        name = f"{run.generator} {run.case}: locust waits per request"
+        figures.setdefault(name, []).append(round(run.waits_per_request, 3))
     return {name: tuple(values) for name, values in figures.items()}
 
 
@@ -78,7 +88,7 @@ def _cases(runs: Sequence[Run]) -> list[str]:
 
 RUN_HEADER = [
     "generator", "case", "rps", "rps range", "req per cpu-s", "req/cpu-s range",
-    "locust cpu %", "parent cpu %", "server cpu %", "other cpu s",
+    "locust cpu %", "waits/req", "parent cpu %", "server cpu %", "other cpu s",
 ]  # fmt: skip
 RATIO_HEADER = ["spendcast / plain", "req per cpu-s", "req/s", "target", ""]
 
@@ -101,6 +111,7 @@ def run_rows(runs: Sequence[Run]) -> list[list[str]]:
                 generator, case, f"{rps.median:,.0f}", f"{rps.low:,.0f}-{rps.high:,.0f}",
                 f"{per_cpu.median:,.0f}", f"{per_cpu.low:,.0f}-{per_cpu.high:,.0f}",
                 f"{statistics.median(share(r.locust_cpu_s, r) for r in mine):.0f}",
+                f"{statistics.median(r.waits_per_request for r in mine):.2f}",
                 f"{statistics.median(share(r.parent_cpu_s, r) for r in mine):.1f}",
                 f"{statistics.median(share(r.server_cpu_s, r) for r in mine):.0f}",
                 f"{max(r.other_cpu_s for r in mine):.1f}",

@@ -18,6 +18,7 @@ from bench.cpu import (
     parse_system_busy_ticks,
     snapshot,
     used_between,
+    voluntary_switches,
     worker_pids,
 )
 from bench.servers import ServerSpec, running
@@ -58,6 +59,21 @@ def test_workers_are_the_children_when_there_are_any() -> None:
         finally:
             for pid in descendants(shell.pid):
                 os.kill(pid, signal.SIGTERM)
+            shell.wait()
+
+
+def test_voluntary_switches_count_the_blocking_waits_of_every_thread() -> None:
+    with subprocess.Popen(
+        ["sh", "-c", "for i in 1 2 3 4 5; do sleep 0.01; done; sleep 30"]
+    ) as shell:
+        try:
+            deadline = time.monotonic() + 10
+            while voluntary_switches([shell.pid]) < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert voluntary_switches([shell.pid]) >= 5  # it waited for each of its sleeps
+            assert voluntary_switches([shell.pid, 2**22 + 12345]) >= 5  # a vanished pid: 0
+        finally:
+            shell.kill()
             shell.wait()
 
 

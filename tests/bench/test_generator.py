@@ -140,6 +140,7 @@ def test_a_real_measurement(generator: str, counting_hello: RunningServer, tmp_p
     assert result.locust_cpu_s > 0
     assert result.per_cpu_s > 0
     assert result.window_s >= 1.0
+    assert result.locust_waits > 0  # its loop waited for answers
     if generator == "spendcast":
         assert result.parent_cpu_s >= 0
         summary = json.loads((tmp_path / "run" / "summary.json").read_text())

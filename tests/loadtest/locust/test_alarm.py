@@ -53,6 +53,36 @@ def test_it_rings_once_never_before_the_time_last_set() -> None:
         alarm.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="no timerfd here")
+def test_on_a_beat_it_rings_on_and_set_on_the_beat_again_it_programs_nothing() -> None:
+    rings: list[float] = []
+    alarm = Alarm(lambda: rings.append(time.time()))
+    try:
+        first, every = time.time() + 0.02, 0.005
+        alarm.set(first, every)
+        _until_rung(rings, 5)
+        assert rings == sorted(rings)
+        assert rings[0] >= first  # never early
+        assert alarm.programmed == 1  # five rings (or more), programmed once
+        beat = first + every * (int((time.time() - first) / every) + 4)  # 4 beats to come
+        alarm.set(beat, every)  # on the beat it rings on: nothing programmed
+        assert alarm.programmed == 1
+        alarm.set(beat, every * 2)  # another beat: programmed
+        assert alarm.programmed == 2
+        alarm.cancel()  # a beat is stopped: programmed to ring at no time
+        assert alarm.programmed == 3
+        count = len(rings)
+        gevent.sleep(0.05)
+        assert len(rings) == count
+        alarm.set(time.time() + 0.0123)  # once
+        _until_rung(rings, count + 1)
+        gevent.sleep(0.05)
+        assert len(rings) == count + 1  # no beat any more
+        assert alarm.programmed == 4
+    finally:
+        alarm.close()
+
+
 def test_without_a_timerfd_a_libev_timer_stands_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(alarm_module, "_libc", lambda: None)
     alarm, rings = _ringing()

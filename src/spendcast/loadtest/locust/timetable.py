@@ -9,14 +9,15 @@ the tick (it runs until it blocks, as its request does, and the hub goes on to t
 tick is ``TICK_S``, or a quarter of the interval between slots when that is shorter (never a
 whole interval early), so each slot leaves on its own, evenly spaced as the server sees them,
 at most a tick early: a ring per slot, the price of an even stream (plain Locust's paced users
-leave in bursts, several per wake-up of the loop). No lock passed from user to user, no timeout
-per wait, nothing polled while the schedule does not change (``set_rate``, ``pause`` and
-``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed together
-(``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever the rate
-changes; a user free again when the next is due within a tick, with nobody waiting before it,
-takes it at once, unless it came due more than ``LATE_S`` ago: that one is dropped. A slot
-started early counts its latency from its actual start (it was not held back, nothing to
-correct). A slot is
+leave in bursts, several per wake-up of the loop); at a constant rate, with users to spare, the
+alarm rings on the slots' beat, programmed once, not once a slot. No lock passed from user to
+user, no timeout per wait, nothing polled while the schedule does not change (``set_rate``,
+``pause`` and ``configure`` set the alarm again). The slots due within ``AHEAD_S`` are computed
+together (``ArrivalSchedule.slots_by``), kept in ``_ready`` until taken and forgotten whenever
+the rate changes; a user free again when the next is due within a tick, with nobody waiting
+before it, takes it at once, unless it came due more than ``LATE_S`` ago: that one is dropped.
+A slot started early counts its latency from its actual start (it was not held back, nothing
+to correct). A slot is
 
 - **on time**: started at most a tick before and ``LATE_S`` after its due time;
 - **late**: a user was free when it came due, but started it more than ``LATE_S`` after (the
@@ -75,6 +76,7 @@ class Timetable:
         # they were computed, the next last; emptied whenever the schedule changes.
         self._ready: list[float] = []
         self._tick = TICK_S  # slots due this soon start now: the rate's when _ready was filled
+        self._beat = 0.0  # the interval between the slots of _ready (0: they come on no beat)
         self.recording: Recording | None = None
         # The users waiting for a slot, the oldest first, each with since when it waits; while
         # any waits, the next slot is not due within a tick (outside a hand-out) and ``_alarm``
@@ -214,7 +216,9 @@ class Timetable:
             due = self.origin + offset
         if alarm is None or alarm.inherited:  # the first, or this forked worker's first
             alarm = self._alarm = Alarm(self._hand_out)
-        alarm.set(due - self._tick)
+        # With another user waiting after the next, the alarm is set again right after its ring:
+        # on the slots' beat it costs nothing (with one, it is likely cancelled then: once).
+        alarm.set(due - self._tick, self._beat if len(self._parked) > 1 else 0.0)
 
     def _hand_out(self) -> None:
         """In gevent's hub, when a slot is due: give each waiting user, oldest first, one of
@@ -264,6 +268,9 @@ class Timetable:
         # Never a whole interval early: at 200/s a 5 ms tick would send the slots in pairs.
         rate = schedule.rate_at(offsets[0] if offsets else now - origin) / self.count
         self._tick = TICK_S if rate * TICK_S <= TICK_SHARE else TICK_SHARE / rate
+        # Evenly spaced at a constant rate: the alarm rings on their beat without being set again
+        even = isinstance(schedule, ArrivalSchedule) and schedule.pattern.is_constant
+        self._beat = 1.0 / rate if even and rate > 0 else 0.0
         self._ready[:] = [origin + offset for offset in reversed(offsets)]
         return bool(offsets)
 
