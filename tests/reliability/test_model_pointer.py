@@ -100,7 +100,9 @@ def test_a_broken_pointer_and_a_killed_worker_keep_the_last_good_model(workdir: 
         new = train(model_dir)  # another version becomes current: taken at once
         wait_until(lambda: every_worker_says(server, new, None), 30, "the new model everywhere")
         assert server.stop() == 0
-    assert left_in(workdir) == []
+    # A killed worker's multiprocessing resource tracker exits on its own once it reads EOF,
+    # a moment after the server stopped: bounded, as an orphan would stay.
+    wait_until(lambda: left_in(workdir) == [], 10, "no process left behind")
 
 
 def test_a_loader_dies_with_its_worker(workdir: Path) -> None:
@@ -129,7 +131,9 @@ def test_a_loader_dies_with_its_worker(workdir: Path) -> None:
         os.kill(loader.ppid(), signal.SIGKILL)
         loader.wait(10)  # the kernel kills it with its worker (psutil raises if it lives on)
         assert server.stop() == 0
-    assert left_in(workdir) == []
+    # A killed worker's multiprocessing resource tracker exits on its own once it reads EOF,
+    # a moment after the server stopped: bounded, as an orphan would stay.
+    wait_until(lambda: left_in(workdir) == [], 10, "no process left behind")
 
 
 def test_a_server_whose_worker_cannot_restart_exits_non_zero(workdir: Path) -> None:
