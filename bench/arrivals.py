@@ -21,14 +21,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -36,15 +33,15 @@ from typing import Any, Final
 import click
 
 from bench.arrival_server import ARRIVALS_PATH
-from bench.cpu import processes_running, snapshot
+from bench.cpu import processes_running, total_cpu
 from bench.generators import (
     GENERATORS,
     LOCUST_MARKER,
     ROOT,
     Case,
     Load,
-    plain_command,
-    spendcast_command,
+    generator_command,
+    generator_process,
 )
 from bench.options import shared_options
 from bench.report import format_table, spread
@@ -100,16 +97,9 @@ def measure(
     window_s: float, log: Path,
 ) -> tuple[list[float], float]:  # fmt: skip
     """Run one generator; the arrivals of its window (sorted) and its Locust CPU meanwhile."""
-    if cpus:
-        command = ["taskset", "-c", cpus, *command]
     _drain(url)  # what came before is not this run's
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=log.parent, start_new_session=True,
-        )  # fmt: skip
     received: list[float] = []
-    try:
+    with generator_process(command, env, cpus=cpus, log=log) as process:
         deadline = time.monotonic() + STARTUP_S
         while not received:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -120,17 +110,13 @@ def measure(
         end = start + window_s
         time.sleep(max(0.0, start - time.time()))
         locust = processes_running(process.pid, LOCUST_MARKER)
-        cpu_before = sum(snapshot(locust).values())
+        cpu_before = total_cpu(locust)
         time.sleep(max(0.0, end - time.time()))
-        cpu = sum(snapshot(locust).values()) - cpu_before
+        cpu = total_cpu(locust) - cpu_before
         time.sleep(0.2)  # the window's last requests reach the server
         received += _drain(url)
         if process.poll() is not None:
             raise RuntimeError(f"the generator ended inside the window; see {log}")
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     return sorted(at for at in received if start <= at < end), cpu
 
 
@@ -201,10 +187,9 @@ def main(
                         case = Case(f"rate {rate:g}/s", rate=rate)
                         name = f"{generator}-{round_}-{rate:g}"
                         (workdir / name).mkdir()
-                        if generator == "plain":
-                            command, env = plain_command(case, load)
-                        else:
-                            command, env = spendcast_command(case, load, workdir / name / "run")
+                        command, env = generator_command(
+                            generator, case, load, workdir / name / "run"
+                        )
                         try:
                             times, cpu = measure(
                                 command, env, server.url, cpus=pinning.generator,

@@ -114,6 +114,11 @@ def snapshot(pids: list[int]) -> dict[int, float]:
     return result
 
 
+def total_cpu(pids: list[int]) -> float:
+    """CPU seconds of ``pids`` together now (a vanished pid counts as 0)."""
+    return sum(snapshot(pids).values())
+
+
 def used_between(before: dict[int, float], after: dict[int, float]) -> tuple[float, ...]:
     """CPU seconds each pid used between two snapshots, by pid."""
     return tuple(round(after.get(pid, 0.0) - before[pid], 3) for pid in sorted(before))

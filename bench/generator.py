@@ -14,12 +14,10 @@ every Locust process of the generator (``/proc``), the server's and the rest of 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,8 @@ import click
 from bench.counting_asgi import COUNT_PATH
 from bench.cpu import (
     processes_running,
-    snapshot,
     system_busy_seconds,
+    total_cpu,
     voluntary_switches,
     worker_pids,
 )
@@ -49,8 +47,8 @@ from bench.generators import (
     Case,
     Load,
     cases,
-    plain_command,
-    spendcast_command,
+    generator_command,
+    generator_process,
     spendcast_help,
     unsupported,
 )
@@ -70,24 +68,13 @@ def served(server: RunningServer) -> int:
         return int(response.read())
 
 
-def _tree_cpu(pids: list[int]) -> float:
-    return sum(snapshot(pids).values())
-
-
 def measure(
     command: list[str], env: dict[str, str], server: RunningServer, *, generator: str,
     case: str, round_: int, cpus: str | None, warmup_s: float, window_s: float, log: Path,
 ) -> Run:  # fmt: skip
     """Run one generator and measure its window; raises when it fails or ends too early."""
-    if cpus:
-        command = ["taskset", "-c", cpus, *command]
     start = served(server)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=log.parent, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with generator_process(command, env, cpus=cpus, log=log) as process:
         deadline = time.monotonic() + 60
         while served(server) - start < LOAD_STARTED:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -99,7 +86,7 @@ def measure(
         server_pids = worker_pids(server.process.pid)
 
         def readings() -> tuple[float, ...]:
-            cpu = [_tree_cpu(pids) for pids in (locust, parent, server_pids)]
+            cpu = [total_cpu(pids) for pids in (locust, parent, server_pids)]
             return (time.monotonic(), served(server), *cpu, system_busy_seconds(),
                     voluntary_switches(locust))  # fmt: skip
 
@@ -109,11 +96,6 @@ def measure(
         if process.poll() is not None:
             raise RuntimeError(f"{generator} {case}: ended inside the window; see {log}")
         code = process.wait(timeout=120)
-    finally:
-        # the whole session: forked Locust workers outlive a master that died
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     if code != 0:
         raise RuntimeError(f"{generator} {case}: exit code {code}; see {log}")
     elapsed, requests, locust_cpu, parent_cpu, server_cpu, busy, waits = (
@@ -123,14 +105,6 @@ def measure(
     return Run(generator, case, round_, int(requests), round(elapsed, 3), round(locust_cpu, 3),
                round(parent_cpu, 3), round(server_cpu, 3), round(max(0.0, other), 2),
                int(waits))  # fmt: skip
-
-
-def _command(
-    generator: str, case: Case, load: Load, run_dir: Path
-) -> tuple[list[str], dict[str, str]]:
-    if generator == "plain":
-        return plain_command(case, load)
-    return spendcast_command(case, load, run_dir)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -190,7 +164,7 @@ def main(
                 for generator in GENERATORS:
                     name = f"{generator}-{round_}-{case.name.replace(' ', '_').replace('/', '')}"
                     (workdir / name).mkdir()
-                    command, env = _command(generator, case, load, workdir / name / "run")
+                    command, env = generator_command(generator, case, load, workdir / name / "run")
                     log = workdir / name / "output.log"
                     try:
                         run = measure(

@@ -9,9 +9,13 @@ has ``--rate`` (plain Locust then paces each user at ``rate / users``).
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -96,6 +100,37 @@ def spendcast_command(case: Case, load: Load, out_dir: Path) -> tuple[list[str],
     else:
         command += ["--users", str(load.users)]
     return command, _master_port_env(case)
+
+
+def generator_command(
+    generator: str, case: Case, load: Load, run_dir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """``plain_command`` or ``spendcast_command`` (its run directory ``run_dir``)."""
+    if generator == "plain":
+        return plain_command(case, load)
+    return spendcast_command(case, load, run_dir)
+
+
+@contextmanager
+def generator_process(
+    command: list[str], env: dict[str, str], *, cpus: str | None, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One generator running (on ``cpus`` with taskset, output to ``log``, in ``log``'s folder)
+    for the block; then its whole session killed: forked Locust workers outlive a master that
+    died."""
+    if cpus:
+        command = ["taskset", "-c", cpus, *command]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, cwd=log.parent, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def has_option(help_text: str, option: str) -> bool:

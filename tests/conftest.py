@@ -28,6 +28,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.support.server import serve_from
+
 pytest_plugins = ["tests.support.postgres"]
 
 TESTS = Path(__file__).resolve().parent
@@ -183,19 +185,9 @@ def serving_only_venv() -> Path:
 
 @pytest.fixture
 def workdir(tmp_path: Path, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh directory for one server: its own SQLite file, log file and journal.
-
-    SPENDCAST_MODEL_DIR points at a private copy of the trained model, so tests that retrain
-    never disturb each other.
-    """
-    model_dir = tmp_path / "models"
-    model_dir.mkdir()
-    for artifact in trained_model_dir.iterdir():
-        (model_dir / artifact.name).write_bytes(artifact.read_bytes())
-    for name in [n for n in os.environ if n.startswith("SPENDCAST_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("SPENDCAST_MODEL_DIR", str(model_dir))
-    return tmp_path
+    """A fresh directory for one server: its own SQLite file, log file, journal and copy of
+    the trained model (``serve_from``)."""
+    return serve_from(tmp_path, trained_model_dir, monkeypatch)
 
 
 def require_tool(path_or_name: str) -> None:

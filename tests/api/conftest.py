@@ -3,7 +3,6 @@ per module (``shared_client``, ``shared_token_client``) for tests that only read
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from pydantic import SecretStr
 
 from spendcast.api.app import create_app
 from spendcast.settings import Settings
+from tests.support.server import serve_from
 
 TOKEN = "test-token-5f1c"
 
@@ -57,16 +57,8 @@ def shared_workdir(
     tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path
 ) -> Iterator[Path]:
     """``workdir`` for a whole module: one copy of the model, no ``SPENDCAST_*`` but its own."""
-    workdir = tmp_path_factory.mktemp("shared-app")
-    model_dir = workdir / "models"
-    model_dir.mkdir()
-    for artifact in trained_model_dir.iterdir():
-        (model_dir / artifact.name).write_bytes(artifact.read_bytes())
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for name in [n for n in os.environ if n.startswith("SPENDCAST_")]:
-            monkeypatch.delenv(name)
-        monkeypatch.setenv("SPENDCAST_MODEL_DIR", str(model_dir))
-        yield workdir
+    with pytest.MonkeyPatch.context() as env:
+        yield serve_from(tmp_path_factory.mktemp("shared-app"), trained_model_dir, env)
 
 
 @pytest.fixture(scope="module")

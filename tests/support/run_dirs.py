@@ -21,6 +21,13 @@ def loadtest_dir(out: Path, service_ms: float = 10, seconds: int = 3) -> Path:
     return out
 
 
+def fast_and_slow(root: Path, fast_ms: float, slow_ms: float, seconds: int = 3) -> dict[str, Path]:
+    """``fast`` and ``slow``: a load test of 2 users each against ``fixed_service`` answering in
+    ``fast_ms`` and ``slow_ms``, for ``seconds``, in ``root``."""
+    return {name: loadtest_dir(root / name, service_ms=service_ms, seconds=seconds)
+            for name, service_ms in (("fast", fast_ms), ("slow", slow_ms))}  # fmt: skip
+
+
 def loadtest_output(
     out: Path, service_ms: float, seconds: int, *options: str, exit_code: int = 0
 ) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,10 +13,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pytest
 
 from spendcast.loadtest.run.server_process import free_port, wait_ready
 
-__all__ = ["Server", "free_port", "running_server", "wait_ready", "worker_pids"]
+__all__ = [
+    "Server", "free_port", "running_server", "serve_from", "wait_ready", "worker_pids",
+]  # fmt: skip
+
+
+def serve_from(directory: Path, trained_model_dir: Path, env: pytest.MonkeyPatch) -> Path:
+    """``directory`` set up for one server, through ``env``: ``SPENDCAST_MODEL_DIR`` points at
+    a private copy of the trained model in it (a test that retrains disturbs no other), and no
+    other ``SPENDCAST_`` variable is set, as in a user's shell."""
+    models = directory / "models"
+    shutil.copytree(trained_model_dir, models)
+    for name in [n for n in os.environ if n.startswith("SPENDCAST_")]:
+        env.delenv(name)
+    env.setenv("SPENDCAST_MODEL_DIR", str(models))
+    return directory
 
 
 @dataclass

@@ -11,8 +11,6 @@ came between two settles, markers left out: the log lines, and the rows.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +23,7 @@ import httpx
 import pytest
 
 from spendcast.monitoring import read_rows
-from tests.support.server import Server, running_server
+from tests.support.server import Server, running_server, serve_from
 
 MARKER_INCOME = 4321.0625
 SETTLE_TIMEOUT_S = 60.0
@@ -106,12 +104,9 @@ def _wait(find: Callable[[], int | None]) -> int:
 def shared_server(directory: Path, model_dir: Path, token: str) -> Iterator[Ledger]:
     """``spendcast serve`` in ``directory`` on a copy of ``model_dir``, as the ``workdir``
     fixture sets it up (no other SPENDCAST_ variable); it must stop cleanly at the end."""
-    models = directory / "models"
-    shutil.copytree(model_dir, models)
-    with pytest.MonkeyPatch.context() as env:
-        for name in [n for n in os.environ if n.startswith("SPENDCAST_")]:
-            env.delenv(name)
-        env.setenv("SPENDCAST_MODEL_DIR", str(models))
-        with running_server(directory, token=token) as server:
-            yield Ledger(server, token)
-            assert server.stop() in (0, -15)
+    with (
+        pytest.MonkeyPatch.context() as env,
+        running_server(serve_from(directory, model_dir, env), token=token) as server,
+    ):
+        yield Ledger(server, token)
+        assert server.stop() in (0, -15)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.in_process import Done, spendcast
-from tests.support.run_dirs import loadtest_dir
+from tests.support.run_dirs import fast_and_slow
 
 pytestmark = pytest.mark.e2e
 
@@ -21,9 +21,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``fast`` and ``slow``: 8 s of 2 users each, 8 whole seconds a side for the test."""
-    root = tmp_path_factory.mktemp("runs")
-    return {name: loadtest_dir(root / name, service_ms=service_ms, seconds=8)
-            for name, service_ms in (("fast", 5), ("slow", 20))}  # fmt: skip
+    return fast_and_slow(tmp_path_factory.mktemp("runs"), 5, 20, seconds=8)
 
 
 def compare(*arguments: str) -> Done:

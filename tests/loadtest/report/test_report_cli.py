@@ -17,16 +17,14 @@ from spendcast.loadtest.compare.pairs import compare_dirs
 from spendcast.loadtest.compare.report import write_comparison
 from spendcast.loadtest.report.html import kinds
 from tests.support.in_process import Done, spendcast
-from tests.support.run_dirs import loadtest_dir
+from tests.support.run_dirs import fast_and_slow
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("runs")
-    return {name: loadtest_dir(root / name, service_ms=service_ms)
-            for name, service_ms in (("fast", 10), ("slow", 20))}  # fmt: skip
+    return fast_and_slow(tmp_path_factory.mktemp("runs"), 10, 20)
 
 
 def report(*arguments: str) -> Done:
