@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from bench.memory import resident_kib
 
 EDUCATIONS = ("High School", "Bachelor", "Master", "PhD")
 CONNECTIONS = 32
@@ -24,14 +26,6 @@ class Tally:
     @property
     def errors(self) -> int:
         return self.sent - self.ok
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` (VmRSS), MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _income(number: int) -> str:
@@ -120,12 +114,20 @@ async def steady_load(
         *(_connection(host, int(port), token, schedule, tally) for _ in range(CONNECTIONS))
     )
     sampler.cancel()
-    samples.append((time.monotonic() - schedule.start, _rss_now(pids)))
+    samples.append((time.monotonic() - schedule.start, rss_now(pids)))
     return tally
 
 
-def _rss_now(pids: list[int]) -> dict[int, float]:
-    return {pid: rss_mib(pid) for pid in pids if Path(f"/proc/{pid}").exists()}
+def rss_now(pids: list[int]) -> dict[int, float]:
+    """Resident memory (MiB) of each of ``pids`` that is resident now: one gone, or a zombie (no
+    ``VmRSS``: it died, not yet reaped), is missing from the sample, as ``soak.rss_growth``
+    expects of a worker that died (a 0 would be read as its memory)."""
+    sample: dict[int, float] = {}
+    for pid in pids:
+        with suppress(FileNotFoundError, ProcessLookupError):
+            if (kib := resident_kib(pid)) > 0:
+                sample[pid] = kib / 1024
+    return sample
 
 
 async def _sample_rss(
@@ -135,5 +137,5 @@ async def _sample_rss(
     samples: list[tuple[float, dict[int, float]]],
 ) -> None:
     while True:
-        samples.append((time.monotonic() - schedule.start, _rss_now(pids)))
+        samples.append((time.monotonic() - schedule.start, rss_now(pids)))
         await asyncio.sleep(every)

@@ -1,8 +1,16 @@
-"""bench/soak.py's verdict on memory: RSS growth after the warm-up, from synthetic samples."""
+"""bench/soak.py's verdict on memory: RSS growth after the warm-up, from synthetic samples, and
+the samples it is given (only resident processes)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from bench.soak import RSS_GROWTH_LIMIT_PCT, rss_growth
+from bench.soak_load import rss_now
 
 
 def test_growth_is_measured_after_the_warm_up_on_medians() -> None:
@@ -29,3 +37,20 @@ def test_a_worker_that_vanished_is_measured_over_its_own_samples() -> None:
     growth = rss_growth(samples, warmup_seconds=100.0)  # every sample is in the warm-up
     assert growth[2] == {"start": 80.0, "after_warmup": 80.0, "end": 80.0, "growth_pct": 0.0}
     assert growth[1]["end"] == 51.0
+
+
+def test_a_zombie_or_vanished_pid_is_missing_from_an_rss_sample() -> None:
+    # A child that exited and is not reaped yet has no VmRSS: a 0 there once made the soak's
+    # growth a division by zero (a short-lived process sampled as it ended).
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    status = Path(f"/proc/{zombie.pid}/status")
+    deadline = time.monotonic() + 30
+    while "\nState:\tZ" not in status.read_text():
+        assert time.monotonic() < deadline, "the child never became a zombie"
+        time.sleep(0.01)
+    gone = zombie.pid  # reaped below: no such process any more
+    sample = rss_now([os.getpid(), zombie.pid])
+    zombie.wait()
+    assert list(sample) == [os.getpid()]
+    assert sample[os.getpid()] > 1.0  # MiB: this interpreter is resident
+    assert rss_now([gone]) == {}
