@@ -15,6 +15,7 @@ import click
 from spendcast.cli.env_options import EnvOptions
 from spendcast.cli.errors import BadInput, ExitCode, exit_codes
 from spendcast.errors import ListenError
+from spendcast.model.loader import COMPILED_DIR
 from spendcast.server.config import uvicorn_config
 from spendcast.server.workers import can_pin, run_workers
 
@@ -107,8 +108,25 @@ def serve(
         os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
     settings = _require_valid_settings()
     _require_database_url()
-    _require_model()
+    # The check's compiled model, kept for the workers (loader.py); removed with the server.
+    compiled_dir = tempfile.mkdtemp(prefix="spendcast-compiled-")
+    os.environ[COMPILED_DIR] = compiled_dir
+    try:
+        _require_model()
+        _serve(settings, host, port, workers, root_path, log_level, pin_workers)
+    finally:
+        shutil.rmtree(compiled_dir, ignore_errors=True)
 
+
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    root_path: str,
+    log_level: str,
+    pin_workers: bool,
+) -> None:
     import uvicorn
 
     metrics_dir = tempfile.mkdtemp(prefix="spendcast-metrics-")

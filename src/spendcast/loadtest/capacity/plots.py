@@ -7,15 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.shared.capacity_step import StepEnded
-from spendcast.loadtest.shared.plots import log_latency_axis, save_figure
+from spendcast.loadtest.shared.plots import log_latency_axis, new_figure, save_figure
 from spendcast.loadtest.shared.search import SearchPlan
 
 THROUGHPUT_VS_LOAD_PNG: Final = "capacity_throughput.png"
@@ -39,7 +35,8 @@ def _mark_best(axis: Any, x: float, y: float, text: str) -> None:
 
 
 def _throughput(result: CapacityResult, steps: Sequence[StepEnded], path: Path) -> Path:
-    figure, axis = plt.subplots(figsize=(9, 4.5))
+    figure = new_figure()
+    axis = figure.subplots()
     loads = [s.load for s in steps]
     rps = [s.figures.rps for s in steps]
     axis.plot(loads, rps, color="tab:blue", alpha=0.6)
@@ -69,7 +66,8 @@ def _latency(result: CapacityResult, steps: Sequence[StepEnded], path: Path) -> 
 
 def latency_figure(plan: SearchPlan, steps: Sequence[StepEnded], best: StepEnded | None) -> Figure:
     """p50, p95, p99 of each step against its throughput, the SLOs, the capacity circled."""
-    figure, axis = plt.subplots(figsize=(9, 4.5))
+    figure = new_figure()
+    axis = figure.subplots()
     rps = [s.figures.rps for s in steps]
     for percentile, color in ((50, "tab:green"), (95, "tab:orange"), (99, "tab:red")):
         values = [s.figures.latency_ms.percentile_ms(percentile) for s in steps]

@@ -77,13 +77,11 @@ def write_trend(data: dict[str, Any], out_dir: Path) -> Path:
 
 
 def _figure(data: dict[str, Any]) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from spendcast.loadtest.shared.plots import new_figure
 
     points = [p for p in data["points"] if p["value"] is not None]
-    figure, axis = plt.subplots(figsize=(max(6.0, 0.6 * len(points) + 3), 4.5))
+    figure = new_figure(max(6.0, 0.6 * len(points) + 3), 4.5)
+    axis = figure.subplots()
     xs = list(range(len(points)))
     axis.plot(xs, [p["value"] for p in points], marker="o", color="tab:blue")
     for x, point in zip(xs, points, strict=True):
