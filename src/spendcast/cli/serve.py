@@ -7,6 +7,8 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,42 +110,28 @@ def serve(
         os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
     settings = _require_valid_settings()
     _require_database_url()
-    # The check's compiled model, kept for the workers (loader.py); removed with the server.
-    compiled_dir = tempfile.mkdtemp(prefix="spendcast-compiled-")
-    os.environ[COMPILED_DIR] = compiled_dir
-    try:
+    # Private to this server and removed with it: the model its check compiles, kept for its
+    # workers (model/loader.py), and the workers' metrics (prometheus_client reads the variable
+    # at import, in each worker).
+    with (
+        _private_directory(COMPILED_DIR, "spendcast-compiled-"),
+        _private_directory("PROMETHEUS_MULTIPROC_DIR", "spendcast-metrics-"),
+    ):
         _require_model()
-        _serve(settings, host, port, workers, root_path, log_level, pin_workers)
-    finally:
-        shutil.rmtree(compiled_dir, ignore_errors=True)
+        import uvicorn
 
-
-def _serve(
-    settings: Settings,
-    host: str,
-    port: int,
-    workers: int,
-    root_path: str,
-    log_level: str,
-    pin_workers: bool,
-) -> None:
-    import uvicorn
-
-    metrics_dir = tempfile.mkdtemp(prefix="spendcast-metrics-")
-    # Set before any worker imports prometheus_client, which reads it at import.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    # uvicorn re-raises SIGTERM once it has shut down gracefully: with the default action that
-    # kills this process (exit -15, metrics_dir left behind). A graceful stop is a success.
-    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
-    config = uvicorn_config(
-        host=host, port=port, workers=workers, root_path=root_path, log_level=log_level
-    )
-    if settings.api_token is None:  # logged once uvicorn_config has set the logging up
-        logging.getLogger("spendcast").warning(
-            "SPENDCAST_API_TOKEN is not set: /predict answers without a token, "
-            "and POST /train is off"
+        # uvicorn re-raises SIGTERM once it has shut down gracefully: with the default action
+        # that kills this process (exit -15, the directories left behind). A graceful stop is
+        # a success.
+        signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
+        config = uvicorn_config(
+            host=host, port=port, workers=workers, root_path=root_path, log_level=log_level
         )
-    try:
+        if settings.api_token is None:  # logged once uvicorn_config has set the logging up
+            logging.getLogger("spendcast").warning(
+                "SPENDCAST_API_TOKEN is not set: /predict answers without a token, "
+                "and POST /train is off"
+            )
         try:
             server = run_workers(config, pin=pin_workers)
         except SystemExit as stop:  # uvicorn's own code for a failed startup, 3, is our GATE
@@ -152,12 +140,21 @@ def _serve(
             raise SystemExit(ExitCode.FAILED) from None
         except ListenError as error:
             raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            return  # uvicorn re-raises Ctrl-C once it has shut down gracefully
         if server is not None and not server.started:
             raise SystemExit(ExitCode.FAILED)
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl-C once it has shut down gracefully
+
+
+@contextmanager
+def _private_directory(variable: str, prefix: str) -> Iterator[None]:
+    """A new directory only this user can use, named by ``variable`` in the environment (the
+    workers inherit it) for the block, then removed."""
+    os.environ[variable] = path = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:

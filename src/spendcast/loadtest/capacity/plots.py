@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from spendcast.loadtest.capacity.result import CapacityResult
 from spendcast.loadtest.shared.capacity_step import StepEnded
-from spendcast.loadtest.shared.plots import log_latency_axis, new_figure, save_figure
+from spendcast.loadtest.shared.plots import log_latency_axis, new_chart, save_figure
 from spendcast.loadtest.shared.search import SearchPlan
 
 THROUGHPUT_VS_LOAD_PNG: Final = "capacity_throughput.png"
@@ -35,8 +35,7 @@ def _mark_best(axis: Any, x: float, y: float, text: str) -> None:
 
 
 def _throughput(result: CapacityResult, steps: Sequence[StepEnded], path: Path) -> Path:
-    figure = new_figure()
-    axis = figure.subplots()
+    figure, axis = new_chart()
     loads = [s.load for s in steps]
     rps = [s.figures.rps for s in steps]
     axis.plot(loads, rps, color="tab:blue", alpha=0.6)
@@ -66,8 +65,7 @@ def _latency(result: CapacityResult, steps: Sequence[StepEnded], path: Path) -> 
 
 def latency_figure(plan: SearchPlan, steps: Sequence[StepEnded], best: StepEnded | None) -> Figure:
     """p50, p95, p99 of each step against its throughput, the SLOs, the capacity circled."""
-    figure = new_figure()
-    axis = figure.subplots()
+    figure, axis = new_chart()
     rps = [s.figures.rps for s in steps]
     for percentile, color in ((50, "tab:green"), (95, "tab:orange"), (99, "tab:red")):
         values = [s.figures.latency_ms.percentile_ms(percentile) for s in steps]

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from spendcast.loadtest.compare.pairs import Comparison, merged_histogram
 from spendcast.loadtest.report.html import write_report
 from spendcast.loadtest.shared.contract import COMPARISON_FILE
-from spendcast.loadtest.shared.plots import new_figure, percentile_figure, save_figure
+from spendcast.loadtest.shared.plots import percentile_figure, save_figure
 
 MARKDOWN_FILE: Final = "comparison.md"
 FIGURES_PNG: Final = "compare_figures.png"
@@ -64,7 +64,7 @@ def markdown(data: dict[str, Any]) -> str:
 def _figures_chart(comparison: Comparison, path: Path) -> Path:
     """One panel per figure: a bar per side (its summary value) and a dot per run."""
     shown = [f for f in comparison.figures if f.name != "errors"]
-    figure = new_figure(3.2 * len(shown), 4)
+    figure = Figure(figsize=(3.2 * len(shown), 4))
     axes = figure.subplots(1, len(shown), squeeze=False)[0]
     labels = (comparison.baseline.label, comparison.candidate.label)
     for axis, item in zip(axes, shown, strict=True):

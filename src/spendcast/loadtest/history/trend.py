@@ -77,11 +77,10 @@ def write_trend(data: dict[str, Any], out_dir: Path) -> Path:
 
 
 def _figure(data: dict[str, Any]) -> Any:
-    from spendcast.loadtest.shared.plots import new_figure
+    from spendcast.loadtest.shared.plots import new_chart
 
     points = [p for p in data["points"] if p["value"] is not None]
-    figure = new_figure(max(6.0, 0.6 * len(points) + 3), 4.5)
-    axis = figure.subplots()
+    figure, axis = new_chart(max(6.0, 0.6 * len(points) + 3), 4.5)
     xs = list(range(len(points)))
     axis.plot(xs, [p["value"] for p in points], marker="o", color="tab:blue")
     for x, point in zip(xs, points, strict=True):

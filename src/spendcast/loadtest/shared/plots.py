@@ -39,9 +39,10 @@ def write_plots(
     ]
 
 
-def new_figure(width: float = 9, height: float = 4.5) -> Figure:
-    """A figure of ``width`` x ``height`` inches, drawn by Agg when saved."""
-    return Figure(figsize=(width, height))
+def new_chart(width: float = 9, height: float = 4.5) -> tuple[Figure, Axes]:
+    """A figure of ``width`` x ``height`` inches (drawn by Agg when saved) and its one axes."""
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
 
 
 def save_figure(figure: Figure, path: Path) -> Path:
@@ -77,8 +78,7 @@ def nines_axis(axis: Axes, nines: Sequence[float]) -> None:
 
 
 def _throughput(series: Sequence[Second], path: Path) -> Path:
-    figure = new_figure()
-    axis = figure.subplots()
+    figure, axis = new_chart()
     times = [row.time for row in series]
     axis.plot(times, [row.rps for row in series], label="requests/s", color="tab:blue")
     axis.plot(times, [row.failures for row in series], label="failures/s", color="tab:red")
@@ -100,8 +100,7 @@ def _throughput(series: Sequence[Second], path: Path) -> Path:
 
 
 def _latency_over_time(series: Sequence[Second], path: Path) -> Path:
-    figure = new_figure()
-    axis = figure.subplots()
+    figure, axis = new_chart()
     times = [row.time for row in series]
     lines = (("p50", "tab:green", [row.p50 for row in series]),
              ("p95", "tab:orange", [row.p95 for row in series]),
@@ -145,8 +144,7 @@ def percentile_figure(
     One line per ``(label, histogram, colour)``, as deep into the tail as its count allows
     (at most the last of ``nines``).
     """
-    figure = new_figure()
-    axis = figure.subplots()
+    figure, axis = new_chart()
     for label, histogram, color in lines:
         if histogram.count == 0:
             continue
