@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.support.server import serve_from
+from tests.support.server import MODEL_CACHE, serve_from
 
 pytest_plugins = ["tests.support.postgres"]
 
@@ -134,6 +136,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = longest_first(items, groups)  # stable: ties keep the collection's order
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One model cache for every ``spendcast serve`` the run starts (``MODEL_CACHE``), made by
+    the controller, inherited by xdist's workers and every process they start: a trained model
+    is compiled once per run, not once per server start (~1-2.5 CPU-s each). A test of the
+    default (a private directory per server) unsets it."""
+    if MODEL_CACHE in os.environ or hasattr(config, "workerinput"):
+        return
+    made = tempfile.mkdtemp(prefix="spendcast-tests-models-")
+    os.environ[MODEL_CACHE] = made
+    config.add_cleanup(lambda: shutil.rmtree(made, ignore_errors=True))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--write-durations", metavar="PATH", type=Path, default=None,
@@ -192,7 +206,6 @@ def workdir(tmp_path: Path, trained_model_dir: Path, monkeypatch: pytest.MonkeyP
 
 def require_tool(path_or_name: str) -> None:
     """Skip with a visible reason when a system tool is missing, but fail in CI."""
-    import shutil
 
     if shutil.which(path_or_name) is None:
         message = f"{path_or_name} is not installed (apt-get install it, see .ci/run)"

@@ -17,18 +17,24 @@ import pytest
 
 from spendcast.loadtest.run.server_process import free_port, wait_ready
 
+# Set by tests/conftest.py for the whole run: every server started by a test finds the models
+# that an earlier one compiled (one load per trained model, not one per server start).
+MODEL_CACHE = "SPENDCAST_MODEL_CACHE_DIR"
+
 __all__ = [
-    "Server", "free_port", "running_server", "serve_from", "wait_ready", "worker_pids",
+    "MODEL_CACHE", "Server", "free_port", "running_server", "serve_from", "wait_ready",
+    "worker_pids",
 ]  # fmt: skip
 
 
 def serve_from(directory: Path, trained_model_dir: Path, env: pytest.MonkeyPatch) -> Path:
     """``directory`` set up for one server, through ``env``: ``SPENDCAST_MODEL_DIR`` points at
     a private copy of the trained model in it (a test that retrains disturbs no other), and no
-    other ``SPENDCAST_`` variable is set, as in a user's shell."""
+    other ``SPENDCAST_`` variable is set, as in a user's shell, but the run's model cache
+    (``MODEL_CACHE``, a machine's setting as pip's cache is)."""
     models = directory / "models"
     shutil.copytree(trained_model_dir, models)
-    for name in [n for n in os.environ if n.startswith("SPENDCAST_")]:
+    for name in [n for n in os.environ if n.startswith("SPENDCAST_") and n != MODEL_CACHE]:
         env.delenv(name)
     env.setenv("SPENDCAST_MODEL_DIR", str(models))
     return directory

@@ -6,9 +6,10 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,7 +96,8 @@ def serve(
     Every call is logged to SPENDCAST_LOG_FILE and every prediction recorded in
     SPENDCAST_DATABASE_URL. The model comes from SPENDCAST_MODEL_STORE (a directory, or the
     PostgreSQL database every replica shares; --model-dir when unset), followed within
-    SPENDCAST_MODEL_POLL_SECONDS. Set SPENDCAST_API_TOKEN to require a token (cookie
+    SPENDCAST_MODEL_POLL_SECONDS; SPENDCAST_MODEL_CACHE_DIR keeps what each start compiles
+    for the next. Set SPENDCAST_API_TOKEN to require a token (cookie
     spendcast_token or Authorization: Bearer) on /predict and to enable POST /train.
     Stops gracefully on SIGTERM or Ctrl-C, after flushing both. The API log file is reopened
     when it is moved (logrotate) and on SIGHUP.
@@ -110,11 +112,11 @@ def serve(
         os.environ["SPENDCAST_LOG_FORMAT"] = log_format.lower()
     settings = _require_valid_settings()
     _require_database_url()
-    # Private to this server and removed with it: the model its check compiles, kept for its
-    # workers (model/loader.py), and the workers' metrics (prometheus_client reads the variable
-    # at import, in each worker).
+    # The models its check compiles, kept for its workers (model/loader.py): in the cache
+    # directory, or private to this server and removed with it; the workers' metrics, always
+    # private (prometheus_client reads the variable at import, in each worker).
     with (
-        _private_directory(COMPILED_DIR, "spendcast-compiled-"),
+        _compiled_models(settings.model_cache_dir),
         _private_directory("PROMETHEUS_MULTIPROC_DIR", "spendcast-metrics-"),
     ):
         _require_model()
@@ -155,6 +157,36 @@ def _private_directory(variable: str, prefix: str) -> Iterator[None]:
         yield
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _compiled_models(cache_dir: Path | None) -> AbstractContextManager[None]:
+    """Where the workers find the models compiled before them (``COMPILED_DIR``): the cache
+    directory, checked to be this user's alone, or a private one for this server's life."""
+    if cache_dir is None:
+        return _private_directory(COMPILED_DIR, "spendcast-compiled-")
+    problem = private_directory_problem(cache_dir)
+    if problem is not None:
+        raise BadInput(f"SPENDCAST_MODEL_CACHE_DIR {cache_dir}: {problem}")
+    os.environ[COMPILED_DIR] = str(cache_dir.resolve())
+    return nullcontext()
+
+
+def private_directory_problem(path: Path) -> str | None:
+    """Why ``path`` cannot hold what this user alone may write (made 0700 if missing), or
+    None: a predictor read from it is served without the artifact's checks."""
+    try:
+        if not path.is_dir():
+            if path.exists():
+                return "not a directory"
+            path.mkdir(mode=0o700, parents=True)
+        status = path.stat()
+    except OSError as error:
+        return error.strerror or str(error)
+    if status.st_uid != os.getuid():
+        return f"owned by uid {status.st_uid}, not by this user (uid {os.getuid()})"
+    if status.st_mode & 0o022:
+        return f"others may write it (mode {stat.S_IMODE(status.st_mode):04o}): chmod go-w"
+    return None
 
 
 def _exit_after_graceful_stop(signum: int, frame: object) -> None:

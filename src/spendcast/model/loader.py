@@ -8,11 +8,14 @@ multiprocessing pool: no resource tracker, no pool threads, and the loader asks 
 kill it when the thread that started it dies (``PR_SET_PDEATHSIG``), so a worker killed
 mid-load (``kill -9``, the OOM killer) never leaves a loader behind.
 
-A loader costs ~2.5 CPU-seconds (it imports scikit-learn), paid by ``spendcast serve``'s check
-and again by each worker for the same bytes. So ``serve`` names a private directory
-(``COMPILED_DIR``, made with ``mkdtemp``: only this user can write it) where each compiled
-predictor is kept under the sha256 of the bytes it came from: its workers, a replacement
-worker and the other workers following a new model find it there instead of loading again.
+A loader costs ~1-2.5 CPU-seconds (it imports scikit-learn), paid by ``spendcast serve``'s
+check and again by each worker for the same bytes. So ``serve`` names a directory only this user
+can write (``COMPILED_DIR``: ``SPENDCAST_MODEL_CACHE_DIR``, kept between starts, or else one
+made with ``mkdtemp`` and removed with the server) where each compiled predictor is kept under
+the sha256 of the bytes it came from and the compiler's own identity (``compiler_tag``: a
+predictor compiled by other code, or against other library versions, is never read back): its
+workers, a replacement worker, the other workers following a new model, and with a cache
+directory the next start, find it there instead of loading again.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import os
 import signal
 import subprocess
 import sys
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +40,10 @@ from spendcast.model.predictor import Predictor
 LOAD_TIMEOUT_SECONDS: Final = 120.0
 # Set by ``spendcast serve`` for its workers: where compiled predictors are kept, by digest.
 COMPILED_DIR: Final = "_SPENDCAST_COMPILED_PREDICTORS"
+# What a compiled predictor depends on besides the artifact's bytes: the code that checks and
+# compiles it, and the libraries that read the artifact.
+_COMPILER_SOURCES: Final = ("artifact.py", "predictor.py", "loader.py")
+_COMPILER_LIBRARIES: Final = ("spendcast", "scikit-learn", "skops", "numpy")
 _PR_SET_PDEATHSIG: Final = 1
 # The errors a loader may report, by class name; any other is a ModelError.
 _ERRORS: Final = {
@@ -72,7 +81,21 @@ def _kept_path(data: bytes) -> Path | None:
     directory = os.environ.get(COMPILED_DIR)
     if not directory:
         return None
-    return Path(directory) / f"{hashlib.sha256(data).hexdigest()}.json"
+    return Path(directory) / f"{hashlib.sha256(data).hexdigest()}-{compiler_tag()}.json"
+
+
+@cache
+def compiler_tag() -> str:
+    """12 hex digits naming the code and library versions a predictor is compiled with."""
+    digest = hashlib.sha256()
+    for name in _COMPILER_SOURCES:
+        digest.update(Path(__file__).with_name(name).read_bytes())
+    for library in _COMPILER_LIBRARIES:
+        try:
+            digest.update(f"{library}=={version(library)}\n".encode())
+        except PackageNotFoundError:
+            digest.update(f"{library} missing\n".encode())
+    return digest.hexdigest()[:12]
 
 
 def _keep(path: Path, predictor: Predictor) -> None:
