@@ -7,10 +7,10 @@ INSTALLED := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .PHONY: help install model serve loadtest check fast test lint typecheck unit compare bench clean
 # pytest-xdist workers for `make unit`: a running test keeps about half a core busy (it mostly
-# waits on a timed load), so 3 leave a quarter of 2 cores idle; 4 were 26 % faster on a fresh
-# machine, but 3 of 4 such runs lost a test to a race the higher load exposed (docs/ci.md):
-# `make test WORKERS=4` where the load is yours alone.
-WORKERS ?= 3
+# waits on a timed load), so 5 keep both cores busy most of the run: 10 min of pytest against
+# 15 on 3 and 12.3 on 4 on this 2-core machine (docs/ci.md). `make test WORKERS=3` where the
+# machine is shared with other heavy work: a test's timed load then gets its CPU share.
+WORKERS ?= 5
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
