@@ -7,10 +7,11 @@ INSTALLED := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .PHONY: help install model serve loadtest check fast test lint typecheck unit compare bench clean
 # pytest-xdist workers for `make unit`: a running test keeps about half a core busy (it mostly
-# waits on a timed load), so 5 keep both cores busy most of the run: 10 min of pytest against
-# 15 on 3 and 12.3 on 4 on this 2-core machine (docs/ci.md). `make test WORKERS=3` where the
-# machine is shared with other heavy work: a test's timed load then gets its CPU share.
-WORKERS ?= 5
+# waits on a timed load), so 3 left a quarter of 2 cores idle. On this 2-core machine (docs/ci.md),
+# images kept: 15.2 min of pytest on 3, 12.2 on 4, 10.1 on 5; a fresh clone on 5 (images built
+# during the run, beside the other tests): 12.9. CI takes 4, a margin against a slower machine's
+# races; `make test WORKERS=5` on a machine that is yours alone.
+WORKERS ?= 4
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
