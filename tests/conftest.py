@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _hear_ctrl_c()
+    _share_one_model_cache(config)
+
+
+def _hear_ctrl_c() -> None:
+    """A run started in the background by a script (``make test &``) inherits SIGINT ignored,
+    and so would every process it starts, whose ``spendcast ui`` then never stops on the
+    Ctrl-C the tests send. A handler here is reset to the default in every child (exec)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _share_one_model_cache(config: pytest.Config) -> None:
     """One model cache for every ``spendcast serve`` the run starts (``MODEL_CACHE``), made by
     the controller, inherited by xdist's workers and every process they start: a trained model
     is compiled once per run, not once per server start (~1-2.5 CPU-s each). A test of the
