@@ -164,14 +164,14 @@ def _compiled_models(cache_dir: Path | None) -> AbstractContextManager[None]:
     directory, checked to be this user's alone, or a private one for this server's life."""
     if cache_dir is None:
         return _private_directory(COMPILED_DIR, "spendcast-compiled-")
-    problem = private_directory_problem(cache_dir)
+    problem = _cache_directory_problem(cache_dir)
     if problem is not None:
         raise BadInput(f"SPENDCAST_MODEL_CACHE_DIR {cache_dir}: {problem}")
     os.environ[COMPILED_DIR] = str(cache_dir.resolve())
     return nullcontext()
 
 
-def private_directory_problem(path: Path) -> str | None:
+def _cache_directory_problem(path: Path) -> str | None:
     """Why ``path`` cannot hold what this user alone may write (made 0700 if missing), or
     None: a predictor read from it is served without the artifact's checks."""
     try:
